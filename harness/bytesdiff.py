@@ -1,0 +1,55 @@
+"""Show expected vs received bytes so a student can find the bug in seconds.
+
+Pure functions, no I/O. On a mismatch we show the first differing offset and a
+hex + ASCII window around it (the idea of codecrafters' bytes_diff_visualizer).
+"""
+
+from __future__ import annotations
+
+WINDOW = 16
+
+
+def first_difference(expected: bytes, received: bytes) -> int | None:
+    """Offset of the first differing byte, or None if equal."""
+    for index, (a, b) in enumerate(zip(expected, received)):
+        if a != b:
+            return index
+    if len(expected) != len(received):
+        return min(len(expected), len(received))
+    return None
+
+
+def readable(data: bytes, limit: int = 80) -> str:
+    """Text where printable, escapes otherwise; long data is elided with its length."""
+    if len(data) > limit:
+        head = data[: limit // 2]
+        tail = data[-limit // 4 :]
+        return f"{head!r}...{tail!r} ({len(data)} bytes)"
+    return repr(data)
+
+
+def hexdump_line(data: bytes, offset: int) -> str:
+    chunk = data[offset : offset + WINDOW]
+    hexpart = " ".join(f"{b:02x}" for b in chunk).ljust(WINDOW * 3 - 1)
+    text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+    return f"{offset:08x}  {hexpart}  |{text}|"
+
+
+def describe_mismatch(expected: bytes, received: bytes) -> str:
+    """A short multi-line explanation: sizes, first differing offset, hexdump windows."""
+    offset = first_difference(expected, received)
+    if offset is None:
+        return "expected and received bytes are identical"
+    lines = [
+        f"expected {len(expected)} bytes, received {len(received)} bytes; "
+        f"first difference at byte offset {offset}"
+    ]
+    start = max(0, offset - offset % WINDOW - WINDOW)
+    for label, data in (("expected", expected), ("received", received)):
+        lines.append(f"  {label}:")
+        if start >= len(data):
+            lines.append(f"    (nothing at offset {start} and beyond)")
+            continue
+        for line_offset in range(start, min(len(data), start + 3 * WINDOW), WINDOW):
+            lines.append("    " + hexdump_line(data, line_offset))
+    return "\n".join(lines)

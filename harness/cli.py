@@ -1,0 +1,211 @@
+"""`harness run` and `harness list`: a thin wrapper that runs pytest on the suites.
+
+Exit codes (SPEC §1): 0 all checks passed · 1 a check failed · 2 usage or
+configuration error · 3 the server could not be started · 4 a bug in the
+harness itself · 130 interrupted (Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.checks import SUITES, load_catalogue
+from harness.command import resolve
+from harness.errors import ConfigError
+from harness.protocols import PROTOCOLS
+from harness.report import Report, ServerInfo
+from harness.settings import OPTIONS, build_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_START, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def suites_dir() -> Path:
+    import harness.suites
+
+    return Path(harness.suites.__file__).parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Conformance tests for TCP/UDP socket servers."
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="start a server and run the conformance suites against it",
+        usage="harness run [OPTIONS] SERVER [SERVER_ARGS...]\n       harness run [OPTIONS] -- COMMAND [ARGS...]",
+        description="SERVER is a .py file (run with this Python) or an executable. "
+        "{port} and {host} in arguments become the assigned port and host; $PORT and $HOST are set too.",
+    )
+    for option in OPTIONS:
+        flag = f"--{option.name}"
+        if option.type is bool:
+            run.add_argument(flag, dest=option.dest, action="store_true", default=None, help=option.help)
+        else:
+            run.add_argument(flag, dest=option.dest, default=None, metavar=option.name.split("-")[-1].upper(),
+                             help=f"{option.help} (default: {option.default})")
+    run.add_argument("--suite", action="append", dest="suites", help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    run.add_argument("--json", dest="json_path", metavar="FILE", help="write the JSON report to FILE")
+    run.add_argument("--junit-xml", dest="junit_path", metavar="FILE", help="write a JUnit XML report to FILE")
+    run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist); servers must honour {port}")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    run.add_argument("-v", dest="verbose", action="count", default=0, help="more output")
+    run.add_argument("-q", dest="quiet", action="count", default=0, help="less output")
+    run.add_argument("server", metavar="SERVER", nargs="?", help="the server: a .py file or an executable")
+    run.add_argument("server_args", metavar="SERVER_ARGS", nargs=argparse.REMAINDER, help="its arguments")
+
+    listing = commands.add_parser("list", help="list the checks with their ids, descriptions and expectations")
+    listing.add_argument("--protocol", choices=sorted(PROTOCOLS), help="only checks for this protocol")
+    listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
+    return parser
+
+
+def split_dashdash(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """`run [OPTIONS] -- COMMAND...`: the part after `--` is the server command."""
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1 :]
+    return argv, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, command = split_dashdash(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(own)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    if args.command == "list":
+        return list_checks(args)
+    return run(args, command)
+
+
+def list_checks(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue()
+    for suite in SUITES:
+        if args.suites and suite not in args.suites:
+            continue
+        entries = [c for c in catalogue.values() if c.suite == suite and (not args.protocol or args.protocol in c.protocols)]
+        if not entries:
+            continue
+        print(f"{suite}")
+        for entry in entries:
+            tier = "" if entry.tier == "required" else f" ({entry.tier})"
+            print(f"  {entry.id}{tier}  [{', '.join(entry.protocols)}]")
+            print(f"      {entry.description}")
+            print(f"      expect: {entry.expectation}")
+    return EXIT_OK
+
+
+def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
+    print(f"harness: error: {message}", file=sys.stderr)
+    if getattr(args, "json_path", None):
+        report = Report(protocol=args.harness_protocol or "tcp-echo", server=ServerInfo(command=command, startup_error=message))
+        report.write(args.json_path)
+    return code
+
+
+def run(args: argparse.Namespace, command: list[str] | None) -> int:
+    raw = {o.name: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest) is not None}
+    typed = [args.server or "", *args.server_args] if command is None else command
+    try:
+        settings = build_settings(raw)
+        for suite in args.suites or []:
+            if suite not in SUITES:
+                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
+        if command is None and not args.server:
+            raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
+        if command is not None:
+            if not command:
+                raise ConfigError("no command after --")
+            server_argv = resolve(command[0], command[1:], dashdash=True)
+        else:
+            server_argv = resolve(args.server, list(args.server_args))
+        workers = args.workers
+        if workers is not None:
+            try:
+                if int(workers) < 0:
+                    raise ValueError
+            except ValueError:
+                if workers != "auto":
+                    raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'") from None
+    except ConfigError as error:
+        return _fail_early(str(error), EXIT_USAGE, args, typed)
+    if settings.port and workers not in (None, "0"):
+        print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
+        workers = None
+    pytest_args = build_pytest_args(args, server_argv, workers)
+    return run_pytest(pytest_args, args, server_argv)
+
+
+def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers: str | None) -> list[str]:
+    import shlex
+
+    directory = str(suites_dir())
+    result = [
+        directory, "--rootdir", directory, "-c", os.devnull,
+        "-p", "harness.plugin", "-p", "pytest_timeout", "-p", "no:terminal", "-p", "no:cacheprovider",
+        "-p", "no:legacypath", "--harness-ui", str(max(-1, min(1, args.verbose - args.quiet))),
+        "--server", shlex.join(server_argv),
+    ]
+    for option in OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None:
+            continue
+        if option.type is bool:
+            result.append("--strict-checks" if option.name == "strict" else f"--{option.name}")
+        else:
+            result += [f"--{option.name}", str(value)]
+    for suite in args.suites or []:
+        result += ["--suite", suite]
+    if args.json_path:
+        result += ["--harness-json", args.json_path]
+    if args.junit_path:
+        result += ["--junitxml", args.junit_path]
+    if args.keyword:
+        result += ["-k", args.keyword]
+    if workers not in (None, "0"):
+        result += ["-p", "xdist", "-n", str(workers)]
+    return result
+
+
+class _Observer:
+    """Keeps the pytest config so the CLI can read what the run found."""
+
+    config = None
+
+    def pytest_configure(self, config) -> None:  # noqa: ANN001
+        self.config = config
+
+
+def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: list[str]) -> int:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # other installed plugins cost seconds per start
+    import pytest
+
+    from harness.plugin import COLLECTOR
+
+    observer = _Observer()
+    code = int(pytest.main(pytest_args, plugins=[observer]))
+    collector = observer.config.stash.get(COLLECTOR, None) if observer.config is not None else None
+    if collector is None:
+        if code == pytest.ExitCode.USAGE_ERROR:
+            return _fail_early("bad arguments (see above)", EXIT_USAGE, args, server_argv)
+        return _fail_early(f"the harness could not run (pytest exit {code})", EXIT_INTERNAL, args, server_argv)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
+        return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
+    if code == pytest.ExitCode.INTERNAL_ERROR and not collector.server.startup_error:
+        return EXIT_INTERNAL
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,320 @@
+"""Client sockets with deadlines and controlled segmentation.
+
+Rules:
+- Every operation takes a `Deadline`; nothing blocks forever.
+- Reads are capped: a server that sends endless data cannot exhaust memory
+  (we read at most what we expect plus `EXTRA_CAP`).
+- Large payloads are written while reading (never write-all-then-read, which
+  deadlocks against a correct echo server once both socket buffers fill).
+- Segments really arrive apart: `TCP_NODELAY` plus a pause between sends.
+- Failures raise `CheckFailed` with what was expected and what arrived.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import struct
+import time
+
+from harness.bytesdiff import describe_mismatch, readable
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.launcher import Endpoint
+
+EXTRA_CAP = 64 * 1024
+CHUNK = 64 * 1024
+
+
+class ContactCounter:
+    """What a check has achieved with the server so far, so the plugin can tell
+    "the server was already leaving when this check began" (its first
+    connection refused or reset before any reply) from "the server quit
+    mid-check"."""
+
+    connections = 0
+    replies = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.connections = 0
+        cls.replies = 0
+
+    @classmethod
+    def untouched(cls) -> bool:
+        return cls.connections <= 1 and cls.replies == 0
+
+
+class TcpConnection:
+    """One TCP client connection to the server under test."""
+
+    def __init__(self, endpoint: Endpoint, deadline: Deadline) -> None:
+        self.endpoint = endpoint
+        self.sock = socket.socket(endpoint.family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(max(deadline.remaining(), 0.001))
+        try:
+            self.sock.connect(endpoint.address)
+        except OSError as exc:
+            self.sock.close()
+            raise CheckFailed(
+                f"could not connect to {endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
+                " (is the server still accepting connections?)"
+            ) from exc
+        ContactCounter.connections += 1
+        self.sock.setblocking(False)
+        self.local_port = self.sock.getsockname()[1]
+
+    def __enter__(self) -> TcpConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def abort(self) -> None:
+        """Close with an RST (SO_LINGER 0), as a crashed client would."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def shutdown_write(self) -> None:
+        """Half-close: tell the server we will send nothing more."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    # -- sending -------------------------------------------------------------
+    def send_all(self, data: bytes, deadline: Deadline) -> None:
+        view = memoryview(data)
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_WRITE)
+            while view:
+                if not sel.select(deadline.remaining()):
+                    raise CheckFailed(
+                        f"the server stopped reading: {len(data) - len(view)} of {len(data)} bytes "
+                        f"could be sent within {deadline.seconds:g} s"
+                    )
+                try:
+                    sent = self.sock.send(view[:CHUNK])
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise CheckFailed(f"sending failed: {exc.strerror or exc} (the server closed the connection?)") from exc
+                view = view[sent:]
+
+    def send_segments(self, segments: list[bytes], pause: float, deadline: Deadline) -> None:
+        """Send each segment on its own, pausing so they arrive apart."""
+        for index, segment in enumerate(segments):
+            if index:
+                time.sleep(pause)
+            self.send_all(segment, deadline)
+
+    # -- receiving -----------------------------------------------------------
+    def recv_exactly(self, size: int, deadline: Deadline, what: str = "the echo") -> bytes:
+        """Read exactly `size` bytes by the deadline, or fail saying what arrived."""
+        received = bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while len(received) < size:
+                if not sel.select(deadline.remaining()):
+                    raise self._short(size, received, f"no more bytes arrived within {deadline.seconds:g} s", what)
+                try:
+                    chunk = self.sock.recv(min(CHUNK, size - len(received)))
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    raise self._short(size, received, "the server reset the connection", what) from None
+                if not chunk:
+                    raise self._short(size, received, "the server closed the connection", what)
+                ContactCounter.replies += 1
+                received += chunk
+        return bytes(received)
+
+    def _short(self, size: int, received: bytearray, reason: str, what: str) -> CheckFailed:
+        return CheckFailed(f"{reason} after {len(received)} of the {size} bytes of {what}", received=bytes(received))
+
+    def exchange(self, payload: bytes, idle_timeout: float) -> tuple[bytes, str]:
+        """Send `payload` while reading the reply; return (up to len(payload) bytes, why it ended early).
+
+        The server is "prompt" if some progress (bytes sent or received) is
+        made every `idle_timeout` seconds, however large the payload. Stops
+        early, returning what arrived, on EOF or a stall, so the caller can
+        compare and explain.
+        """
+        received = bytearray()
+        view = memoryview(payload)
+        end_reason = ""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
+            while len(received) < len(payload):
+                events = sel.select(idle_timeout)
+                if not events:
+                    end_reason = f"no more bytes arrived within {idle_timeout:g} s"
+                    break
+                mask = events[0][1]
+                if mask & selectors.EVENT_WRITE and view:
+                    try:
+                        view = view[self.sock.send(view[:CHUNK]) :]
+                    except BlockingIOError:
+                        pass
+                    except OSError as exc:
+                        end_reason = f"sending failed: {exc.strerror or exc}"
+                        break
+                    if not view:
+                        sel.modify(self.sock, selectors.EVENT_READ)
+                if mask & selectors.EVENT_READ:
+                    try:
+                        chunk = self.sock.recv(CHUNK)
+                    except BlockingIOError:
+                        continue
+                    except ConnectionResetError:
+                        end_reason = "the server reset the connection"
+                        break
+                    if not chunk:
+                        end_reason = "the server closed the connection"
+                        break
+                    ContactCounter.replies += 1
+                    received += chunk
+        return bytes(received), end_reason
+
+    def expect_echo(self, payload: bytes, idle_timeout: float, context: str = "") -> None:
+        """Send `payload` and require the identical bytes back, with no stall over `idle_timeout`."""
+        received, end_reason = self.exchange(payload, idle_timeout)
+        if received != payload:
+            raise echo_mismatch(payload, received, end_reason, context)
+
+    def read_available(self, wait: float, cap: int = EXTRA_CAP) -> bytes:
+        """Whatever arrives within `wait` seconds (at most `cap` bytes)."""
+        deadline = Deadline(wait)
+        received = bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while len(received) < cap and sel.select(deadline.remaining()):
+                try:
+                    chunk = self.sock.recv(cap - len(received))
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+        return bytes(received)
+
+    def expect_eof(self, deadline: Deadline) -> None:
+        """The server must close its side (after sending nothing more) by the deadline."""
+        extra = bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while True:
+                if not sel.select(deadline.remaining()):
+                    raise CheckFailed(
+                        f"the server did not close the connection within {deadline.seconds:g} s "
+                        "after the client half-closed (shutdown of its write side)",
+                        received=bytes(extra) or None,
+                    )
+                try:
+                    chunk = self.sock.recv(CHUNK)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    return
+                if not chunk:
+                    if extra:
+                        raise CheckFailed(
+                            f"the server sent {len(extra)} unexpected bytes before closing",
+                            expected=b"",
+                            received=bytes(extra),
+                        )
+                    return
+                if len(extra) < EXTRA_CAP:
+                    extra += chunk
+
+
+def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
+    """Explain how an echo differs from what was sent."""
+    prefix = f"{context}: " if context else ""
+    if received and payload.startswith(received):
+        summary = f"only {len(received)} of {len(payload)} bytes came back"
+    elif not received:
+        summary = f"nothing came back for {len(payload)} bytes sent"
+    else:
+        summary = f"the echo differs from what was sent ({readable(payload, 40)} sent)"
+    if end_reason:
+        summary += f" ({end_reason})"
+    return CheckFailed(
+        prefix + summary,
+        expected=payload,
+        received=received,
+        detail=describe_mismatch(payload, received) if received else "",
+    )
+
+
+class UdpClient:
+    """A connected UDP socket: the kernel drops datagrams from any other address,
+    and an ICMP "port unreachable" (the server is gone) is seen at once as
+    ConnectionRefusedError instead of as three silent timeouts."""
+
+    def __init__(self, endpoint: Endpoint, reply_timeout: float, tries: int = 3) -> None:
+        self.endpoint = endpoint
+        self.reply_timeout = reply_timeout
+        self.tries = tries
+        self.sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.connect(endpoint.address)
+        self.sock.setblocking(False)
+
+    def __enter__(self) -> UdpClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.sock.close()
+
+    def send(self, datagram: bytes) -> None:
+        try:
+            self.sock.send(datagram)
+        except ConnectionRefusedError:
+            raise self._gone() from None
+
+    def _gone(self) -> CheckFailed:
+        return CheckFailed(
+            f"the server's UDP port {self.endpoint.port} is closed (ICMP port unreachable): the server stopped"
+        )
+
+    def receive(self, deadline: Deadline, size: int = 65536 + 1) -> bytes | None:
+        """The next datagram from the server by the deadline, or None."""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while sel.select(deadline.remaining()):
+                try:
+                    return self.sock.recv(size)
+                except BlockingIOError:
+                    continue
+                except ConnectionRefusedError:
+                    raise self._gone() from None
+        return None
+
+    def exchange(self, datagram: bytes) -> bytes | None:
+        """Send and wait for one reply; a datagram counts as lost only after `tries` tries."""
+        for _ in range(self.tries):
+            self.send(datagram)
+            reply = self.receive(Deadline(self.reply_timeout))
+            if reply is not None:
+                return reply
+        return None
+
+    def expect_echo(self, datagram: bytes, context: str = "") -> None:
+        reply = self.exchange(datagram)
+        prefix = f"{context}: " if context else ""
+        if reply is None:
+            raise CheckFailed(
+                f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
+                f"({self.reply_timeout:g} s each)",
+                expected=datagram,
+            )
+        if reply != datagram:
+            if datagram.startswith(reply):
+                summary = f"the reply was cut to {len(reply)} of {len(datagram)} bytes"
+            else:
+                summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
+            raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))

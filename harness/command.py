@@ -1,0 +1,55 @@
+"""Turn what the user typed into the server's argv, or say clearly why not.
+
+- `SERVER.py [ARGS]` runs under the harness's own interpreter, unbuffered.
+- Any other SERVER must be an executable file.
+- `-- COMMAND [ARGS]` runs any command line found on PATH (e.g. `node server.js {port}`).
+- `reference_servers/NAME.py` falls back to the copy installed with the
+  harness, so the README's commands work from any directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+
+def reference_server(name: str) -> Path:
+    """Path of a bundled reference server, e.g. reference_server("tcp_echo")."""
+    import harness.reference_servers
+
+    return Path(harness.reference_servers.__file__).parent / f"{name}.py"
+
+
+def resolve(server: str, args: list[str], dashdash: bool = False) -> list[str]:
+    """The argv to execute, with {port}/{host} left for the launcher to fill in."""
+    if dashdash:
+        if not server:
+            raise ConfigError("no command after --")
+        if os.sep in server:
+            return _resolve_path(Path(server), args, run_python=False)
+        found = shutil.which(server)
+        if not found:
+            raise ConfigError(f"command not found: {server!r} (not on PATH)")
+        return [server, *args]
+    return _resolve_path(Path(server), args, run_python=True)
+
+
+def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
+    if not path.exists() and path.parent.name == "reference_servers":
+        packaged = reference_server(path.stem)
+        if packaged.exists():
+            path = packaged
+    if not path.exists():
+        raise ConfigError(f"server not found: {str(path)!r} (no such file)")
+    if path.is_dir():
+        raise ConfigError(f"server {str(path)!r} is a directory; give the server's file")
+    if run_python and path.suffix == ".py":
+        return [sys.executable, "-u", str(path), *args]
+    if not os.access(path, os.X_OK):
+        hint = f"chmod +x {path}" if path.suffix else f"chmod +x {path}, or run it as: harness run -- INTERPRETER {path}"
+        raise ConfigError(f"server {str(path)!r} is not executable ({hint})")
+    return [str(path) if os.sep in str(path) else f".{os.sep}{path}", *args]

@@ -1,0 +1,52 @@
+"""Whose fault is it? Three kinds of trouble, three different things for the user.
+
+- `ConfigError`: the harness was given bad input (missing server file, bad
+  option, unknown suite). Exit code 2.
+- `ServerStartError`: the server could not be started (crashed at start, never
+  became ready). Exit code 3; every check is reported as an error.
+- `CheckFailed`: the server broke the protocol during a check. The check fails
+  and the message explains what was expected and what arrived.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of the harness's own errors."""
+
+
+class ConfigError(HarnessError):
+    """Bad input to the harness itself: a usage or configuration error."""
+
+    exit_code = 2
+
+
+class ServerStartError(HarnessError):
+    """The server under test did not start or never became ready."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, output_tail: str = "") -> None:
+        super().__init__(message)
+        self.output_tail = output_tail
+
+
+class CheckFailed(AssertionError):
+    """The server broke the protocol. Carries the evidence for the report.
+
+    `expected`/`received` are raw bytes; the report renders them readably.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: bytes | None = None,
+        received: bytes | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.received = received
+        self.detail = detail

@@ -1,0 +1,322 @@
+"""Start the server under test, find its port, and make sure it is gone at the end.
+
+Rules (no pytest here; the plugin is a thin caller):
+- The server runs in its own session, with stdin closed and its output drained
+  into capped files (`harness.output`), with `PORT`/`HOST` in its environment
+  and `{port}`/`{host}` substituted in its arguments.
+- Readiness is read from the kernel (`harness.probe`), never by connecting.
+- Port, in order: the fixed `--port`; the assigned port if the server listens on
+  it; else the port the server (or a child) really listens on — "discovered".
+- `stop()` ends every descendant: TERM, a grace period, then KILL, rescanning
+  for processes forked meanwhile; orphans are reaped because the harness is a
+  child subreaper.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import sockdiag
+from harness.deadline import Deadline, poll_until
+from harness.errors import ServerStartError
+from harness.output import OutputCapture
+from harness.probe import TOKEN_VARIABLE, SystemProbe, default_probe
+from harness.sockdiag import SocketInfo
+
+PR_SET_CHILD_SUBREAPER = 36
+ASSIGNED_PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999)
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start the server. `argv` may contain `{port}` and `{host}`."""
+
+    argv: tuple[str, ...]
+    transport: str = "tcp"  # "tcp" or "udp"
+    host: str = "127.0.0.1"
+    fixed_port: int | None = None
+    startup_timeout: float = 10.0
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    output_cap: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the harness talks to the server."""
+
+    host: str
+    port: int
+    family: int
+    port_source: str  # "assigned" | "fixed" | "discovered"
+    listening: str  # what the kernel showed, e.g. "TCP 0.0.0.0:9000"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+
+def become_subreaper() -> None:
+    """Orphaned grandchildren (double forks) re-parent to us, so we can reap them."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def connect_host(sock: SocketInfo) -> str | None:
+    """The loopback address to reach a listening socket, or None if it is not on loopback."""
+    host = sock.local_host
+    if host.startswith("::ffff:"):
+        host = host[7:]
+    if host == "0.0.0.0" or host.startswith("127."):
+        return "127.0.0.1" if host == "0.0.0.0" else host
+    if host in ("::", "::1"):
+        return "::1"
+    return None
+
+
+def choose_port(probe_sockets: list[SocketInfo], rng: random.Random) -> int:
+    """A port nobody uses now, outside the kernel's ephemeral range.
+
+    Binding port 0 and closing is racy against ephemeral client ports; this
+    range is not used for outgoing connections, which removes that race.
+    """
+    used = {s.local_port for s in probe_sockets}
+    for _ in range(1000):
+        port = rng.randrange(*ASSIGNED_PORT_RANGE)
+        if port not in used:
+            return port
+    raise RuntimeError("no free port found")
+
+
+def substitute(argv: tuple[str, ...], port: int, host: str) -> list[str]:
+    return [arg.replace("{port}", str(port)).replace("{host}", host) for arg in argv]
+
+
+class ServerProcess:
+    """One running instance of the server under test."""
+
+    def __init__(self, spec: ServerSpec, workdir: Path | None = None, probe: SystemProbe | None = None) -> None:
+        self.spec = spec
+        self.probe = probe or default_probe()
+        self.token = uuid.uuid4().hex
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="harness-"))
+        self.process: subprocess.Popen | None = None
+        self.output: OutputCapture | None = None
+        self.endpoint: Endpoint | None = None
+        self.port = 0
+        self.startup_s: float | None = None
+        #: Every pid seen in the server's tree, with its start time (a reused pid is not ours).
+        self.known_pids: dict[int, float | None] = {}
+        self._stopped = False
+
+    # -- start ---------------------------------------------------------------
+    def start(self) -> Endpoint:
+        become_subreaper()
+        spec = self.spec
+        if spec.fixed_port:
+            self.port = spec.fixed_port
+        else:
+            self.port = choose_port(_sockets_in_use(self.probe), random.Random())
+        argv = substitute(spec.argv, self.port, spec.host)
+        env = dict(os.environ)
+        env.update(spec.env)
+        env.update({"PORT": str(self.port), "HOST": spec.host, TOKEN_VARIABLE: self.token, "PYTHONUNBUFFERED": "1"})
+        self.output = OutputCapture(self.workdir)
+        started = time.monotonic()
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self.output.stdout_fd,
+                stderr=self.output.stderr_fd,
+                cwd=spec.cwd,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            self.output.close_write_ends()
+            self.output.close()
+            raise ServerStartError(f"could not execute {argv[0]!r}: {exc.strerror or exc}") from exc
+        finally:
+            if self.output.write_fds:
+                self.output.close_write_ends()
+        self._remember([self.process.pid])
+        self.endpoint = self._wait_ready(Deadline(spec.startup_timeout, started))
+        self.startup_s = time.monotonic() - started
+        return self.endpoint
+
+    def _wait_ready(self, deadline: Deadline) -> Endpoint:
+        spec = self.spec
+        assert self.process is not None
+        seen_other: list[SocketInfo] = []
+
+        def ready() -> Endpoint | None:
+            nonlocal seen_other
+            pids = self.pids(with_token=self.process.poll() is not None) or self.pids(with_token=True)
+            if not pids:
+                raise self._exited_early()
+            sockets = self.probe.bound_sockets(pids, spec.transport)
+            wanted = [s for s in sockets if s.local_port == self.port]
+            if wanted:
+                return self._endpoint(wanted, "fixed" if spec.fixed_port else "assigned")
+            if sockets and not spec.fixed_port:
+                return self._endpoint(sockets, "discovered")
+            seen_other = sockets + self.probe.bound_sockets(pids, "udp" if spec.transport == "tcp" else "tcp")
+            return None
+
+        # ~0.1 ms a poll: poll often at first (most servers listen within
+        # 100 ms), then back off gently for slow starters.
+        endpoint = poll_until(ready, deadline, interval=0.002, max_interval=0.02)
+        if endpoint:
+            return endpoint
+        kind = spec.transport.upper()
+        message = f"the server did not listen on {kind} port {self.port} within {spec.startup_timeout:g} s"
+        if seen_other:
+            message += "; it listens on " + ", ".join(sorted({s.describe() for s in seen_other})) + " instead"
+        else:
+            message += "; it listens on no port at all"
+        if spec.fixed_port is None:
+            message += " (the port is given as {port} in its arguments and as $PORT in its environment)"
+        raise ServerStartError(message, self.output_tail())
+
+    def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
+        for sock in sockets:
+            host = connect_host(sock)
+            if host:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                return Endpoint(host, sock.local_port, family, source, sock.describe())
+        described = ", ".join(s.describe() for s in sockets)
+        raise ServerStartError(
+            f"the server listens on {described}, which is not a loopback address; "
+            "the harness only talks to loopback (bind 127.0.0.1, ::1, 0.0.0.0 or ::)",
+            self.output_tail(),
+        )
+
+    def _exited_early(self) -> ServerStartError:
+        assert self.process is not None
+        code = self.process.returncode
+        self._finish_output()
+        return ServerStartError(f"the server exited before it listened ({describe_exit(code)})", self.output_tail())
+
+    # -- while running -------------------------------------------------------
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_description(self) -> str:
+        if self.process is None or self.process.poll() is None:
+            return "still running"
+        return describe_exit(self.process.returncode)
+
+    def still_listening(self) -> bool:
+        """Is the endpoint's socket still open in the server's tree?
+
+        A server that quits after its first client closes its listening socket
+        a moment before it exits; checking the socket, not only the process,
+        keeps that moment from being blamed on the next check.
+        """
+        if self.endpoint is None:
+            return False
+        pids = self.pids()
+        return any(s.local_port == self.endpoint.port for s in self.probe.bound_sockets(pids, self.spec.transport))
+
+    def pids(self, with_token: bool = False) -> list[int]:
+        """The server's live process tree."""
+        if self.process is None:
+            return []
+        # Processes seen before are roots too: a daemon that double-forked and
+        # called setsid is in neither the parent chain nor the session.
+        roots = [self.process.pid] + [
+            pid for pid, started in self.known_pids.items()
+            if pid != self.process.pid and started is not None and self.probe.start_time(pid) == started
+        ]
+        pids = self.probe.tree(roots, self.token if with_token else None)
+        self._remember(pids)
+        return pids
+
+    def _remember(self, pids: list[int]) -> None:
+        for pid in pids:
+            if pid not in self.known_pids:
+                self.known_pids[pid] = self.probe.start_time(pid)
+
+    def output_tail(self, limit: int = 2000) -> str:
+        return self.output.tail_text(limit) if self.output else ""
+
+    # -- stop ----------------------------------------------------------------
+    def stop(self, grace: float = 1.0) -> None:
+        """TERM the whole tree, wait up to `grace`, KILL what is left, reap."""
+        if self._stopped or self.process is None:
+            return
+        self._stopped = True
+        pids = self.pids(with_token=True)
+        self._signal_all(pids, signal.SIGTERM)
+        poll_until(lambda: not self.pids(), Deadline(grace))
+        deadline = Deadline(5.0)
+        while not deadline.expired():
+            pids = self.pids(with_token=True)
+            if not pids:
+                break
+            self._signal_all(pids, signal.SIGKILL)
+            self._reap()
+            time.sleep(0.01)
+        self._reap()
+        self._finish_output()
+
+    def _signal_all(self, pids: list[int], sig: int) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in list(self.known_pids):
+            if self.process is not None and pid == self.process.pid:
+                continue
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+    def _finish_output(self) -> None:
+        if self.output is not None and not self.pids():
+            self.output.close(timeout=0.5)
+
+
+def _sockets_in_use(probe: SystemProbe) -> list[SocketInfo]:
+    """Every bound TCP/UDP socket, to keep the assigned port clear of them."""
+    if probe.name != "linux":
+        return []
+    try:
+        return sockdiag.dump("tcp") + sockdiag.dump("udp")
+    except OSError:
+        return []
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,419 @@
+"""pytest plugin: `pytest --server ./myserver.py --protocol tcp-echo SUITES`.
+
+Thin glue (the engine is `harness.launcher`/`harness.servers`, pytest-free):
+- registers the options of `harness.settings` and the fixtures the suites use
+  (`settings`, `server`, `endpoint`, `fresh_server`);
+- keeps only the checks that apply to the chosen protocol and suites;
+- turns a check's `CheckFailed` into a clean explanation (no traceback), a failed
+  recommended check into a warning, and attaches the server's output;
+- collects every result and writes the JSON report (SPEC §2) at the end, also
+  when the server never started or the run was interrupted.
+Inert unless `--server` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from harness.checks import CATALOGUE, RECOMMENDED, SUITES
+from harness.client import ContactCounter
+from harness.command import resolve
+from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.launcher import Endpoint, ServerProcess, ServerSpec
+from harness.report import CheckResult, Report, ServerInfo, render_bytes
+from harness.servers import ServerPool
+from harness.settings import OPTIONS, Settings, build_settings
+
+POOL = pytest.StashKey[ServerPool]()
+SETTINGS = pytest.StashKey[Settings]()
+COLLECTOR = pytest.StashKey["ResultCollector"]()
+PROPERTY = "harness"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "socket server conformance (harness)")
+    group.addoption("--server", dest="harness_server", default=None,
+                    help="the server to test: a .py file, an executable, or a quoted command line with {port}")
+    for option in OPTIONS:
+        flag = "--strict-checks" if option.name == "strict" else f"--{option.name}"
+        if option.type is bool:
+            group.addoption(flag, dest=option.dest, action="store_true", default=None, help=option.help)
+        else:
+            group.addoption(flag, dest=option.dest, default=None, help=f"{option.help} (default: {option.default})")
+        parser.addini(option.dest, option.help, default=None)
+    group.addoption("--suite", dest="harness_suites", action="append", default=None,
+                    help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    group.addoption("--harness-json", dest="harness_json", default=None, help="write the JSON report here")
+    group.addoption("--harness-ui", dest="harness_ui", type=int, default=None, metavar="VERBOSITY",
+                    help="print one line per check at this verbosity (-1 quiet, 0, 1 verbose; used by `harness run`)")
+
+
+def _raw_values(config: pytest.Config) -> tuple[dict[str, Any], str]:
+    values: dict[str, Any] = {}
+    source = "command line"
+    for option in OPTIONS:
+        value = config.getoption(option.dest)
+        if value is None:
+            value = config.getini(option.dest)
+            if value not in (None, ""):
+                source = "ini file"
+            else:
+                value = None
+        if value is not None:
+            values[option.name] = value
+    return values, source
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    server = config.getoption("harness_server", None)
+    if not server:
+        return
+    values, source = _raw_values(config)
+    try:
+        settings = build_settings(values, source)
+        for suite in config.getoption("harness_suites") or []:
+            if suite not in SUITES:
+                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
+        parts = shlex.split(server)
+        # A bare name ("node", "python3") is a command on PATH; anything else is a file.
+        is_command = os.sep not in parts[0] and not os.path.splitext(parts[0])[1]
+        argv = resolve(parts[0], parts[1:], dashdash=is_command)
+        numprocesses = getattr(config.option, "numprocesses", None)
+        if settings.port and numprocesses not in (None, 0, "0"):
+            raise ConfigError("--port (a fixed port) cannot be combined with -n: the workers' servers would collide")
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    spec = ServerSpec(
+        argv=tuple(argv),
+        transport=settings.transport,
+        host=settings.host,
+        fixed_port=settings.port,
+        startup_timeout=settings.startup_timeout,
+    )
+    config.stash[SETTINGS] = settings
+    config.stash[POOL] = ServerPool(spec)
+    if not hasattr(config, "workerinput"):
+        collector = ResultCollector(config, settings, argv)
+        config.stash[COLLECTOR] = collector
+        config.pluginmanager.register(collector, "harness-collector")
+    if config.getini("timeout") in (None, "", "0", 0) and not config.getoption("timeout", None):
+        config.option.timeout = settings.check_timeout
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(POOL, None)
+    if pool is not None:
+        pool.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash.get(SETTINGS, None)
+    selected_suites = config.getoption("harness_suites", None)
+    keep, drop = [], []
+    for item in items:
+        check_id = _check_id(item)
+        if check_id is None:
+            keep.append(item)
+            continue
+        check = CATALOGUE[check_id]
+        item.extra_keyword_matches.update({check.suite, check_id.partition("::")[2]})
+        applies = settings is not None and settings.protocol in getattr(item.function, "harness_protocols", ())
+        if settings is None:
+            item.add_marker(pytest.mark.skip(reason="no --server given"))
+            keep.append(item)
+        elif applies and (not selected_suites or check.suite in selected_suites):
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _check_id(item: pytest.Item) -> str | None:
+    function = getattr(item, "function", None)
+    return getattr(function, "harness_check", None)
+
+
+def result_id(item: pytest.Item) -> str:
+    check_id = _check_id(item) or item.nodeid
+    callspec = getattr(item, "callspec", None)
+    return f"{check_id}[{callspec.id}]" if callspec is not None else check_id
+
+
+# -- fixtures ------------------------------------------------------------------
+@pytest.fixture
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """The run's validated settings (timeouts, limits, protocol)."""
+    found = request.config.stash.get(SETTINGS, None)
+    if found is None:
+        pytest.skip("no --server given")
+    return found
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, settings: Settings) -> ServerProcess:
+    """The shared running server (restarted first if it died in an earlier check)."""
+    pool = request.config.stash[POOL]
+    instance = pool.shared()
+    request.node.stash[SERVER_OF_ITEM] = instance
+    return instance
+
+
+@pytest.fixture
+def endpoint(server: ServerProcess) -> Endpoint:
+    """Where to reach the shared server."""
+    assert server.endpoint is not None
+    return server.endpoint
+
+
+@pytest.fixture
+def fresh_server(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
+    """A factory of private server instances, for checks that end their server."""
+    pool = request.config.stash[POOL]
+    started: list[ServerProcess] = []
+
+    def start() -> ServerProcess:
+        instance = pool.fresh()
+        started.append(instance)
+        request.node.stash[SERVER_OF_ITEM] = instance
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+SERVER_OF_ITEM = pytest.StashKey[ServerProcess]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Retry once, on a fresh server, a check that never got through to the
+    shared server because it was quitting right after the previous check (a
+    single-shot server). The check aimed at that bug (serves_next_client) makes
+    several connections and is not retried."""
+    ContactCounter.reset()
+    try:
+        return (yield)
+    except CheckFailed as failure:
+        pool = item.config.stash.get(POOL, None)
+        previous = item.stash.get(SERVER_OF_ITEM, None)
+        if not ContactCounter.untouched() or pool is None or previous is not pool.current:
+            raise
+        if previous.still_listening() or not poll_until(lambda: not previous.pids(), Deadline(1.0)):
+            raise
+        replacement = pool.shared()
+        funcargs = getattr(item, "funcargs", {})
+        if "server" in funcargs:
+            funcargs["server"] = replacement
+        if "endpoint" in funcargs:
+            funcargs["endpoint"] = replacement.endpoint
+        item.stash[SERVER_OF_ITEM] = replacement
+        ContactCounter.reset()
+        item.runtest()
+        return None
+
+
+# -- results -------------------------------------------------------------------
+def _explain(excinfo: pytest.ExceptionInfo[BaseException], settings: Settings) -> dict[str, Any]:
+    error = excinfo.value
+    if isinstance(error, CheckFailed):
+        return {
+            "message": error.message,
+            "expected": render_bytes(error.expected),
+            "received": render_bytes(error.received),
+            "detail": error.detail or None,
+        }
+    if isinstance(error, ServerStartError):
+        return {"message": f"the server could not be started: {error}", "server_output": error.output_tail or None}
+    text = str(error).strip()
+    if "Timeout" in text and ">" in text:
+        return {"message": f"the check did not finish within {settings.check_timeout:g} s (--check-timeout)"}
+    if isinstance(error, (OSError, EOFError)):
+        return {"message": f"network error talking to the server: {error!r}"}
+    return {"message": f"{type(error).__name__}: {text}"}
+
+
+def _render(explained: dict[str, Any]) -> str:
+    lines = [explained.get("message") or ""]
+    if explained.get("detail"):
+        lines.append(explained["detail"])
+    else:
+        for key in ("expected", "received"):
+            if explained.get(key) is not None:
+                lines.append(f"  {key}: {explained[key][:300]}")
+    if explained.get("server_output"):
+        lines.append(explained["server_output"])
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    check_id = _check_id(item)
+    settings = item.config.stash.get(SETTINGS, None)
+    if check_id is None or settings is None:
+        return report
+    check = CATALOGUE[check_id]
+    pool = item.config.stash[POOL]
+    instance = item.stash.get(SERVER_OF_ITEM, None)
+    record: dict[str, Any] = {"id": result_id(item), "suite": check.suite, "when": call.when}
+    if report.failed and call.excinfo is not None:
+        explained = _explain(call.excinfo, settings)
+        if instance is not None and not isinstance(call.excinfo.value, ServerStartError):
+            # Give a crashing server a moment to finish dying and printing its traceback.
+            poll_until(lambda: not instance.alive(), Deadline(0.2))
+            if not instance.alive():
+                explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
+            time.sleep(0.02)
+            explained["server_output"] = instance.output_tail() or None
+        record.update(explained)
+        if call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
+            record["outcome"] = "warning"
+            report.outcome = "passed"
+        else:
+            record["outcome"] = "failed" if call.when == "call" else "error"
+        report.longrepr = _render(explained)
+    elif report.skipped:
+        record["outcome"] = "skipped"
+        if isinstance(report.longrepr, tuple):
+            record["message"] = str(report.longrepr[2])
+    else:
+        record["outcome"] = "passed"
+    if pool.first_info is not None:
+        record["server"] = vars(pool.first_info)
+    if pool.startup_error is not None and not pool.ever_started:
+        record["startup_error"] = str(pool.startup_error)
+        record["startup_output"] = pool.startup_error.output_tail
+    report.user_properties.append((PROPERTY, record))
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    for name, value in getattr(report, "user_properties", ()):
+        if name == PROPERTY and value.get("outcome") == "warning" and report.when == "call":
+            return "warning", "W", "WARNING (recommended)"
+    return None
+
+
+class ResultCollector:
+    """Controller-side: gathers results (also from xdist workers) and writes the report."""
+
+    MARKS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-", "error": "E"}
+
+    def __init__(self, config: pytest.Config, settings: Settings, argv: list[str]) -> None:
+        self.config = config
+        self.settings = settings
+        self.results: dict[str, CheckResult] = {}
+        self.server = ServerInfo(command=argv)
+        self.started = time.monotonic()
+        self.verbosity = config.getoption("harness_ui")
+        self.ui = self.verbosity is not None
+        self.interrupted = False
+        self.announced = False
+        self.out = sys.stdout
+
+    def _say(self, text: str) -> None:
+        if self.ui:
+            print(text, file=self.out, flush=True)
+
+    def pytest_sessionstart(self) -> None:
+        self._say(f"harness · protocol {self.settings.protocol} · server: {shlex.join(self.server.command)}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._say(f"harness could not load {report.nodeid}:\n{report.longrepr}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = next((v for n, v in report.user_properties if n == PROPERTY), None)
+        if record is None:
+            return
+        if "server" in record and self.server.port is None:
+            self.server = ServerInfo(**record["server"])
+            self._say(
+                f"server ready: {self.server.listening} ({self.server.port_source} port) "
+                f"in {self.server.startup_s:.2f} s"
+            )
+            if self.server.port_source == "discovered":
+                self._say(f"note: the server ignored the assigned port; discovered it listening on {self.server.listening}")
+        if record.get("startup_error") and not self.server.startup_error:
+            self.server.startup_error = record["startup_error"]
+            self._say(f"✗ the server could not be started: {record['startup_error']}")
+            if record.get("startup_output"):
+                self._say(_indent(record["startup_output"]))
+        if record["when"] == "teardown" and record["outcome"] == "passed":
+            return
+        if record["when"] == "setup" and record["outcome"] == "passed":
+            return
+        if record["id"] in self.results and record["when"] == "teardown":
+            return
+        result = CheckResult(
+            id=record["id"],
+            suite=record["suite"],
+            outcome=record["outcome"],
+            duration_s=round(report.duration, 4),
+            message=record.get("message"),
+            expected=record.get("expected"),
+            received=record.get("received"),
+            server_output=record.get("server_output"),
+            detail=record.get("detail"),
+        )
+        self.results[result.id] = result
+        self._print(result)
+
+    def _print(self, result: CheckResult) -> None:
+        mark = self.MARKS.get(result.outcome, "?")
+        if result.outcome != "passed" or self.verbosity >= 0:
+            self._say(f"  {mark} {result.id:<50} {result.duration_s:6.2f}s")
+        if self.verbosity > 0 and result.id.partition("[")[0] in CATALOGUE:
+            self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
+        if result.outcome in ("failed", "warning") or (result.outcome == "error" and not self.server.startup_error):
+            explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
+                         "received": result.received, "server_output": result.server_output}
+            self._say(_indent(_render(explained), "      "))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        report = Report(
+            protocol=self.settings.protocol,
+            server=self.server,
+            checks=list(self.results.values()),
+            duration_s=time.monotonic() - self.started,
+            interrupted=self.interrupted,
+        )
+        summary = report.summary()
+        if self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
+            status = 3
+        elif summary["failed"] or summary["errors"]:
+            status = 1
+        elif self.interrupted:
+            status = 130
+        elif not report.checks:
+            status = int(exitstatus)
+        else:
+            status = 0
+        session.exitstatus = status
+        path = self.config.getoption("harness_json")
+        if path:
+            report.write(path)
+        self._say(
+            f"{summary['passed']} passed, {summary['failed']} failed, {summary['warnings']} warnings, "
+            f"{summary['errors']} errors, {summary['skipped']} skipped in {summary['duration_s']:.2f}s"
+        )
+        if path:
+            self._say(f"report: {os.path.abspath(path)}")
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

@@ -1,0 +1,31 @@
+"""The protocols the harness knows: name → transport and a one-line definition.
+
+Each protocol's full definition is in docs/protocols.md (SPEC §3). Suites
+declare which protocols a check applies to; the transport tells the launcher
+whether readiness means a listening TCP socket or a bound UDP socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProtocolInfo:
+    name: str
+    transport: str  # "tcp" | "udp"
+    summary: str
+
+
+PROTOCOLS: dict[str, ProtocolInfo] = {
+    p.name: p
+    for p in (
+        ProtocolInfo("tcp-echo", "tcp", "RFC 862 echo over TCP: every byte comes back, in order, promptly"),
+        ProtocolInfo("udp-echo", "udp", "RFC 862 echo over UDP: each datagram answered by an identical one"),
+    )
+}
+
+
+def register(info: ProtocolInfo) -> None:
+    """Add a protocol (used by protocol modules such as framed)."""
+    PROTOCOLS[info.name] = info

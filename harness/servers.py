@@ -1,0 +1,73 @@
+"""The server instances a test process uses: one shared instance, restarted
+when it dies, plus fresh private instances for checks that end their server.
+
+No pytest here. A start failure is remembered, so one server that cannot start
+costs one startup timeout, not one per check.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harness.errors import ServerStartError
+from harness.launcher import ServerProcess, ServerSpec
+from harness.report import ServerInfo
+
+
+class ServerPool:
+    def __init__(self, spec: ServerSpec) -> None:
+        self.spec = spec
+        self.current: ServerProcess | None = None
+        self.startup_error: ServerStartError | None = None
+        self.ever_started = False
+        self.first_info: ServerInfo | None = None
+        self._instances: list[ServerProcess] = []
+        self._root = Path(tempfile.mkdtemp(prefix="harness-run-"))
+
+    def _new(self) -> ServerProcess:
+        instance = ServerProcess(self.spec, workdir=self._root / f"server-{len(self._instances)}")
+        self._instances.append(instance)
+        return instance
+
+    def shared(self) -> ServerProcess:
+        """The running shared server; started (or restarted after a death) on demand."""
+        if self.current is not None and not self.current.still_listening():
+            self.current.stop()
+            self.current = None
+        if self.current is None:
+            if self.startup_error is not None:
+                raise self.startup_error
+            self.current = self.fresh()
+        return self.current
+
+    def fresh(self) -> ServerProcess:
+        """A new, private server instance (the caller's check may end it)."""
+        if self.startup_error is not None:
+            raise self.startup_error
+        instance = self._new()
+        try:
+            instance.start()
+        except ServerStartError as error:
+            instance.stop()
+            self.startup_error = error
+            raise
+        self.ever_started = True
+        if self.first_info is None:
+            self.first_info = self.info(instance)
+        return instance
+
+    def info(self, instance: ServerProcess) -> ServerInfo:
+        endpoint = instance.endpoint
+        return ServerInfo(
+            command=list(self.spec.argv),
+            port=endpoint.port if endpoint else instance.port or None,
+            port_source=endpoint.port_source if endpoint else None,
+            startup_s=round(instance.startup_s, 4) if instance.startup_s is not None else None,
+            listening=endpoint.listening if endpoint else None,
+        )
+
+    def close(self) -> None:
+        for instance in self._instances:
+            instance.stop()
+        self.current = None

@@ -1,0 +1,103 @@
+"""The run's settings: one table of options shared by the CLI and the pytest plugin.
+
+Every option has a help text, a default, a type and validation that says where
+a bad value came from. The plugin registers them as `--NAME` pytest options
+(and ini keys `harness_NAME`); `harness run` passes them through unchanged.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from harness.errors import ConfigError
+from harness.protocols import PROTOCOLS
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # e.g. "reply-timeout"
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    minimum: float | None = None
+
+    @property
+    def dest(self) -> str:
+        return "harness_" + self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("protocol", str, "tcp-echo", "protocol the server speaks: " + ", ".join(PROTOCOLS)),
+    Option("host", str, "127.0.0.1", "host the server is told to bind ({host}, $HOST); loopback only"),
+    Option("port", int, None, "the server's fixed port, if it ignores {port}/$PORT", minimum=1),
+    Option("startup-timeout", float, 10.0, "seconds the server has to start listening", minimum=0.1),
+    Option("reply-timeout", float, 2.0, "seconds to wait for each reply", minimum=0.01),
+    Option("shutdown-timeout", float, 3.0, "seconds the server has to exit after SIGINT/SIGTERM", minimum=0.1),
+    Option("max-datagram", int, 65507, "largest UDP datagram to test (bytes)", minimum=1),
+    Option("max-frame", int, 16 * 1024 * 1024, "largest tcp-framed payload to test (bytes)", minimum=0),
+    Option("length-format", str, "!I", "struct format of the tcp-framed length header (e.g. !I or <i)"),
+    Option("clients", int, 50, "simultaneous clients in the concurrency suite", minimum=1),
+    Option("seed", int, None, "seed for random segmentation (printed on failure; replay with --seed)"),
+    Option("strict", bool, False, "treat failed recommended checks as failures, not warnings"),
+    Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
+)
+
+OPTION_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    protocol: str = "tcp-echo"
+    host: str = "127.0.0.1"
+    port: int | None = None
+    startup_timeout: float = 10.0
+    reply_timeout: float = 2.0
+    shutdown_timeout: float = 3.0
+    max_datagram: int = 65507
+    max_frame: int = 16 * 1024 * 1024
+    length_format: str = "!I"
+    clients: int = 50
+    seed: int | None = None
+    strict: bool = False
+    check_timeout: float = 120.0
+
+    @property
+    def transport(self) -> str:
+        return PROTOCOLS[self.protocol].transport
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::")
+
+
+def build_settings(values: dict[str, Any], source: str = "command line") -> Settings:
+    """Validate raw option values (by option name) into Settings, or raise ConfigError."""
+    clean: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = values.get(option.name, option.default)
+        if raw is None:
+            clean[option.dest[8:]] = None
+            continue
+        try:
+            value = option.type(raw) if not isinstance(raw, option.type) else raw
+        except (TypeError, ValueError):
+            raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: expected {option.type.__name__}") from None
+        if option.minimum is not None and value < option.minimum:
+            raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: must be at least {option.minimum:g}")
+        clean[option.dest[8:]] = value
+    if clean["protocol"] not in PROTOCOLS:
+        raise ConfigError(
+            f"unknown protocol {clean['protocol']!r} from {source}; known: {', '.join(sorted(PROTOCOLS))}"
+        )
+    if clean["host"] not in LOOPBACK_HOSTS and not clean["host"].startswith("127."):
+        raise ConfigError(f"invalid --host {clean['host']!r} from {source}: the harness only tests on loopback")
+    if clean["port"] is not None and clean["port"] > 65535:
+        raise ConfigError(f"invalid --port {clean['port']} from {source}: ports go up to 65535")
+    try:
+        if struct.calcsize(clean["length_format"]) < 1:
+            raise struct.error("empty format")
+        struct.pack(clean["length_format"], 0)
+    except struct.error as exc:
+        raise ConfigError(f"invalid --length-format {clean['length_format']!r} from {source}: {exc}") from None
+    return Settings(**clean)

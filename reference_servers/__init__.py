@@ -1,0 +1,1 @@
+"""Bundled reference servers: correct, readable, and passing every check."""

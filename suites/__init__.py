@@ -1,0 +1,1 @@
+"""The conformance suites: pytest tests, one module per suite (SPEC §4)."""

@@ -1,0 +1,191 @@
+"""echo — protocol correctness of tcp-echo and udp-echo (SPEC §3, §4).
+
+Each check is one rule of RFC 862 as students get it wrong: bytes changed
+(upper-casing, UTF-8 decoding, strip()), replies held back (waiting for a
+newline or for EOF), truncation at recv(1024), a server that quits after one
+client or on an empty datagram.
+"""
+
+from __future__ import annotations
+
+import random
+
+from harness.checks import RECOMMENDED, check
+from harness.client import TcpConnection, UdpClient
+from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed
+
+TCP = ("tcp-echo",)
+UDP = ("udp-echo",)
+
+#: Every byte value, plus the whitespace that strip() would eat at both ends.
+BINARY = b"\x00 \t" + bytes(range(256)) + bytes(reversed(range(256))) + b" \r\n"
+EDGE_SIZES = (1, 1023, 1024, 1025, 4096, 8192)
+
+
+def pattern(size: int, seed: int = 862) -> bytes:
+    """Deterministic pseudo-random bytes: a failure replays identically."""
+    return random.Random(seed + size).randbytes(size)
+
+
+# -- tcp-echo -----------------------------------------------------------------
+@check("echo::single_message", protocols=TCP,
+       description="one short text message is echoed",
+       expectation="the same bytes come back within the reply timeout")
+def test_single_message_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        conn.expect_echo(b"hello, harness\n", settings.reply_timeout)
+
+
+@check("echo::prompt_reply", protocols=TCP,
+       description="a message with no newline is echoed without the client sending more or closing",
+       expectation="the bytes come back within the reply timeout (no waiting for a newline or for EOF)")
+def test_prompt_reply_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        conn.expect_echo(b"no newline at the end", settings.reply_timeout, "first chunk")
+        conn.expect_echo(b"and a second chunk", settings.reply_timeout, "second chunk on the same connection")
+
+
+@check("echo::binary_bytes", protocols=TCP,
+       description="all 256 byte values, with whitespace at both ends, come back unchanged",
+       expectation="identical bytes: no decoding, no case change, no strip()")
+def test_binary_bytes_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        conn.expect_echo(BINARY, settings.reply_timeout)
+
+
+@check("echo::edge_sizes", protocols=TCP,
+       description="messages (TCP) or datagrams (UDP) of 1, 1023, 1024, 1025, 4096 and 8192 bytes",
+       expectation="each comes back whole before the next is sent (no recv(1024) truncation)")
+def test_edge_sizes_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        for size in EDGE_SIZES:
+            conn.expect_echo(pattern(size), settings.reply_timeout, f"{size}-byte message")
+
+
+@check("echo::large_payload", protocols=TCP,
+       description="1 MiB over TCP, sent while the reply is read; the largest datagram (--max-datagram) over UDP",
+       expectation="every byte comes back in order, with no stall longer than the reply timeout")
+def test_large_payload_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        conn.expect_echo(pattern(1 << 20), settings.reply_timeout, "1 MiB payload")
+
+
+@check("echo::many_round_trips", protocols=TCP,
+       description="200 messages of varying length, one after another, from one client",
+       expectation="each message comes back before the next is sent")
+def test_many_round_trips_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        for index in range(200):
+            message = f"message {index} ".encode() + b"x" * (index % 37)
+            conn.expect_echo(message, settings.reply_timeout, f"round trip {index + 1} of 200")
+
+
+@check("echo::half_close", protocols=TCP,
+       description="the client sends, then shuts down its write side",
+       expectation="the server returns what is pending, then closes the connection")
+def test_half_close_tcp(endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        message = b"last words before half-close"
+        conn.send_all(message, Deadline(settings.reply_timeout))
+        conn.shutdown_write()
+        received = conn.recv_exactly(len(message), Deadline(settings.reply_timeout), "the pending echo")
+        if received != message:
+            from harness.client import echo_mismatch
+
+            raise echo_mismatch(message, received, "", "after half-close")
+        conn.expect_eof(Deadline(settings.reply_timeout))
+
+
+@check("echo::serves_next_client", protocols=TCP,
+       description="after one client leaves, a second client is served",
+       expectation="the server keeps running and echoes for the next client")
+def test_serves_next_client_tcp(endpoint, settings):
+    for client in ("first", "second", "third"):
+        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+            conn.expect_echo(f"{client} client\n".encode(), settings.reply_timeout, f"{client} client")
+
+
+@check("echo::frees_closed_connection", protocols=TCP,
+       description="after the client closes, the server closes its side of that connection",
+       expectation="the server's socket leaves CLOSE_WAIT within the reply timeout (no descriptor kept open)")
+def test_frees_closed_connection_tcp(server, endpoint, settings):
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        conn.expect_echo(b"goodbye\n", settings.reply_timeout)
+        client_port = conn.local_port
+    probe = server.probe
+
+    def server_side_closed() -> bool:
+        return not any(
+            s.remote_port == client_port and s.state == "CLOSE_WAIT" for s in probe.tcp_sockets_on_port(endpoint.port)
+        )
+
+    if not poll_until(server_side_closed, Deadline(settings.reply_timeout)):
+        raise CheckFailed(
+            f"{settings.reply_timeout:g} s after the client closed, the server still holds its end of the "
+            f"connection open (state CLOSE_WAIT): close the socket when recv() returns b''"
+        )
+
+
+# -- udp-echo -----------------------------------------------------------------
+@check("echo::single_message", protocols=UDP)
+def test_single_message_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        client.expect_echo(b"hello, harness\n")
+
+
+@check("echo::binary_bytes", protocols=UDP)
+def test_binary_bytes_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        client.expect_echo(BINARY)
+
+
+@check("echo::edge_sizes", protocols=UDP)
+def test_edge_sizes_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        for size in EDGE_SIZES:
+            if size <= settings.max_datagram:
+                client.expect_echo(pattern(size), f"{size}-byte datagram")
+
+
+@check("echo::large_payload", protocols=UDP)
+def test_large_payload_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        size = settings.max_datagram
+        client.expect_echo(pattern(size), f"{size}-byte datagram (--max-datagram)")
+
+
+@check("echo::many_round_trips", protocols=UDP)
+def test_many_round_trips_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        for index in range(200):
+            client.expect_echo(f"datagram {index} ".encode() + b"y" * (index % 37), f"datagram {index + 1} of 200")
+
+
+@check("echo::serves_next_client", protocols=UDP)
+def test_serves_next_client_udp(endpoint, settings):
+    for client_name in ("first", "second", "third"):
+        with UdpClient(endpoint, settings.reply_timeout) as client:
+            client.expect_echo(f"{client_name} client".encode(), f"{client_name} client")
+
+
+@check("echo::survives_empty_datagram", protocols=UDP,
+       description="an empty datagram is sent, then a normal one",
+       expectation="the server keeps running and answers the normal datagram")
+def test_survives_empty_datagram_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        client.send(b"")
+        client.receive(Deadline(min(0.2, settings.reply_timeout)))  # an empty reply is allowed, not needed here
+        client.expect_echo(b"still there?", "the datagram after an empty one")
+
+
+@check("echo::empty_datagram_answered", protocols=UDP, tier=RECOMMENDED,
+       description="an empty datagram is answered by an empty datagram",
+       expectation="an empty reply within the reply timeout (RFC 862 is ambiguous here; socat does not answer)")
+def test_empty_datagram_answered_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        reply = client.exchange(b"")
+        if reply is None:
+            raise CheckFailed(f"no reply to an empty datagram after {client.tries} tries", expected=b"")
+        if reply != b"":
+            raise CheckFailed("the reply to an empty datagram was not empty", expected=b"", received=reply)

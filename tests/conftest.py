@@ -1,0 +1,102 @@
+"""Shared helpers for the harness's own tests: run `harness run` as a user would
+and read its JSON report; prove that no server process outlives a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = Path(__file__).resolve().parent / "servers"
+REFERENCE = ROOT / "reference_servers"
+#: Generous for a correct server on a loaded 2-core machine, short enough that
+#: the checks a buggy server fails by silence do not make the suite slow.
+TEST_REPLY_TIMEOUT = "1.0"
+
+
+@dataclass
+class HarnessRun:
+    marker: str
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict | None
+    elapsed: float
+
+    def outcomes(self) -> dict[str, str]:
+        assert self.report is not None, f"no JSON report; stderr:\n{self.stderr}"
+        return {c["id"]: c["outcome"] for c in self.report["checks"]}
+
+    def ids_with(self, outcome: str) -> set[str]:
+        return {i for i, o in self.outcomes().items() if o == outcome}
+
+    def check(self, check_id: str) -> dict:
+        assert self.report is not None
+        return next(c for c in self.report["checks"] if c["id"] == check_id)
+
+
+def leftover_server_processes(marker: str = "HARNESS_SERVER_TOKEN=") -> list[str]:
+    """Processes whose environment holds `marker` (by default: any harness server)."""
+    needle = marker.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle not in f.read():
+                    continue
+            with open(f"/proc/{name}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                found.append(f"{name}: " + f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+def run_harness(*args: str, tmp_path: Path, timeout: float = 120, cwd: Path | None = None, env: dict | None = None) -> HarnessRun:
+    """Run `harness run ARGS` in a subprocess with a JSON report."""
+    marker = f"HARNESS_TEST_RUN={uuid.uuid4().hex}"
+    report_path = tmp_path / f"report-{time.monotonic_ns()}.json"
+    command = [sys.executable, "-m", "harness", "run", "--json", str(report_path), *args]
+    started = time.monotonic()
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, cwd=cwd or tmp_path,
+        env={**os.environ, **(env or {}), "HARNESS_TEST_RUN": marker.partition("=")[2]}, stdin=subprocess.DEVNULL,
+    )
+    elapsed = time.monotonic() - started
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return HarnessRun(marker, completed.returncode, completed.stdout, completed.stderr, report, elapsed)
+
+
+@pytest.fixture
+def harness(tmp_path):
+    """Call as harness(*args); asserts afterwards that no server process survived."""
+
+    def call(*args: str, **kwargs) -> HarnessRun:
+        result = run_harness(*args, tmp_path=tmp_path, **kwargs)
+        # The harness has exited: its servers must already be gone (no grace period).
+        assert not leftover_server_processes(result.marker), "server processes survived the run"
+        return result
+
+    return call
+
+
+def server(name: str) -> str:
+    path = SERVERS / name
+    assert path.exists(), path
+    return str(path)
+
+
+def reference(name: str) -> str:
+    return str(REFERENCE / name)

@@ -1,0 +1,3 @@
+import socket
+def main(:
+    pass

@@ -1,0 +1,11 @@
+"""BUGGY: treats an empty datagram as "the client left" and exits."""
+import socket, sys
+
+sk = socket.socket(type=socket.SOCK_DGRAM)
+sk.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    msg, addr = sk.recvfrom(65535)
+    if not msg:
+        break
+    sk.sendto(msg, addr)
+sk.close()

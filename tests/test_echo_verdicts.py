@@ -1,0 +1,79 @@
+"""Every echo check proven both ways: the reference servers pass all of them,
+and each buggy server fails exactly the checks aimed at its bug."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, reference, server
+
+TCP_CHECKS = {
+    "echo::single_message", "echo::prompt_reply", "echo::binary_bytes", "echo::edge_sizes",
+    "echo::large_payload", "echo::many_round_trips", "echo::half_close", "echo::serves_next_client",
+    "echo::frees_closed_connection",
+}
+UDP_CHECKS = {
+    "echo::single_message", "echo::binary_bytes", "echo::edge_sizes", "echo::large_payload",
+    "echo::many_round_trips", "echo::serves_next_client", "echo::survives_empty_datagram",
+    "echo::empty_datagram_answered",
+}
+
+
+@pytest.mark.parametrize("protocol, path, checks", [
+    ("tcp-echo", reference("tcp_echo.py"), TCP_CHECKS),
+    ("udp-echo", reference("udp_echo.py"), UDP_CHECKS),
+])
+def test_reference_server_passes_every_echo_check(harness, protocol, path, checks):
+    run = harness("--protocol", protocol, "--suite", "echo", path, "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in checks}
+    assert run.report["server"]["port_source"] == "assigned"
+
+
+BUGGY = [
+    # (server file, protocol, checks it must fail, checks that must be warnings)
+    ("tcp_upper.py", "tcp-echo", TCP_CHECKS, set()),
+    ("tcp_decode_utf8.py", "tcp-echo", {"echo::binary_bytes", "echo::edge_sizes", "echo::large_payload"}, set()),
+    ("tcp_wait_newline.py", "tcp-echo",
+     {"echo::prompt_reply", "echo::edge_sizes", "echo::large_payload", "echo::many_round_trips"}, set()),
+    ("tcp_wait_eof.py", "tcp-echo", TCP_CHECKS - {"echo::half_close"}, set()),
+    ("tcp_single_client.py", "tcp-echo", {"echo::serves_next_client"}, set()),
+    ("tcp_never_closes.py", "tcp-echo", {"echo::half_close", "echo::frees_closed_connection"}, set()),
+    ("udp_truncate_1024.py", "udp-echo", {"echo::edge_sizes", "echo::large_payload"}, set()),
+    ("udp_stop_on_empty.py", "udp-echo", {"echo::survives_empty_datagram"}, {"echo::empty_datagram_answered"}),
+    ("udp_ignores_empty.py", "udp-echo", set(), {"echo::empty_datagram_answered"}),
+    ("udp_upper.py", "udp-echo", UDP_CHECKS - {"echo::empty_datagram_answered"}, set()),
+    ("udp_decode_utf8.py", "udp-echo", {"echo::binary_bytes", "echo::edge_sizes", "echo::large_payload"}, set()),
+]
+
+
+@pytest.mark.parametrize("name, protocol, failing, warning", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_server_fails_exactly_its_checks(harness, name, protocol, failing, warning):
+    run = harness("--protocol", protocol, "--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("warning") == warning, run.stdout
+    assert run.returncode == (1 if failing else 0), run.stdout + run.stderr
+    for check_id in failing:
+        assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
+
+
+def test_failure_shows_expected_received_and_first_difference(harness):
+    run = harness("--suite", "echo", "-k", "single_message", server("tcp_upper.py"), "{port}")
+    failure = run.check("echo::single_message")
+    assert failure["expected"] == "hello, harness\n"
+    assert failure["received"] == "HELLO, HARNESS\n"
+    assert "first difference at byte offset 0" in failure["detail"]
+    assert "68 65 6c 6c 6f" in run.stdout  # the hexdump of what was expected
+
+
+def test_server_crash_is_reported_against_the_check_with_its_traceback(harness):
+    run = harness("--protocol", "udp-echo", "-k", "binary_bytes", server("udp_decode_utf8.py"), "{port}")
+    failure = run.check("echo::binary_bytes")
+    assert "the server exited during this check" in failure["message"]
+    assert "UnicodeDecodeError" in failure["server_output"]
+
+
+def test_strict_turns_a_recommended_warning_into_a_failure(harness):
+    run = harness("--protocol", "udp-echo", "--strict", "-k", "empty", server("udp_ignores_empty.py"), "{port}")
+    assert run.outcomes()["echo::empty_datagram_answered"] == "failed"
+    assert run.returncode == 1

@@ -1,0 +1,166 @@
+"""Starting real servers of every style, and failing clearly on bad ones."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import pytest
+
+from conftest import reference, server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- bad input: exit 2 --------------------------------------------------------
+def test_missing_server_file_is_a_usage_error_with_a_report(harness):
+    run = harness("./no_such_server.py")
+    assert run.returncode == 2
+    assert "server not found" in run.stderr and "no_such_server.py" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.report["server"]["startup_error"].startswith("server not found")
+    assert run.report["checks"] == []
+
+
+def test_non_executable_server_is_a_usage_error(harness):
+    run = harness(server("not_executable.sh"))
+    assert run.returncode == 2
+    assert "is not executable" in run.stderr and "chmod +x" in run.stderr
+
+
+def test_unknown_command_after_dashdash(harness):
+    run = harness("--", "no-such-command-xyz", "{port}")
+    assert run.returncode == 2
+    assert "command not found" in run.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--suite", "nonsense"], "unknown suite 'nonsense'"),
+    (["--protocol", "http"], "unknown protocol 'http'"),
+    (["--reply-timeout", "soon"], "invalid --reply-timeout 'soon'"),
+    (["--host", "10.1.2.3"], "only tests on loopback"),
+])
+def test_bad_options_are_usage_errors(harness, args, message):
+    run = harness(*args, reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_no_check_selected_is_a_usage_error(harness):
+    run = harness("-k", "matches_nothing_at_all", reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 2
+    assert "no check selected" in run.stderr
+
+
+# -- server could not start: exit 3 -------------------------------------------
+def test_crash_at_start_shows_exit_code_and_stderr_tail(harness):
+    run = harness(server("crashes_at_start.py"), "{port}")
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "exited before it listened (exit code 1)" in error
+    assert "database connection failed" in run.stdout
+    assert {c["outcome"] for c in run.report["checks"]} == {"error"}
+
+
+def test_syntax_error_at_start(harness):
+    run = harness(server("syntax_error.py"))
+    assert run.returncode == 3
+    assert "SyntaxError" in run.stdout
+
+
+def test_never_listening_server_fails_within_the_startup_timeout(harness):
+    run = harness("--startup-timeout", "1", server("never_listens.py"))
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "did not listen on TCP port" in error and "within 1 s" in error
+    assert "listens on no port at all" in error
+    assert "starting up..." in run.stdout  # its output is shown
+    assert run.elapsed < 10
+
+
+def test_server_listening_on_the_wrong_transport_says_what_it_listens_on(harness):
+    run = harness("--startup-timeout", "1", server("listens_on_udp.py"), "{port}")
+    assert run.returncode == 3
+    assert "it listens on UDP 127.0.0.1:" in run.report["server"]["startup_error"]
+
+
+def test_fixed_port_mismatch_names_both_ports(harness):
+    actual, expected = free_port(), free_port()
+    run = harness("--startup-timeout", "1", "--port", str(expected), server("tcp_echo_hardcoded_port.py"), str(actual))
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert f"port {expected}" in error and f"127.0.0.1:{actual} instead" in error
+
+
+# -- real servers of many styles pass ------------------------------------------
+GOOD = [
+    ("tcp_echo_forking.py", ["{port}"]),
+    ("tcp_echo_ipv6.py", ["{port}"]),
+    ("tcp_echo_slow_start_chatty.py", ["{port}"]),
+    ("tcp_echo_socketserver.py", ["{port}"]),
+    ("floods_output.py", ["{port}"]),
+    ("double_fork_daemon.py", ["{port}"]),
+]
+
+
+@pytest.mark.parametrize("name, args", GOOD, ids=[g[0] for g in GOOD])
+def test_correct_servers_of_every_style_pass(harness, name, args):
+    run = harness("--suite", "echo", server(name), *args)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.ids_with("passed") and not run.ids_with("failed")
+
+
+def test_ipv6_only_server_is_reached_on_ipv6_loopback(harness):
+    run = harness("--suite", "echo", "-k", "single_message", server("tcp_echo_ipv6.py"), "{port}")
+    assert run.report["server"]["listening"].startswith("TCP [::1]:")
+
+
+def test_server_ignoring_the_assigned_port_is_discovered(harness):
+    run = harness("--suite", "echo", server("tcp_echo_hardcoded_port.py"))
+    assert run.returncode == 0, run.stdout
+    assert run.report["server"]["port_source"] == "discovered"
+    assert "discovered" in run.stdout
+
+
+def test_fixed_port(harness):
+    port = free_port()
+    run = harness("--port", str(port), "--suite", "echo", reference("tcp_echo.py"), str(port))
+    assert run.returncode == 0, run.stdout
+    assert run.report["server"]["port"] == port
+    assert run.report["server"]["port_source"] == "fixed"
+
+
+def test_readiness_does_not_steal_a_single_shot_servers_accept(harness):
+    run = harness("-k", "many_round_trips", server("tcp_echo_single_shot_probe.py"), "{port}")
+    assert run.outcomes() == {"echo::many_round_trips": "passed"}
+
+
+def test_output_flood_is_capped_and_does_not_slow_the_verdict(harness, tmp_path):
+    run = harness("-k", "single_message", server("floods_output.py"), "{port}")
+    assert run.returncode == 0
+    assert run.elapsed < 60
+
+
+def test_dashdash_runs_any_command_line(harness):
+    run = harness("--suite", "echo", "--", "python3", reference("tcp_echo.py"), "{port}", "{host}")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_server_with_port_from_environment(harness):
+    run = harness("--suite", "echo", "--", "node", server("tcp_echo.js"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.report["server"]["port_source"] == "assigned"
+
+
+def test_portable_psutil_probe_gives_the_same_verdicts(harness):
+    run = harness("--suite", "echo", reference("tcp_echo.py"), "{port}", env={"HARNESS_PROBE": "psutil"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    buggy = harness("--suite", "echo", "-k", "frees_closed", server("tcp_never_closes.py"), "{port}",
+                    env={"HARNESS_PROBE": "psutil"})
+    assert buggy.ids_with("failed") == {"echo::frees_closed_connection"}
