@@ -151,7 +151,10 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
     directory = str(suites_dir())
     result = [
         directory, "--rootdir", directory, "-c", os.devnull,
-        "-p", "harness.plugin", "-p", "pytest_timeout", "-p", "no:terminal", "-p", "no:cacheprovider",
+        # pytest's terminal output is silenced (our collector prints one line per
+        # check) but kept loaded: pytest-timeout and xdist write through it.
+        "-p", "harness.plugin", "-p", "pytest_timeout", "-qq", "--no-header", "--no-summary",
+        "-p", "no:cacheprovider",
         "-p", "no:legacypath", "--harness-ui", str(max(-1, min(1, args.verbose - args.quiet))),
         "--server", shlex.join(server_argv),
     ]

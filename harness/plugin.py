@@ -71,6 +71,7 @@ def _raw_values(config: pytest.Config) -> tuple[dict[str, Any], str]:
     return values, source
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-timeout reads its setting
 def pytest_configure(config: pytest.Config) -> None:
     server = config.getoption("harness_server", None)
     if not server:
@@ -248,8 +249,10 @@ def _render(explained: dict[str, Any]) -> str:
         lines.append(explained["detail"])
     else:
         for key in ("expected", "received"):
-            if explained.get(key) is not None:
-                lines.append(f"  {key}: {explained[key][:300]}")
+            value = explained.get(key)
+            if value is not None:
+                shown = value if value.startswith("hex:") else repr(value)
+                lines.append(f"  {key}: {shown[:300]}")
     if explained.get("server_output"):
         lines.append(explained["server_output"])
     return "\n".join(lines)
@@ -298,9 +301,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    quiet = config.getoption("harness_ui", None) is not None  # our collector prints the lines
     for name, value in getattr(report, "user_properties", ()):
         if name == PROPERTY and value.get("outcome") == "warning" and report.when == "call":
-            return "warning", "W", "WARNING (recommended)"
+            return ("warning", "", "") if quiet else ("warning", "W", "WARNING (recommended)")
+    if quiet:
+        return report.outcome, "", ""
     return None
 
 
@@ -370,6 +376,8 @@ class ResultCollector:
         self._print(result)
 
     def _print(self, result: CheckResult) -> None:
+        if not self.ui:
+            return
         mark = self.MARKS.get(result.outcome, "?")
         if result.outcome != "passed" or self.verbosity >= 0:
             self._say(f"  {mark} {result.id:<50} {result.duration_s:6.2f}s")
