@@ -1,0 +1,43 @@
+"""The command line's other faces: `harness list`, the pytest plugin, per-check timeouts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import leftover_server_processes, reference, server
+
+
+def test_list_shows_every_check_with_description_and_expectation():
+    out = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", "udp-echo"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "echo::empty_datagram_answered (recommended)" in out.stdout
+    assert "expect: an empty reply" in out.stdout
+    assert "echo::half_close" not in out.stdout  # a TCP-only check
+
+
+def test_pytest_plugin_mode(tmp_path):
+    import harness.suites
+
+    suites = os.path.dirname(harness.suites.__file__)
+    report = tmp_path / "report.json"
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-c", os.devnull, "--rootdir", suites,
+         suites, "--server", f"{reference('udp_echo.py')} {{port}}", "--protocol", "udp-echo",
+         "--harness-json", str(report)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "HARNESS_TEST_RUN": "plugin-mode-" + tmp_path.name},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "8 passed" in out.stdout
+    assert report.exists()
+    assert not leftover_server_processes("HARNESS_TEST_RUN=plugin-mode-" + tmp_path.name)
+
+
+def test_check_timeout_is_the_last_line_of_defence(harness):
+    run = harness("--check-timeout", "1", "--reply-timeout", "30", "-k", "single_message",
+                  server("tcp_wait_eof.py"), "{port}")
+    assert run.check("echo::single_message")["message"] == "the check did not finish within 1 s (--check-timeout)"
+    assert run.returncode == 1

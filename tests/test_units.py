@@ -1,0 +1,98 @@
+"""Pure pieces of the harness, tested without a server: byte diffs, the
+sock_diag parser, command resolution, settings validation, report rendering."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+
+import pytest
+
+from harness.bytesdiff import describe_mismatch, first_difference
+from harness.command import resolve
+from harness.errors import ConfigError
+from harness.report import render_bytes
+from harness.settings import build_settings
+from harness import sockdiag
+
+
+@pytest.mark.parametrize("expected, received, offset", [
+    (b"abc", b"abc", None),
+    (b"abc", b"abd", 2),
+    (b"abc", b"ab", 2),
+    (b"ab", b"abc", 2),
+    (b"", b"x", 0),
+])
+def test_first_difference(expected, received, offset):
+    assert first_difference(expected, received) == offset
+
+
+def test_mismatch_shows_window_around_first_difference():
+    expected = bytes(range(100))
+    received = expected[:70] + b"\xff" + expected[71:]
+    text = describe_mismatch(expected, received)
+    assert "first difference at byte offset 70" in text
+    assert "00000040" in text and " ff " in text  # the row holding offset 70, with the wrong byte
+
+
+def test_render_bytes_text_or_hex():
+    assert render_bytes(b"hello\n") == "hello\n"
+    assert render_bytes(b"\x00\x01") == "hex:00 01"
+    assert render_bytes(None) is None
+    assert "(5000 bytes in all)" in render_bytes(b"a" * 5000)
+
+
+def _diag_message(port: int, inode: int, state: int = 10) -> bytes:
+    sockid = struct.pack("!HH", port, 0) + socket.inet_aton("127.0.0.1") + bytes(12) + bytes(16) + bytes(12)
+    body = struct.pack("=BBBB", socket.AF_INET, state, 0, 0) + sockid + struct.pack("=IIIII", 0, 0, 0, 0, inode)
+    return struct.pack("=IHHII", 16 + len(body), sockdiag.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
+
+
+def test_sockdiag_parser_reads_port_state_and_inode():
+    done = struct.pack("=IHHII", 20, sockdiag.NLMSG_DONE, 2, 1, 0) + bytes(4)
+    data = _diag_message(8080, 4242) + _diag_message(9090, 77, state=8) + done
+    sockets, finished = sockdiag.parse_messages(data, "tcp")
+    assert finished
+    assert [(s.local_host, s.local_port, s.state, s.inode) for s in sockets] == [
+        ("127.0.0.1", 8080, "LISTEN", 4242), ("127.0.0.1", 9090, "CLOSE_WAIT", 77)]
+
+
+def test_sockdiag_parser_fed_in_two_datagrams():
+    first, finished = sockdiag.parse_messages(_diag_message(1, 1), "udp")
+    assert not finished and first[0].state == "BOUND"
+    _, finished = sockdiag.parse_messages(struct.pack("=IHHII", 20, sockdiag.NLMSG_DONE, 2, 1, 0) + bytes(4), "udp")
+    assert finished
+
+
+def test_python_server_runs_under_our_interpreter(tmp_path):
+    script = tmp_path / "server.py"
+    script.write_text("")
+    assert resolve(str(script), ["{port}"]) == [sys.executable, "-u", str(script), "{port}"]
+
+
+def test_bare_executable_name_in_current_directory_gets_a_path(tmp_path, monkeypatch):
+    binary = tmp_path / "server"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    assert resolve("server", []) == ["./server"]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"reply-timeout": "-1"}, "must be at least"),
+    ({"port": "70000"}, "ports go up to 65535"),
+    ({"length-format": "!Q!"}, "invalid --length-format"),
+    ({"protocol": "smtp"}, "unknown protocol"),
+])
+def test_bad_settings_say_which_option_and_where(values, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        build_settings(values, "harness.toml")
+    assert "harness.toml" in str(error.value)
+
+
+def test_defaults_follow_the_spec():
+    settings = build_settings({})
+    assert (settings.protocol, settings.startup_timeout, settings.reply_timeout, settings.shutdown_timeout) == (
+        "tcp-echo", 10.0, 2.0, 3.0)
+    assert settings.max_datagram == 65507 and settings.max_frame == 16 * 1024 * 1024
