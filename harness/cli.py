@@ -138,11 +138,29 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
                     raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'") from None
     except ConfigError as error:
         return _fail_early(str(error), EXIT_USAGE, args, typed)
+    _warn_misplaced_options(args.server_args if command is None else [], parser_options())
     if settings.port and workers not in (None, "0"):
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
         workers = None
     pytest_args = build_pytest_args(args, server_argv, workers)
     return run_pytest(pytest_args, args, server_argv)
+
+
+def parser_options() -> set[str]:
+    """Every option `harness run` knows, e.g. {"--json", "--protocol", "-k"}."""
+    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    return {flag for action in run._actions for flag in action.option_strings}
+
+
+def _warn_misplaced_options(server_args: list[str], known: set[str]) -> None:
+    """`harness run server.py --json r.json` passes --json to the server: say so kindly."""
+    misplaced = [arg.split("=")[0] for arg in server_args if arg.split("=")[0] in known and arg not in ("-h", "-v", "-q")]
+    if misplaced:
+        print(
+            f"note: {', '.join(misplaced)} came after SERVER, so the server receives it; "
+            "put harness options before SERVER (harness run [OPTIONS] SERVER [SERVER_ARGS...])",
+            file=sys.stderr,
+        )
 
 
 def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers: str | None) -> list[str]:

@@ -41,3 +41,8 @@ def test_check_timeout_is_the_last_line_of_defence(harness):
                   server("tcp_wait_eof.py"), "{port}")
     assert run.check("echo::single_message")["message"] == "the check did not finish within 1 s (--check-timeout)"
     assert run.returncode == 1
+
+
+def test_harness_option_after_server_is_pointed_out(harness):
+    run = harness("-k", "single_message", reference("tcp_echo.py"), "{port}", "--suite", "echo")
+    assert "note: --suite came after SERVER, so the server receives it" in run.stderr
