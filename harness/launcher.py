@@ -123,11 +123,15 @@ class ServerProcess:
         self._stopped = False
 
     # -- start ---------------------------------------------------------------
-    def start(self) -> Endpoint:
+    def start(self, port: int | None = None) -> Endpoint:
+        """Start the server; `port` assigns that port instead of a new one
+        (to start a second instance on the port a stopped one used)."""
         become_subreaper()
         spec = self.spec
         if spec.fixed_port:
             self.port = spec.fixed_port
+        elif port:
+            self.port = port
         else:
             self.port = choose_port(_sockets_in_use(self.probe), random.Random())
         argv = substitute(spec.argv, self.port, spec.host)
@@ -215,6 +219,24 @@ class ServerProcess:
     # -- while running -------------------------------------------------------
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def send_signal(self, sig: int) -> None:
+        """Signal the server's own process only, not its group or children:
+        passing a shutdown on to the processes it started is the server's job."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.kill(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait_exit(self, deadline: Deadline) -> float | None:
+        """Wait for the server's own process to exit: seconds waited, or None
+        if it is still running at the deadline (`exit_description()` says how)."""
+        if self.process is None:
+            return 0.0
+        started = time.monotonic()
+        exited = poll_until(lambda: self.process.poll() is not None, deadline, interval=0.002, max_interval=0.02)
+        return time.monotonic() - started if exited else None
 
     def exit_description(self) -> str:
         if self.process is None or self.process.poll() is None:

@@ -181,8 +181,8 @@ def fresh_server(request: pytest.FixtureRequest, settings: Settings) -> Iterator
     pool = request.config.stash[POOL]
     started: list[ServerProcess] = []
 
-    def start() -> ServerProcess:
-        instance = pool.fresh()
+    def start(port: int | None = None) -> ServerProcess:
+        instance = pool.fresh(port)
         started.append(instance)
         request.node.stash[SERVER_OF_ITEM] = instance
         return instance
@@ -274,7 +274,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if instance is not None and not isinstance(call.excinfo.value, ServerStartError):
             # Give a crashing server a moment to finish dying and printing its traceback.
             poll_until(lambda: not instance.alive(), Deadline(0.2))
-            if not instance.alive():
+            # In the shutdown suite the exit is the check's own subject, already explained.
+            if not instance.alive() and check.suite != "shutdown":
                 explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
             time.sleep(0.02)
             explained["server_output"] = instance.output_tail() or None

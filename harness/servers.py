@@ -41,16 +41,22 @@ class ServerPool:
             self.current = self.fresh()
         return self.current
 
-    def fresh(self) -> ServerProcess:
-        """A new, private server instance (the caller's check may end it)."""
+    def fresh(self, port: int | None = None) -> ServerProcess:
+        """A new, private server instance (the caller's check may end it).
+
+        With `port`, the instance is assigned that port (a restart on the port
+        of a stopped instance); its start failure is then the calling check's
+        finding, not remembered as "the server cannot start".
+        """
         if self.startup_error is not None:
             raise self.startup_error
         instance = self._new()
         try:
-            instance.start()
+            instance.start(port=port)
         except ServerStartError as error:
             instance.stop()
-            self.startup_error = error
+            if port is None:
+                self.startup_error = error
             raise
         self.ever_started = True
         if self.first_info is None:
