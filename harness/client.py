@@ -314,7 +314,11 @@ class UdpClient:
             )
         if reply != datagram:
             if datagram.startswith(reply):
-                summary = f"the reply was cut to {len(reply)} of {len(datagram)} bytes"
+                summary = (
+                    f"the reply was cut to {len(reply)} of {len(datagram)} bytes: is the server's receive buffer "
+                    f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram "
+                    "(the largest datagram tested is set by --max-datagram)"
+                )
             else:
                 summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
             raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))
