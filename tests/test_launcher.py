@@ -164,3 +164,20 @@ def test_portable_psutil_probe_gives_the_same_verdicts(harness):
     buggy = harness("--suite", "echo", "-k", "frees_closed", server("tcp_never_closes.py"), "{port}",
                     env={"HARNESS_PROBE": "psutil"})
     assert buggy.ids_with("failed") == {"echo::frees_closed_connection"}
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_socat_tcp_echo_passes(harness):
+    run = harness("--suite", "echo", "--", "socat", "TCP-LISTEN:{port},fork,reuseaddr", "EXEC:cat")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.report["server"]["listening"].startswith("TCP 0.0.0.0:")
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_socat_udp_echo_passes_with_a_warning_for_the_empty_datagram(harness):
+    # socat relays at most 8192 bytes a datagram unless given -b; -b 65535 makes it a full echo.
+    run = harness("--protocol", "udp-echo", "--suite", "echo", "--reply-timeout", "0.5",
+                  "--", "socat", "-b", "65535", "UDP-RECVFROM:{port},fork", "EXEC:cat")
+    assert run.ids_with("failed") == set(), run.stdout
+    assert run.ids_with("warning") == {"echo::empty_datagram_answered"}
+    assert run.returncode == 0
