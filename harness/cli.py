@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.checks import SUITES, load_catalogue
+from harness.assignment import Assignment, find_assignment, load_assignment
+from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
 from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
 from harness.report import Report, ServerInfo
-from harness.settings import OPTIONS, build_settings
+from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_START, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -52,7 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
                              help=f"{option.help} (default: {option.default})")
     run.add_argument("--suite", action="append", dest="suites", help=f"run only this suite (repeatable): {', '.join(SUITES)}")
     run.add_argument("--json", dest="json_path", metavar="FILE", help="write the JSON report to FILE")
-    run.add_argument("--junit-xml", dest="junit_path", metavar="FILE", help="write a JUnit XML report to FILE")
+    run.add_argument("--junit-xml", dest="junit_path", metavar="FILE", help="write a JUnit XML report to FILE (check ids as test names)")
+    run.add_argument("--gradescope", dest="gradescope_path", metavar="FILE", help="write Gradescope's results.json to FILE")
+    run.add_argument("--classroom", dest="classroom_path", metavar="FILE",
+                     help="write GitHub Classroom autograding results (JSON; base64 it into <RUNNER>_RESULTS) to FILE")
+    run.add_argument("--config", dest="config_path", metavar="FILE",
+                     help="assignment file: options, command, suites, points (default: ./harness.toml if present)")
+    run.add_argument("--check", action="append", dest="checks", metavar="ID",
+                     help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist); servers must honour {port}")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
     run.add_argument("-v", dest="verbose", action="count", default=0, help="more output")
@@ -63,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list the checks with their ids, descriptions and expectations")
     listing.add_argument("--protocol", choices=sorted(PROTOCOLS), help="only checks for this protocol")
     listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
+
+    from harness.batch import add_grade_parser
+
+    add_grade_parser(commands)
     return parser
 
 
@@ -84,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
     if args.command == "list":
         return list_checks(args)
+    if args.command == "grade":
+        from harness.batch import grade_command
+
+        return grade_command(args)
     return run(args, command)
 
 
@@ -106,13 +122,50 @@ def list_checks(args: argparse.Namespace) -> int:
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
     print(f"harness: error: {message}", file=sys.stderr)
-    if getattr(args, "json_path", None):
-        report = Report(protocol=args.harness_protocol or "tcp-echo", server=ServerInfo(command=command, startup_error=message))
-        report.write(args.json_path)
+    report = Report(protocol=args.harness_protocol or "tcp-echo", server=ServerInfo(command=command, startup_error=message))
+    _write_outputs(report, args)
     return code
 
 
+def _write_outputs(report: Report, args: argparse.Namespace) -> None:
+    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for."""
+    from harness.outputs import OutputPaths, write_outputs
+
+    paths = OutputPaths(getattr(args, "json_path", None), getattr(args, "junit_path", None),
+                        getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
+    if any(vars(paths).values()):
+        write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
+                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)))
+
+
+def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
+    """Fill what the command line left open from the assignment file (the command line wins).
+
+    Returns the `--` command if the file's `command` is one (a bare program name)."""
+    assignment = load_assignment(find_assignment(args.config_path))
+    args.assignment = assignment
+    for name, value in assignment.options.items():
+        dest = OPTION_BY_NAME[name].dest
+        if getattr(args, dest) is None and value is not False:
+            setattr(args, dest, value)
+    if args.suites is None and assignment.suites:
+        args.suites = list(assignment.suites)
+    if args.checks is None and (assignment.checks is not None or assignment.exclude):
+        load_catalogue()
+        args.checks = [check_id for check_id in CATALOGUE if assignment.selects(check_id)]
+    if command is None and not args.server and assignment.command:
+        first, rest = assignment.command[0], assignment.command[1:]
+        if os.sep not in first and not os.path.splitext(first)[1]:
+            return list(assignment.command)
+        args.server, args.server_args = first, list(rest)
+    return command
+
+
 def run(args: argparse.Namespace, command: list[str] | None) -> int:
+    try:
+        command = _apply_assignment(args, command)
+    except ConfigError as error:
+        return _fail_early(str(error), EXIT_USAGE, args, [args.server or "", *args.server_args] if command is None else command)
     raw = {o.name: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest) is not None}
     typed = [args.server or "", *args.server_args] if command is None else command
     try:
@@ -188,8 +241,8 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
         result += ["--suite", suite]
     if args.json_path:
         result += ["--harness-json", args.json_path]
-    if args.junit_path:
-        result += ["--junitxml", args.junit_path]
+    for pattern in args.checks or []:
+        result += ["--check", pattern]
     if args.keyword:
         result += ["-k", args.keyword]
     if workers not in (None, "0"):
@@ -221,6 +274,8 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         return _fail_early(f"the harness could not run (pytest exit {code})", EXIT_INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
         return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
+    if getattr(collector, "report", None) is not None:
+        _write_outputs(collector.report, args)
     if code == pytest.ExitCode.INTERNAL_ERROR and not collector.server.startup_error:
         return EXIT_INTERNAL
     if code == pytest.ExitCode.INTERRUPTED:

@@ -13,6 +13,7 @@ Inert unless `--server` is given.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shlex
 import sys
@@ -50,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(option.dest, option.help, default=None)
     group.addoption("--suite", dest="harness_suites", action="append", default=None,
                     help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    group.addoption("--check", dest="harness_checks", action="append", default=None, metavar="ID",
+                    help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
     group.addoption("--harness-json", dest="harness_json", default=None, help="write the JSON report here")
     group.addoption("--harness-ui", dest="harness_ui", type=int, default=None, metavar="VERBOSITY",
                     help="print one line per check at this verbosity (-1 quiet, 0, 1 verbose; used by `harness run`)")
@@ -117,6 +120,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash.get(SETTINGS, None)
     selected_suites = config.getoption("harness_suites", None)
+    selected_checks = config.getoption("harness_checks", None)
     keep, drop = [], []
     for item in items:
         check_id = _check_id(item)
@@ -129,7 +133,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if settings is None:
             item.add_marker(pytest.mark.skip(reason="no --server given"))
             keep.append(item)
-        elif applies and (not selected_suites or check.suite in selected_suites):
+        elif (applies and (not selected_suites or check.suite in selected_suites)
+              and (not selected_checks or any(fnmatch.fnmatchcase(check_id, p) for p in selected_checks))):
             keep.append(item)
         else:
             drop.append(item)
@@ -326,6 +331,8 @@ class ResultCollector:
         self.ui = self.verbosity is not None
         self.interrupted = False
         self.announced = False
+        #: The finished report (set at session finish), for the CLI's grading reports.
+        self.report: Report | None = None
         self.out = sys.stdout
 
     def _say(self, text: str) -> None:
@@ -413,6 +420,7 @@ class ResultCollector:
         else:
             status = 0
         session.exitstatus = status
+        self.report = report
         path = self.config.getoption("harness_json")
         if path:
             report.write(path)

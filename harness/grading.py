@@ -1,0 +1,132 @@
+"""Points: from a run's check results and the assignment's `[points]` to a score.
+
+Rules (pure data in, pure data out; no I/O):
+- The checks that count are the catalogue's checks for the run's protocol,
+  suites and `checks`/`exclude` patterns — not only those that produced a
+  result — so the maximum is the same for every submission and a check that
+  never ran (server did not start, run stopped) scores 0.
+- A check's points: `points."suite::name"`, else `points.default`, else 1.
+  A suite given a total (`points.echo = 40`) shares it among its checks in
+  proportion to those points.
+- Informational checks (figures, demonstrations) count only if `[points]`
+  names them.
+- passed → full points; warning (a failed recommended check, not strict) →
+  full points; failed, error, skipped, not run → 0. Never full marks by accident.
+- A parametrized check (`id[param]`) shares its points among its instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from harness.assignment import DEFAULT_POINTS, Assignment
+from harness.checks import CATALOGUE, SUITES, Check
+from harness.report import CheckResult, Report
+
+FULL_MARKS = ("passed", "warning")
+INFORMATIONAL = "informational"  # harness.checks' tier name (figures, demonstrations)
+
+
+@dataclass
+class CheckScore:
+    id: str  # catalogue id, no [param]
+    suite: str
+    points: float
+    max_points: float
+    outcome: str  # the worst outcome among its instances, or "not run"
+    results: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass
+class Grade:
+    checks: list[CheckScore]
+    strict: bool = False
+
+    @property
+    def points(self) -> float:
+        return round(sum(c.points for c in self.checks), 4)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 4)
+
+    def suites(self) -> dict[str, tuple[float, float]]:
+        """Suite name -> (points, max points), in SUITES order."""
+        totals: dict[str, tuple[float, float]] = {}
+        for suite in [*SUITES, *sorted({c.suite for c in self.checks} - set(SUITES))]:
+            members = [c for c in self.checks if c.suite == suite]
+            if members:
+                totals[suite] = (round(sum(c.points for c in members), 4), round(sum(c.max_points for c in members), 4))
+        return totals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "points": self.points,
+            "max_points": self.max_points,
+            "strict": self.strict,
+            "suites": {name: {"points": p, "max_points": m} for name, (p, m) in self.suites().items()},
+            "checks": {c.id: {"points": round(c.points, 4), "max_points": round(c.max_points, 4), "outcome": c.outcome}
+                       for c in self.checks},
+        }
+
+
+def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assignment) -> list[Check]:
+    """The catalogue checks this run is graded on (the catalogue must be loaded)."""
+    chosen = set(suites) if suites else None
+    return [
+        check for check in CATALOGUE.values()
+        if protocol in check.protocols
+        and (chosen is None or check.suite in chosen)
+        and assignment.selects(check.id)
+        and (check.tier != INFORMATIONAL or check.id in assignment.points)
+    ]
+
+
+def check_weights(checks: list[Check], assignment: Assignment) -> dict[str, float]:
+    """Max points of each check id, after sharing out suite totals."""
+    default = assignment.points.get("default", DEFAULT_POINTS)
+    weights = {c.id: assignment.points.get(c.id, default) for c in checks}
+    for suite in {c.suite for c in checks}:
+        total = assignment.points.get(suite)
+        if total is None:
+            continue
+        members = [c.id for c in checks if c.suite == suite]
+        weight_sum = sum(weights[m] for m in members)
+        for member in members:
+            weights[member] = total * weights[member] / weight_sum if weight_sum else total / len(members)
+    return weights
+
+
+_SEVERITY = {"passed": 0, "warning": 1, "skipped": 2, "failed": 3, "error": 4}
+
+
+def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None = None,
+          only_results: bool = False) -> Grade:
+    """Score a report. `only_results` (e.g. `-k` narrowed the run) grades only checks that ran."""
+    by_id: dict[str, list[CheckResult]] = {}
+    for result in report.checks:
+        by_id.setdefault(result.id.partition("[")[0], []).append(result)
+    checks = [] if only_results else counted_checks(report.protocol, suites, assignment)
+    known = {c.id for c in checks}
+    for check_id, results in by_id.items():
+        if check_id in known or not assignment.selects(check_id):
+            continue
+        if all(r.outcome == "info" for r in results) and check_id not in assignment.points:
+            continue  # an informational finding, not graded unless the assignment gives it points
+        entry = CATALOGUE.get(check_id) or Check(check_id, results[0].suite, "", "")
+        checks.append(entry)
+        known.add(check_id)
+    weights = check_weights(checks, assignment)
+    scores = []
+    for check in checks:
+        results = by_id.get(check.id, [])
+        maximum = weights[check.id]
+        if results:
+            share = maximum / len(results)
+            points = sum(share for r in results if r.outcome in FULL_MARKS)
+            outcome = max((r.outcome for r in results), key=lambda o: _SEVERITY.get(o, 5))
+        else:
+            points, outcome = 0.0, "not run"
+        scores.append(CheckScore(check.id, check.suite, points, maximum, outcome, results))
+    return Grade(scores, strict=assignment.strict)

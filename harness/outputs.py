@@ -1,0 +1,61 @@
+"""The report files one run writes, written in every case.
+
+`harness run` calls `write_outputs` once, after pytest finished or when it
+failed before pytest could run (bad input: the server file is missing, the
+assignment file is wrong), so a Gradescope or Classroom submission always gets
+a score — 0 with the reason — instead of an autograder crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from harness.assignment import Assignment
+from harness.checks import load_catalogue
+from harness.classroom import classroom_results
+from harness.gradescope import gradescope_results
+from harness.grading import Grade, grade
+from harness.junit import junit_xml
+from harness.report import Report
+
+
+@dataclass
+class OutputPaths:
+    json: str | None = None
+    junit: str | None = None
+    gradescope: str | None = None
+    classroom: str | None = None
+
+
+def _write_atomically(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_outputs(report: Report, paths: OutputPaths, assignment: Assignment,
+                  suites: Iterable[str] | None = None, only_results: bool = False) -> Grade:
+    """Score the report and write every requested file; returns the grade."""
+    load_catalogue()
+    result = grade(report, assignment, suites, only_results)
+    if paths.json:
+        data = report.to_json()
+        data["score"] = result.to_json()
+        _write_atomically(paths.json, _json(data))
+    if paths.gradescope:
+        _write_atomically(paths.gradescope, _json(gradescope_results(report, result, assignment)))
+    if paths.classroom:
+        _write_atomically(paths.classroom, _json(classroom_results(report, result)))
+    if paths.junit:
+        _write_atomically(paths.junit, junit_xml(report, result))
+    return result
