@@ -1,0 +1,315 @@
+"""concurrency — many clients at once (SPEC §4): no cross-talk, no head-of-line
+blocking, no crash when a client vanishes, no leaked descriptors, no busy loop.
+
+The bugs aimed at are the ones the tutorials' servers have: nested accept/recv
+loops that serve one client at a time, a global buffer shared by every
+connection, an unhandled ConnectionResetError, a loop that keeps calling
+recv() after it returned b'', accepted sockets never closed, a UDP server that
+answers the first client's address.
+
+Every check here runs on a fresh server instance of its own: the checks
+measure the server process (descriptors, CPU time) against a clean baseline,
+and a check that breaks its server (crash, spinning threads, leaked sockets)
+must not make the next check fail for the wrong reason.
+"""
+
+from __future__ import annotations
+
+import time
+
+from harness.checks import check
+from harness.client import TcpConnection, echo_mismatch
+from harness.crowd import CrowdResult, run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed
+from harness.launcher import ServerProcess
+
+TCP = ("tcp-echo",)
+UDP = ("udp-echo",)
+
+DEFAULT_SEED = 4
+#: Sequential connections of the descriptor-leak check.
+SEQUENTIAL_CONNECTIONS = 500
+#: Descriptors the server may hold above its baseline after them (a few
+#: connections still being torn down, a lazily opened log file).
+FD_TOLERANCE = 10
+#: The idle window, and the CPU time a server may use in it.
+IDLE_WINDOW = 1.0
+IDLE_CPU_LIMIT = 0.25
+#: How many misdeliveries a failure lists.
+SHOWN = 5
+
+
+def seed_of(settings) -> int:
+    return settings.seed if settings.seed is not None else DEFAULT_SEED
+
+
+def connect_timeout(settings) -> float:
+    """A server with a small listen() backlog makes a burst of clients wait for
+    a SYN retransmission (1 s, then 2 s more): slow, not wrong."""
+    return max(3 * settings.reply_timeout, 5.0)
+
+
+# -- evidence ------------------------------------------------------------------
+def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
+    """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
+    total = len(result.conversations)
+    replay = f" (seed {seed}; replay with --seed {seed})"
+    if result.connect_errors:
+        errors = sorted(result.connect_errors.items())
+        listed = ", ".join(f"client {c}: {e}" for c, e in errors[:SHOWN])
+        return CheckFailed(
+            f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
+            "accept connections promptly, with a listen() backlog that holds a burst of clients"
+        )
+    if result.misdeliveries:
+        first = result.misdeliveries[0]
+        expected = result.conversations[first.client].stream
+        received = bytes(result.received[first.client])
+        lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
+        foreign = first.origin is not None and first.origin.client != first.client
+        advice = (
+            "the server mixes up its clients' data — keep each connection's data in variables of its own "
+            "(local to the handler), never in one global buffer"
+            if foreign else "each client must get back exactly its own bytes, in order"
+        )
+        return CheckFailed(
+            f"{total} {what} ran at once and {lines}: {advice}{replay}",
+            expected=expected,
+            received=received,
+            detail=_mismatch_detail(expected, received),
+        )
+    incomplete = result.incomplete()
+    sample = []
+    for client in incomplete[:SHOWN]:
+        got = len(result.received[client])
+        want = len(result.conversations[client].stream)
+        reason = result.ended.get(client, "")
+        sample.append(f"client {client} got {got} of {want} bytes" + (f" ({reason})" if reason else ""))
+    stall = f"; {result.stall}" if result.stall else ""
+    return CheckFailed(
+        f"{total} {what} ran at once and {len(incomplete)} did not get their whole echo back: "
+        + "; ".join(sample) + stall + replay,
+        expected=result.conversations[incomplete[0]].stream,
+        received=bytes(result.received[incomplete[0]]),
+    )
+
+
+def _mismatch_detail(expected: bytes, received: bytes) -> str:
+    from harness.bytesdiff import describe_mismatch
+
+    return describe_mismatch(expected, received)
+
+
+def waited_for(conn: TcpConnection, message: bytes, settings, who: str) -> None:
+    """Require `message` echoed on `conn` within the reply timeout."""
+    received, end_reason = conn.exchange(message, settings.reply_timeout)
+    if received != message:
+        raise echo_mismatch(message, received, end_reason, who)
+
+
+def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
+                    end_reason: str, settings, situation: str, waited: float) -> CheckFailed:
+    """The second client was not served while the first one sat there: say how
+    long we waited, and whether its echo came once the first client left."""
+    blocker.close()
+    late, late_reason = b"", ""
+    freed = Deadline(settings.reply_timeout)
+    if not end_reason.startswith(("the server closed", "the server reset", "sending failed")):
+        try:
+            late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
+        except CheckFailed as exc:
+            late_reason = exc.message
+    if received + late == message:
+        after = (f" Its echo arrived {freed.elapsed():.2f} s after the first client disconnected: the server "
+                 "serves one client at a time (a recv() loop nested in the accept() loop). Serve each client "
+                 "in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+    else:
+        after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
+    return CheckFailed(
+        f"a second client got no echo within {waited:.2f} s (reply timeout {settings.reply_timeout:g} s) "
+        f"while {situation}.{after}",
+        expected=message,
+        received=received + late,
+    )
+
+
+# -- tcp -------------------------------------------------------------------------
+@check("concurrency::simultaneous_clients", protocols=TCP,
+       description="--clients (50) clients connected at once send distinct, interleaved messages "
+                   "(TCP connections; UDP: concurrent senders)",
+       expectation="every client gets back exactly its own bytes (nobody else's), and all are served")
+def test_simultaneous_clients_tcp(fresh_server, settings):
+    instance = fresh_server()
+    seed = seed_of(settings)
+    conversations = tagged_conversations(settings.clients, seed)
+    result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed)
+    if not result.ok:
+        raise crowd_failure(result, "clients", seed)
+
+
+@check("concurrency::idle_client_does_not_block", protocols=TCP,
+       description="a first client is served, then stays connected and silent; a second client sends",
+       expectation="the second client's echo arrives within the reply timeout (one client never blocks another)")
+def test_idle_client_does_not_block_tcp(fresh_server, settings):
+    instance = fresh_server()
+    endpoint = instance.endpoint
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as idle:
+        waited_for(idle, b"first client: served, and now going quiet\n", settings, "the first client")
+        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as second:
+            message = b"second client: am I served while the first one is idle?\n"
+            started = time.monotonic()
+            received, end_reason = second.exchange(message, settings.reply_timeout)
+            if received != message:
+                if message.startswith(received):
+                    raise blocked_failure(idle, second, message, received, end_reason, settings,
+                                          "the first client stayed connected and idle", time.monotonic() - started)
+                raise echo_mismatch(message, received, end_reason, "the second client")
+
+
+@check("concurrency::stalled_client_does_not_block", protocols=TCP,
+       description="a first client sends half a message, then stalls (sends nothing more, reads nothing); "
+                   "a second client sends",
+       expectation="the second client's echo arrives within the reply timeout (no blocking read of a whole message)")
+def test_stalled_client_does_not_block_tcp(fresh_server, settings):
+    instance = fresh_server()
+    endpoint = instance.endpoint
+    first_half, second_half = b"first client: this message stops in the mid", b"dle of a word\n"
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as stalled:
+        stalled.send_all(first_half, Deadline(settings.reply_timeout))
+        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as second:
+            message = b"second client: am I served while the first one is stalled mid-message?\n"
+            started = time.monotonic()
+            received, end_reason = second.exchange(message, settings.reply_timeout)
+            if received != message:
+                if message.startswith(received):
+                    raise blocked_failure(stalled, second, message, received, end_reason, settings,
+                                          f"the first client had sent {len(first_half)} bytes of a message and "
+                                          "stalled", time.monotonic() - started)
+                raise echo_mismatch(message, received, end_reason, "the second client")
+        # Finish the stalled client's conversation cleanly (read its echo: no RST on close).
+        stalled.send_all(second_half, Deadline(settings.reply_timeout))
+        stalled.recv_exactly(len(first_half + second_half), Deadline(settings.reply_timeout),
+                             "the stalled client's echo")
+
+
+@check("concurrency::survives_abrupt_disconnect", protocols=TCP,
+       description="a client sends 64 KiB, reads a little of the echo, then vanishes with a reset "
+                   "(RST: SO_LINGER 0) in the middle of the exchange",
+       expectation="the server keeps running and serves the next client (catch ConnectionResetError "
+                   "per connection)")
+def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
+    instance = fresh_server()
+    endpoint = instance.endpoint
+    payload = bytes(range(256)) * 256
+    vanishing = TcpConnection(endpoint, Deadline(settings.reply_timeout))
+    try:
+        vanishing.send_all(payload, Deadline(settings.reply_timeout))
+        vanishing.recv_exactly(4096, Deadline(settings.reply_timeout), "the start of the echo")
+    finally:
+        vanishing.abort()
+    for client in ("next", "one more"):
+        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+            received, end_reason = conn.exchange(f"{client} client after the reset\n".encode(), settings.reply_timeout)
+            message = f"{client} client after the reset\n".encode()
+            if received != message:
+                raise echo_mismatch(message, received, end_reason,
+                                    f"the {client} client, after a client vanished with a reset (RST)")
+    if not instance.alive():
+        raise CheckFailed(
+            f"the server exited ({instance.exit_description()}) after a client vanished with a reset (RST): "
+            "catch ConnectionResetError/BrokenPipeError per connection and keep serving"
+        )
+
+
+@check("concurrency::no_descriptor_leak", protocols=TCP,
+       description=f"{SEQUENTIAL_CONNECTIONS} connections one after another, each echoing one message and closing",
+       expectation=f"the server's open descriptors (children included) return to within {FD_TOLERANCE} of "
+                   "the count before them")
+def test_no_descriptor_leak_tcp(fresh_server, settings):
+    instance = fresh_server()
+    endpoint = instance.endpoint
+    probe = instance.probe
+    _one_conversation(endpoint, settings, "warm-up")  # lazily opened resources belong to the baseline
+    _wait_closed(instance, settings)
+    before = probe.open_fds(instance.pids())
+    started = time.monotonic()
+    for index in range(SEQUENTIAL_CONNECTIONS):
+        _one_conversation(endpoint, settings, f"connection {index + 1} of {SEQUENTIAL_CONNECTIONS}")
+    spent = time.monotonic() - started
+    limit = before + FD_TOLERANCE
+    within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))
+    after = probe.open_fds(instance.pids())
+    if not within:
+        waiting = sum(1 for s in probe.tcp_sockets_on_port(endpoint.port) if s.state == "CLOSE_WAIT")
+        hint = (f"; {waiting} of its sockets are connections the client already closed (CLOSE_WAIT)"
+                if waiting else "")
+        raise CheckFailed(
+            f"the server held {before} open descriptors before {SEQUENTIAL_CONNECTIONS} sequential connections "
+            f"(made in {spent:.2f} s) and {after} after them, {settings.reply_timeout:g} s later "
+            f"(tolerance +{FD_TOLERANCE}){hint}: close each accepted socket when its client leaves "
+            "(recv() returned b'')"
+        )
+
+
+def _one_conversation(endpoint, settings, who: str) -> None:
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        waited_for(conn, b"one message, then goodbye\n", settings, who)
+
+
+def _wait_closed(instance: ServerProcess, settings) -> None:
+    """Let the server finish closing connections the clients closed (bounded;
+    a server that never closes them is the leak check's finding, not an error here)."""
+    port = instance.endpoint.port
+    poll_until(lambda: not any(s.state == "CLOSE_WAIT" for s in instance.probe.tcp_sockets_on_port(port)),
+               Deadline(settings.reply_timeout))
+
+
+@check("concurrency::idle_without_busy_loop", protocols=TCP,
+       description=f"three clients are served and leave; then nobody talks to the server for {IDLE_WINDOW:g} s",
+       expectation=f"the server (children included) uses under {IDLE_CPU_LIMIT:g} CPU seconds in that second "
+                   "(no loop spinning on recv() returning b'', no busy polling)")
+def test_idle_without_busy_loop_tcp(fresh_server, settings):
+    instance = fresh_server()
+    for index in range(3):
+        _one_conversation(instance.endpoint, settings, f"client {index + 1} of 3")
+    _require_idle_cpu(instance, "after three clients left")
+
+
+def _require_idle_cpu(instance: ServerProcess, situation: str) -> None:
+    probe = instance.probe
+    pids = instance.pids()
+    before = probe.cpu_seconds(pids)
+    window = Deadline(IDLE_WINDOW)
+    # Sampled every 0.1 s so a spinning server fails as soon as it is over the limit.
+    over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window, interval=0.1, max_interval=0.1)
+    used = probe.cpu_seconds(pids) - before
+    if over:
+        raise CheckFailed(
+            f"the server used {used:.2f} CPU seconds in {window.elapsed():.2f} s with no client talking to it "
+            f"({situation}; limit {IDLE_CPU_LIMIT:g} s per {IDLE_WINDOW:g} s): a loop keeps running without "
+            "work — when recv() returns b'' the client has closed: break out of the loop and close the socket; "
+            "wait in a blocking accept()/recv()/select(), never in a polling loop"
+        )
+
+
+# -- udp ---------------------------------------------------------------------------
+@check("concurrency::simultaneous_clients", protocols=UDP)
+def test_simultaneous_clients_udp(fresh_server, settings):
+    instance = fresh_server()
+    seed = seed_of(settings)
+    conversations = tagged_conversations(settings.clients, seed, max_filler=max(9, min(1200, settings.max_datagram - 40)))
+    result = run_udp_crowd(instance.endpoint, conversations, settings.reply_timeout, seed)
+    if not result.ok:
+        raise crowd_failure(result, "UDP senders", seed)
+
+
+@check("concurrency::idle_without_busy_loop", protocols=UDP)
+def test_idle_without_busy_loop_udp(fresh_server, settings):
+    from harness.client import UdpClient
+
+    instance = fresh_server()
+    for index in range(3):
+        with UdpClient(instance.endpoint, settings.reply_timeout) as client:
+            client.expect_echo(f"client {index + 1} of 3".encode(), f"client {index + 1} of 3")
+    _require_idle_cpu(instance, "after three clients were answered")
