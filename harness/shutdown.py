@@ -1,0 +1,147 @@
+"""Stop the server with a signal and record what happened (SPEC §4 shutdown).
+
+Rules (no pytest here; `suites/test_shutdown.py` is the caller):
+- The signal goes to the server's own process only, never to its group:
+  whether the processes it started end too is what is being checked. A server
+  that daemonized (its first process exited long ago) is signalled at the
+  oldest live process of its tree, as its pidfile would name it.
+- "Gone" means the whole tree: the server's process and every process it
+  started, found by parent chain, session and environment token (children
+  that re-parented or double-forked included).
+- One deadline, `--shutdown-timeout` from the signal, bounds every wait; times
+  are measured from the signal on the monotonic clock.
+- Nothing here kills: what is left is reported, and the check's teardown
+  (`ServerProcess.stop`) kills it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+from dataclasses import dataclass
+
+from harness.deadline import Deadline, poll_until
+from harness.launcher import ServerProcess, describe_exit
+
+#: Poll every 2 ms at first (a clean exit takes ~10 ms), backing off to 20 ms.
+POLL = {"interval": 0.002, "max_interval": 0.02}
+
+
+@dataclass(frozen=True)
+class Survivor:
+    """A process of the server's tree still running at the deadline."""
+
+    pid: int
+    command: str
+
+
+@dataclass(frozen=True)
+class ShutdownOutcome:
+    """What one signal did to the server and the processes it started."""
+
+    signal_name: str  # "SIGINT"
+    timeout: float
+    target_pid: int
+    daemonized: bool  # the server's first process had already exited; its oldest process was signalled
+    exit: str  # "exit code 0", "killed by SIGINT", "still running", ...
+    server_seconds: float | None  # signal -> the signalled process exited (None: it did not)
+    tree_seconds: float | None  # signal -> no process of the tree left (None: some survived)
+    survivors: tuple[Survivor, ...]
+
+    @property
+    def server_exited(self) -> bool:
+        return self.server_seconds is not None
+
+    @property
+    def clean(self) -> bool:
+        """The server and everything it started exited within the timeout."""
+        return self.tree_seconds is not None
+
+    def describe(self) -> str:
+        """The facts, one sentence plus the survivors, for a failure message."""
+        who = f"the server's process (pid {self.target_pid}{', which it daemonized to' if self.daemonized else ''})"
+        if self.server_exited:
+            text = f"{who} exited ({self.exit}) {self.server_seconds:.2f} s after {self.signal_name}"
+            if self.clean:
+                return text
+            text += f", but {_count(len(self.survivors), 'process')} it started still ran " \
+                    f"{self.timeout:g} s after the signal (--shutdown-timeout)"
+        else:
+            text = f"{who} was still running {self.timeout:g} s after {self.signal_name} (--shutdown-timeout)"
+            others = [s for s in self.survivors if s.pid != self.target_pid]
+            if others:
+                text += f", and so {'was' if len(others) == 1 else 'were'} {_count(len(others), 'process')} it started"
+        return text + ":\n" + "\n".join(f"  pid {s.pid}: {s.command}" for s in self.survivors)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}es" if noun.endswith("s") else f"{n} {noun}s"
+
+
+def signal_target(server: ServerProcess) -> tuple[int, bool] | None:
+    """The pid to signal, and whether the server daemonized; None if nothing is left."""
+    assert server.process is not None
+    if server.alive():
+        return server.process.pid, False
+    tree = server.pids(with_token=True)
+    if not tree:
+        return None
+    probe = server.probe
+    return min(tree, key=lambda pid: (probe.start_time(pid) or math.inf, pid)), True
+
+
+def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> ShutdownOutcome | None:
+    """Send `sig` to the server, wait up to `timeout` for its whole tree to exit.
+
+    Returns None if the server had already exited before the signal.
+    """
+    target = signal_target(server)
+    if target is None:
+        return None
+    pid, daemonized = target
+    server.pids(with_token=True)  # remember the whole tree before it starts to unravel
+    deadline = Deadline(timeout)
+    if daemonized:
+        server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
+    else:
+        server.send_signal(sig)
+        server_seconds = server.wait_exit(deadline)
+        exit = server.exit_description()
+    gone = poll_until(lambda: not server.pids(with_token=True), deadline, **POLL)
+    tree_seconds = deadline.elapsed() if gone else None
+    survivors = () if gone else tuple(
+        Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
+    )
+    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors)
+
+
+def _signal_and_wait_foreign(
+    server: ServerProcess, pid: int, sig: signal.Signals, deadline: Deadline
+) -> tuple[float | None, str]:
+    """Signal a daemonized server process (not our direct child) and wait for it.
+
+    Orphans re-parent to the harness (a child subreaper), so its exit status
+    is usually ours to collect; otherwise it is only known to be gone.
+    """
+    started = server.probe.start_time(pid)
+    status: list[int] = []
+
+    def exited() -> bool:
+        try:
+            reaped, code = os.waitpid(pid, os.WNOHANG)
+            if reaped:
+                status.append(code)
+        except ChildProcessError:
+            pass
+        return bool(status) or server.probe.start_time(pid) != started
+
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+    if not poll_until(exited, deadline, **POLL):
+        return None, "still running"
+    exited()
+    how = describe_exit(os.waitstatus_to_exitcode(status[0])) if status else "exit status not visible"
+    return deadline.elapsed(), how

@@ -1,0 +1,238 @@
+"""shutdown — SIGINT and SIGTERM end the server and everything it started,
+promptly, and the port is free again at once (SPEC §4).
+
+Each check runs on its own fresh server instance, because each ends it. The
+signal goes to the server's own process, not its process group: passing the
+shutdown on to the processes it started is the server's job (a forked child
+blocked in recv() never sees its parent's Ctrl+C). Whatever a check leaves
+running is killed by the fixture's teardown.
+
+The bugs, as students write them: client threads that are not daemons (Ctrl+C
+hangs while a client is connected), SIGTERM ignored, fork-per-client children
+that outlive the parent, no SO_REUSEADDR (a restart fails with "Address
+already in use"), a server that quits after one client, and a KeyboardInterrupt
+traceback at every Ctrl+C (only a recommended check).
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+from contextlib import ExitStack
+
+import pytest
+
+from harness.checks import RECOMMENDED, check
+from harness.client import TcpConnection, UdpClient
+from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed, ServerStartError
+from harness.protocols import PROTOCOLS
+from harness.settings import Settings
+from harness.shutdown import ShutdownOutcome, shut_down
+
+ALL = tuple(PROTOCOLS)
+TCP = tuple(name for name, info in PROTOCOLS.items() if info.transport == "tcp")
+UDP = tuple(name for name, info in PROTOCOLS.items() if info.transport == "udp")
+
+#: Clients held mid-conversation while the signal arrives.
+TCP_CLIENTS = 3
+UDP_CLIENTS = 2
+#: How long a server must keep running after its client left, unsignalled.
+IDLE_WATCH = 1.0
+TRACEBACK = b"Traceback (most recent call last)"
+
+
+# -- bringing clients mid-conversation ------------------------------------------
+def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
+    """(a complete message the server answers, the first part of another).
+
+    After both, the server is inside a conversation: it has answered once and
+    is blocked reading the rest of a message.
+    """
+    if settings.protocol == "tcp-framed":
+        header = struct.Struct(settings.length_format)
+        return header.pack(5) + b"hello", header.pack(100) + b"0123456789"
+    return b"hello before shutdown\n", b"half a messa"
+
+
+def converse(endpoint, settings: Settings, stack: ExitStack) -> None:
+    """Hold clients mid-conversation until `stack` closes.
+
+    The first client gets an answer first (any bytes: the echo suite judges
+    their content), which proves a handler is busy with it; the others only
+    send part of a message (a one-client-at-a-time server has not accepted
+    them, which is not this suite's business).
+    """
+    complete, partial = opening_messages(settings)
+    if settings.transport == "udp":
+        for index in range(UDP_CLIENTS):
+            client = stack.enter_context(UdpClient(endpoint, settings.reply_timeout, tries=1))
+            if index == 0:
+                client.exchange(complete)
+            client.send(partial)
+        return
+    for index in range(TCP_CLIENTS):
+        conn = stack.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
+        stack.callback(drain, conn)
+        if index == 0:
+            conn.send_all(complete, Deadline(settings.reply_timeout))
+            conn.read_available(settings.reply_timeout, cap=len(complete))
+        conn.send_all(partial, Deadline(settings.reply_timeout))
+
+
+def drain(conn: TcpConnection) -> None:
+    """Read what has arrived before the client closes, so the close is a FIN,
+    not an RST: a reset would crash a surviving child, and its traceback is
+    not the server's doing."""
+    conn.read_available(0, cap=1 << 20)
+
+
+# -- the signal checks -----------------------------------------------------------
+def hint(outcome: ShutdownOutcome, with_clients: bool) -> str:
+    """Why it matters and how to fix it, for the case at hand."""
+    if not outcome.server_exited and outcome.signal_name == "SIGINT":
+        if with_clients:
+            return ("A non-daemon thread serving a client keeps Python alive after Ctrl+C (KeyboardInterrupt "
+                    "ends only the main thread): start client threads with daemon=True, or close their sockets "
+                    "and join them when the main loop ends.")
+        return "Ctrl+C (KeyboardInterrupt) must end the server: do not catch it and carry on (a bare except: does)."
+    if not outcome.server_exited:
+        text = ("SIGTERM is how kill, systemd and docker stop ask a server to stop; it must exit: do not ignore "
+                "SIGTERM, and if you handle it, end the process (signal.signal(signal.SIGTERM, lambda *_: "
+                "sys.exit(0))).")
+        if with_clients:
+            text += " If it does, check that no non-daemon client thread keeps it alive."
+        return text
+    return ("Every process the server started must end with it: a forked child blocked in recv() never sees "
+            "the signal sent to its parent. Forward the signal to the children (os.kill each, or os.killpg), "
+            "make them exit when the parent does, or serve clients with threads.")
+
+
+def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with_clients: bool) -> None:
+    server = fresh_server()
+    with ExitStack() as clients:
+        if with_clients:
+            converse(server.endpoint, settings, clients)
+        outcome = shut_down(server, sig, settings.shutdown_timeout)
+    situation = (f"with {TCP_CLIENTS if settings.transport == 'tcp' else UDP_CLIENTS} clients mid-conversation"
+                 if with_clients else "with no client")
+    if outcome is None:
+        pytest.skip(
+            f"the server exited on its own ({server.exit_description()}) before {sig.name} could be sent "
+            f"{situation}; shutdown::runs_until_stopped judges that"
+        )
+    if not outcome.clean:
+        raise CheckFailed(f"{sig.name} sent {situation}: {outcome.describe()}", detail=hint(outcome, with_clients))
+
+
+@check("shutdown::sigint_idle", protocols=ALL,
+       description="SIGINT (Ctrl+C) is sent to the server's process while no client is connected",
+       expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
+def test_sigint_idle(fresh_server, settings):
+    run_signal_check(fresh_server, settings, signal.SIGINT, with_clients=False)
+
+
+@check("shutdown::sigterm_idle", protocols=ALL,
+       description="SIGTERM is sent to the server's process while no client is connected",
+       expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
+def test_sigterm_idle(fresh_server, settings):
+    run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=False)
+
+
+@check("shutdown::sigint_with_clients", protocols=ALL,
+       description="SIGINT is sent to the server's process while clients are connected mid-conversation",
+       expectation="the server and every process it started (children serving clients included) "
+                   "exit within --shutdown-timeout; no descendant survives")
+def test_sigint_with_clients(fresh_server, settings):
+    run_signal_check(fresh_server, settings, signal.SIGINT, with_clients=True)
+
+
+@check("shutdown::sigterm_with_clients", protocols=ALL,
+       description="SIGTERM is sent to the server's process while clients are connected mid-conversation",
+       expectation="the server and every process it started (children serving clients included) "
+                   "exit within --shutdown-timeout; no descendant survives")
+def test_sigterm_with_clients(fresh_server, settings):
+    run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=True)
+
+
+# -- restart on the same port ------------------------------------------------------
+@check("shutdown::port_reusable", protocols=ALL,
+       description="the server is stopped while clients are connected, then a new instance is started on the same port",
+       expectation="the new instance listens on the port at once (SO_REUSEADDR: old connections linger in "
+                   "TIME_WAIT for a minute)")
+def test_port_reusable(fresh_server, settings):
+    first = fresh_server()
+    assert first.endpoint is not None
+    port = first.endpoint.port
+    kind = settings.transport.upper()
+    with ExitStack() as clients:
+        converse(first.endpoint, settings, clients)
+        first.stop(grace=settings.shutdown_timeout)  # a shutdown; whether it was prompt is judged elsewhere
+        lingering = sorted({s.state for s in first.probe.tcp_sockets_on_port(port)}) if kind == "TCP" else []
+        try:
+            second = fresh_server(port)
+        except ServerStartError as error:
+            old = f" (its old connections were still in the kernel as {', '.join(lingering)})" if lingering else ""
+            in_use = "Address already in use" in error.output_tail
+            raise CheckFailed(
+                f"a new instance could not listen on {kind} port {port} right after the previous instance "
+                f"was stopped with clients connected{old}"
+                + (": bind() failed with 'Address already in use'" if in_use else f": {error}"),
+                detail=("Set SO_REUSEADDR on the listening socket before bind(): "
+                        "sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                        f"--- the new instance: {error}\n{error.output_tail}"),
+            ) from None
+    assert second.endpoint is not None
+    if second.endpoint.port != port:
+        raise CheckFailed(
+            f"the new instance was told to use {kind} port {port} (free again) but listened on "
+            f"{second.endpoint.listening} instead"
+        )
+
+
+# -- runs until stopped --------------------------------------------------------------
+@check("shutdown::runs_until_stopped", protocols=ALL,
+       description="a client converses and leaves; then nobody connects for a while",
+       expectation=f"the server keeps running and listening ({IDLE_WATCH:g} s watched) until it is signalled")
+def test_runs_until_stopped(fresh_server, settings):
+    server = fresh_server()
+    complete, _ = opening_messages(settings)
+    if settings.transport == "udp":
+        with UdpClient(server.endpoint, settings.reply_timeout, tries=1) as client:
+            client.exchange(complete)
+    else:
+        with TcpConnection(server.endpoint, Deadline(settings.reply_timeout)) as conn:
+            conn.send_all(complete, Deadline(settings.reply_timeout))
+            conn.read_available(settings.reply_timeout, cap=len(complete))
+    watch = Deadline(IDLE_WATCH)
+    if poll_until(lambda: not server.still_listening(), watch, interval=0.01, max_interval=0.05):
+        poll_until(lambda: not server.alive(), Deadline(0.5))
+        raise CheckFailed(
+            f"the server stopped listening {watch.elapsed():.2f} s after its client left, without being "
+            f"signalled ({server.exit_description()}): a server serves clients until it is stopped — "
+            "loop around accept() (or recvfrom()) instead of handling one client and returning"
+        )
+
+
+# -- no traceback at shutdown (recommended) ----------------------------------------------
+@check("shutdown::no_traceback", protocols=ALL, tier=RECOMMENDED,
+       description="SIGINT (Ctrl+C) is sent while a client is connected; stderr is read from that moment",
+       expectation="the server exits quietly: no Python traceback (KeyboardInterrupt caught, threads end cleanly)")
+def test_no_traceback(fresh_server, settings):
+    server = fresh_server()
+    assert server.output is not None
+    stderr = server.output.stream("stderr")
+    with ExitStack() as clients:
+        converse(server.endpoint, settings, clients)
+        mark = stderr.total
+        shut_down(server, signal.SIGINT, settings.shutdown_timeout)
+    server.stop()  # whatever is left; also drains the rest of its output
+    new_bytes = stderr.total - mark
+    printed = stderr.tail(new_bytes) if new_bytes > 0 else b""
+    if TRACEBACK in printed:
+        traceback = printed[printed.find(TRACEBACK):][-3000:].decode("utf-8", "replace").rstrip()
+        raise CheckFailed(
+            "the server printed a traceback on stderr when stopped with SIGINT (Ctrl+C): catch "
+            "KeyboardInterrupt around the serving loop, close the sockets and exit quietly",
+            detail=traceback,
+        )

@@ -1,0 +1,22 @@
+"""BUGGY: ignores SIGTERM (kill, systemd and docker stop cannot end it). Ctrl+C works."""
+import signal, socket, sys, threading
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the bug
+
+
+def handle(conn):
+    with conn:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+
+sk = socket.socket()
+sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sk.bind(("127.0.0.1", int(sys.argv[1])))
+sk.listen()
+try:
+    while True:
+        conn, _ = sk.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+except KeyboardInterrupt:
+    pass
