@@ -7,17 +7,21 @@ several functions, one per protocol (e.g. `echo::binary_bytes` over TCP and
 over UDP); `harness list` shows each id once with all its protocols.
 
 Tiers (SPEC §4): a failed *required* check is a failure; a failed
-*recommended* check is a warning unless `--strict`.
+*recommended* check is a warning unless `--strict`; an *informational* check
+(speed figures, the coalescing demonstration) reports what it saw through the
+`inform` fixture and ends as outcome "info", never as a failure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
-SUITES = ("echo", "framing", "concurrency", "shutdown")
+SUITES = ("echo", "framing", "concurrency", "shutdown", "speed")
 REQUIRED = "required"
 RECOMMENDED = "recommended"
+#: Never fails: the check reports what it saw (figures, bytes) as outcome "info".
+INFORMATIONAL = "informational"
 
 F = TypeVar("F", bound=Callable)
 
@@ -42,11 +46,14 @@ def check(
     description: str | None = None,
     expectation: str | None = None,
     tier: str = REQUIRED,
+    when: Callable[[Any], bool] | None = None,
 ) -> Callable[[F], F]:
     """Mark a suite test function as the check `id` ("suite::name") for `protocols`.
 
     The first declaration of an id gives its description and expectation; a
-    later one (the same check for another protocol) may omit them.
+    later one (the same check for another protocol) may omit them. `when`
+    (a predicate on the run's Settings) narrows a check to a protocol mode,
+    e.g. tcp-hello's `--hello-mode unframed`; the plugin deselects it otherwise.
     """
     suite, _, name = id.partition("::")
     if suite not in SUITES or not name:
@@ -61,6 +68,7 @@ def check(
                 entry.protocols.append(protocol)
         function.harness_check = id  # type: ignore[attr-defined]
         function.harness_protocols = tuple(protocols)  # type: ignore[attr-defined]
+        function.harness_when = when  # type: ignore[attr-defined]
         return function
 
     return decorate

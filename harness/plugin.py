@@ -22,7 +22,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness.checks import CATALOGUE, RECOMMENDED, SUITES
+from harness.checks import CATALOGUE, INFORMATIONAL, RECOMMENDED, SUITES
+from harness import guard
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
@@ -100,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         host=settings.host,
         fixed_port=settings.port,
         startup_timeout=settings.startup_timeout,
+        sandbox=guard.sandbox_for(settings),
     )
     config.stash[SETTINGS] = settings
     config.stash[POOL] = ServerPool(spec)
@@ -107,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = ResultCollector(config, settings, argv)
         config.stash[COLLECTOR] = collector
         config.pluginmanager.register(collector, "harness-collector")
+    guard.configure(config, settings, config.stash.get(COLLECTOR, None))
     if config.getini("timeout") in (None, "", "0", 0) and not config.getoption("timeout", None):
         config.option.timeout = settings.check_timeout
 
@@ -130,6 +133,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         check = CATALOGUE[check_id]
         item.extra_keyword_matches.update({check.suite, check_id.partition("::")[2]})
         applies = settings is not None and settings.protocol in getattr(item.function, "harness_protocols", ())
+        when = getattr(item.function, "harness_when", None)
+        applies = applies and (when is None or when(settings))
         if settings is None:
             item.add_marker(pytest.mark.skip(reason="no --server given"))
             keep.append(item)
@@ -198,6 +203,24 @@ def fresh_server(request: pytest.FixtureRequest, settings: Settings) -> Iterator
 
 
 SERVER_OF_ITEM = pytest.StashKey[ServerProcess]()
+INFO_OF_ITEM = pytest.StashKey[dict[str, Any]]()
+
+
+@pytest.fixture
+def inform(request: pytest.FixtureRequest) -> Any:
+    """For informational checks (speed figures, demonstrations): record what the
+    check saw. Its result becomes outcome "info" with this message and these
+    figures/bytes; with `graded=True` (an assignment turned a figure into a
+    threshold) it stays "passed"/"failed" and carries them all the same."""
+
+    def record(message: str, *, figures: dict[str, Any] | None = None, expected: bytes | None = None,
+               received: bytes | None = None, detail: str = "", graded: bool = False) -> None:
+        request.node.stash[INFO_OF_ITEM] = {
+            "message": message, "figures": figures, "expected": render_bytes(expected),
+            "received": render_bytes(received), "detail": detail or None, "graded": graded,
+        }
+
+    return record
 
 
 @pytest.hookimpl(wrapper=True)
@@ -285,8 +308,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             time.sleep(0.02)
             explained["server_output"] = instance.output_tail() or None
         record.update(explained)
+        info = item.stash.get(INFO_OF_ITEM, None)
+        if info is not None and info.get("figures"):
+            record["figures"] = info["figures"]
         if call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
             record["outcome"] = "warning"
+            report.outcome = "passed"
+        elif (call.when == "call" and check.tier == INFORMATIONAL and isinstance(call.excinfo.value, CheckFailed)
+              and not (info or {}).get("graded")):
+            record["outcome"] = "info"  # what the server did is the finding, not a failure
             report.outcome = "passed"
         else:
             record["outcome"] = "failed" if call.when == "call" else "error"
@@ -297,6 +327,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             record["message"] = str(report.longrepr[2])
     else:
         record["outcome"] = "passed"
+        info = item.stash.get(INFO_OF_ITEM, None) if call.when == "call" else None
+        if info is not None:
+            record.update({k: v for k, v in info.items() if k != "graded" and v is not None})
+            if check.tier == INFORMATIONAL and not info["graded"]:
+                record["outcome"] = "info"
     if pool.first_info is not None:
         record["server"] = vars(pool.first_info)
     if pool.startup_error is not None and not pool.ever_started:
@@ -311,6 +346,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     for name, value in getattr(report, "user_properties", ()):
         if name == PROPERTY and value.get("outcome") == "warning" and report.when == "call":
             return ("warning", "", "") if quiet else ("warning", "W", "WARNING (recommended)")
+        if name == PROPERTY and value.get("outcome") == "info" and report.when == "call":
+            return ("info", "", "") if quiet else ("info", "i", "INFO")
     if quiet:
         return report.outcome, "", ""
     return None
@@ -319,7 +356,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 class ResultCollector:
     """Controller-side: gathers results (also from xdist workers) and writes the report."""
 
-    MARKS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-", "error": "E"}
+    MARKS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "-", "error": "E", "info": "i"}
 
     def __init__(self, config: pytest.Config, settings: Settings, argv: list[str]) -> None:
         self.config = config
@@ -330,6 +367,8 @@ class ResultCollector:
         self.verbosity = config.getoption("harness_ui")
         self.ui = self.verbosity is not None
         self.interrupted = False
+        #: One-line notes for the report (e.g. isolation unavailable, a crashed worker).
+        self.notes: list[str] = []
         self.announced = False
         #: The finished report (set at session finish), for the CLI's grading reports.
         self.report: Report | None = None
@@ -379,6 +418,7 @@ class ResultCollector:
             received=record.get("received"),
             server_output=record.get("server_output"),
             detail=record.get("detail"),
+            figures=record.get("figures"),
         )
         self.results[result.id] = result
         self._print(result)
@@ -391,7 +431,7 @@ class ResultCollector:
             self._say(f"  {mark} {result.id:<50} {result.duration_s:6.2f}s")
         if self.verbosity > 0 and result.id.partition("[")[0] in CATALOGUE:
             self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
-        if result.outcome in ("failed", "warning") or (result.outcome == "error" and not self.server.startup_error):
+        if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
             explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
                          "received": result.received, "server_output": result.server_output}
             self._say(_indent(_render(explained), "      "))
@@ -407,6 +447,7 @@ class ResultCollector:
             checks=list(self.results.values()),
             duration_s=time.monotonic() - self.started,
             interrupted=self.interrupted,
+            notes=self.notes,
         )
         summary = report.summary()
         if self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
@@ -426,7 +467,9 @@ class ResultCollector:
             report.write(path)
         self._say(
             f"{summary['passed']} passed, {summary['failed']} failed, {summary['warnings']} warnings, "
-            f"{summary['errors']} errors, {summary['skipped']} skipped in {summary['duration_s']:.2f}s"
+            f"{summary['errors']} errors, {summary['skipped']} skipped"
+            + (f", {summary['info']} informational" if summary["info"] else "")
+            + f" in {summary['duration_s']:.2f}s"
         )
         if path:
             self._say(f"report: {os.path.abspath(path)}")

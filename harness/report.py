@@ -15,7 +15,8 @@ from typing import Any
 
 from harness import __version__
 
-OUTCOMES = ("passed", "failed", "warning", "skipped", "error")
+#: "info": an informational check's result (figures, a demonstration), never a failure.
+OUTCOMES = ("passed", "failed", "warning", "skipped", "error", "info")
 
 
 def render_bytes(data: bytes | None, limit: int = 4096) -> str | None:
@@ -44,6 +45,8 @@ class CheckResult:
     received: str | None = None
     server_output: str | None = None
     detail: str | None = None
+    #: Measured figures (speed suite), e.g. {"throughput_mb_s": 812.5, "ratio": 0.93}.
+    figures: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -69,7 +72,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        counts = {name: 0 for name in ("passed", "failed", "warnings", "skipped", "errors")}
+        counts = {name: 0 for name in ("passed", "failed", "warnings", "skipped", "errors", "info")}
         key = {"warning": "warnings", "error": "errors"}
         for result in self.checks:
             counts[key.get(result.outcome, result.outcome)] += 1

@@ -42,6 +42,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", int, None, "seed for random segmentation (printed on failure; replay with --seed)"),
     Option("strict", bool, False, "treat failed recommended checks as failures, not warnings"),
     Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
+    Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
 )
 
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
@@ -62,12 +63,14 @@ class Settings:
     seed: int | None = None
     strict: bool = False
     check_timeout: float = 120.0
+    hello_mode: str = "line"
 
     @property
     def transport(self) -> str:
         return PROTOCOLS[self.protocol].transport
 
 
+HELLO_MODES = ("line", "unframed")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::")
 
 
@@ -94,6 +97,8 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
         raise ConfigError(f"invalid --host {clean['host']!r} from {source}: the harness only tests on loopback")
     if clean["port"] is not None and clean["port"] > 65535:
         raise ConfigError(f"invalid --port {clean['port']} from {source}: ports go up to 65535")
+    if clean["hello_mode"] not in HELLO_MODES:
+        raise ConfigError(f"invalid --hello-mode {clean['hello_mode']!r} from {source}: one of {', '.join(HELLO_MODES)}")
     try:
         if struct.calcsize(clean["length_format"]) < 1:
             raise struct.error("empty format")

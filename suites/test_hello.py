@@ -1,0 +1,300 @@
+"""tcp-hello and udp-hello checks (the seeds' greeting server; definition in
+harness/protocols/hello.py and docs/protocols.md).
+
+echo:: the protocol itself — greeting, replies, non-ASCII, empty and long
+names, `exit`. framing:: lines under coalesced and fragmented sends (line
+mode), and the informational 粘包 demonstration (unframed mode).
+concurrency:: many clients greeting at once; `exit` ends only its client.
+
+Line-mode checks other than echo::greeting accept any greeting line, so a
+wrong greeting fails that check only.
+"""
+
+from __future__ import annotations
+
+from harness.checks import INFORMATIONAL, check
+from harness.client import TcpConnection, UdpClient
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.launcher import Endpoint
+from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
+from harness.replies import ReplyReader
+from harness.settings import Settings
+
+TCP = ("tcp-hello",)
+UDP = ("udp-hello",)
+BOTH = TCP + UDP
+SEED_NAMES = ("Michael", "Tracy", "Sarah")
+NON_ASCII_NAMES = ("张三", "Zoë Ångström", "Ωμέγα 🙂")
+#: A line-mode name far beyond any recv() buffer.
+LONG_LINE = 100_000
+#: Unframed: one send() of this size arrives as one segment on loopback, yet
+#: is cut by the seed's recv(1024).
+LONG_UNFRAMED = 4000
+
+
+def line_mode(settings: Settings) -> bool:
+    return settings.protocol != "tcp-hello" or settings.hello_mode == "line"
+
+
+def unframed_mode(settings: Settings) -> bool:
+    return settings.protocol == "tcp-hello" and settings.hello_mode == "unframed"
+
+
+def long_name(size: int) -> str:
+    """ASCII, varied, so a dropped or repeated piece shows in the diff."""
+    return "".join(chr(ord("a") + (i * 7) % 26) for i in range(size))
+
+
+class HelloClient:
+    """One tcp-hello conversation: connect, greeting, names, exit."""
+
+    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+        self.settings = settings
+        self.dialect = DIALECTS[settings.hello_mode]
+        self.conn = TcpConnection(endpoint, Deadline(settings.reply_timeout))
+        self.reader = ReplyReader(self.conn)
+
+    def __enter__(self) -> HelloClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.conn.close()
+
+    def greeting(self, exact: bool = False) -> None:
+        """Read the greeting; in line mode any line is accepted unless `exact`."""
+        timeout = self.settings.reply_timeout
+        if exact or self.dialect is not LINE:
+            self.reader.expect(self.dialect.greeting, timeout, "the greeting on connect")
+        elif self.reader.read_line(timeout) is None:
+            raise CheckFailed(f"no greeting line (ending in \\n) arrived within {timeout:g} s of connecting",
+                              expected=LINE.greeting, received=bytes(self.reader.pending))
+
+    def send(self, data: bytes) -> None:
+        self.conn.send_all(data, Deadline(self.settings.reply_timeout))
+
+    def ask(self, name: str, context: str = "") -> None:
+        self.send(self.dialect.request(name))
+        self.reader.expect(self.dialect.reply(name), self.settings.reply_timeout, context or f"the reply to {name!r}")
+
+
+def tcp_long_name_size(settings: Settings) -> int:
+    return LONG_LINE if settings.hello_mode == "line" else LONG_UNFRAMED
+
+
+def udp_long_name_size(settings: Settings) -> int:
+    return max(1, min(60_000, settings.max_datagram - len(reply_for(b""))))
+
+
+def udp_expect(client: UdpClient, name: bytes, context: str) -> None:
+    from harness.bytesdiff import describe_mismatch
+
+    expected = reply_for(name)
+    reply = client.exchange(name)
+    if reply is None:
+        raise CheckFailed(f"{context}: no reply after {client.tries} tries ({client.reply_timeout:g} s each)",
+                          expected=expected)
+    if reply != expected:
+        raise CheckFailed(f"{context}: the reply differs from what the protocol requires",
+                          expected=expected, received=reply, detail=describe_mismatch(expected, reply))
+
+
+# -- echo:: the protocol ------------------------------------------------------
+@check("echo::greeting", protocols=TCP,
+       description="on connect the server greets first (line mode: Welcome!\\n; unframed: Welcome)",
+       expectation="the greeting arrives before the client sends anything, byte for byte")
+def test_greeting_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting(exact=True)
+
+
+@check("echo::hello_reply", protocols=BOTH,
+       description="the seed's names Michael, Tracy, Sarah, one after another",
+       expectation="each NAME is answered by Hello, NAME! (line mode: with \\n) before the next is sent")
+def test_hello_reply_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        for name in SEED_NAMES:
+            client.ask(name)
+
+
+@check("echo::hello_reply", protocols=UDP)
+def test_hello_reply_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        for name in SEED_NAMES:
+            udp_expect(client, name.encode(), f"the reply to {name!r}")
+
+
+@check("echo::non_ascii_name", protocols=BOTH,
+       description="names in Chinese, with accents, Greek and an emoji (UTF-8)",
+       expectation="each name comes back unchanged inside Hello, NAME! (UTF-8 in, UTF-8 out)")
+def test_non_ascii_name_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        for name in NON_ASCII_NAMES:
+            client.ask(name)
+
+
+@check("echo::non_ascii_name", protocols=UDP)
+def test_non_ascii_name_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        for name in NON_ASCII_NAMES:
+            udp_expect(client, name.encode(), f"the reply to {name!r}")
+
+
+@check("echo::empty_name", protocols=BOTH, when=line_mode,
+       description="an empty line (TCP) or an empty datagram (UDP), then a normal name",
+       expectation="Hello, !, and the server keeps serving: the next name is answered too")
+def test_empty_name_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        client.ask("", "the reply to an empty line")
+        client.ask("Nobody", "the reply to the name after an empty line")
+
+
+@check("echo::empty_name", protocols=UDP)
+def test_empty_name_udp(endpoint, settings):
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        udp_expect(client, b"", "the reply to an empty datagram")
+        udp_expect(client, b"Nobody", "the reply to the datagram after an empty one")
+
+
+@check("echo::long_name", protocols=BOTH,
+       description="a very long name: 100,000 bytes in line mode; 4,000 in one send unframed; 60,000 over UDP",
+       expectation="one reply with the whole name (no cut at recv(1024), no reply per chunk)")
+def test_long_name_tcp(endpoint, settings):
+    size = tcp_long_name_size(settings)
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        client.ask(long_name(size), f"the reply to a {size:,}-byte name")
+        client.ask("Short", "the reply to a short name after the long one")
+
+
+@check("echo::long_name", protocols=UDP)
+def test_long_name_udp(endpoint, settings):
+    size = udp_long_name_size(settings)
+    with UdpClient(endpoint, settings.reply_timeout) as client:
+        udp_expect(client, long_name(size).encode(), f"the reply to a {size:,}-byte name")
+
+
+@check("echo::exit_closes_connection", protocols=TCP,
+       description="after a name, the client sends exit",
+       expectation="the server closes that connection without a reply")
+def test_exit_closes_connection_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        client.ask("Michael")
+        client.send(client.dialect.exit_request)
+        client.reader.expect_close(settings.reply_timeout, "after exit")
+
+
+# -- framing:: lines under coalesced and fragmented sends -----------------------
+@check("framing::coalesced_lines", protocols=TCP, when=line_mode,
+       description="three names in one segment: Alice\\nBob\\nCarol\\n",
+       expectation="three replies, in order, as if the lines had been sent one by one")
+def test_coalesced_lines_tcp(endpoint, settings):
+    names = ("Alice", "Bob", "Carol")
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        client.send(b"".join(client.dialect.request(n) for n in names))
+        for index, name in enumerate(names):
+            client.reader.expect(client.dialect.reply(name), settings.reply_timeout,
+                                 f"reply {index + 1} of 3 to the lines sent in one segment")
+
+
+@check("framing::split_line", protocols=TCP, when=line_mode,
+       description="one name sent one byte per segment (TCP_NODELAY, pauses between)",
+       expectation="a single reply once the \\n has arrived, none for the pieces")
+def test_split_line_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        request = client.dialect.request("Dorothy")
+        client.conn.send_segments([request[i:i + 1] for i in range(len(request))], 0.02,
+                                  Deadline(settings.reply_timeout + 1))
+        client.reader.expect(client.dialect.reply("Dorothy"), settings.reply_timeout,
+                             "the reply to a line that arrived one byte at a time")
+
+
+@check("framing::coalesced_messages", protocols=TCP, when=unframed_mode, tier=INFORMATIONAL,
+       description="unframed mode: two names in one send(), as happens when sends coalesce (粘包)",
+       expectation="informational: shows what the server answered; without a delimiter no server can split them")
+def test_coalesced_messages_tcp(endpoint, settings, inform):
+    first, second = "Alice", "Bob"
+    with HelloClient(endpoint, settings) as client:
+        client.greeting()
+        sent = client.dialect.request(first) + client.dialect.request(second)
+        client.send(sent)
+        candidates = coalesced_reply_candidates(first, second)
+        received = client.reader.read_until(lambda got: got in candidates, settings.reply_timeout)
+    meaning = candidates.get(received)
+    if meaning is None:
+        meaning = "no reply" if not received else "an unexpected reply"
+    inform(
+        f"sent {sent!r} in one segment (two messages, {first!r} and {second!r}, coalesced); "
+        f"received {received!r}: {meaning}. A delimiter (line mode) or a length header (tcp-framed) fixes this.",
+        expected=client.dialect.reply(first) + client.dialect.reply(second),
+        received=received,
+    )
+
+
+# -- concurrency:: many clients -----------------------------------------------------
+@check("concurrency::simultaneous_greetings", protocols=BOTH,
+       description="--clients clients (default 50) connect at once; each is greeted, then sends its own name",
+       expectation="every client is greeted and receives exactly Hello, ITS-NAME! (no one-client-at-a-time)")
+def test_simultaneous_greetings_tcp(endpoint, settings):
+    clients: list[HelloClient] = []
+    try:
+        for _ in range(settings.clients):
+            clients.append(HelloClient(endpoint, settings))
+        for index, client in enumerate(clients):
+            try:
+                client.greeting()
+            except CheckFailed as failure:
+                raise CheckFailed(f"client {index + 1} of {len(clients)} (all connected at once): {failure.message}",
+                                  expected=failure.expected, received=failure.received) from None
+        for index, client in enumerate(clients):
+            client.send(client.dialect.request(f"client-{index}"))
+        for index, client in enumerate(clients):
+            client.reader.expect(client.dialect.reply(f"client-{index}"), settings.reply_timeout,
+                                 f"client {index + 1} of {len(clients)}")
+    finally:
+        for client in clients:
+            client.conn.close()
+
+
+@check("concurrency::simultaneous_greetings", protocols=UDP)
+def test_simultaneous_greetings_udp(endpoint, settings):
+    clients = [UdpClient(endpoint, settings.reply_timeout) for _ in range(settings.clients)]
+    try:
+        for index, client in enumerate(clients):
+            client.send(f"client-{index}".encode())
+        missing = []
+        deadline = Deadline(settings.reply_timeout)
+        for index, client in enumerate(clients):
+            reply = client.receive(deadline)
+            if reply is None:
+                missing.append(index)
+            elif reply != reply_for(f"client-{index}".encode()):
+                raise CheckFailed(f"client {index + 1} of {len(clients)} got another reply than its own",
+                                  expected=reply_for(f"client-{index}".encode()), received=reply)
+        for index in missing:  # lost datagrams get their 3 tries (SPEC §3)
+            udp_expect(clients[index], f"client-{index}".encode(), f"client {index + 1} of {len(clients)}")
+    finally:
+        for client in clients:
+            client.sock.close()
+
+
+@check("concurrency::exit_ends_only_its_client", protocols=TCP,
+       description="two clients are greeted; one sends exit; then the other sends a name and a third client connects",
+       expectation="only the exiting client's connection closes; the other is answered and the newcomer greeted")
+def test_exit_ends_only_its_client_tcp(endpoint, settings):
+    with HelloClient(endpoint, settings) as leaving, HelloClient(endpoint, settings) as staying:
+        leaving.greeting()
+        staying.greeting()
+        leaving.send(leaving.dialect.exit_request)
+        leaving.reader.expect_close(settings.reply_timeout, "the client that sent exit")
+        staying.ask("Tracy", "the other client, after the first one sent exit")
+        with HelloClient(endpoint, settings) as newcomer:
+            newcomer.greeting()
+            newcomer.ask("Sarah", "a new client, after another one sent exit")
+
