@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import sockdiag
 from harness.deadline import Deadline, poll_until
@@ -32,6 +33,9 @@ from harness.errors import ServerStartError
 from harness.output import OutputCapture
 from harness.probe import TOKEN_VARIABLE, SystemProbe, default_probe
 from harness.sockdiag import SocketInfo
+
+if TYPE_CHECKING:
+    from harness.sandbox import Sandbox
 
 PR_SET_CHILD_SUBREAPER = 36
 ASSIGNED_PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999)
@@ -49,6 +53,8 @@ class ServerSpec:
     cwd: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     output_cap: int = 8 * 1024 * 1024
+    #: Limits, unprivileged user and scratch copy (harness.sandbox); None: run as is.
+    sandbox: Sandbox | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,10 @@ class ServerProcess:
         env.update(spec.env)
         env.update({"PORT": str(self.port), "HOST": spec.host, TOKEN_VARIABLE: self.token, "PYTHONUNBUFFERED": "1"})
         self.output = OutputCapture(self.workdir)
+        cwd, preexec = spec.cwd, None
+        if spec.sandbox is not None:
+            prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
+            argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
         started = time.monotonic()
         try:
             self.process = subprocess.Popen(
@@ -146,10 +156,11 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=self.output.stdout_fd,
                 stderr=self.output.stderr_fd,
-                cwd=spec.cwd,
+                cwd=cwd,
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                preexec_fn=preexec,
             )
         except OSError as exc:
             self.output.close_write_ends()
@@ -214,7 +225,7 @@ class ServerProcess:
         assert self.process is not None
         code = self.process.returncode
         self._finish_output()
-        return ServerStartError(f"the server exited before it listened ({describe_exit(code)})", self.output_tail())
+        return ServerStartError(f"the server exited before it listened ({self._describe(code)})", self.output_tail())
 
     # -- while running -------------------------------------------------------
     def alive(self) -> bool:
@@ -241,7 +252,13 @@ class ServerProcess:
     def exit_description(self) -> str:
         if self.process is None or self.process.poll() is None:
             return "still running"
-        return describe_exit(self.process.returncode)
+        return self._describe(self.process.returncode)
+
+    def _describe(self, code: int | None) -> str:
+        """The exit status, and which resource limit caused it if one did."""
+        text = describe_exit(code)
+        cause = self.spec.sandbox.explain(code, self.output_tail(4000)) if self.spec.sandbox else None
+        return f"{text}: {cause}" if cause else text
 
     def still_listening(self) -> bool:
         """Is the endpoint's socket still open in the server's tree?
@@ -296,6 +313,8 @@ class ServerProcess:
             time.sleep(0.01)
         self._reap()
         self._finish_output()
+        if self.spec.sandbox is not None and not self.pids(with_token=True):
+            self.spec.sandbox.release(self.workdir)
 
     def _signal_all(self, pids: list[int], sig: int) -> None:
         for pid in pids:

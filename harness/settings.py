@@ -42,6 +42,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", int, None, "seed for random segmentation (printed on failure; replay with --seed)"),
     Option("strict", bool, False, "treat failed recommended checks as failures, not warnings"),
     Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
+    Option("cpu-limit", int, 300, "CPU seconds per server process (0: unlimited)", minimum=0),
+    Option("memory-limit", int, 2048, "address space per server process, MiB (0: unlimited)", minimum=0),
+    Option("files-limit", int, 1024, "open files per server process (0: unlimited)", minimum=0),
+    Option("process-limit", int, 256, "processes and threads of the server, all together (0: unlimited)", minimum=0),
+    Option("file-size-limit", int, 64, "largest file the server may write, MiB (0: unlimited)", minimum=0),
+    Option("no-isolate", bool, False, "do not run in a private network namespace (loopback only, own ports)"),
+    Option("watchdog", float, None, "end the run after this many seconds without progress "
+           "(default: check-timeout + startup-timeout + 30)", minimum=1),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
 )
 
@@ -63,6 +71,13 @@ class Settings:
     seed: int | None = None
     strict: bool = False
     check_timeout: float = 120.0
+    cpu_limit: int = 300
+    memory_limit: int = 2048
+    files_limit: int = 1024
+    process_limit: int = 256
+    file_size_limit: int = 64
+    no_isolate: bool = False
+    watchdog: float | None = None
     hello_mode: str = "line"
 
     @property

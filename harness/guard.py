@@ -1,0 +1,242 @@
+"""pytest glue for untrusted servers: sandbox, network isolation, watchdog,
+crashed workers, and a sweep for stray server processes.
+
+Thin: the engines are `harness.sandbox`, `harness.isolation`,
+`harness.watchdog`. Rules:
+- The process that runs checks enters a private network namespace before it
+  starts a server (`-n 0`: this process; xdist: each worker, through its
+  interpreter wrapper). Unavailable: one note, and the run goes on.
+- The controller (or the only process) runs the watchdog. Stuck: it marks the
+  running check(s) as errors saying where the run was, interrupts the run like
+  Ctrl+C (so the partial report is written and the servers stopped), and if
+  even that does not finish within `HARD_EXIT_S`, writes the report itself,
+  kills the run's servers and exits with code 4.
+- A crashed xdist worker's check is an error, never silence; checks it never
+  got to are errors too.
+- Every server inherits `HARNESS_RUN_ID`; at the very end the controller kills
+  any process still carrying it (a worker killed with its servers running).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness import isolation
+from harness.limits import Limits
+from harness.report import CheckResult, Report
+from harness.sandbox import Sandbox
+from harness.settings import Settings
+from harness.watchdog import Watchdog, main_thread_stack
+
+if TYPE_CHECKING:
+    from harness.plugin import ResultCollector
+
+RUN_ID = "HARNESS_RUN_ID"
+HARD_EXIT_S = 20.0
+EXIT_INTERNAL = 4
+
+
+def sandbox_for(settings: Settings) -> Sandbox:
+    """The Sandbox the run's settings ask for (0 means unlimited)."""
+    limits = Limits(
+        cpu_s=settings.cpu_limit or None,
+        memory_mib=settings.memory_limit or None,
+        open_files=settings.files_limit or None,
+        processes=settings.process_limit or None,
+        file_size_mib=settings.file_size_limit or None,
+    )
+    return Sandbox(limits=limits)
+
+
+def configure(config: pytest.Config, settings: Settings, collector: ResultCollector | None) -> None:
+    """Called from the plugin's pytest_configure once the settings are valid."""
+    is_worker = hasattr(config, "workerinput")
+    distributed = not is_worker and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+    if not is_worker:
+        os.environ[RUN_ID] = uuid.uuid4().hex
+    if not settings.no_isolate:
+        if distributed:
+            python = isolation.worker_python()
+            config.option.tx = [_wrap_spec(spec, python) for spec in config.option.tx]
+        elif not is_worker or not isolation.inside():
+            try:
+                isolation.enter()
+            except OSError as error:
+                text = (f"network isolation unavailable ({error}); the server shares this "
+                        "machine's network (--no-isolate silences this note)")
+                print(f"note: {text}", file=sys.stderr, flush=True)
+                if collector is not None and hasattr(collector, "notes"):
+                    collector.notes.append(text)
+    if collector is not None:
+        guard = RunGuard(config, settings, collector)
+        config.pluginmanager.register(guard, "harness-guard")
+
+
+def _wrap_spec(spec: Any, python: str) -> Any:
+    text = str(spec)
+    if text == "popen" or (text.startswith("popen") and "python=" not in text):
+        return f"{text}//python={python}"
+    return spec
+
+
+def check_result_id(nodeid: str) -> tuple[str, str]:
+    """(result id, suite) of a suite test's node id, as the plugin names results."""
+    path, _, rest = nodeid.partition("::")
+    name, _, param = rest.partition("[")
+    module_name = "harness.suites." + os.path.splitext(os.path.basename(path))[0]
+    try:
+        function = getattr(importlib.import_module(module_name), name)
+        check_id = function.harness_check
+    except (ImportError, AttributeError):
+        return nodeid, "echo"
+    suite = check_id.partition("::")[0]
+    return (f"{check_id}[{param[:-1]}]" if param else check_id), suite
+
+
+class RunGuard:
+    """Controller-side (or single-process) hooks: progress, crashes, the end."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, collector: ResultCollector) -> None:
+        self.config = config
+        self.collector = collector
+        self.limit = settings.watchdog or (settings.check_timeout + settings.startup_timeout + 30)
+        self.running: dict[str, float] = {}
+        self.collected: set[str] = set()
+        self.crashes: list[str] = []
+        self.watchdog = Watchdog(self.limit, self._stuck)
+        self.finished = threading.Event()
+
+    # -- progress ------------------------------------------------------------
+    def pytest_sessionstart(self) -> None:
+        self.watchdog.start()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected.update(item.nodeid for item in session.items)
+        self.watchdog.progress("after collecting the checks")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.collected.update(ids)
+        self.watchdog.progress(f"after worker {node.gateway.id} collected the checks")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        self.watchdog.progress(f"after worker {node.gateway.id} started")
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running[nodeid] = time.monotonic()
+        self.watchdog.progress(f"in check {check_result_id(nodeid)[0]}")
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.running.pop(nodeid, None)
+        place = ", ".join(check_result_id(n)[0] for n in self.running)
+        self.watchdog.progress(f"in check {place}" if place else f"after check {check_result_id(nodeid)[0]}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.watchdog.progress(f"in check {check_result_id(report.nodeid)[0]} ({report.when})")
+        if report.when == "???" and report.failed:  # xdist: the worker died during this check
+            self.running.pop(report.nodeid, None)
+            self._error(report.nodeid, f"the harness's test process crashed while running this check ({report.longrepr})")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        self.watchdog.progress(f"after worker {node.gateway.id} stopped")
+        if error is not None:
+            self.crashes.append(f"worker {node.gateway.id} crashed: {str(error).strip().splitlines()[-1:]}")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.watchdog.progress("writing the report")
+        if self.crashes:
+            for text in self.crashes:
+                self._note(text)
+            for nodeid in sorted(self.collected):
+                result_id, _ = check_result_id(nodeid)
+                if result_id not in self.collector.results:
+                    self._error(nodeid, "not run: the harness's test process crashed before this check")
+
+    def pytest_unconfigure(self) -> None:
+        self.watchdog.stop()
+        self.finished.set()
+        sweep(os.environ.get(RUN_ID))
+
+    # -- trouble -------------------------------------------------------------
+    def _note(self, text: str) -> None:
+        notes = getattr(self.collector, "notes", None)
+        if notes is not None and text not in notes:
+            notes.append(text)
+        print(f"note: {text}", file=sys.stderr, flush=True)
+
+    def _error(self, nodeid: str, message: str) -> None:
+        result_id, suite = check_result_id(nodeid)
+        result = CheckResult(id=result_id, suite=suite, outcome="error", duration_s=0.0, message=message)
+        self.collector.results[result_id] = result
+        printer = getattr(self.collector, "_print", None)
+        if printer is not None:
+            printer(result)
+
+    def _stuck(self, where: str) -> None:
+        """Watchdog thread: say where, end the run like Ctrl+C, and make sure it ends."""
+        message = f"watchdog: no progress for {self.limit:g} s (--watchdog); the run was stuck {where}"
+        stack = main_thread_stack()
+        self._note(message)
+        if stack:
+            print(stack, file=sys.stderr, flush=True)
+        for nodeid in list(self.running):
+            self._error(nodeid, message)
+        self.collector.interrupted = True
+        os.kill(os.getpid(), signal.SIGINT)
+        if self.finished.wait(HARD_EXIT_S):
+            return
+        self._note(f"watchdog: the run did not end {HARD_EXIT_S:g} s after the interrupt; exiting")
+        self._write_report()
+        sweep(os.environ.get(RUN_ID))
+        os._exit(EXIT_INTERNAL)
+
+    def _write_report(self) -> None:
+        path = self.config.getoption("harness_json", None)
+        if not path:
+            return
+        report = Report(
+            protocol=self.collector.settings.protocol,
+            server=self.collector.server,
+            checks=list(self.collector.results.values()),
+            duration_s=time.monotonic() - self.collector.started,
+            interrupted=True,
+            notes=list(getattr(self.collector, "notes", [])),
+        )
+        report.write(path)
+
+
+def sweep(run_id: str | None) -> list[int]:
+    """SIGKILL every process whose environment carries this run's id (stray servers)."""
+    if not run_id:
+        return []
+    needle = f"{RUN_ID}={run_id}".encode()
+    killed = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle not in f.read():
+                    continue
+            os.kill(int(name), signal.SIGKILL)
+            killed.append(int(name))
+        except (OSError, ValueError):
+            continue
+    for pid in killed:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return killed

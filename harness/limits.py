@@ -1,0 +1,140 @@
+"""Resource limits for the server under test, and which limit killed it.
+
+Rules:
+- Limits are POSIX rlimits set in the server's process just before it execs,
+  so every descendant inherits them. Soft and hard are equal (a hostile server
+  cannot raise them), except CPU: SIGXCPU at the limit, SIGKILL 2 s later.
+- Core dumps are always off (a crashing server must not fill the disk).
+- `RLIMIT_NPROC` counts every task (process or thread) of the server's *user*,
+  and real root is exempt. It bites as intended only when the server has a user
+  of its own (`harness.sandbox` runs it as a fresh unprivileged uid when the
+  harness is root); otherwise the tasks that user already has are added to it.
+- rlimits are per process: a server that forks N children may use N times the
+  memory limit (bounded by the process limit). No cgroups are used.
+- The cause of a death is read from what the kernel did (the signal) and what
+  the server printed (MemoryError, EMFILE, EAGAIN from fork) — a best effort,
+  worded as such.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from dataclasses import dataclass
+from typing import Callable
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-server limits; None means "not limited"."""
+
+    cpu_s: int | None = 300
+    memory_mib: int | None = 2048
+    open_files: int | None = 1024
+    processes: int | None = 256
+    file_size_mib: int | None = 64
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {value}" for name, value in self.flags().items() if value is not None)
+
+    def flags(self) -> dict[str, int | None]:
+        """The limits by their command-line option."""
+        return {
+            "--cpu-limit": self.cpu_s,
+            "--memory-limit": self.memory_mib,
+            "--files-limit": self.open_files,
+            "--process-limit": self.processes,
+            "--file-size-limit": self.file_size_mib,
+        }
+
+
+def rlimits(limits: Limits, tasks_already: int = 0) -> list[tuple[int, int, int]]:
+    """(resource, soft, hard) to set; `tasks_already` is added to the process limit."""
+    table: list[tuple[int, int, int]] = [(resource.RLIMIT_CORE, 0, 0)]
+    if limits.cpu_s is not None:
+        table.append((resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 2))
+    if limits.memory_mib is not None:
+        table.append((resource.RLIMIT_AS, limits.memory_mib * MIB, limits.memory_mib * MIB))
+    if limits.open_files is not None:
+        table.append((resource.RLIMIT_NOFILE, limits.open_files, limits.open_files))
+    if limits.processes is not None:
+        total = limits.processes + tasks_already
+        table.append((resource.RLIMIT_NPROC, total, total))
+    if limits.file_size_mib is not None:
+        table.append((resource.RLIMIT_FSIZE, limits.file_size_mib * MIB, limits.file_size_mib * MIB))
+    return table
+
+
+def clamp(table: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Never ask for more than the current hard limit (an unprivileged harness cannot raise it)."""
+    clamped = []
+    for res, soft, hard in table:
+        _, current_hard = resource.getrlimit(res)
+        if current_hard != resource.RLIM_INFINITY:
+            hard = min(hard, current_hard)
+            soft = min(soft, hard)
+        clamped.append((res, soft, hard))
+    return clamped
+
+
+def setter(table: list[tuple[int, int, int]]) -> Callable[[], None]:
+    """A preexec function: runs in the forked child, only calls setrlimit (no locks)."""
+
+    def apply() -> None:
+        for res, soft, hard in table:
+            resource.setrlimit(res, (soft, hard))
+
+    return apply
+
+
+def tasks_of_user(uid: int) -> int:
+    """How many tasks (threads count) `uid` runs now: they count against RLIMIT_NPROC."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as f:
+                status = f.read()
+        except OSError:
+            continue
+        fields = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
+        try:
+            if int(fields[b"Uid"].split()[0]) == uid:
+                total += int(fields.get(b"Threads", b"1"))
+        except (KeyError, ValueError, IndexError):
+            continue
+    return total
+
+
+#: Words a server prints when a limit refused it something, by limit.
+_SYMPTOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("--memory-limit", ("MemoryError", "Cannot allocate memory", "bad_alloc", "out of memory", "[Errno 12]")),
+    ("--files-limit", ("Too many open files", "[Errno 24]")),
+    ("--process-limit", ("can't start new thread", "fork: retry", "Resource temporarily unavailable", "[Errno 11]")),
+    ("--file-size-limit", ("File too large", "[Errno 27]")),
+)
+
+
+def explain(returncode: int | None, output_tail: str, limits: Limits) -> str | None:
+    """Which limit most likely ended the server, with its value, or None."""
+    flags = limits.flags()
+    if returncode is not None and returncode < 0:
+        sig = -returncode
+        if sig == signal.SIGXCPU and flags["--cpu-limit"] is not None:
+            return f"it used up its CPU time limit (--cpu-limit {limits.cpu_s} s)"
+        if sig == signal.SIGXFSZ and flags["--file-size-limit"] is not None:
+            return f"it wrote a file beyond the file size limit (--file-size-limit {limits.file_size_mib} MiB)"
+    if returncode in (None, 0):
+        return None
+    for flag, words in _SYMPTOMS:
+        value = flags[flag]
+        if value is not None and any(word in output_tail for word in words):
+            unit = {"--memory-limit": " MiB of address space", "--file-size-limit": " MiB"}.get(flag, "")
+            noun = {"--memory-limit": "memory", "--files-limit": "open files", "--process-limit": "processes",
+                    "--file-size-limit": "file size"}[flag]
+            return f"it probably hit the {noun} limit ({flag} {value}{unit})"
+    return None

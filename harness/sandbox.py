@@ -1,0 +1,173 @@
+"""How an untrusted server is confined: limits, an unprivileged user, a scratch copy.
+
+`ServerProcess` (harness.launcher) calls a `Sandbox`, when its spec has one, at
+three moments: `prepare()` just before spawning (argv, working directory and a
+preexec function), `explain()` when describing an exit, `release()` after the
+server's tree is gone. No pytest here.
+
+Rules:
+- Limits (`harness.limits`) apply to every server.
+- When the harness runs as root, each server instance runs as a fresh
+  unprivileged uid/gid (no name, no groups, picked from the uids this system
+  maps), so `RLIMIT_NPROC` counts exactly that server's tasks and the server
+  cannot write the harness's or anybody's files. If the server's interpreter is
+  only reachable through a private folder (e.g. pyenv under /root), the server
+  also keeps one capability, CAP_DAC_READ_SEARCH (read any file, no writes),
+  granted through setpriv(1) — stated in the README.
+- Not root: the server keeps the user's uid; the user's current task count is
+  added to the process limit (approximate; the user namespace of
+  `harness.isolation` gives the server no new rights either way).
+- The scratch copy (`harness.scratch`) is planned once per process and copied
+  afresh for every instance, into `WORKDIR/submission`; it is deleted in
+  `release()`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness import limits as limits_module
+from harness import scratch
+from harness.limits import Limits
+
+#: Unprivileged uids are drawn from here (if mapped), else from FALLBACK_UIDS.
+SANDBOX_UIDS = (200_000, 1_200_000)
+FALLBACK_UIDS = (30_000, 60_000)
+
+
+@dataclass
+class Prepared:
+    argv: list[str]
+    cwd: str | None
+    preexec_fn: Callable[[], None] | None
+    uid: int | None = None
+
+
+@dataclass
+class Sandbox:
+    limits: Limits = field(default_factory=Limits)
+    scratch: bool = True
+    drop_root: bool = True
+    notes: list[str] = field(default_factory=list)
+    _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
+
+    def prepare(self, workdir: Path, argv: list[str], cwd: str | None) -> Prepared:
+        base = Path(cwd) if cwd else Path.cwd()
+        uid = pick_uid() if self.drop_root and os.geteuid() == 0 else None
+        run_cwd: str | None = cwd
+        if self.scratch:
+            source, first = scratch.submission_folder(argv, base)
+            plan = self._plans.get(str(source))
+            if plan is None:
+                plan = self._plans[str(source)] = scratch.plan(source, first)
+                if plan.truncated:
+                    self._note(f"note: {plan.truncated}")
+            copy = workdir / "submission"
+            scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
+            argv = scratch.rewrite_argv(argv, base, source, copy)
+            run_cwd = str(copy)
+        tasks = 0 if uid is not None else limits_module.tasks_of_user(os.getuid())
+        table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
+        set_limits = limits_module.setter(table)
+        if uid is None:
+            return Prepared(argv, run_cwd, set_limits)
+        _open_path_for_others(workdir)
+        if reachable_by_others(argv[0]):
+            return Prepared(argv, run_cwd, _then_drop(set_limits, uid), uid)
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            self._note(f"note: {argv[0]} is not readable by an unprivileged user and setpriv(1) is missing: "
+                       "the server runs as root (no process limit)")
+            return Prepared(argv, run_cwd, set_limits)
+        wrapper = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                   "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--"]
+        return Prepared(wrapper + argv, run_cwd, set_limits, uid)
+
+    def explain(self, returncode: int | None, output_tail: str) -> str | None:
+        return limits_module.explain(returncode, output_tail, self.limits)
+
+    def release(self, workdir: Path) -> None:
+        scratch.remove(workdir / "submission")
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            print(text, file=sys.stderr, flush=True)
+
+
+def _then_drop(set_limits: Callable[[], None], uid: int) -> Callable[[], None]:
+    def preexec() -> None:
+        set_limits()
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    return preexec
+
+
+def pick_uid(rng: random.Random | None = None) -> int | None:
+    """A random uid that this system maps and that has no account (so no files, no processes)."""
+    import pwd
+
+    rng = rng or random.Random()
+    for low, high in (SANDBOX_UIDS, FALLBACK_UIDS):
+        window = _mapped_window(low, high)
+        if window is None:
+            continue
+        for _ in range(50):
+            uid = rng.randrange(*window)
+            try:
+                pwd.getpwuid(uid)
+            except KeyError:
+                return uid
+    return None
+
+
+def _mapped_window(low: int, high: int) -> tuple[int, int] | None:
+    """The part of [low, high) that this process's user namespace maps."""
+    try:
+        lines = Path("/proc/self/uid_map").read_text().splitlines()
+    except OSError:
+        return (low, high)
+    for line in lines:
+        inside, _, count = (int(x) for x in line.split())
+        start, end = max(low, inside), min(high, inside + count)
+        if end - start > 100:
+            return (start, end)
+    return None
+
+
+def reachable_by_others(program: str) -> bool:
+    """Can a user with no relation to the files' owners execute `program`?"""
+    found = program if os.sep in program else shutil.which(program)
+    if not found:
+        return True  # not ours to judge: exec will report it
+    path = Path(os.path.realpath(found))
+    for parent in reversed(path.parents):
+        try:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IXOTH and mode & stat.S_IROTH)
+
+
+def _open_path_for_others(workdir: Path) -> None:
+    """Let the server's uid traverse (not list) the harness's private temp folders to its copy."""
+    for folder in (workdir.parent, workdir):
+        try:
+            mode = os.stat(folder).st_mode
+            os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
+        except OSError:
+            continue

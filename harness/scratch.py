@@ -1,0 +1,174 @@
+"""The server's scratch working directory: a bounded copy of its submission folder.
+
+Rules:
+- The submission folder is the folder of the server's file (the first argument
+  that names an existing file outside the system's directories), or the current
+  directory when no argument names one (e.g. `-- sh -c '...'`).
+- The server runs with the copy as its working directory, and arguments that
+  name files in the folder are rewritten to their copies, so a server that
+  deletes or rewrites files damages only the copy.
+- The copy is bounded, so that a server living in a big folder (a home
+  directory, a repository) still starts quickly: at most `MAX_FILES` files and
+  `MAX_BYTES` bytes in at most `MAX_DIRS` folders, folders breadth-first (the server's own file first, then
+  its neighbours, then subfolders), never into version-control, virtualenv or
+  cache folders, never a special file. Beyond the bound the copy stops and
+  `CopyPlan.truncated` says where; the server still starts.
+- Symlinks are copied as symlinks (they resolve with the server's own rights).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FILES = 1000
+MAX_BYTES = 32 * 1024 * 1024
+MAX_DIRS = 200
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".tox", ".nox",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".cache", ".idea", ".vscode",
+})
+SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib", "/etc/", "/opt/", "/proc/", "/sys/", "/dev/", "/nix/", "/snap/")
+
+
+@dataclass
+class CopyPlan:
+    """What to copy from `source` (relative paths), decided once and reused per server start."""
+
+    source: Path
+    dirs: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    bytes: int = 0
+    truncated: str | None = None
+
+
+def submission_folder(argv: list[str], cwd: Path) -> tuple[Path, Path | None]:
+    """(folder to copy, the server's own file in it or None)."""
+    for index, arg in enumerate(argv):
+        if "{" in arg or arg.startswith("-"):
+            continue
+        if index == 0 and (os.sep not in arg or os.path.realpath(arg) == os.path.realpath(sys.executable)):
+            continue
+        path = Path(cwd, arg)
+        try:
+            if not path.is_file():
+                continue
+        except OSError:
+            continue
+        absolute = Path(os.path.abspath(path))
+        if str(absolute).startswith(SYSTEM_PREFIXES):
+            continue
+        return absolute.parent, absolute
+    return Path(os.path.abspath(cwd)), None
+
+
+def plan(source: Path, first: Path | None = None, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> CopyPlan:
+    """Walk `source` breadth-first within the bounds."""
+    result = CopyPlan(source)
+    if first is not None:
+        size = first.stat().st_size
+        result.files.append(first.name)
+        result.bytes += size
+    queue: deque[str] = deque([""])
+    while queue:
+        relative = queue.popleft()
+        try:
+            entries = sorted(os.scandir(source / relative), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            name = os.path.join(relative, entry.name) if relative else entry.name
+            if first is not None and name == first.name:
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                result.links.append(name)
+            elif stat.S_ISDIR(info.st_mode):
+                if entry.name not in SKIPPED_DIRS:
+                    subdirs.append(name)
+            elif stat.S_ISREG(info.st_mode):
+                if len(result.files) >= max_files or result.bytes + info.st_size > max_bytes:
+                    result.truncated = (
+                        f"the copy of {source} stopped at {len(result.files)} files / "
+                        f"{result.bytes // 1024} KiB (bounds: {max_files} files, {max_bytes // (1024 * 1024)} MiB); "
+                        f"first file left out: {name}"
+                    )
+                    return result
+                result.files.append(name)
+                result.bytes += info.st_size
+        for name in subdirs:
+            if len(result.dirs) >= MAX_DIRS:
+                result.truncated = f"the copy of {source} stopped at {MAX_DIRS} folders; first folder left out: {name}"
+                return result
+            result.dirs.append(name)
+            queue.append(name)
+    return result
+
+
+def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] | None = None) -> None:
+    """Copy the planned files into `destination` (created), owned by `owner` if given."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in copy_plan.dirs:
+        (destination / name).mkdir(parents=True, exist_ok=True)
+    for name in copy_plan.files:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copy2(copy_plan.source / name, target, follow_symlinks=False)
+        except OSError:
+            continue
+    for name in copy_plan.links:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(os.readlink(copy_plan.source / name), target)
+        except OSError:
+            continue
+    if owner is not None:
+        _chown_tree(destination, owner)
+
+
+def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
+    uid, gid = owner
+    os.chown(root, uid, gid)
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            try:
+                os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
+            except OSError:
+                continue
+
+
+def rewrite_argv(argv: list[str], cwd: Path, source: Path, copy: Path) -> list[str]:
+    """Arguments naming files inside `source` point at their copies instead."""
+    result = []
+    for index, arg in enumerate(argv):
+        if index == 0 and os.sep not in arg:
+            result.append(arg)
+            continue
+        if "{" not in arg and not arg.startswith("-"):
+            absolute = Path(os.path.abspath(Path(cwd, arg)))
+            try:
+                relative = absolute.relative_to(source)
+            except ValueError:
+                relative = None
+            if relative is not None and str(relative) != "." and (copy / relative).exists():
+                result.append(str(copy / relative))
+                continue
+        result.append(arg)
+    return result
+
+
+def remove(copy: Path) -> None:
+    """Delete a scratch copy (after the server's tree is gone)."""
+    shutil.rmtree(copy, ignore_errors=True)
