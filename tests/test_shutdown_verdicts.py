@@ -1,0 +1,123 @@
+"""Every shutdown check proven both ways: the reference servers pass all of
+them, and each buggy server fails exactly the checks aimed at its bug. The
+`harness` fixture also proves that no server process (orphaned children
+included) survives any of these runs."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, reference, server
+from harness.checks import load_catalogue
+from harness.protocols import PROTOCOLS
+
+CHECKS = {
+    "shutdown::sigint_idle", "shutdown::sigterm_idle", "shutdown::sigint_with_clients",
+    "shutdown::sigterm_with_clients", "shutdown::port_reusable", "shutdown::runs_until_stopped",
+    "shutdown::no_traceback",
+}
+#: Short, for the buggy servers' expected failures only (a hang costs this much).
+BUGGY_SHUTDOWN_TIMEOUT = "1.5"
+
+
+@pytest.mark.parametrize("protocol, path", [
+    ("tcp-echo", reference("tcp_echo.py")),
+    ("udp-echo", reference("udp_echo.py")),
+    ("tcp-framed", reference("tcp_framed.py")),
+    ("tcp-hello", reference("tcp_hello.py")),
+    ("udp-hello", reference("udp_hello.py")),
+])
+def test_reference_server_passes_every_shutdown_check(harness, protocol, path):
+    run = harness("--protocol", protocol, "--suite", "shutdown", path, "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in CHECKS}
+
+
+def test_every_protocol_has_every_shutdown_check():
+    catalogue = load_catalogue()
+    for check_id in CHECKS:
+        assert set(catalogue[check_id].protocols) >= set(PROTOCOLS), check_id
+
+
+BUGGY = [
+    # (server file, protocol, checks it must fail, checks that must be warnings)
+    ("shut_nondaemon_threads.py", "tcp-echo", {"shutdown::sigint_with_clients"}, set()),
+    ("shut_ignores_sigterm.py", "tcp-echo", {"shutdown::sigterm_idle", "shutdown::sigterm_with_clients"}, set()),
+    ("shut_fork_orphans.py", "tcp-echo", {"shutdown::sigint_with_clients", "shutdown::sigterm_with_clients"}, set()),
+    ("shut_no_reuseaddr.py", "tcp-echo", {"shutdown::port_reusable"}, set()),
+    ("tcp_single_client.py", "tcp-echo", {"shutdown::runs_until_stopped"}, {"shutdown::no_traceback"}),
+    ("shut_udp_ignores_sigterm.py", "udp-echo", {"shutdown::sigterm_idle", "shutdown::sigterm_with_clients"}, set()),
+    ("shut_udp_one_datagram.py", "udp-echo", {"shutdown::runs_until_stopped"}, set()),
+]
+
+
+def run_buggy(harness, name: str, protocol: str = "tcp-echo", *extra: str):
+    return harness("--protocol", protocol, "--suite", "shutdown", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   "--shutdown-timeout", BUGGY_SHUTDOWN_TIMEOUT, *extra, server(name), "{port}")
+
+
+@pytest.mark.parametrize("name, protocol, failing, warning", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_server_fails_exactly_its_checks(harness, name, protocol, failing, warning):
+    run = run_buggy(harness, name, protocol)
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("warning") == warning, run.stdout
+    assert run.ids_with("error") == set(), run.stdout
+    assert run.returncode == 1, run.stdout + run.stderr
+    for check_id in failing | warning:
+        assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
+
+
+def test_hang_report_names_the_signal_the_wait_and_the_process(harness):
+    run = run_buggy(harness, "shut_nondaemon_threads.py", "tcp-echo", "-k", "sigint_with_clients")
+    failure = run.check("shutdown::sigint_with_clients")
+    assert "SIGINT sent with 3 clients mid-conversation" in failure["message"]
+    assert "still running 1.5 s after SIGINT (--shutdown-timeout)" in failure["message"]
+    assert "shut_nondaemon_threads.py" in failure["message"]  # its command line
+    assert "daemon=True" in failure["detail"]
+
+
+def test_orphaned_children_are_listed_with_their_command_lines(harness):
+    run = run_buggy(harness, "shut_fork_orphans.py", "tcp-echo", "-k", "sigterm_with_clients")
+    message = run.check("shutdown::sigterm_with_clients")["message"]
+    assert "exited (exit code 0)" in message and "after SIGTERM" in message
+    # Client 0 is surely being served by a child; the others may not have been accepted yet.
+    assert re.search(r"but [123] process(es)? it started still ran 1.5 s after the signal", message), message
+    assert 1 <= message.count("shut_fork_orphans.py") <= 3
+    assert "Forward the signal" in run.check("shutdown::sigterm_with_clients")["detail"]
+
+
+def test_restart_failure_shows_address_already_in_use(harness):
+    run = run_buggy(harness, "shut_no_reuseaddr.py", "tcp-echo", "-k", "port_reusable")
+    failure = run.check("shutdown::port_reusable")
+    assert "bind() failed with 'Address already in use'" in failure["message"]
+    assert "its old connections were still in the kernel as" in failure["message"]
+    assert "SO_REUSEADDR" in failure["detail"]
+    assert "OSError: [Errno 98] Address already in use" in failure["detail"]  # the new instance's own stderr
+
+
+def test_shutdown_traceback_is_a_warning_that_shows_the_traceback(harness):
+    # A double-forking daemon: signalled at its daemon process, it passes
+    # everything but prints a KeyboardInterrupt traceback.
+    run = harness("--suite", "shutdown", server("double_fork_daemon.py"), "{port}")
+    assert run.returncode == 0, run.stdout
+    assert run.ids_with("warning") == {"shutdown::no_traceback"}
+    assert run.ids_with("passed") == CHECKS - {"shutdown::no_traceback"}
+    detail = run.check("shutdown::no_traceback")["detail"]
+    assert detail.startswith("Traceback (most recent call last)") and "KeyboardInterrupt" in detail
+
+
+def test_strict_turns_the_traceback_warning_into_a_failure(harness):
+    run = harness("--strict", "--suite", "shutdown", "-k", "no_traceback", server("double_fork_daemon.py"), "{port}")
+    assert run.outcomes() == {"shutdown::no_traceback": "failed"}
+    assert run.returncode == 1
+
+
+def test_fixed_port_server_restarts_on_its_own_port(harness):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run = harness("--port", str(port), "--suite", "shutdown", "-k", "port_reusable", reference("tcp_echo.py"), str(port))
+    assert run.outcomes() == {"shutdown::port_reusable": "passed"}, run.stdout
