@@ -116,8 +116,18 @@ class Misdelivery:
     offset: int
     received: bytes
     origin: Origin | None
+    #: UDP: the index of the datagram awaiting its reply (`received` is the whole wrong reply).
+    datagram: int | None = None
 
     def describe(self) -> str:
+        if self.datagram is not None:
+            if self.origin is None:
+                source = "a datagram that no client sent"
+            elif self.origin.client == self.client:
+                source = f"its own datagram {self.origin.message} again"
+            else:
+                source = f"client {self.origin.client}'s datagram {self.origin.message}"
+            return f"client {self.client} received {source} in reply to its datagram {self.datagram}"
         if self.origin is None:
             source = "bytes that no client sent"
         elif self.origin.client == self.client:
@@ -418,6 +428,6 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         origin = next(
             (Origin(c.client, i, 0) for c in conversations for i, m in enumerate(c.messages) if m == reply), None
         ) or attribute(reply[:TRACE_WINDOW], conversations, prefer=number)
-        result.misdeliveries.append(Misdelivery(number, offset, reply[:TRACE_WINDOW], origin))
+        result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message))
         client.done = True
         return

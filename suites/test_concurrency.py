@@ -62,6 +62,19 @@ def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
             f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
             "accept connections promptly, with a listen() backlog that holds a burst of clients"
         )
+    if result.misdeliveries and result.misdeliveries[0].datagram is not None:
+        first = result.misdeliveries[0]
+        sent = result.conversations[first.client].messages[first.datagram]
+        silent = sum(1 for received in result.received if not received)
+        lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
+        return CheckFailed(
+            f"{total} {what} ran at once and {lines} ({silent} of the {total} senders had no reply yet): "
+            "answer each datagram with sendto(data, address), the address recvfrom() returned with that "
+            f"same datagram — every datagram may come from a different client{replay}",
+            expected=sent,
+            received=first.received,
+            detail=_mismatch_detail(sent, first.received),
+        )
     if result.misdeliveries:
         first = result.misdeliveries[0]
         expected = result.conversations[first.client].stream
@@ -130,7 +143,7 @@ def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: byte
         f"a second client got no echo within {waited:.2f} s (reply timeout {settings.reply_timeout:g} s) "
         f"while {situation}.{after}",
         expected=message,
-        received=received + late,
+        received=received,
     )
 
 
@@ -266,7 +279,8 @@ def _wait_closed(instance: ServerProcess, settings) -> None:
 
 
 @check("concurrency::idle_without_busy_loop", protocols=TCP,
-       description=f"three clients are served and leave; then nobody talks to the server for {IDLE_WINDOW:g} s",
+       description=f"three clients are served and leave (UDP: three datagrams are answered); then nobody "
+                   f"talks to the server for {IDLE_WINDOW:g} s",
        expectation=f"the server (children included) uses under {IDLE_CPU_LIMIT:g} CPU seconds in that second "
                    "(no loop spinning on recv() returning b'', no busy polling)")
 def test_idle_without_busy_loop_tcp(fresh_server, settings):
@@ -309,7 +323,7 @@ def test_idle_without_busy_loop_udp(fresh_server, settings):
     from harness.client import UdpClient
 
     instance = fresh_server()
-    for index in range(3):
-        with UdpClient(instance.endpoint, settings.reply_timeout) as client:
-            client.expect_echo(f"client {index + 1} of 3".encode(), f"client {index + 1} of 3")
-    _require_idle_cpu(instance, "after three clients were answered")
+    with UdpClient(instance.endpoint, settings.reply_timeout) as client:
+        for index in range(3):
+            client.expect_echo(f"datagram {index + 1} of 3".encode(), f"datagram {index + 1} of 3")
+    _require_idle_cpu(instance, "after three datagrams were answered")

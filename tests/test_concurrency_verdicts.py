@@ -1,0 +1,144 @@
+"""Every concurrency check proven both ways: the reference servers (threaded,
+selectors, socketserver, UDP) pass all of them, and each buggy server fails
+exactly the checks aimed at its bug and passes the rest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, reference, server
+from test_echo_verdicts import TCP_CHECKS as ECHO_TCP_CHECKS
+
+TCP_CHECKS = {
+    "concurrency::simultaneous_clients", "concurrency::idle_client_does_not_block",
+    "concurrency::stalled_client_does_not_block", "concurrency::survives_abrupt_disconnect",
+    "concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop",
+}
+UDP_CHECKS = {"concurrency::simultaneous_clients", "concurrency::idle_without_busy_loop"}
+
+REFERENCES = [
+    ("tcp-echo", "tcp_echo.py", TCP_CHECKS),
+    ("tcp-echo", "tcp_echo_selectors.py", TCP_CHECKS),
+    ("tcp-echo", "tcp_echo_socketserver.py", TCP_CHECKS),
+    ("udp-echo", "udp_echo.py", UDP_CHECKS),
+]
+
+
+@pytest.mark.parametrize("protocol, name, checks", REFERENCES, ids=[r[1] for r in REFERENCES])
+def test_reference_server_passes_every_concurrency_check(harness, protocol, name, checks):
+    run = harness("--protocol", protocol, "--suite", "concurrency", reference(name), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in checks}
+
+
+@pytest.mark.parametrize("name", ["tcp_echo_selectors.py", "tcp_echo_socketserver.py"])
+def test_new_reference_servers_pass_the_echo_suite(harness, name):
+    run = harness("--suite", "echo", reference(name), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in ECHO_TCP_CHECKS}
+
+
+def test_reference_passes_with_other_seeds_and_more_clients(harness):
+    """The crowd is not tuned to one seed: another seed and 120 clients pass too."""
+    run = harness("--suite", "concurrency", "-k", "simultaneous", "--seed", "77", "--clients", "120",
+                  reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {"concurrency::simultaneous_clients": "passed"}
+
+
+BUGGY = [
+    # (server file, protocol, concurrency checks it must fail)
+    ("conc_iterative.py", "tcp-echo",
+     {"concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block"}),
+    ("conc_shared_buffer.py", "tcp-echo", {"concurrency::simultaneous_clients"}),
+    ("conc_crash_on_reset.py", "tcp-echo", {"concurrency::survives_abrupt_disconnect"}),
+    # Ignoring b'' is one bug with two symptoms: the loop spins and the socket is never closed.
+    ("conc_spin_on_empty.py", "tcp-echo", {"concurrency::idle_without_busy_loop", "concurrency::no_descriptor_leak"}),
+    ("tcp_never_closes.py", "tcp-echo", {"concurrency::no_descriptor_leak"}),
+    ("conc_udp_first_client.py", "udp-echo", {"concurrency::simultaneous_clients"}),
+]
+
+
+@pytest.mark.parametrize("name, protocol, failing", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_server_fails_exactly_its_concurrency_checks(harness, name, protocol, failing):
+    run = harness("--protocol", protocol, "--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server(name), "{port}")
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("passed") == (TCP_CHECKS if protocol == "tcp-echo" else UDP_CHECKS) - failing, run.stdout
+    assert run.returncode == 1, run.stdout + run.stderr
+    for check_id in failing:
+        assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
+
+
+ECHO_FAILURES = [
+    # The concurrency bugs are invisible to one client at a time, except where they also break it.
+    ("conc_iterative.py", set()),
+    ("conc_shared_buffer.py", set()),
+    ("conc_crash_on_reset.py", set()),
+    ("conc_spin_on_empty.py", {"echo::half_close", "echo::frees_closed_connection"}),
+]
+
+
+@pytest.mark.parametrize("name, failing", ECHO_FAILURES, ids=[e[0] for e in ECHO_FAILURES])
+def test_concurrency_bugs_are_not_blamed_on_the_echo_suite(harness, name, failing):
+    run = harness("--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+    assert run.ids_with("failed") == failing, run.stdout
+
+
+# -- the evidence a student gets --------------------------------------------------
+def test_cross_talk_names_who_got_whose_bytes(harness):
+    run = harness("--suite", "concurrency", "-k", "simultaneous", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_shared_buffer.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_clients")
+    assert re.search(r"client \d+ received bytes of client \d+'s message \d+", failure["message"]), failure
+    assert "global buffer" in failure["message"]
+    assert "--seed 4" in failure["message"]
+    assert failure["expected"].startswith("hex:3c 63 6c 69 65 6e 74")  # "<client", the tag of each message
+    assert failure["received"].startswith("hex:3c 63 6c 69 65 6e 74")
+    assert "first difference at byte offset" in failure["detail"]
+
+
+def test_udp_cross_talk_names_the_sender_whose_reply_arrived(harness):
+    run = harness("--protocol", "udp-echo", "--suite", "concurrency", "-k", "simultaneous",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_udp_first_client.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_clients")
+    assert re.search(r"client \d+ received client \d+'s datagram \d+ in reply to its datagram \d+",
+                     failure["message"]), failure
+    assert "recvfrom()" in failure["message"]
+
+
+def test_blocking_failure_says_how_long_it_waited_and_what_happened_after(harness):
+    run = harness("--suite", "concurrency", "-k", "idle_client", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_iterative.py"), "{port}")
+    message = run.check("concurrency::idle_client_does_not_block")["message"]
+    assert re.search(r"no echo within \d+\.\d\d s", message), message
+    assert "after the first client disconnected" in message
+    assert "one client at a time" in message
+
+
+def test_descriptor_leak_shows_counts_before_and_after(harness):
+    run = harness("--suite", "concurrency", "-k", "descriptor", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_never_closes.py"), "{port}")
+    message = run.check("concurrency::no_descriptor_leak")["message"]
+    match = re.search(r"held (\d+) open descriptors before 500 sequential connections .* and (\d+) after", message)
+    assert match, message
+    assert int(match.group(2)) - int(match.group(1)) >= 490
+    assert "CLOSE_WAIT" in message
+
+
+def test_busy_loop_shows_cpu_seconds_used_while_idle(harness):
+    run = harness("--suite", "concurrency", "-k", "busy_loop", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_spin_on_empty.py"), "{port}")
+    message = run.check("concurrency::idle_without_busy_loop")["message"]
+    assert re.search(r"used \d+\.\d\d CPU seconds in \d+\.\d\d s", message), message
+    assert "b''" in message
+
+
+def test_crash_on_reset_reports_the_exit_and_the_traceback(harness):
+    run = harness("--suite", "concurrency", "-k", "abrupt", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_crash_on_reset.py"), "{port}")
+    failure = run.check("concurrency::survives_abrupt_disconnect")
+    assert "reset" in failure["message"]
+    assert "ConnectionResetError" in failure["server_output"]
