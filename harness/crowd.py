@@ -66,14 +66,17 @@ def message_tag(client: int, index: int) -> bytes:
 def tagged_conversations(
     clients: int, seed: int, messages: int = 4, max_filler: int = 1200, encode=None
 ) -> list[Conversation]:
-    """Distinct conversations: tag + seeded random filler of varied length.
+    """Distinct conversations: tag + seeded random filler of varied length + b"\\n".
 
-    `encode` wraps each payload for the wire (e.g. a tcp-framed frame header).
+    Each message ends with a newline so that a server which (wrongly) waits for
+    one fails `echo::prompt_reply`, not this crowd. `encode` wraps each payload
+    for the wire (e.g. a tcp-framed frame header).
     """
     rng = random.Random(seed)
     result = []
     for client in range(clients):
-        payloads = [message_tag(client, index) + rng.randbytes(rng.randrange(8, max_filler)) for index in range(messages)]
+        payloads = [message_tag(client, index) + rng.randbytes(rng.randrange(8, max_filler)) + b"\n"
+                    for index in range(messages)]
         result.append(Conversation(client, tuple(encode(p) if encode else p for p in payloads)))
     return result
 

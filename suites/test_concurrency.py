@@ -121,8 +121,16 @@ def waited_for(conn: TcpConnection, message: bytes, settings, who: str) -> None:
         raise echo_mismatch(message, received, end_reason, who)
 
 
+ONE_AT_A_TIME = ("the server serves one client at a time (a recv() loop nested in the accept() loop). Serve "
+                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+WAITS_FOR_WHOLE_MESSAGE = (
+    "the server waits for the rest of the first client's message before it serves anyone else (one client "
+    "at a time, or a blocking read of a whole message inside a select()/selectors loop). Read only what has "
+    "arrived, keep partial messages per connection, and go back to serving the others.")
+
+
 def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
-                    end_reason: str, settings, situation: str, waited: float) -> CheckFailed:
+                    end_reason: str, settings, situation: str, waited: float, diagnosis: str) -> CheckFailed:
     """The second client was not served while the first one sat there: say how
     long we waited, and whether its echo came once the first client left."""
     blocker.close()
@@ -134,9 +142,7 @@ def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: byte
         except CheckFailed as exc:
             late_reason = exc.message
     if received + late == message:
-        after = (f" Its echo arrived {freed.elapsed():.2f} s after the first client disconnected: the server "
-                 "serves one client at a time (a recv() loop nested in the accept() loop). Serve each client "
-                 "in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+        after = f" Its echo arrived {freed.elapsed():.2f} s after the first client disconnected: {diagnosis}"
     else:
         after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
     return CheckFailed(
@@ -176,7 +182,8 @@ def test_idle_client_does_not_block_tcp(fresh_server, settings):
             if received != message:
                 if message.startswith(received):
                     raise blocked_failure(idle, second, message, received, end_reason, settings,
-                                          "the first client stayed connected and idle", time.monotonic() - started)
+                                          "the first client stayed connected and idle", time.monotonic() - started,
+                                          ONE_AT_A_TIME)
                 raise echo_mismatch(message, received, end_reason, "the second client")
 
 
@@ -198,7 +205,7 @@ def test_stalled_client_does_not_block_tcp(fresh_server, settings):
                 if message.startswith(received):
                     raise blocked_failure(stalled, second, message, received, end_reason, settings,
                                           f"the first client had sent {len(first_half)} bytes of a message and "
-                                          "stalled", time.monotonic() - started)
+                                          "stalled", time.monotonic() - started, WAITS_FOR_WHOLE_MESSAGE)
                 raise echo_mismatch(message, received, end_reason, "the second client")
         # Finish the stalled client's conversation cleanly (read its echo: no RST on close).
         stalled.send_all(second_half, Deadline(settings.reply_timeout))
@@ -218,7 +225,8 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
     vanishing = TcpConnection(endpoint, Deadline(settings.reply_timeout))
     try:
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
-        vanishing.recv_exactly(4096, Deadline(settings.reply_timeout), "the start of the echo")
+        # Some of the echo, to be sure the exchange is under way (whether it comes is another check's business).
+        vanishing.read_available(settings.reply_timeout, cap=4096)
     finally:
         vanishing.abort()
     for client in ("next", "one more"):

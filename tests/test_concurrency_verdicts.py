@@ -57,6 +57,7 @@ BUGGY = [
     # Ignoring b'' is one bug with two symptoms: the loop spins and the socket is never closed.
     ("conc_spin_on_empty.py", "tcp-echo", {"concurrency::idle_without_busy_loop", "concurrency::no_descriptor_leak"}),
     ("tcp_never_closes.py", "tcp-echo", {"concurrency::no_descriptor_leak"}),
+    ("conc_reads_whole_line.py", "tcp-echo", {"concurrency::stalled_client_does_not_block"}),
     ("conc_udp_first_client.py", "udp-echo", {"concurrency::simultaneous_clients"}),
 ]
 

@@ -1,0 +1,78 @@
+"""The crowd's pure parts: distinct, replayable conversations and tracing a
+window of bytes back to the client that sent it (no sockets here)."""
+
+from __future__ import annotations
+
+from harness.crowd import (
+    Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, attribute, message_tag, tagged_conversations,
+)
+
+
+def test_conversations_are_distinct_and_replay_from_the_seed():
+    first = tagged_conversations(50, seed=4)
+    assert tagged_conversations(50, seed=4) == first
+    assert tagged_conversations(50, seed=5) != first
+    streams = [c.stream for c in first]
+    assert len(set(streams)) == 50
+    for conversation in first:
+        for index, message in enumerate(conversation.messages):
+            assert message.startswith(message_tag(conversation.client, index))
+            assert message.endswith(b"\n")
+
+
+def test_encode_wraps_each_message_for_the_wire():
+    wrapped = tagged_conversations(2, seed=1, encode=lambda payload: b"[" + payload + b"]")
+    plain = tagged_conversations(2, seed=1)
+    assert wrapped[1].messages[2] == b"[" + plain[1].messages[2] + b"]"
+
+
+def test_message_at_maps_a_stream_offset_to_message_and_offset():
+    conversation = Conversation(0, (b"abc", b"defg", b"h"))
+    assert conversation.message_at(0) == (0, 0)
+    assert conversation.message_at(3) == (1, 0)
+    assert conversation.message_at(6) == (1, 3)
+    assert conversation.message_at(7) == (2, 0)
+
+
+def test_attribute_finds_the_sender_of_a_window():
+    crowd = tagged_conversations(10, seed=4)
+    stream = crowd[7].stream
+    at = len(crowd[7].messages[0]) + 5
+    origin = attribute(stream[at : at + 24], crowd, prefer=3)
+    assert origin == Origin(client=7, message=1, offset=5)
+
+
+def test_attribute_prefers_the_receiver_and_gives_up_on_tiny_or_foreign_windows():
+    crowd = tagged_conversations(3, seed=4)
+    own = crowd[2].stream[10:40]
+    assert attribute(own, crowd, prefer=2) == Origin(2, 0, 10)
+    assert attribute(b"<client", crowd) is None  # too short to be evidence
+    assert attribute(b"nobody sent these bytes at all", crowd) is None
+
+
+def test_check_prefix_records_whose_bytes_arrived():
+    crowd = tagged_conversations(4, seed=4)
+    result = CrowdResult(crowd, [bytearray() for _ in crowd])
+    result.received[0] += crowd[0].stream[:30]
+    assert _check_prefix(result, 0, 0)
+    result.received[0] += crowd[3].stream[:40]
+    assert not _check_prefix(result, 0, 30)
+    (misdelivery,) = result.misdeliveries
+    assert misdelivery.client == 0 and misdelivery.offset == 30
+    assert misdelivery.origin == Origin(3, 0, 0)
+    assert misdelivery.describe() == "client 0 received bytes of client 3's message 0 (from its byte 0) at byte 30 of its echo"
+
+
+def test_udp_misdelivery_names_the_datagrams():
+    misdelivery = Misdelivery(client=5, offset=0, received=b"x", origin=Origin(9, 2, 0), datagram=1)
+    assert misdelivery.describe() == "client 5 received client 9's datagram 2 in reply to its datagram 1"
+    own = Misdelivery(client=5, offset=0, received=b"x", origin=Origin(5, 0, 0), datagram=1)
+    assert own.describe() == "client 5 received its own datagram 0 again in reply to its datagram 1"
+
+
+def test_result_knows_who_is_incomplete():
+    crowd = tagged_conversations(3, seed=4)
+    result = CrowdResult(crowd, [bytearray(c.stream) for c in crowd])
+    assert result.ok
+    del result.received[1][-1:]
+    assert result.incomplete() == [1] and not result.ok
