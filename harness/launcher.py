@@ -81,6 +81,27 @@ def become_subreaper() -> None:
         pass
 
 
+@contextlib.contextmanager
+def unignored_signals() -> Iterator[None]:
+    """Let the server start with SIGINT and SIGTERM at their defaults.
+
+    An ignored signal stays ignored across exec: a harness started in the
+    background by a shell (SIGINT ignored there) would start servers deaf to
+    Ctrl+C and blame them for it. For the moment of the spawn the harness
+    swallows those signals in a handler instead, which exec resets to default.
+    """
+    swallowed = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                swallowed[sig] = signal.signal(sig, lambda *_: None)
+    try:
+        yield
+    finally:
+        for sig, previous in swallowed.items():
+            signal.signal(sig, previous)
+
+
 def connect_host(sock: SocketInfo) -> str | None:
     """The loopback address to reach a listening socket, or None if it is not on loopback."""
     host = sock.local_host
@@ -206,6 +227,8 @@ class ServerProcess:
             message += "; it listens on no port at all"
         if spec.fixed_port is None:
             message += " (the port is given as {port} in its arguments and as $PORT in its environment)"
+        if self.process.poll() is not None:  # its children linger, e.g. after a fork bomb
+            message += f"; its first process exited ({self.exit_description()})"
         raise ServerStartError(message, self.output_tail())
 
     def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
