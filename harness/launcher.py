@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -81,25 +82,25 @@ def become_subreaper() -> None:
         pass
 
 
-@contextlib.contextmanager
-def unignored_signals() -> Iterator[None]:
+def unignore_signals() -> dict[int, object]:
     """Let the server start with SIGINT and SIGTERM at their defaults.
 
     An ignored signal stays ignored across exec: a harness started in the
     background by a shell (SIGINT ignored there) would start servers deaf to
-    Ctrl+C and blame them for it. For the moment of the spawn the harness
-    swallows those signals in a handler instead, which exec resets to default.
+    Ctrl+C and blame them for it. Until `restore_signals`, the harness swallows
+    those signals in a handler instead, which exec resets to the default.
     """
-    swallowed = {}
+    swallowed: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) == signal.SIG_IGN:
                 swallowed[sig] = signal.signal(sig, lambda *_: None)
-    try:
-        yield
-    finally:
-        for sig, previous in swallowed.items():
-            signal.signal(sig, previous)
+    return swallowed
+
+
+def restore_signals(swallowed: dict[int, object]) -> None:
+    for sig, previous in swallowed.items():
+        signal.signal(sig, previous)
 
 
 def connect_host(sock: SocketInfo) -> str | None:
@@ -171,6 +172,7 @@ class ServerProcess:
             prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
             argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
         started = time.monotonic()
+        swallowed = unignore_signals()
         try:
             self.process = subprocess.Popen(
                 argv,
@@ -188,6 +190,7 @@ class ServerProcess:
             self.output.close()
             raise ServerStartError(f"could not execute {argv[0]!r}: {exc.strerror or exc}") from exc
         finally:
+            restore_signals(swallowed)
             if self.output.write_fds:
                 self.output.close_write_ends()
         self._remember([self.process.pid])
