@@ -218,6 +218,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     else:
         status = STATUS_BY_EXIT.get(code, f"exit {code}")
     if data is None or "score" not in data:
+        status = "timeout" if timed_out else "harness error"
         why = (f"grading stopped after the {plan.timeout:g} s time limit" if timed_out
                else f"the harness ended without a report (exit {code}); see {log_path.name}")
         data = _zero_report(report_path, plan, why)
