@@ -48,6 +48,7 @@ class ShutdownOutcome:
     server_seconds: float | None  # signal -> the signalled process exited (None: it did not)
     tree_seconds: float | None  # signal -> no process of the tree left (None: some survived)
     survivors: tuple[Survivor, ...]
+    ignored: bool = False  # the signalled process had the signal set to SIG_IGN
 
     @property
     def server_exited(self) -> bool:
@@ -69,6 +70,8 @@ class ShutdownOutcome:
                     f"{self.timeout:g} s after the signal (--shutdown-timeout)"
         else:
             text = f"{who} was still running {self.timeout:g} s after {self.signal_name} (--shutdown-timeout)"
+            if self.ignored:
+                text += f" — it ignores {self.signal_name} (its handler is SIG_IGN)"
             others = [s for s in self.survivors if s.pid != self.target_pid]
             if others:
                 text += f", and so {'was' if len(others) == 1 else 'were'} {_count(len(others), 'process')} it started"
@@ -101,6 +104,7 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
         return None
     pid, daemonized = target
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
+    ignored = sig in ignored_signals(pid)
     deadline = Deadline(timeout)
     if daemonized:
         server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
@@ -113,7 +117,17 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     survivors = () if gone else tuple(
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
-    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors)
+    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored)
+
+
+def ignored_signals(pid: int) -> set[int]:
+    """The signals `pid` ignores (SIG_IGN), from /proc; empty where unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
+    except (OSError, ValueError, IndexError):
+        return set()
+    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
 
 
 def _signal_and_wait_foreign(

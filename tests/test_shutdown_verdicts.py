@@ -6,6 +6,7 @@ included) survives any of these runs."""
 from __future__ import annotations
 
 import re
+import signal
 import socket
 
 import pytest
@@ -77,6 +78,22 @@ def test_hang_report_names_the_signal_the_wait_and_the_process(harness):
     assert "still running 1.5 s after SIGINT (--shutdown-timeout)" in failure["message"]
     assert "shut_nondaemon_threads.py" in failure["message"]  # its command line
     assert "daemon=True" in failure["detail"]
+
+
+def test_ignored_signal_is_named(harness):
+    run = run_buggy(harness, "shut_ignores_sigterm.py", "tcp-echo", "-k", "sigterm_idle")
+    assert "it ignores SIGTERM (its handler is SIG_IGN)" in run.check("shutdown::sigterm_idle")["message"]
+
+
+def test_servers_are_not_deaf_to_ctrl_c_when_the_harness_runs_in_the_background(harness):
+    # A shell without job control starts background jobs with SIGINT ignored,
+    # and an ignored signal survives exec: the harness must not pass that on.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = harness("--suite", "shutdown", "-k", "sigint", reference("tcp_echo.py"), "{port}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.outcomes() == {"shutdown::sigint_idle": "passed", "shutdown::sigint_with_clients": "passed"}, run.stdout
 
 
 def test_orphaned_children_are_listed_with_their_command_lines(harness):
