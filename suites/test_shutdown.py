@@ -52,6 +52,8 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     if settings.protocol == "tcp-framed":
         header = struct.Struct(settings.length_format)
         return header.pack(5) + b"hello", header.pack(100) + b"0123456789"
+    if settings.protocol == "tcp-file":
+        return b"get no-such-file-before-shutdown\n", b"get half-a-na"
     return b"hello before shutdown\n", b"half a messa"
 
 

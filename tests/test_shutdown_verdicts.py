@@ -30,6 +30,7 @@ BUGGY_SHUTDOWN_TIMEOUT = "1.5"
     ("tcp-framed", reference("tcp_framed.py")),
     ("tcp-hello", reference("tcp_hello.py")),
     ("udp-hello", reference("udp_hello.py")),
+    ("tcp-file", reference("tcp_file.py")),
 ])
 def test_reference_server_passes_every_shutdown_check(harness, protocol, path):
     run = harness("--protocol", protocol, "--suite", "shutdown", path, "{port}")
