@@ -30,6 +30,7 @@ from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ConfigError, ServerStartError
 from harness.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.report import CheckResult, Report, ServerInfo, render_bytes
+from harness.served_files import ServedFilesPool
 from harness.servers import ServerPool
 from harness.settings import OPTIONS, Settings, build_settings
 
@@ -104,7 +105,8 @@ def pytest_configure(config: pytest.Config) -> None:
         sandbox=guard.sandbox_for(settings),
     )
     config.stash[SETTINGS] = settings
-    config.stash[POOL] = ServerPool(spec)
+    # tcp-file servers each run in their own directory of files to serve.
+    config.stash[POOL] = (ServedFilesPool if settings.protocol == "tcp-file" else ServerPool)(spec)
     if not hasattr(config, "workerinput"):
         collector = ResultCollector(config, settings, argv)
         config.stash[COLLECTOR] = collector

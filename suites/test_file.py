@@ -1,0 +1,292 @@
+"""tcp-file checks (the seeds' file downloader; definition in
+harness/protocols/filetransfer.py and docs/protocols.md).
+
+Each server instance serves its own directory of files written by the harness
+(harness/served_files.py): text, binary, empty, 50 MiB, a non-ASCII name, and
+eight parts for concurrent downloads; a secret file lies just outside it.
+
+echo:: exact bytes and hash of each kind of file, a missing file, path
+traversal, several downloads on one connection. framing:: requests coalesced
+in one segment or split over many. concurrency:: parallel downloads; a
+client that does not read does not stall the others.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+
+import pytest
+
+from harness.bytesdiff import describe_mismatch
+from harness.checks import check
+from harness.client import TcpConnection
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.launcher import Endpoint
+from harness.protocols.filetransfer import ProtocolViolation, Reply, ReplyParser, header_problems, request
+from harness.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
+from harness.settings import Settings
+
+FILE = ("tcp-file",)
+CHUNK = 256 * 1024
+
+
+@pytest.fixture
+def served_files(request: pytest.FixtureRequest) -> ServedFiles:
+    """The catalogue of files the harness placed in every server's directory."""
+    from harness.plugin import POOL
+
+    return request.config.stash[POOL].served_files
+
+
+class FileClient:
+    """One tcp-file connection: send `get NAME` requests, parse replies as they stream."""
+
+    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+        self.timeout = settings.reply_timeout
+        self.conn = TcpConnection(endpoint, Deadline(settings.reply_timeout))
+        self.leftover = b""
+        self.parser: ReplyParser | None = None
+
+    def __enter__(self) -> FileClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.conn.close()
+
+    def send(self, data: bytes) -> None:
+        self.conn.send_all(data, Deadline(self.timeout))
+
+    def get(self, name: str, context: str = "") -> Reply:
+        self.send(request(name))
+        return self.receive(context or f"the reply to get {name!r}")
+
+    def start(self) -> None:
+        """Begin parsing the next reply (with any bytes already received)."""
+        self.parser = ReplyParser(keep=KEEP_LIMIT)
+        self.leftover = self.parser.feed(self.leftover)
+
+    def step(self, context: str) -> bool:
+        """Read what is available now into the current reply; True once it is complete."""
+        assert self.parser is not None
+        try:
+            chunk = self.conn.sock.recv(CHUNK)
+        except BlockingIOError:
+            return self.parser.done
+        except ConnectionResetError:
+            raise self.stalled(context, "the server reset the connection") from None
+        if not chunk:
+            raise self.stalled(context, "the server closed the connection")
+        try:
+            self.leftover = self.parser.feed(chunk)
+        except ProtocolViolation as violation:
+            raise CheckFailed(f"{context}: {violation}", received=chunk[:512]) from None
+        return self.parser.done
+
+    def receive(self, context: str) -> Reply:
+        """The whole next reply; fails if no byte arrives for the reply timeout."""
+        self.start()
+        assert self.parser is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.conn.sock, selectors.EVENT_READ)
+            while not self.parser.done:
+                if not sel.select(self.timeout):
+                    raise self.stalled(context, f"no more bytes arrived within {self.timeout:g} s")
+                self.step(context)
+        assert self.parser.reply is not None
+        return self.parser.reply
+
+    def stalled(self, context: str, reason: str) -> CheckFailed:
+        parser = self.parser
+        if parser is None or parser.reply is None:
+            state = "no complete header arrived"
+        else:
+            state = f"the header {json.dumps(parser.reply.header, ensure_ascii=False)} arrived, then " \
+                    f"{parser.reply.size:,} of {parser.reply.header.get('size', 0):,} body bytes"
+        return CheckFailed(f"{context}: {state} ({reason})")
+
+
+def verify(reply: Reply, name: str, served: ServedFiles, context: str) -> None:
+    """The reply must carry exactly the file the harness placed under `name`."""
+    item = served.files[name]
+    problems = header_problems(reply.header, name, item.size, item.sha256)
+    if problems:
+        expected = json.dumps({"name": name, "size": item.size, "sha256": item.sha256}, ensure_ascii=False)
+        raise CheckFailed(f"{context}: wrong header: " + "; ".join(problems), expected=expected.encode(),
+                          received=json.dumps(reply.header, ensure_ascii=False).encode())
+    if reply.sha256 != item.sha256:
+        detail = describe_mismatch(item.content, reply.head) if item.content is not None else ""
+        raise CheckFailed(f"{context}: the {item.size:,} bytes received differ from the file (SHA-256 "
+                          f"{reply.sha256[:16]}…, expected {item.sha256[:16]}…)",
+                          expected=item.content, received=reply.head if item.content is not None else None,
+                          detail=detail)
+
+
+def download(endpoint: Endpoint, settings: Settings, served: ServedFiles, name: str, context: str) -> None:
+    with FileClient(endpoint, settings) as client:
+        verify(client.get(name, context), name, served, context)
+
+
+# -- echo:: the protocol ------------------------------------------------------
+@check("echo::text_file", protocols=FILE,
+       description="download a UTF-8 text file (hello.txt, 60 lines)",
+       expectation="header {name, size, sha256} right, then exactly the file's bytes")
+def test_text_file(endpoint, settings, served_files):
+    download(endpoint, settings, served_files, "hello.txt", "get hello.txt")
+
+
+@check("echo::binary_file", protocols=FILE,
+       description="download a binary file: all 256 byte values, \\r\\n, NUL, 64 KiB of random bytes",
+       expectation="identical bytes (the file opened in binary mode, nothing decoded or translated)")
+def test_binary_file(endpoint, settings, served_files):
+    download(endpoint, settings, served_files, "data.bin", "get data.bin")
+
+
+@check("echo::empty_file", protocols=FILE,
+       description="download an empty file",
+       expectation='header with "size": 0 and no body; the connection stays usable')
+def test_empty_file(endpoint, settings, served_files):
+    with FileClient(endpoint, settings) as client:
+        verify(client.get("empty.txt"), "empty.txt", served_files, "get empty.txt")
+        verify(client.get("hello.txt"), "hello.txt", served_files, "get hello.txt after the empty file")
+
+
+@check("echo::large_file", protocols=FILE,
+       description="download a 50 MiB file",
+       expectation="all 52,428,800 bytes with the right SHA-256, no stall longer than the reply timeout")
+def test_large_file(endpoint, settings, served_files):
+    download(endpoint, settings, served_files, ServedFiles.BIG_NAME, "get big.bin (50 MiB)")
+
+
+@check("echo::non_ascii_file_name", protocols=FILE,
+       description="download a file whose name is not ASCII (报告-ü.txt)",
+       expectation="the name travels as UTF-8 and the file comes back whole")
+def test_non_ascii_file_name(endpoint, settings, served_files):
+    download(endpoint, settings, served_files, "报告-ü.txt", "get 报告-ü.txt")
+
+
+@check("echo::missing_file", protocols=FILE,
+       description="ask for a file that does not exist, then for one that does, on the same connection",
+       expectation='an {"error": ...} header with no body; the connection stays open and serves the next request')
+def test_missing_file(endpoint, settings, served_files):
+    with FileClient(endpoint, settings) as client:
+        reply = client.get("no-such-file.txt")
+        if not reply.is_error:
+            raise CheckFailed('get no-such-file.txt: expected an {"error": ...} header',
+                              received=json.dumps(reply.header, ensure_ascii=False).encode())
+        verify(client.get("hello.txt"), "hello.txt", served_files, "get hello.txt after the missing file")
+
+
+@check("echo::path_traversal", protocols=FILE,
+       description="ask for a file outside the served directory: ../x, ./../x, and its absolute path",
+       expectation="each is refused with an error header; not a byte of the outside file is sent")
+def test_path_traversal(server, endpoint, settings, served_files):
+    secret_path, token = ServedFiles.secret_of(served_directory(server))
+    names = [f"../{ServedFiles.SECRET_NAME}", f"./../{ServedFiles.SECRET_NAME}", str(secret_path)]
+    for name in names:
+        with FileClient(endpoint, settings) as client:
+            client.send(request(name))
+            try:
+                reply = client.receive(f"get {name}")
+            except CheckFailed as failure:
+                received = client.conn.read_available(0.05)
+                if token in received or (failure.received and token in failure.received):
+                    raise CheckFailed(f"get {name}: the server sent the file outside its directory",
+                                      received=received or failure.received) from None
+                raise CheckFailed(f"get {name}: expected an error header refusing the request; {failure.message}") from None
+            if token in reply.head:
+                raise CheckFailed(f"get {name}: the server sent the file outside its directory "
+                                  f"(path traversal: resolve NAME and refuse anything outside the directory)",
+                                  expected=b'{"error": "..."}', received=reply.head)
+            if not reply.is_error:
+                raise CheckFailed(f"get {name}: expected an error header refusing a name outside the directory",
+                                  expected=b'{"error": "..."}',
+                                  received=json.dumps(reply.header, ensure_ascii=False).encode())
+
+
+@check("echo::several_downloads", protocols=FILE,
+       description="five downloads one after another on one connection (text, non-ASCII name, empty, part, text again)",
+       expectation="each reply complete and exact; the connection stays open between them")
+def test_several_downloads(endpoint, settings, served_files):
+    names = ["hello.txt", "报告-ü.txt", "empty.txt", "part-0.txt", "hello.txt"]
+    with FileClient(endpoint, settings) as client:
+        for index, name in enumerate(names):
+            verify(client.get(name), name, served_files, f"download {index + 1} of {len(names)} ({name})")
+
+
+# -- framing:: requests under coalesced and fragmented sends ----------------------
+@check("framing::pipelined_requests", protocols=FILE,
+       description="three requests in one segment: get hello.txt, get empty.txt, get part-1.txt",
+       expectation="three replies, in order, as if the requests had been sent one by one")
+def test_pipelined_requests(endpoint, settings, served_files):
+    names = ["hello.txt", "empty.txt", "part-1.txt"]
+    with FileClient(endpoint, settings) as client:
+        client.send(b"".join(request(name) for name in names))
+        for index, name in enumerate(names):
+            context = f"reply {index + 1} of 3 to requests sent in one segment ({name})"
+            verify(client.receive(context), name, served_files, context)
+
+
+@check("framing::split_request", protocols=FILE,
+       description="one request sent one byte per segment (TCP_NODELAY, pauses between)",
+       expectation="a single reply once the \\n has arrived")
+def test_split_request(endpoint, settings, served_files):
+    with FileClient(endpoint, settings) as client:
+        data = request("hello.txt")
+        client.conn.send_segments([data[i:i + 1] for i in range(len(data))], 0.02, Deadline(settings.reply_timeout + 1))
+        verify(client.receive("the reply to a request sent one byte at a time"), "hello.txt", served_files,
+               "the reply to a request sent one byte at a time")
+
+
+# -- concurrency:: -------------------------------------------------------------------
+@check("concurrency::concurrent_downloads", protocols=FILE,
+       description=f"{PARTS} clients, all connected, each download a different 256 KiB file at the same time",
+       expectation="every client receives its own file, exactly, while the others' connections stay open")
+def test_concurrent_downloads(endpoint, settings, served_files):
+    clients: list[FileClient] = []
+    try:
+        for _ in range(PARTS):
+            clients.append(FileClient(endpoint, settings))
+        for index, client in enumerate(clients):
+            client.send(request(f"part-{index}.txt"))
+            client.start()
+        pending = {client.conn.sock: index for index, client in enumerate(clients)}
+        with selectors.DefaultSelector() as sel:
+            for sock in pending:
+                sel.register(sock, selectors.EVENT_READ)
+            while pending:
+                events = sel.select(settings.reply_timeout)
+                if not events:
+                    waiting = ", ".join(str(i + 1) for i in sorted(pending.values()))
+                    raise CheckFailed(f"clients {waiting} of {PARTS} (all connected at once) received nothing for "
+                                      f"{settings.reply_timeout:g} s: is the server serving one client at a time?")
+                for key, _ in events:
+                    index = pending[key.fileobj]
+                    if clients[index].step(f"client {index + 1} of {PARTS}"):
+                        sel.unregister(key.fileobj)
+                        del pending[key.fileobj]
+        for index, client in enumerate(clients):
+            assert client.parser is not None and client.parser.reply is not None
+            verify(client.parser.reply, f"part-{index}.txt", served_files, f"client {index + 1} of {PARTS}")
+    finally:
+        for client in clients:
+            client.conn.close()
+
+
+@check("concurrency::slow_reader_does_not_stall", protocols=FILE,
+       description="one client asks for the 50 MiB file and reads nothing; another asks for hello.txt",
+       expectation="the second download completes within the reply timeout (no blocking send holds up the server)")
+def test_slow_reader_does_not_stall(endpoint, settings, served_files):
+    slow = FileClient(endpoint, settings)
+    try:
+        slow.send(request(ServedFiles.BIG_NAME))
+        with selectors.DefaultSelector() as sel:  # wait until the server is busy sending to the slow client
+            sel.register(slow.conn.sock, selectors.EVENT_READ)
+            if not sel.select(settings.reply_timeout):
+                raise CheckFailed(f"get big.bin: nothing arrived within {settings.reply_timeout:g} s")
+        with FileClient(endpoint, settings) as other:
+            verify(other.get("hello.txt", "another client's get hello.txt, while a client does not read its big.bin"),
+                   "hello.txt", served_files, "another client's get hello.txt")
+    finally:
+        slow.conn.abort()  # an RST frees the server's blocked send at once

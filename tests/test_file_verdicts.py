@@ -1,0 +1,130 @@
+"""Every tcp-file check proven both ways: the reference server passes all of
+them, each buggy server fails exactly the checks aimed at its bug; the served
+directory is private to each server and removed afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, reference, server
+from harness.protocols.filetransfer import ProtocolViolation, ReplyParser, encode_reply, header_problems, request
+from harness.served_files import ServedFiles, absolute_paths
+
+SUITES = ("--suite", "echo", "--suite", "framing", "--suite", "concurrency")
+CHECKS = {
+    "echo::text_file", "echo::binary_file", "echo::empty_file", "echo::large_file", "echo::non_ascii_file_name",
+    "echo::missing_file", "echo::path_traversal", "echo::several_downloads",
+    "framing::pipelined_requests", "framing::split_request",
+    "concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall",
+}
+
+
+def test_reference_file_server_passes_every_check(harness):
+    run = harness("--protocol", "tcp-file", *SUITES, reference("tcp_file.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in CHECKS}
+
+
+BUGGY = [
+    ("file_traversal.py", {"echo::path_traversal"}),
+    ("file_missing_closes.py", {"echo::missing_file"}),
+    ("file_recv_is_request.py", {"framing::pipelined_requests", "framing::split_request"}),
+    ("file_text_mode.py", {"echo::binary_file", "echo::large_file"}),
+    ("file_sequential.py", {"concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall"}),
+    ("file_blocking_send.py", {"concurrency::slow_reader_does_not_stall"}),
+    ("file_one_request.py", {"echo::empty_file", "echo::missing_file", "echo::several_downloads",
+                             "framing::pipelined_requests"}),
+]
+
+
+@pytest.mark.parametrize("name, failing", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_file_server_fails_exactly_its_checks(harness, name, failing):
+    run = harness("--protocol", "tcp-file", *SUITES, "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("passed") == CHECKS - failing, run.stdout
+    assert run.returncode == 1
+    for check_id in failing:
+        assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
+
+
+def test_traversal_failure_shows_the_leaked_secret(harness):
+    run = harness("--protocol", "tcp-file", "-k", "path_traversal", server("file_traversal.py"), "{port}")
+    failure = run.check("echo::path_traversal")
+    assert "outside its directory" in failure["message"]
+    assert failure["received"].startswith("HARNESS-SECRET-")
+
+
+def test_text_mode_failure_names_the_stall_and_the_sizes(harness):
+    run = harness("--protocol", "tcp-file", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "binary_file",
+                  server("file_text_mode.py"), "{port}")
+    message = run.check("echo::binary_file")["message"]
+    assert '"size": 66565' in message and "body bytes" in message
+
+
+# -- the codec, without sockets (fed whole, byte by byte, with trailing bytes) ---------
+BODY = bytes(range(256)) * 3
+REPLY = encode_reply({"name": "x.bin", "size": len(BODY), "sha256": hashlib.sha256(BODY).hexdigest()}, BODY)
+
+
+@pytest.mark.parametrize("pieces", ["whole", "bytewise", "trailing"])
+def test_reply_parser_gives_the_same_reply_however_the_bytes_arrive(pieces):
+    data = REPLY + (encode_reply({"error": "next"}) if pieces == "trailing" else b"")
+    parser = ReplyParser()
+    chunks = [data[i:i + 1] for i in range(len(data))] if pieces == "bytewise" else [data]
+    leftover = b""
+    for chunk in chunks:
+        leftover += parser.feed(chunk) if not parser.done else chunk
+    assert parser.done and parser.reply is not None
+    assert parser.reply.head == BODY and parser.reply.sha256 == hashlib.sha256(BODY).hexdigest()
+    assert header_problems(parser.reply.header, "x.bin", len(BODY), hashlib.sha256(BODY).hexdigest()) == []
+    assert leftover == (encode_reply({"error": "next"}) if pieces == "trailing" else b"")
+
+
+def test_reply_parser_finishes_an_error_header_without_a_body():
+    parser = ReplyParser()
+    assert parser.feed(encode_reply({"error": "no such file"}) + b"rest") == b"rest"
+    assert parser.done and parser.reply.is_error and parser.reply.size == 0
+
+
+@pytest.mark.parametrize("data, reason", [
+    (struct.pack("<I", 30) + b"{}" * 15, "byte order"),
+    (struct.pack("!I", 5) + b"hello", "not UTF-8 JSON"),
+    (struct.pack("!I", 2) + b"[]", "not an object"),
+    (struct.pack("!I", 13) + b'{"size": -1 }', "valid \"size\""),
+])
+def test_reply_parser_explains_a_broken_reply(data, reason):
+    with pytest.raises(ProtocolViolation, match=reason):
+        ReplyParser().feed(data)
+
+
+def test_header_problems_name_each_wrong_field():
+    problems = header_problems({"name": "a", "size": 3, "sha256": "ABC"}, "a", 4, "abc")
+    assert problems == ['"size" is 3, expected 4']
+    assert "error header" in header_problems({"error": "x"}, "a", 1, "")[0]
+
+
+def test_request_is_a_utf8_line():
+    assert request("报告.txt") == "get 报告.txt\n".encode()
+
+
+def test_served_directory_holds_every_file_and_the_secret_outside(tmp_path):
+    files = ServedFiles(tmp_path, big_size=3 * 1024 * 1024 + 5)
+    served = files.prepare(tmp_path / "server-0")
+    for name, item in files.files.items():
+        assert hashlib.sha256((served / name).read_bytes()).hexdigest() == item.sha256, name
+    secret, token = ServedFiles.secret_of(served)
+    assert secret.parent == served.parent and token.startswith(b"HARNESS-SECRET-")
+    second = files.prepare(tmp_path / "server-1")
+    assert (second / "big.bin").stat().st_ino == (served / "big.bin").stat().st_ino  # linked, not rewritten
+    files.close()
+    assert not served.exists() and not second.exists()
+
+
+def test_relative_server_paths_become_absolute_when_the_working_directory_changes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("server.py").write_text("")
+    assert absolute_paths(("python3", "server.py", "{port}")) == ("python3", str(tmp_path / "server.py"), "{port}")
