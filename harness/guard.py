@@ -109,7 +109,8 @@ class RunGuard:
         self.config = config
         self.collector = collector
         self.limit = settings.watchdog or (settings.check_timeout + settings.startup_timeout + 30)
-        self.running: dict[str, float] = {}
+        #: nodeid -> phase ("setup", "call", "teardown") of the checks running now.
+        self.running: dict[str, str] = {}
         self.collected: set[str] = set()
         self.crashes: list[str] = []
         self.watchdog = Watchdog(self.limit, self._stuck)
@@ -121,37 +122,45 @@ class RunGuard:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected.update(item.nodeid for item in session.items)
-        self.watchdog.progress("after collecting the checks")
+        self._progress("after collecting the checks")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.collected.update(ids)
-        self.watchdog.progress(f"after worker {node.gateway.id} collected the checks")
+        self._progress(f"after worker {node.gateway.id} collected the checks")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodeready(self, node: Any) -> None:
-        self.watchdog.progress(f"after worker {node.gateway.id} started")
+        self._progress(f"after worker {node.gateway.id} started")
+
+    def _progress(self, event: str) -> None:
+        """Where the run is: the checks running now (with their phase), else the last event."""
+        if self.running:
+            event = "in " + ", ".join(f"check {check_result_id(n)[0]} ({phase})" for n, phase in self.running.items())
+        self.watchdog.progress(event)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        self.running[nodeid] = time.monotonic()
-        self.watchdog.progress(f"in check {check_result_id(nodeid)[0]}")
+        self.running[nodeid] = "setup"
+        self._progress(nodeid)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self.running.pop(nodeid, None)
-        place = ", ".join(check_result_id(n)[0] for n in self.running)
-        self.watchdog.progress(f"in check {place}" if place else f"after check {check_result_id(nodeid)[0]}")
+        self._progress(f"after check {check_result_id(nodeid)[0]}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.watchdog.progress(f"in check {check_result_id(report.nodeid)[0]} ({report.when})")
+        if report.nodeid in self.running:
+            self.running[report.nodeid] = {"setup": "call", "call": "teardown"}.get(report.when, "teardown")
         if report.when == "???" and report.failed:  # xdist: the worker died during this check
             self.running.pop(report.nodeid, None)
             self._error(report.nodeid, f"the harness's test process crashed while running this check ({report.longrepr})")
+        self._progress(f"after check {check_result_id(report.nodeid)[0]}")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
-        self.watchdog.progress(f"after worker {node.gateway.id} stopped")
+        self._progress(f"after worker {node.gateway.id} stopped")
         if error is not None:
-            self.crashes.append(f"worker {node.gateway.id} crashed: {str(error).strip().splitlines()[-1:]}")
+            last_line = (str(error).strip().splitlines() or ["no detail"])[-1]
+            self.crashes.append(f"worker {node.gateway.id} crashed: {last_line}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:

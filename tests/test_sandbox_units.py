@@ -1,0 +1,162 @@
+"""Pure pieces of the sandbox: the bounded scratch copy, limit explanations,
+uid choice, reachability, the watchdog engine. No harness subprocess here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness import isolation, limits, sandbox, scratch
+from harness.limits import Limits
+from harness.watchdog import Watchdog
+
+
+def make_tree(root: Path, files: int, size: int = 10) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (root / f"f{i:03}.txt").write_bytes(b"x" * size)
+
+
+def test_scratch_copy_keeps_the_server_file_first_and_stops_at_the_file_bound(tmp_path):
+    make_tree(tmp_path / "src", 30)
+    (tmp_path / "src" / "zz_server.py").write_text("print('hi')\n")
+    plan = scratch.plan(tmp_path / "src", tmp_path / "src" / "zz_server.py", max_files=10)
+    assert plan.files[0] == "zz_server.py"
+    assert len(plan.files) == 10
+    assert plan.truncated and "10 files" in plan.truncated
+
+
+def test_scratch_copy_stops_at_the_byte_bound(tmp_path):
+    make_tree(tmp_path / "src", 5, size=1000)
+    plan = scratch.plan(tmp_path / "src", None, max_bytes=2500)
+    assert len(plan.files) == 2 and plan.truncated
+
+
+def test_scratch_copy_skips_vcs_and_virtualenv_folders_and_copies_subfolders(tmp_path):
+    source = tmp_path / "src"
+    make_tree(source / ".git", 5)
+    make_tree(source / "node_modules" / "x", 5)
+    make_tree(source / "data", 2)
+    (source / "server.py").write_text("")
+    os.symlink("/etc/hostname", source / "link")
+    plan = scratch.plan(source, source / "server.py")
+    assert sorted(plan.files) == ["data/f000.txt", "data/f001.txt", "server.py"]
+    assert plan.links == ["link"] and plan.truncated is None
+    copy = tmp_path / "copy"
+    scratch.materialize(plan, copy)
+    assert (copy / "data" / "f001.txt").read_bytes() == b"x" * 10
+    assert os.readlink(copy / "link") == "/etc/hostname"
+    assert not (copy / ".git").exists()
+
+
+def test_scratch_copy_of_a_big_folder_is_bounded(tmp_path):
+    make_tree(tmp_path / "big", scratch.MAX_FILES + 50, size=1)
+    plan = scratch.plan(tmp_path / "big", None)
+    assert len(plan.files) == scratch.MAX_FILES and plan.truncated
+
+
+def test_submission_folder_is_the_server_file_folder_and_arguments_follow_the_copy(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "server.py").write_text("")
+    argv = [sys.executable, "-u", "sub/server.py", "{port}"]
+    source, first = scratch.submission_folder(argv, tmp_path)
+    assert source == tmp_path / "sub" and first == tmp_path / "sub" / "server.py"
+    copy = tmp_path / "copy"
+    scratch.materialize(scratch.plan(source, first), copy)
+    assert scratch.rewrite_argv(argv, tmp_path, source, copy) == [sys.executable, "-u", str(copy / "server.py"), "{port}"]
+
+
+def test_submission_folder_without_a_file_argument_is_the_working_directory(tmp_path):
+    assert scratch.submission_folder(["sh", "-c", "exec python3 x.py"], tmp_path) == (tmp_path, None)
+
+
+def test_submission_folder_ignores_system_programs(tmp_path):
+    source, first = scratch.submission_folder(["/bin/sh", "-c", "true"], tmp_path)
+    assert first is None
+
+
+@pytest.mark.parametrize(
+    ("code", "tail", "expected"),
+    [
+        (-signal.SIGXCPU, "", "--cpu-limit 7 s"),
+        (-signal.SIGXFSZ, "", "--file-size-limit 3 MiB"),
+        (1, "Traceback...\nMemoryError\n", "--memory-limit 100 MiB"),
+        (1, "OSError: [Errno 24] Too many open files", "--files-limit 50"),
+        (1, "BlockingIOError: [Errno 11] Resource temporarily unavailable", "--process-limit 9"),
+        (1, "OSError: [Errno 27] File too large", "--file-size-limit 3"),
+    ],
+)
+def test_explain_names_the_limit_and_its_value(code, tail, expected):
+    given = Limits(cpu_s=7, memory_mib=100, open_files=50, processes=9, file_size_mib=3)
+    assert expected in (limits.explain(code, tail, given) or "")
+
+
+def test_explain_blames_no_limit_for_an_ordinary_exit():
+    assert limits.explain(0, "MemoryError", Limits()) is None
+    assert limits.explain(1, "ValueError: bad", Limits()) is None
+    assert limits.explain(-signal.SIGKILL, "", Limits()) is None
+    assert limits.explain(1, "MemoryError", Limits(memory_mib=None)) is None
+
+
+def test_rlimits_turn_off_core_dumps_and_add_the_users_tasks_to_the_process_limit():
+    table = {res: (soft, hard) for res, soft, hard in limits.rlimits(Limits(processes=10, cpu_s=5), tasks_already=7)}
+    import resource
+
+    assert table[resource.RLIMIT_CORE] == (0, 0)
+    assert table[resource.RLIMIT_NPROC] == (17, 17)
+    assert table[resource.RLIMIT_CPU] == (5, 7)
+
+
+def test_pick_uid_chooses_an_unused_mapped_uid():
+    import pwd
+
+    uid = sandbox.pick_uid()
+    assert uid is not None and uid > 0
+    with pytest.raises(KeyError):
+        pwd.getpwuid(uid)
+
+
+def test_reachable_by_others_sees_a_private_folder(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    program = private / "server"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    os.chmod(private, 0o700)
+    assert not sandbox.reachable_by_others(str(program))
+    os.chmod(private, 0o755)
+    os.chmod(tmp_path, stat.S_IMODE(os.stat(tmp_path).st_mode) | 0o011)
+    for parent in tmp_path.parents:
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            pytest.skip(f"{parent} is private on this machine")
+    assert sandbox.reachable_by_others(str(program))
+
+
+def test_watchdog_fires_once_after_the_limit_without_progress():
+    now = [0.0]
+    fired: list[str] = []
+    done = threading.Event()
+
+    def stuck(where: str) -> None:
+        fired.append(where)
+        done.set()
+
+    dog = Watchdog(2.0, stuck, clock=lambda: now[0])
+    dog.progress("in check echo::x")
+    dog.start()
+    now[0] = 1.5
+    assert not done.wait(0.6)
+    now[0] = 5.0
+    assert done.wait(10)
+    assert fired == ["in check echo::x"]
+    dog.stop()
+
+
+def test_interfaces_reads_proc_net_dev():
+    assert "lo" in isolation.interfaces()
