@@ -12,7 +12,8 @@ Rules of this module:
   ports in use. A submission that ignores the assigned port (hard-coded, the
   report says "discovered") could collide with another such submission, so
   after the parallel pass those — and, when any exist, submissions that failed
-  to start — are graded again one at a time, alone; their row says so.
+  to start because their port was taken — are graded again one at a time,
+  alone; their row says so.
   With a fixed `port` in the assignment everything runs one at a time.
 - Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.log`
   (its console output) and `OUT/gradebook.csv`.
@@ -82,6 +83,8 @@ class Outcome:
     duration_s: float
     report_path: Path
     notes: list[str] = field(default_factory=list)
+    #: The server's output says its port was taken (another submission's hard-coded port?).
+    port_in_use: bool = False
 
 
 @dataclass
@@ -167,7 +170,7 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
                 results[outcome.name] = outcome
         again = regrade_alone(results.values())
         if again:
-            progress.note(f"grading {len(again)} submission(s) again, alone (own port or failed to start)")
+            progress.note(f"grading {len(again)} submission(s) again, alone (own port, or their port was taken)")
             for name in again:
                 outcome = grade_one(plan.directory / name, plan)
                 outcome.notes.append("graded alone after the parallel pass")
@@ -181,8 +184,8 @@ def regrade_alone(outcomes: Any) -> list[str]:
     own_port = [o.name for o in outcomes if o.port_source == "discovered"]
     if not own_port:
         return []
-    failed_start = [o.name for o in outcomes if o.status == "startup error"]
-    return sorted(set(own_port + failed_start))
+    port_taken = [o.name for o in outcomes if o.status == "startup error" and o.port_in_use]
+    return sorted(set(own_port + port_taken))
 
 
 def grade_one(path: Path, plan: BatchPlan) -> Outcome:
@@ -229,6 +232,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         name=name, status=status, score=data["score"], summary=data.get("summary") or {},
         startup_error=server.get("startup_error"), port_source=server.get("port_source"),
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
+        port_in_use=_says_port_in_use(data),
     )
 
 
@@ -284,6 +288,15 @@ def kill_marked(marker: str) -> None:
             except OSError:
                 pass
         time.sleep(0.05)
+
+
+PORT_IN_USE = ("address already in use", "eaddrinuse", "errno 98", "errno 48", "winerror 10048")
+
+
+def _says_port_in_use(data: dict[str, Any]) -> bool:
+    texts = [str((data.get("server") or {}).get("startup_error") or "")]
+    texts += [str(c.get("server_output") or "") + str(c.get("message") or "") for c in data.get("checks") or []]
+    return any(marker in text.lower() for text in texts for marker in PORT_IN_USE)
 
 
 def _read_report(path: Path) -> dict[str, Any] | None:
