@@ -26,6 +26,7 @@ from harness.checks import RECOMMENDED, check
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
+from harness.launcher import Endpoint
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
@@ -57,7 +58,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     return b"hello before shutdown\n", b"half a messa"
 
 
-def converse(endpoint, settings: Settings, stack: ExitStack) -> None:
+def converse(endpoint: Endpoint, settings: Settings, stack: ExitStack) -> None:
     """Hold clients mid-conversation until `stack` closes.
 
     The first client gets an answer first (any bytes), which proves a handler
