@@ -1,0 +1,109 @@
+"""Hostile servers (SPEC §5, issue #7): each run finishes within its deadlines,
+reports the right cause, writes its report and leaves no process behind (the
+`harness` fixture checks that last point after every run). Every case runs
+with `-n 2`; the cheap ones with `-n 0` too.
+
+Every hostile server is bounded by its own design as well (see each file), so
+that a harness bug cannot take the machine down with it.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, server
+
+#: Generous bounds for a loaded 2-core machine; what they prove is "bounded", not "fast".
+RUN_BOUND_S = 120
+FAST = ("--reply-timeout", TEST_REPLY_TIMEOUT, "--startup-timeout", "5")
+BOTH = pytest.mark.parametrize("workers", ["0", "2"])
+
+
+@BOTH
+def test_gigabytes_of_output_do_not_stop_the_run(harness, workers):
+    run = harness("-n", workers, "--suite", "echo", *FAST, server("hostile_floods_gigabytes.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.ids_with("failed") == set() and run.report["summary"]["passed"] >= 5
+    assert run.elapsed < RUN_BOUND_S
+
+
+@BOTH
+def test_endless_data_fails_the_check_instead_of_hanging(harness, workers):
+    run = harness("-n", workers, "--suite", "echo", *FAST, server("hostile_endless_data.py"), "{port}")
+    assert run.returncode == 1
+    assert run.outcomes()["echo::single_message"] == "failed"
+    assert "differs" in run.check("echo::single_message")["message"]
+    assert run.elapsed < RUN_BOUND_S
+
+
+@BOTH
+def test_fork_bomb_is_stopped_by_the_process_limit(harness, workers):
+    run = harness("-n", workers, "-k", "single_message or binary_bytes", *FAST, "--process-limit", "20",
+                  server("hostile_fork_bomb.py"))
+    assert run.returncode == 3
+    message = run.report["checks"][0]["message"]
+    assert "--process-limit 20" in message, message
+    assert "without hitting any limit" not in (run.report["checks"][0].get("server_output") or "")
+    assert run.elapsed < RUN_BOUND_S
+
+
+def test_double_forking_daemon_is_found_and_killed(harness):
+    run = harness("-n", "2", "--suite", "echo", *FAST, server("double_fork_daemon.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.elapsed < RUN_BOUND_S
+
+
+@BOTH
+def test_server_ignoring_sigterm_and_sigint_fails_shutdown_and_is_killed(harness, workers):
+    run = harness("-n", workers, "--suite", "shutdown", "-k", "idle", *FAST, server("hostile_ignores_signals.py"), "{port}")
+    assert run.returncode == 1
+    for check in ("shutdown::sigint_idle", "shutdown::sigterm_idle"):
+        assert run.outcomes()[check] == "failed"
+        assert "still running" in run.check(check)["message"]
+    assert run.elapsed < RUN_BOUND_S
+
+
+def test_server_closing_its_stdout_and_stderr_is_tested_normally(harness):
+    run = harness("-n", "2", "--suite", "echo", *FAST, server("hostile_closes_output.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(("address", "shown"), [("0.0.0.0", "TCP 0.0.0.0:"), ("::", "TCP [::]:")])
+def test_server_listening_on_every_address_is_reached_on_loopback(harness, address, shown):
+    run = harness("-n", "2", "--suite", "echo", *FAST, "--", "python3", server("hostile_listens_any.py"), "{port}", address)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.report["server"]["listening"].startswith(shown)
+
+
+def test_memory_eater_is_stopped_by_the_memory_limit(harness):
+    run = harness("-n", "2", "-k", "single_message", *FAST, "--memory-limit", "200", server("hostile_eats_memory.py"))
+    assert run.returncode == 3
+    message = run.report["checks"][0]["message"]
+    assert "--memory-limit 200" in message, message
+
+
+def test_cpu_burner_is_stopped_by_the_cpu_limit(harness):
+    run = harness("-k", "single_message", *FAST, "--cpu-limit", "1", server("hostile_burns_cpu.py"))
+    assert run.returncode == 3
+    message = run.report["checks"][0]["message"]
+    assert "SIGXCPU" in message and "--cpu-limit 1 s" in message, message
+
+
+def test_big_file_writer_is_stopped_by_the_file_size_limit(harness):
+    run = harness("-k", "single_message", *FAST, "--file-size-limit", "1", server("hostile_writes_big_file.py"))
+    assert run.returncode == 3
+    message = run.report["checks"][0]["message"]
+    assert "--file-size-limit 1" in message, message
+
+
+def test_server_damaging_its_folder_damages_only_the_scratch_copy(harness, tmp_path):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    shutil.copy(server("hostile_damages_folder.py"), submission)
+    (submission / "victim.txt").write_text("precious")
+    run = harness("-n", "2", "--suite", "echo", *FAST, str(submission / "hostile_damages_folder.py"), "{port}",
+                  cwd=submission)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (submission / "victim.txt").read_text() == "precious"
