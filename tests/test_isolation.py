@@ -1,0 +1,99 @@
+"""Network isolation, the unprivileged user, the limits and the scratch copy, as
+seen from the server's side. Nothing here sends a byte beyond loopback: the
+isolation is proven by what the server can see (`/proc/net/dev`,
+`/proc/net/route`), never by trying to reach anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from conftest import SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness, server
+from harness import isolation
+
+MIB = 1024 * 1024
+
+
+def seen_by(run) -> dict:
+    """The JSON line hostile_reports_environment.py printed before exiting."""
+    assert run.returncode == 3, run.stdout + run.stderr
+    output = run.report["checks"][0].get("server_output") or ""
+    line = next(line for line in output.splitlines() if line.startswith("SEEN "))
+    return json.loads(line[5:])
+
+
+def test_isolated_server_sees_only_loopback_and_no_route(harness):
+    seen = seen_by(harness("-k", "single_message", "--startup-timeout", "5", server("hostile_reports_environment.py")))
+    assert seen["interfaces"] == ["lo"]
+    assert seen["routes"] == []
+
+
+def test_without_isolation_the_server_sees_this_machines_interfaces(harness):
+    run = harness("-k", "single_message", "--no-isolate", "--startup-timeout", "5", server("hostile_reports_environment.py"))
+    assert sorted(seen_by(run)["interfaces"]) == sorted(isolation.interfaces())
+    assert "isolation unavailable" not in run.stderr
+
+
+def test_server_runs_in_a_scratch_copy_with_the_limits_asked_for(harness):
+    run = harness("-k", "single_message", "--startup-timeout", "5", "--memory-limit", "300", "--files-limit", "77",
+                  "--process-limit", "33", "--cpu-limit", "9", "--file-size-limit", "5",
+                  server("hostile_reports_environment.py"))
+    seen = seen_by(run)
+    assert seen["cwd"] != str(SERVERS) and seen["cwd"].endswith("submission")
+    assert seen["cwd_has_script"] and seen["script"].startswith(seen["cwd"])
+    limits = seen["limits"]
+    assert limits["RLIMIT_AS"] == 300 * MIB
+    assert limits["RLIMIT_NOFILE"] == 77
+    assert limits["RLIMIT_CPU"] == 9
+    assert limits["RLIMIT_FSIZE"] == 5 * MIB
+    assert limits["RLIMIT_CORE"] == 0
+    assert limits["RLIMIT_NPROC"] >= 33
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid is changed only when the harness runs as root")
+def test_root_harness_runs_the_server_as_a_fresh_unprivileged_user(harness):
+    seen = seen_by(harness("-k", "single_message", "--process-limit", "33", "--startup-timeout", "5",
+                           server("hostile_reports_environment.py")))
+    assert seen["uid"] != 0 and seen["euid"] != 0
+    assert seen["limits"]["RLIMIT_NPROC"] == 33  # a fresh uid: no other task counts against it
+
+
+def test_workers_with_servers_on_the_same_hard_coded_port_do_not_collide(harness):
+    run = harness("-n", "2", "--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT, server("hostile_fixed_port.py"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.report["server"]["listening"] == "TCP 127.0.0.1:9999"
+
+
+def test_two_runs_at_once_with_the_same_hard_coded_port_do_not_collide(tmp_path):
+    runs = []
+
+    def one(index: int) -> None:
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        runs.append(run_harness("--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                                server("hostile_fixed_port.py"), tmp_path=folder))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    assert len(runs) == 2
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert run.report["server"]["listening"] == "TCP 127.0.0.1:9999"
+        assert not leftover_server_processes(run.marker)
+
+
+def test_entering_a_namespace_fails_cleanly_when_the_system_refuses(monkeypatch):
+    class Refusing:
+        def unshare(self, flags: int) -> int:
+            return -1
+
+    monkeypatch.setattr(isolation.ctypes, "CDLL", lambda *a, **k: Refusing())
+    monkeypatch.delenv(isolation.MARK, raising=False)
+    with pytest.raises(isolation.IsolationUnavailable):
+        isolation.enter()
