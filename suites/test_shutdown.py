@@ -26,7 +26,7 @@ from harness.checks import RECOMMENDED, check
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
-from harness.launcher import Endpoint
+from harness.launcher import ServerProcess
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
@@ -58,8 +58,8 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     return b"hello before shutdown\n", b"half a messa"
 
 
-def converse(endpoint: Endpoint, settings: Settings, stack: ExitStack) -> None:
-    """Hold clients mid-conversation until `stack` closes.
+def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> None:
+    """Hold clients of `server` mid-conversation until `stack` closes.
 
     The first client gets an answer first (any bytes), which proves a handler
     is busy with it; the others only send part of a message (a
@@ -67,6 +67,8 @@ def converse(endpoint: Endpoint, settings: Settings, stack: ExitStack) -> None:
     suite's business). Connecting must work; what the conversation says is
     the protocol suites' business, so its failures are ignored here.
     """
+    endpoint = server.endpoint
+    assert endpoint is not None
     complete, partial = opening_messages(settings)
     for index in range(UDP_CLIENTS if settings.transport == "udp" else TCP_CLIENTS):
         if settings.transport == "udp":
@@ -77,7 +79,7 @@ def converse(endpoint: Endpoint, settings: Settings, stack: ExitStack) -> None:
                 client.send(partial)
         else:
             conn = stack.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
-            stack.callback(drain, conn)
+            stack.callback(leave, conn, server)
             with suppress(CheckFailed):
                 if index == 0:
                     exchange_once(conn, complete, settings)
@@ -94,9 +96,26 @@ def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> No
 
 def drain(conn: TcpConnection) -> None:
     """Read what has arrived before the client closes, so the close is a FIN,
-    not an RST: a reset would crash a surviving child, and its traceback is
-    not the server's doing."""
+    not an RST: a reset would crash the server's handler, and its traceback
+    would not be the server's doing."""
     conn.read_available(0, cap=1 << 20)
+
+
+def leave(conn: TcpConnection, server: ServerProcess) -> None:
+    """Close a client after the shutdown, leaving the port as clean as it was.
+
+    With the server's whole tree gone, an RST also wipes the server's end of
+    the connection, which would otherwise linger in FIN_WAIT2 or TIME_WAIT
+    and keep a server without SO_REUSEADDR on a fixed port from starting
+    again for a minute — in every later check too, not only in
+    shutdown::port_reusable. While processes of the tree survive, a FIN
+    (drain, then close) lets them end without a reset's traceback.
+    """
+    if server.pids(with_token=True):
+        drain(conn)
+        conn.close()
+    else:
+        conn.abort()
 
 
 # -- the signal checks -----------------------------------------------------------
@@ -124,7 +143,7 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
     server = fresh_server()
     with ExitStack() as clients:
         if with_clients:
-            converse(server.endpoint, settings, clients)
+            converse(server, settings, clients)
         outcome = shut_down(server, sig, settings.shutdown_timeout)
     situation = (f"with {TCP_CLIENTS if settings.transport == 'tcp' else UDP_CLIENTS} clients mid-conversation"
                  if with_clients else "with no client")
@@ -178,7 +197,7 @@ def test_port_reusable(fresh_server, settings):
     port = first.endpoint.port
     kind = settings.transport.upper()
     with ExitStack() as clients:
-        converse(first.endpoint, settings, clients)
+        converse(first, settings, clients)
         first.stop(grace=settings.shutdown_timeout)  # a shutdown; whether it was prompt is judged elsewhere
         lingering = sorted({s.state for s in first.probe.tcp_sockets_on_port(port)}) if kind == "TCP" else []
         try:
@@ -236,7 +255,7 @@ def test_no_traceback(fresh_server, settings):
     assert server.output is not None
     stderr = server.output.stream("stderr")
     with ExitStack() as clients:
-        converse(server.endpoint, settings, clients)
+        converse(server, settings, clients)
         mark = stderr.total
         shut_down(server, signal.SIGINT, settings.shutdown_timeout)
     server.stop()  # whatever is left; also drains the rest of its output

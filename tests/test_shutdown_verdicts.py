@@ -133,9 +133,22 @@ def test_strict_turns_the_traceback_warning_into_a_failure(harness):
     assert run.returncode == 1
 
 
-def test_fixed_port_server_restarts_on_its_own_port(harness):
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def test_fixed_port_server_restarts_on_its_own_port(harness):
+    port = free_port()
     run = harness("--port", str(port), "--suite", "shutdown", "-k", "port_reusable", reference("tcp_echo.py"), str(port))
     assert run.outcomes() == {"shutdown::port_reusable": "passed"}, run.stdout
+
+
+def test_fixed_port_without_reuseaddr_fails_only_the_restart_check(harness):
+    # Every check's fresh instance binds the same port: the checks must leave
+    # no connection lingering there, or each later start would fail too.
+    port = free_port()
+    run = run_buggy(harness, "shut_no_reuseaddr.py", "tcp-echo", "--port", str(port))
+    assert run.ids_with("failed") == {"shutdown::port_reusable"}, run.stdout
+    assert run.ids_with("passed") == CHECKS - {"shutdown::port_reusable"}, run.stdout
