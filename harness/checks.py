@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 SUITES = ("echo", "framing", "concurrency", "shutdown", "speed")
+#: Suites that run only when asked for (`--suite speed`): they measure, and take time.
+OPT_IN_SUITES = ("speed",)
 REQUIRED = "required"
 RECOMMENDED = "recommended"
 #: Never fails: the check reports what it saw (figures, bytes) as outcome "info".

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness.checks import CATALOGUE, INFORMATIONAL, RECOMMENDED, SUITES
+from harness.checks import CATALOGUE, INFORMATIONAL, OPT_IN_SUITES, RECOMMENDED, SUITES
 from harness import guard
 from harness.client import ContactCounter
 from harness.command import resolve
@@ -141,13 +141,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="no --server given"))
             keep.append(item)
         elif (applies and (not selected_suites or check.suite in selected_suites)
-              and (not selected_checks or any(fnmatch.fnmatchcase(check_id, p) for p in selected_checks))):
+              and (not selected_checks or any(fnmatch.fnmatchcase(check_id, p) for p in selected_checks))
+              and _opted_in(check.suite, selected_suites, selected_checks)):
             keep.append(item)
         else:
             drop.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _opted_in(suite: str, suites: list[str] | None, checks: list[str] | None) -> bool:
+    """An opt-in suite (speed) runs only when named: `--suite speed`, or a check
+    pattern starting with `speed::`."""
+    if suite not in OPT_IN_SUITES:
+        return True
+    return suite in (suites or ()) or any(p.startswith(f"{suite}::") for p in checks or ())
 
 
 def _check_id(item: pytest.Item) -> str | None:

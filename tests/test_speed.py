@@ -1,0 +1,71 @@
+"""The speed suite: figures are produced, sane, and shown beside the reference
+server's; a deliberately slow server's ratios come out below 1; a graded
+threshold fails it. No test asserts an absolute speed (the machine is shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import reference, server
+
+FAST = ("--speed-duration", "0.2")
+
+
+def test_speed_suite_is_opt_in(harness):
+    run = harness("-k", "single_message or throughput", reference("tcp_echo.py"), "{port}")
+    assert "speed::throughput" not in run.outcomes()
+    assert run.returncode == 0
+
+
+def test_reference_tcp_echo_speed_figures_are_informational_and_sane(harness):
+    run = harness("--suite", "speed", *FAST, reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {"speed::throughput": "info", "speed::latency[1 client]": "info",
+                              "speed::latency[50 clients]": "info"}
+    assert run.report["summary"]["info"] == 3
+    throughput = run.check("speed::throughput")["figures"]
+    assert throughput["mb_s"] > 0 and throughput["reference_mb_s"] > 0 and throughput["ratio"] > 0
+    assert 0 < throughput["generator_cpu_share"] < 2
+    for clients in (1, 50):
+        figures = run.check(f"speed::latency[{clients} client{'s' if clients > 1 else ''}]")["figures"]
+        assert figures["clients"] == clients
+        assert 0 < figures["p50_ms"] <= figures["p99_ms"] and 0 < figures["reference_p50_ms"]
+        assert figures["round_trips_s"] > 0 and figures["ratio"] > 0
+    assert "× the reference" in run.stdout
+
+
+def test_slow_server_ratios_are_below_one(harness):
+    run = harness("--suite", "speed", *FAST, server("speed_slow_echo.py"), "{port}")
+    assert run.returncode == 0
+    assert run.check("speed::throughput")["figures"]["ratio"] < 1
+    assert run.check("speed::latency[1 client]")["figures"]["ratio"] < 1
+
+
+def test_a_graded_ratio_threshold_fails_a_slow_server(harness):
+    run = harness("--suite", "speed", *FAST, "--speed-min-ratio", "0.9", "-k", "throughput",
+                  server("speed_slow_echo.py"), "{port}")
+    result = run.check("speed::throughput")
+    assert result["outcome"] == "failed", run.stdout
+    assert "below the required 0.9× the reference" in result["message"]
+    assert result["figures"]["min_ratio"] == 0.9 and result["figures"]["ratio"] < 0.9
+    assert run.returncode == 1
+
+
+def test_udp_rate_steps_and_a_slow_server(harness):
+    run = harness("--protocol", "udp-echo", "--suite", "speed", server("speed_slow_udp_echo.py"), "{port}")
+    result = run.check("speed::udp_rate")
+    assert result["outcome"] == "info", run.stdout
+    figures = result["figures"]
+    assert [step["offered"] for step in figures["steps"]] == [5_000, 25_000, 50_000, 100_000, 150_000]
+    assert all(0 <= step["loss"] <= 1 and step["reference_reply_rate"] > 0 for step in figures["steps"])
+    assert figures["ratio"] < 1
+
+
+@pytest.mark.skipif(not (Path(reference("tcp_framed.py"))).exists(), reason="no tcp-framed reference server yet")
+def test_tcp_framed_speed_uses_frames(harness):
+    run = harness("--protocol", "tcp-framed", "--suite", "speed", *FAST, "-k", "throughput",
+                  reference("tcp_framed.py"), "{port}")
+    assert run.check("speed::throughput")["outcome"] == "info", run.stdout
+    assert run.check("speed::throughput")["figures"]["mb_s"] > 0
