@@ -317,7 +317,7 @@ def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
 
 def _progress_text(outcome: Outcome) -> str:
     score = outcome.score
-    return f"{score.get('points', 0):g}/{score.get('max_points', 0):g} {outcome.status}"
+    return f"{_number(score.get('points', 0))}/{_number(score.get('max_points', 0))} {outcome.status}"
 
 
 GRADEBOOK_HEAD = ["submission", "score", "max_score", "percent", "status"]

@@ -20,9 +20,14 @@ from harness.report import Report
 STATUS = ("passed", "failed")
 
 
-def check_output(score: Any) -> str:
-    """All instances of one check explained; the failing ones first."""
+def check_output(score: Any, startup_error: str | None = None) -> str:
+    """All instances of one check explained; the failing ones first.
+
+    When the server never started, every check says so briefly: the startup
+    error and the server's output are shown once, above the tests."""
     check = CATALOGUE.get(score.id)
+    if startup_error and score.outcome in ("error", "not run"):
+        return f"Result: NOT RUN — your server could not be started: {startup_error} (details above the tests)"
     if not score.results:
         return explain(None, check, score.outcome)
     ordered = sorted(score.results, key=lambda r: r.outcome in FULL_MARKS)
@@ -58,7 +63,7 @@ def gradescope_results(report: Report, grade: Grade, assignment: Assignment) -> 
             "score": round(score.points, 4),
             "max_score": round(score.max_points, 4),
             "status": "passed" if passed else "failed",
-            "output": check_output(score),
+            "output": check_output(score, report.server.startup_error),
             "output_format": "text",
             "visibility": test_visibility,
             "tags": [score.suite],
