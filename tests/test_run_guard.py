@@ -1,0 +1,80 @@
+"""The harness itself under trouble: Ctrl+C mid-run, a stuck run, a crashed
+xdist worker. Each ends with a report, the right exit code, and no server left.
+
+The stuck run and the crashed worker are produced by a test-only plugin
+(tests/plugins/misbehave.py) loaded through PYTEST_ADDOPTS, so they prove the
+harness's reaction, whatever would cause such trouble in real life."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, leftover_server_processes, reference, server
+
+PLUGINS = str(ROOT / "tests" / "plugins")
+BOTH = pytest.mark.parametrize("workers", ["0", "2"])
+
+
+def misbehaving(**variables: str) -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [PLUGINS, os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "PYTEST_ADDOPTS": "-p misbehave", **variables}
+
+
+@BOTH
+def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, workers):
+    marker = uuid.uuid4().hex
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "harness", "run", "-n", workers, "--json", str(report), "--suite", "shutdown",
+               server("hostile_ignores_signals.py"), "{port}"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        assert process.stdout is not None
+        for line in process.stdout:  # bounded: the run itself ends within its deadlines
+            if "server ready" in line or time.monotonic() > deadline:
+                break
+        assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode in (1, 130)
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True
+    assert data["summary"]["passed"] + data["summary"]["failed"] < 7  # partial: the suite has 7 checks
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+
+
+@BOTH
+def test_watchdog_ends_a_stuck_run_and_says_where(harness, workers):
+    run = harness("-n", workers, "--suite", "echo", "--watchdog", "3", "--check-timeout", "300",
+                  reference("tcp_echo.py"), env=misbehaving(HARNESS_TEST_HANG="echo::binary_bytes"))
+    assert run.returncode == 1
+    check = run.check("echo::binary_bytes")
+    assert check["outcome"] == "error"
+    assert "no progress for 3 s" in check["message"] and "in check echo::binary_bytes (call)" in check["message"]
+    assert run.report["interrupted"] is True
+    assert any("watchdog" in note for note in run.report["notes"])
+    assert run.elapsed < 120  # far below the 300 s check timeout and the 600 s hang
+
+
+def test_crashed_worker_is_reported_as_an_error(harness):
+    run = harness("-n", "2", "--suite", "echo", reference("tcp_echo.py"),
+                  env=misbehaving(HARNESS_TEST_CRASH="echo::single_message"))
+    assert run.returncode == 1
+    check = run.check("echo::single_message")
+    assert check["outcome"] == "error" and "crashed" in check["message"]
+    assert any("crashed" in note for note in run.report["notes"])
+    assert run.report["summary"]["passed"] >= 5  # the other worker (and a replacement) ran the rest
