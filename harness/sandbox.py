@@ -14,9 +14,10 @@ Rules:
   only reachable through a private folder (e.g. pyenv under /root), the server
   also keeps one capability, CAP_DAC_READ_SEARCH (read any file, no writes),
   granted through setpriv(1) — stated in the README.
-- Not root: the server keeps the user's uid; the user's current task count is
-  added to the process limit (approximate; the user namespace of
-  `harness.isolation` gives the server no new rights either way).
+- Not root: the server keeps the user's uid. Inside the user namespace of
+  `harness.isolation` the process limit counts only the tasks of that
+  namespace (this process's threads are added to it); without isolation the
+  user's current task count is added (approximate).
 - The scratch copy (`harness.scratch`) is planned once per process and copied
   afresh for every instance, into `WORKDIR/submission`; it is deleted in
   `release()`.
@@ -29,10 +30,12 @@ import random
 import shutil
 import stat
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from harness import isolation
 from harness import limits as limits_module
 from harness import scratch
 from harness.limits import Limits
@@ -73,7 +76,7 @@ class Sandbox:
             scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
             argv = scratch.rewrite_argv(argv, base, source, copy)
             run_cwd = str(copy)
-        tasks = 0 if uid is not None else limits_module.tasks_of_user(os.getuid())
+        tasks = 0 if uid is not None else tasks_counted_with_the_server()
         table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
         set_limits = limits_module.setter(table)
         if uid is None:
@@ -100,6 +103,18 @@ class Sandbox:
         if text not in self.notes:
             self.notes.append(text)
             print(text, file=sys.stderr, flush=True)
+
+
+def tasks_counted_with_the_server() -> int:
+    """Tasks that already count against the server's RLIMIT_NPROC (same user, same user namespace).
+
+    In the user namespace `harness.isolation` created, only tasks started in it
+    count: this process's threads (and any other live server of this process,
+    not counted here). Otherwise every task of the user counts.
+    """
+    if isolation.inside() and os.getuid() != 0:
+        return threading.active_count() + 1
+    return limits_module.tasks_of_user(os.getuid())
 
 
 def _then_drop(set_limits: Callable[[], None], uid: int) -> Callable[[], None]:
