@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness.checks as checks_module
 from harness.checks import SUITES, load_catalogue
 from harness.errors import ConfigError
 from harness.settings import OPTION_BY_NAME, OPTIONS, Option, build_settings
@@ -61,6 +62,12 @@ class Assignment:
         if self.checks is not None and not any(fnmatch.fnmatchcase(base, p) for p in self.checks):
             return False
         return not any(fnmatch.fnmatchcase(base, p) for p in self.exclude)
+
+    def opts_in(self, suite: str, suites: list[str] | None) -> bool:
+        """An opt-in suite (e.g. speed) counts only when chosen by name or by a `checks` pattern."""
+        if suite not in getattr(checks_module, "OPT_IN_SUITES", ()):
+            return True
+        return suite in (suites or ()) or any(p.startswith(f"{suite}::") for p in self.checks or ())
 
 
 def find_assignment(explicit: str | None, cwd: Path | None = None) -> Path | None:

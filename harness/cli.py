@@ -127,15 +127,17 @@ def _fail_early(message: str, code: int, args: argparse.Namespace, command: list
     return code
 
 
-def _write_outputs(report: Report, args: argparse.Namespace) -> None:
-    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for."""
+def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str] | None = None) -> None:
+    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for.
+
+    `expected`: the result ids pytest selected, so that checks that never ran still count."""
     from harness.outputs import OutputPaths, write_outputs
 
     paths = OutputPaths(getattr(args, "json_path", None), getattr(args, "junit_path", None),
                         getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
     if any(vars(paths).values()):
         write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
-                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)))
+                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected)
 
 
 def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
@@ -152,7 +154,8 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
         args.suites = list(assignment.suites)
     if args.checks is None and (assignment.checks is not None or assignment.exclude):
         load_catalogue()
-        args.checks = [check_id for check_id in CATALOGUE if assignment.selects(check_id)]
+        args.checks = [check.id for check in CATALOGUE.values()
+                       if assignment.selects(check.id) and assignment.opts_in(check.suite, args.suites)]
     if command is None and not args.server and assignment.command:
         first, rest = assignment.command[0], assignment.command[1:]
         if os.sep not in first and not os.path.splitext(first)[1]:
@@ -275,7 +278,7 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
         return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
     if getattr(collector, "report", None) is not None:
-        _write_outputs(collector.report, args)
+        _write_outputs(collector.report, args, getattr(collector, "expected", None))
     if code == pytest.ExitCode.INTERNAL_ERROR and not collector.server.startup_error:
         return EXIT_INTERNAL
     if code == pytest.ExitCode.INTERRUPTED:

@@ -71,15 +71,26 @@ class Grade:
         }
 
 
-def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assignment) -> list[Check]:
-    """The catalogue checks this run is graded on (the catalogue must be loaded)."""
-    chosen = set(suites) if suites else None
+def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assignment,
+                   expected: list[str] | None = None) -> list[Check]:
+    """The checks this run is graded on (the catalogue must be loaded).
+
+    `expected` — the result ids pytest selected — is the truth when known (it
+    applies every selection rule, e.g. checks that only apply to some
+    settings); otherwise the catalogue is filtered by the same rules as far
+    as they are known without pytest (protocol, suites, patterns, opt-in)."""
+    graded = lambda check: check.tier != INFORMATIONAL or check.id in assignment.points  # noqa: E731
+    if expected is not None:
+        ids = dict.fromkeys(e.partition("[")[0] for e in expected)
+        return [CATALOGUE[i] for i in ids if i in CATALOGUE and graded(CATALOGUE[i])]
+    chosen = list(suites) if suites else None
     return [
         check for check in CATALOGUE.values()
         if protocol in check.protocols
         and (chosen is None or check.suite in chosen)
         and assignment.selects(check.id)
-        and (check.tier != INFORMATIONAL or check.id in assignment.points)
+        and assignment.opts_in(check.suite, chosen)
+        and graded(check)
     ]
 
 
@@ -102,12 +113,17 @@ _SEVERITY = {"passed": 0, "warning": 1, "skipped": 2, "failed": 3, "error": 4}
 
 
 def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None = None,
-          only_results: bool = False) -> Grade:
-    """Score a report. `only_results` (e.g. `-k` narrowed the run) grades only checks that ran."""
+          only_results: bool = False, expected: list[str] | None = None) -> Grade:
+    """Score a report. `only_results` (e.g. `-k` narrowed the run) grades only checks that ran;
+    `expected` lists the result ids selected to run, if known."""
     by_id: dict[str, list[CheckResult]] = {}
     for result in report.checks:
         by_id.setdefault(result.id.partition("[")[0], []).append(result)
-    checks = [] if only_results else counted_checks(report.protocol, suites, assignment)
+    instances: dict[str, int] = {}
+    for result_id in expected or []:
+        base = result_id.partition("[")[0]
+        instances[base] = instances.get(base, 0) + 1
+    checks = [] if only_results and expected is None else counted_checks(report.protocol, suites, assignment, expected)
     known = {c.id for c in checks}
     for check_id, results in by_id.items():
         if check_id in known or not assignment.selects(check_id):
@@ -123,7 +139,7 @@ def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None =
         results = by_id.get(check.id, [])
         maximum = weights[check.id]
         if results:
-            share = maximum / len(results)
+            share = maximum / max(len(results), instances.get(check.id, 0))
             points = sum(share for r in results if r.outcome in FULL_MARKS)
             outcome = max((r.outcome for r in results), key=lambda o: _SEVERITY.get(o, 5))
         else:

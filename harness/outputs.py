@@ -44,10 +44,11 @@ def _json(data: Any) -> str:
 
 
 def write_outputs(report: Report, paths: OutputPaths, assignment: Assignment,
-                  suites: Iterable[str] | None = None, only_results: bool = False) -> Grade:
+                  suites: Iterable[str] | None = None, only_results: bool = False,
+                  expected: list[str] | None = None) -> Grade:
     """Score the report and write every requested file; returns the grade."""
     load_catalogue()
-    result = grade(report, assignment, suites, only_results)
+    result = grade(report, assignment, suites, only_results, expected)
     if paths.json:
         data = report.to_json()
         data["score"] = result.to_json()

@@ -383,6 +383,8 @@ class ResultCollector:
         self.announced = False
         #: The finished report (set at session finish), for the CLI's grading reports.
         self.report: Report | None = None
+        #: Result ids of the checks selected to run (None under xdist), for grading.
+        self.expected: list[str] | None = None
         self.out = sys.stdout
 
     def _say(self, text: str) -> None:
@@ -446,6 +448,11 @@ class ResultCollector:
             explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
                          "received": result.received, "server_output": result.server_output}
             self._say(_indent(_render(explained), "      "))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Not under xdist: there the workers collect, the controller does not.
+        selected = [result_id(item) for item in session.items if _check_id(item)]
+        self.expected = selected or None
 
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True

@@ -143,6 +143,19 @@ def test_parametrized_instances_share_their_checks_points():
     assert (graded.points, graded.max_points) == (2, 4)
 
 
+def test_what_pytest_selected_is_what_counts_when_known():
+    report = Report("tcp-echo", ServerInfo(command=["s"]), [result("echo::single_message", "passed")])
+    graded = grade(report, Assignment(), suites=["echo"], expected=["echo::single_message", "echo::half_close"])
+    assert (graded.points, graded.max_points) == (1, 2)
+    assert {c.id: c.outcome for c in graded.checks}["echo::half_close"] == "not run"
+
+
+def test_opt_in_suites_count_only_when_chosen():
+    report = Report("tcp-echo", ServerInfo(command=["s"]), [])
+    suites = {c.suite for c in grade(report, Assignment(exclude=["echo::half_close"])).checks}
+    assert "speed" not in suites and "echo" in suites
+
+
 def test_excluded_checks_do_not_count():
     report = echo_report({c: "passed" for c in TCP_ECHO})
     graded = grade(report, Assignment(exclude=["echo::large_*"]), suites=["echo"])
@@ -213,6 +226,11 @@ def test_run_writes_every_format_with_scores(harness, tmp_path):
     names = {case.get("name") for case in ET.parse(out["junit.xml"]).getroot().iter("testcase")}
     assert "echo::serves_next_client" in names
     assert json.loads(out["classroom.json"].read_text())["status"] == "fail"
+
+
+def test_keyword_narrows_the_maximum_to_the_checks_selected(harness):
+    run = harness("--suite", "echo", "-k", "single_message or half_close", reference("tcp_echo.py"), "{port}")
+    assert run.report["score"]["points"] == run.report["score"]["max_points"] == 2
 
 
 def test_server_that_fails_to_start_scores_zero_with_the_startup_error(harness, tmp_path):
