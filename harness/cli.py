@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import __version__
+from harness import __version__, isolation
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
@@ -195,7 +195,8 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
     except ConfigError as error:
         return _fail_early(str(error), EXIT_USAGE, args, typed)
     _warn_misplaced_options(args.server_args if command is None else [], parser_options())
-    if settings.port and workers not in (None, "0"):
+    if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
+        # Without a private network namespace per worker, their servers would collide on the port.
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
         workers = None
     pytest_args = build_pytest_args(args, server_argv, workers)

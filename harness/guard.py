@@ -64,18 +64,23 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
     if not is_worker:
         os.environ[RUN_ID] = uuid.uuid4().hex
     if not settings.no_isolate:
+        reason: str | None = None
         if distributed:
-            python = isolation.worker_python()
-            config.option.tx = [_wrap_spec(spec, python) for spec in config.option.tx]
+            reason = isolation.unavailable_reason()
+            if reason is None:
+                python = isolation.worker_python()
+                config.option.tx = [_wrap_spec(spec, python) for spec in config.option.tx]
         elif not is_worker or not isolation.inside():
             try:
                 isolation.enter()
             except OSError as error:
-                text = (f"network isolation unavailable ({error}); the server shares this "
-                        "machine's network (--no-isolate silences this note)")
-                print(f"note: {text}", file=sys.stderr, flush=True)
-                if collector is not None and hasattr(collector, "notes"):
-                    collector.notes.append(text)
+                reason = str(error)
+        if reason is not None and not is_worker:
+            text = (f"network isolation unavailable ({reason}); the server shares this "
+                    "machine's network (--no-isolate silences this note)")
+            print(f"note: {text}", file=sys.stderr, flush=True)
+            if collector is not None and hasattr(collector, "notes"):
+                collector.notes.append(text)
     if collector is not None:
         guard = RunGuard(config, settings, collector)
         config.pluginmanager.register(guard, "harness-guard")

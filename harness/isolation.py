@@ -67,6 +67,39 @@ def enter() -> None:
     os.environ[MARK] = str(os.getpid())
 
 
+_WORKS: list[str | None] = []
+
+
+def unavailable_reason() -> str | None:
+    """Why a fresh process could not enter a namespace here, or None if it can.
+
+    Tried once, in a forked child that exits at once (the caller's namespaces
+    are untouched); the answer is cached for the process.
+    """
+    if not _WORKS:
+        _WORKS.append(_try_in_child())
+    return _WORKS[0]
+
+
+def _try_in_child() -> str | None:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: try, report one line, leave without cleanup handlers
+        code = 0
+        try:
+            os.close(read_end)
+            enter()
+        except BaseException as error:  # noqa: BLE001 - any failure means "unavailable"
+            os.write(write_end, str(error).encode()[:500])
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        message = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    return None if os.waitstatus_to_exitcode(status) == 0 else (message or "unshare failed")
+
+
 def _map_self(uid: int, gid: int) -> None:
     with open("/proc/self/uid_map", "w") as f:
         f.write(f"{uid} {uid} 1\n")

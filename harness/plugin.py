@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, OPT_IN_SUITES, RECOMMENDED, SUITES
-from harness import guard
+from harness import guard, isolation
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
@@ -92,7 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
         is_command = os.sep not in parts[0] and not os.path.splitext(parts[0])[1]
         argv = resolve(parts[0], parts[1:], dashdash=is_command)
         numprocesses = getattr(config.option, "numprocesses", None)
-        if settings.port and numprocesses not in (None, 0, "0"):
+        if (settings.port and numprocesses not in (None, 0, "0")
+                and (settings.no_isolate or isolation.unavailable_reason())):
             raise ConfigError("--port (a fixed port) cannot be combined with -n: the workers' servers would collide")
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None

@@ -97,3 +97,15 @@ def test_entering_a_namespace_fails_cleanly_when_the_system_refuses(monkeypatch)
     monkeypatch.delenv(isolation.MARK, raising=False)
     with pytest.raises(isolation.IsolationUnavailable):
         isolation.enter()
+
+
+def test_fixed_port_runs_in_parallel_workers_when_isolated(harness):
+    run = harness("-n", "2", "--port", "9999", "--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("hostile_fixed_port.py"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "one at a time" not in run.stderr
+    assert run.report["server"]["port_source"] == "fixed"
+
+
+def test_unavailable_reason_is_none_where_namespaces_work():
+    assert isolation.unavailable_reason() is None
