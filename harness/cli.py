@@ -276,6 +276,10 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         if code == pytest.ExitCode.USAGE_ERROR:
             return _fail_early("bad arguments (see above)", EXIT_USAGE, args, server_argv)
         return _fail_early(f"the harness could not run (pytest exit {code})", EXIT_INTERNAL, args, server_argv)
+    crashes = [note for note in getattr(collector, "notes", []) if "crashed" in note]
+    if crashes and not collector.results:
+        return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
+                           EXIT_INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
         return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
     if getattr(collector, "report", None) is not None:

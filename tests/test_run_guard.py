@@ -78,3 +78,10 @@ def test_crashed_worker_is_reported_as_an_error(harness):
     assert check["outcome"] == "error" and "crashed" in check["message"]
     assert any("crashed" in note for note in run.report["notes"])
     assert run.report["summary"]["passed"] >= 5  # the other worker (and a replacement) ran the rest
+
+
+def test_workers_crashing_at_start_are_an_internal_error_not_an_empty_success(harness):
+    run = harness("-n", "2", "--suite", "echo", reference("tcp_echo.py"), env=misbehaving(HARNESS_TEST_CRASH_WORKERS="1"))
+    assert run.returncode == 4
+    assert "crashed" in run.stderr
+    assert run.report is not None and "crashed" in run.report["server"]["startup_error"]
