@@ -28,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +97,16 @@ class BatchPlan:
     out: Path
     jobs: int
     timeout: float
+    #: Runs in progress (marker -> process), so that Ctrl+C stops them all at once.
+    running: dict[str, subprocess.Popen] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop_everything(self) -> None:
+        with self.lock:
+            running = list(self.running.items())
+        for marker, process in running:
+            stop_run(process, grace=2.0)
+            kill_marked(marker)
 
 
 def grade_command(args: argparse.Namespace) -> int:
@@ -108,6 +119,7 @@ def grade_command(args: argparse.Namespace) -> int:
     try:
         outcomes = grade_all(plan, progress)
     except KeyboardInterrupt:
+        plan.stop_everything()
         progress.close()
         print("harness: interrupted; the gradebook was not written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -165,9 +177,15 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
         for path in plan.submissions:
             results[path.name] = one(path)
     else:
-        with ThreadPoolExecutor(max_workers=plan.jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=plan.jobs)
+        try:
             for outcome in pool.map(one, plan.submissions):
                 results[outcome.name] = outcome
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            plan.stop_everything()
+            raise
+        pool.shutdown()
         again = regrade_alone(results.values())
         if again:
             progress.note(f"grading {len(again)} submission(s) again, alone (own port, or their port was taken)")
@@ -202,6 +220,8 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
+        with plan.lock:
+            plan.running[marker] = process
         try:
             code = process.wait(timeout=plan.timeout)
         except subprocess.TimeoutExpired:
@@ -211,6 +231,9 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
             stop_run(process, grace=1.0)
             kill_marked(marker)
             raise
+        finally:
+            with plan.lock:
+                plan.running.pop(marker, None)
     kill_marked(marker)
     duration = time.monotonic() - started
     data = _read_report(report_path)
