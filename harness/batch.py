@@ -145,7 +145,9 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
     assignment = load_assignment(config)
     if not assignment.command:
         raise ConfigError(f"{config}: key 'command' is required for grading, e.g. command = [\"server.py\", \"{{port}}\"]")
-    submissions = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    out = Path(args.out)
+    submissions = sorted(p for p in directory.iterdir()
+                         if p.is_dir() and not p.name.startswith(".") and p.resolve() != out.resolve())
     if not submissions:
         raise ConfigError(f"no submissions in {str(directory)!r}: expected one subfolder per submission")
     jobs = args.jobs if args.jobs is not None else (assignment.grade_jobs or 1)
@@ -158,7 +160,6 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
     timeout = args.timeout if args.timeout is not None else (assignment.grade_timeout or DEFAULT_TIMEOUT)
     if timeout <= 0:
         raise ConfigError(f"invalid --timeout {timeout:g}: must be positive")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout)
 
