@@ -30,13 +30,15 @@ def misbehaving(**variables: str) -> dict[str, str]:
 
 
 @BOTH
-def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, workers):
+@pytest.mark.parametrize("target", ["harness", "process-group"])  # `kill -INT PID` or a terminal's Ctrl+C
+def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, workers, target):
     marker = uuid.uuid4().hex
     report = tmp_path / "report.json"
     command = [sys.executable, "-m", "harness", "run", "-n", workers, "--json", str(report), "--suite", "shutdown",
                server("hostile_ignores_signals.py"), "{port}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL)
+                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         assert process.stdout is not None
@@ -44,7 +46,10 @@ def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, 
             if "server ready" in line or time.monotonic() > deadline:
                 break
         assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
-        process.send_signal(signal.SIGINT)
+        if target == "harness":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
         process.communicate(timeout=60)
     finally:
         if process.poll() is None:
