@@ -201,6 +201,8 @@ def endpoint(server: ServerProcess) -> Endpoint:
 def fresh_server(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
     """A factory of private server instances, for checks that end their server."""
     pool = request.config.stash[POOL]
+    if pool.startup_error is not None:
+        raise pool.startup_error  # known not to start: an error before the check, not a failure of it
     started: list[ServerProcess] = []
 
     def start(port: int | None = None) -> ServerProcess:
@@ -323,7 +325,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         info = item.stash.get(INFO_OF_ITEM, None)
         if info is not None and info.get("figures"):
             record["figures"] = info["figures"]
-        if call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
+        if isinstance(call.excinfo.value, ServerStartError):
+            record["outcome"] = "error"  # the check could not run: its own instance (fresh_server) did not start
+        elif call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
             record["outcome"] = "warning"
             report.outcome = "passed"
         elif (call.when == "call" and check.tier == INFORMATIONAL and isinstance(call.excinfo.value, CheckFailed)

@@ -50,6 +50,7 @@ class ServerPool:
         """
         if self.startup_error is not None:
             raise self.startup_error
+        self._make_room()
         instance = self._new()
         try:
             instance.start(port=port)
@@ -62,6 +63,18 @@ class ServerPool:
         if self.first_info is None:
             self.first_info = self.info(instance)
         return instance
+
+    def _make_room(self) -> None:
+        """Stop the shared instance if a second one could not listen beside it:
+        a server on a fixed port (`--port`, or one it chose itself and was
+        discovered on) binds the same port at every start. `shared()` starts
+        it again when a later check needs it."""
+        current = self.current
+        if current is None or current.endpoint is None:
+            return
+        if self.spec.fixed_port or current.endpoint.port_source == "discovered":
+            current.stop()
+            self.current = None
 
     def info(self, instance: ServerProcess) -> ServerInfo:
         endpoint = instance.endpoint

@@ -214,6 +214,11 @@ def test_port_reusable(fresh_server, settings):
                         f"--- the new instance: {error}\n{error.output_tail}"),
             ) from None
     assert second.endpoint is not None
+    if second.endpoint.port != port and first.endpoint.port_source == "discovered":
+        pytest.skip(
+            f"the server chooses its own port at every start ({first.endpoint.listening}, then "
+            f"{second.endpoint.listening}), so a restart on the same port cannot be tried: let it use {{port}}/$PORT"
+        )
     if second.endpoint.port != port:
         raise CheckFailed(
             f"the new instance was told to use {kind} port {port} (free again) but listened on "

@@ -152,3 +152,18 @@ def test_fixed_port_without_reuseaddr_fails_only_the_restart_check(harness):
     run = run_buggy(harness, "shut_no_reuseaddr.py", "tcp-echo", "--port", str(port))
     assert run.ids_with("failed") == {"shutdown::port_reusable"}, run.stdout
     assert run.ids_with("passed") == CHECKS - {"shutdown::port_reusable"}, run.stdout
+
+
+def test_server_with_a_hard_coded_port_passes_echo_then_shutdown(harness):
+    # Every fresh instance binds the same port, so the shared instance of the
+    # echo suite must make room for the shutdown suite's own instances.
+    run = harness("--suite", "echo", "--suite", "shutdown", server("tcp_echo_hardcoded_port.py"), str(free_port()))
+    assert run.report["server"]["port_source"] == "discovered"
+    assert run.ids_with("failed") == set() and run.ids_with("error") == set(), run.stdout
+    assert {c for c in CHECKS if run.outcomes()[c] == "passed"} == CHECKS - {"shutdown::no_traceback"}
+
+
+def test_restart_check_is_skipped_for_a_server_that_picks_a_new_port_each_time(harness):
+    run = harness("--suite", "shutdown", "-k", "port_reusable", server("tcp_echo_hardcoded_port.py"))
+    assert run.outcomes() == {"shutdown::port_reusable": "skipped"}, run.stdout
+    assert "chooses its own port at every start" in run.check("shutdown::port_reusable")["message"]
