@@ -4,7 +4,8 @@ concurrency suite?
     python benchmarks/bench_concurrency.py [--repeat 5] [--clients 50 200]
 
 For each reference server and crowd size: wall time of one crowd run (every
-client connected, 4 interleaved messages each), the CPU seconds the harness
+client connected, paced by the server's accept queue as in the suite, 4
+interleaved messages each), the CPU seconds the harness
 spent driving it, and the CPU seconds the server (children included) spent
 serving it. Also the 500 sequential connections of the descriptor-leak check.
 Only loopback traffic; bounded repeats.
@@ -22,6 +23,7 @@ from harness.client import TcpConnection
 from harness.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
 from harness.deadline import Deadline
 from harness.launcher import ServerProcess, ServerSpec
+from harness.suites.test_concurrency import accept_queue_of
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference_servers"
 SERVERS = [("tcp", "tcp_echo.py"), ("tcp", "tcp_echo_selectors.py"), ("tcp", "tcp_echo_socketserver.py"),
@@ -60,7 +62,8 @@ def main() -> None:
                 crowd = tagged_conversations(clients, seed=4)
                 if transport == "tcp":
                     workloads.append((f"{clients} clients x 4 msgs",
-                                      lambda c=crowd: run_tcp_crowd(endpoint, c, 2.0, 5.0, seed=4)))
+                                      lambda c=crowd: run_tcp_crowd(endpoint, c, 2.0, 5.0, seed=4,
+                                                                    unaccepted=accept_queue_of(instance))))
                 else:
                     workloads.append((f"{clients} senders x 4 dgrams",
                                       lambda c=crowd: run_udp_crowd(endpoint, c, 2.0, seed=4)))

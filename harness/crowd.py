@@ -27,8 +27,9 @@ import selectors
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
-from harness.deadline import Deadline
+from harness.deadline import Deadline, poll_until
 from harness.launcher import Endpoint
 
 EXTRA_CAP = 4096
@@ -36,6 +37,9 @@ EXTRA_CAP = 4096
 TRACE_WINDOW = 24
 #: However the crowd progresses, a run ends after this long.
 RUN_LIMIT = 60.0
+#: Connections allowed to wait in the server's accept queue at once: fits the
+#: tutorials' listen(5) (Linux queues backlog + 1).
+ACCEPT_WINDOW = 4
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,8 @@ class CrowdResult:
     ended: dict[int, str] = field(default_factory=dict)
     stall: str = ""
     elapsed: float = 0.0
+    #: The first client that had to wait to connect until the server accepted earlier ones.
+    deferred_from: int | None = None
 
     def complete(self, client: int) -> bool:
         return bytes(self.received[client]) == self.conversations[client].stream
@@ -182,147 +188,233 @@ def _check_prefix(result: CrowdResult, client: int, start: int) -> bool:
 @dataclass
 class _TcpClient:
     conversation: Conversation
-    sock: socket.socket
+    sock: socket.socket | None = None
+    connect_deadline: Deadline | None = None
+    connected: bool = False
     next_message: int = 0
     outgoing: memoryview = field(default_factory=lambda: memoryview(b""))
     awaiting: int = 0  # total echo bytes that must have arrived before the next message
     done: bool = False
 
 
-def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
-                  connect_timeout: float, seed: int) -> CrowdResult:
-    """Connect every client first, then run all conversations interleaved."""
-    result = CrowdResult(conversations, [bytearray() for _ in conversations])
-    started = time.monotonic()
-    clients = _connect_all(endpoint, conversations, Deadline(connect_timeout), result)
-    try:
-        if not result.connect_errors:
-            _converse(clients, result, reply_timeout, seed)
-    finally:
-        for client in clients:
-            client.sock.close()
-        result.elapsed = time.monotonic() - started
-    return result
+class _TcpCrowd:
+    """One run: admission (connects), then conversations, in one selector loop."""
 
+    def __init__(self, endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
+                 connect_timeout: float, unaccepted: Callable[[], int] | None) -> None:
+        self.endpoint = endpoint
+        self.reply_timeout = reply_timeout
+        self.connect_timeout = connect_timeout
+        self.unaccepted = unaccepted
+        self.result = CrowdResult(conversations, [bytearray() for _ in conversations])
+        self.clients = [_TcpClient(c) for c in conversations]
+        self.sel = selectors.DefaultSelector()
+        self.last_progress = time.monotonic()
+        self.room = 0
 
-def _connect_all(endpoint: Endpoint, conversations: list[Conversation], deadline: Deadline,
-                 result: CrowdResult) -> list[_TcpClient]:
-    clients = []
-    pending: dict[int, _TcpClient] = {}
-    with selectors.DefaultSelector() as sel:
-        for conversation in conversations:
-            sock = socket.socket(endpoint.family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setblocking(False)
-            client = _TcpClient(conversation, sock)
-            clients.append(client)
-            code = sock.connect_ex(endpoint.address)
-            if code in (0, errno.EISCONN):
-                result.connected += 1
-            elif code in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
-                pending[sock.fileno()] = client
-                sel.register(sock, selectors.EVENT_WRITE, client)
-            else:
-                result.connect_errors[conversation.client] = errno.errorcode.get(code, str(code))
-        while pending:
-            events = sel.select(deadline.remaining())
-            if not events:
-                for client in pending.values():
-                    result.connect_errors[client.conversation.client] = f"not connected within {deadline.seconds:g} s"
-                break
-            for key, _ in events:
-                client = key.data
-                sel.unregister(client.sock)
-                del pending[client.sock.fileno()]
-                code = client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if code:
-                    result.connect_errors[client.conversation.client] = errno.errorcode.get(code, str(code))
-                else:
-                    result.connected += 1
-    return clients
+    # -- admission -----------------------------------------------------------
+    def has_room(self) -> bool:
+        """May one more client connect without overflowing the accept queue?
+        After a look at the queue, the room it showed is used up before looking again."""
+        if self.unaccepted is None:
+            return True
+        if self.room <= 0:
+            self.room = ACCEPT_WINDOW - self.unaccepted()
+        if self.room > 0:
+            self.room -= 1
+            return True
+        return False
 
+    def open(self, client: _TcpClient) -> None:
+        """Start a non-blocking connect; its completion shows as 'writable'."""
+        sock = socket.socket(self.endpoint.family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        client.sock = sock
+        client.connect_deadline = Deadline(self.connect_timeout)
+        code = sock.connect_ex(self.endpoint.address)
+        if code not in (0, errno.EISCONN, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+            self.connect_failed(client, errno.errorcode.get(code, str(code)))
+            return
+        self.sel.register(sock, selectors.EVENT_WRITE, client)
 
-def _converse(clients: list[_TcpClient], result: CrowdResult, reply_timeout: float, seed: int) -> None:
-    limit = Deadline(RUN_LIMIT)
-    with selectors.DefaultSelector() as sel:
-        order = list(clients)
+    def connect_failed(self, client: _TcpClient, reason: str) -> None:
+        self.result.connect_errors[client.conversation.client] = reason
+        client.done = True
+        if client.sock is not None:
+            self.forget(client)
+
+    def forget(self, client: _TcpClient) -> None:
+        try:
+            self.sel.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        client.sock.close()
+
+    def finish_connect(self, client: _TcpClient) -> bool:
+        code = client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            self.connect_failed(client, errno.errorcode.get(code, str(code)))
+            return False
+        client.connected = True
+        self.result.connected += 1
+        self.last_progress = time.monotonic()
+        self.sel.modify(client.sock, selectors.EVENT_READ, client)
+        return True
+
+    def admit_all(self, pace_wait: float) -> list[_TcpClient]:
+        """Connect every client while the server keeps accepting; return the
+        ones deferred because it stopped (one client at a time)."""
+        for index, client in enumerate(self.clients):
+            if self.unaccepted is not None and not poll_until(
+                self.has_room, Deadline(pace_wait), interval=0.0005, max_interval=0.005
+            ):
+                self.result.deferred_from = client.conversation.client
+                return self.clients[index:]
+            self.open(client)
+        return []
+
+    def wait_connected(self) -> None:
+        """Let the admitted clients' connects complete (bounded), so that every
+        connected client starts talking at once."""
+        connecting = [c for c in self.clients if c.sock is not None and not c.connected and not c.done]
+        deadline = Deadline(self.connect_timeout)
+        while connecting and not deadline.expired():
+            for key, _ in self.sel.select(deadline.remaining()):
+                self.finish_connect(key.data)
+            connecting = [c for c in connecting if not c.connected and not c.done]
+        for client in connecting:
+            self.connect_failed(client, f"not connected within {self.connect_timeout:g} s")
+
+    # -- conversation ----------------------------------------------------------
+    def converse(self, deferred: list[_TcpClient], seed: int) -> None:
+        limit = Deadline(RUN_LIMIT)
+        order = [c for c in self.clients if c.connected]
         random.Random(seed).shuffle(order)
         for client in order:
-            sel.register(client.sock, selectors.EVENT_READ, client)
-            _next_message(client, sel)
-        active = len(clients)
-        while active and not result.misdeliveries:
-            events = sel.select(min(reply_timeout, limit.remaining()))
-            if not events:
-                waiting = [c.conversation.client for c in clients if not c.done]
-                result.stall = (f"no byte moved for {reply_timeout:g} s" if not limit.expired()
-                                else f"the crowd was still not done after {RUN_LIMIT:g} s")
-                result.stall += f"; {len(waiting)} client(s) still waiting"
-                break
+            self.next_message(client)
+        self.last_progress = time.monotonic()
+        while not self.result.misdeliveries:
+            active = [c for c in self.clients if not c.done]
+            if not active:
+                return
+            if deferred and self.has_room():
+                client = deferred.pop(0)
+                self.open(client)
+                self.last_progress = time.monotonic()
+            idle_for = time.monotonic() - self.last_progress
+            if idle_for >= self.reply_timeout or limit.expired():
+                self.stalled(active, limit)
+                return
+            wait = self.reply_timeout - idle_for
+            events = self.sel.select(min(wait, 0.005) if deferred else wait)
             for key, mask in events:
                 client = key.data
+                if not client.connected:
+                    if self.finish_connect(client):
+                        self.next_message(client)
+                    continue
                 if mask & selectors.EVENT_WRITE and client.outgoing:
-                    _send_some(client, sel, result)
+                    self.send_some(client)
                 if mask & selectors.EVENT_READ and not client.done:
-                    _receive_some(client, sel, result)
+                    self.receive_some(client)
                 if client.done:
-                    active -= 1
-                    sel.unregister(client.sock)
                     # Nothing is left unread, so this is a clean FIN, never an RST.
-                    client.sock.close()
+                    self.forget(client)
+            for client in self.clients:
+                if client.sock is not None and not client.connected and not client.done \
+                        and client.connect_deadline.expired():
+                    self.connect_failed(client, f"not connected within {self.connect_timeout:g} s")
 
+    def stalled(self, active: list[_TcpClient], limit: Deadline) -> None:
+        result = self.result
+        if limit.expired():
+            result.stall = f"the crowd was still not done after {RUN_LIMIT:g} s"
+        else:
+            result.stall = f"no byte moved for {self.reply_timeout:g} s"
+        never = [c for c in active if c.sock is None or not c.connected]
+        result.stall += f"; {len(active)} client(s) still waiting"
+        if never:
+            result.stall += (f", {len(never)} of them not even connected (the server kept {ACCEPT_WINDOW} "
+                             "connections waiting in its accept queue)")
 
-def _next_message(client: _TcpClient, sel: selectors.BaseSelector) -> None:
-    messages = client.conversation.messages
-    message = messages[client.next_message]
-    client.next_message += 1
-    client.awaiting += len(message)
-    client.outgoing = memoryview(message)
-    sel.modify(client.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
+    def next_message(self, client: _TcpClient) -> None:
+        message = client.conversation.messages[client.next_message]
+        client.next_message += 1
+        client.awaiting += len(message)
+        client.outgoing = memoryview(message)
+        self.sel.modify(client.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
 
+    def send_some(self, client: _TcpClient) -> None:
+        try:
+            sent = client.sock.send(client.outgoing)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.end(client, f"sending failed: {exc.strerror or exc}")
+            return
+        self.last_progress = time.monotonic()
+        client.outgoing = client.outgoing[sent:]
+        if not client.outgoing:
+            self.sel.modify(client.sock, selectors.EVENT_READ, client)
 
-def _send_some(client: _TcpClient, sel: selectors.BaseSelector, result: CrowdResult) -> None:
-    try:
-        sent = client.sock.send(client.outgoing)
-    except BlockingIOError:
-        return
-    except OSError as exc:
-        _end(client, result, f"sending failed: {exc.strerror or exc}")
-        return
-    client.outgoing = client.outgoing[sent:]
-    if not client.outgoing:
-        sel.modify(client.sock, selectors.EVENT_READ, client)
+    def receive_some(self, client: _TcpClient) -> None:
+        number = client.conversation.client
+        received = self.result.received[number]
+        expected = len(client.conversation.stream)
+        try:
+            chunk = client.sock.recv(expected + EXTRA_CAP - len(received))
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.end(client, "the server reset the connection" if isinstance(exc, ConnectionResetError)
+                     else f"receiving failed: {exc.strerror or exc}")
+            return
+        if not chunk:
+            self.end(client, "the server closed the connection")
+            return
+        self.last_progress = time.monotonic()
+        start = len(received)
+        received += chunk
+        if not _check_prefix(self.result, number, start):
+            client.done = True
+            return
+        if len(received) >= expected:
+            client.done = True
+        elif len(received) >= client.awaiting and not client.outgoing:
+            self.next_message(client)
 
-
-def _receive_some(client: _TcpClient, sel: selectors.BaseSelector, result: CrowdResult) -> None:
-    number = client.conversation.client
-    received = result.received[number]
-    expected = len(client.conversation.stream)
-    try:
-        chunk = client.sock.recv(expected + EXTRA_CAP - len(received))
-    except BlockingIOError:
-        return
-    except OSError as exc:
-        _end(client, result, "the server reset the connection" if isinstance(exc, ConnectionResetError)
-             else f"receiving failed: {exc.strerror or exc}")
-        return
-    if not chunk:
-        _end(client, result, "the server closed the connection")
-        return
-    start = len(received)
-    received += chunk
-    if not _check_prefix(result, number, start):
+    def end(self, client: _TcpClient, reason: str) -> None:
+        self.result.ended[client.conversation.client] = reason
         client.done = True
-        return
-    if len(received) >= expected:
-        client.done = True
-    elif len(received) >= client.awaiting and not client.outgoing:
-        _next_message(client, sel)
 
 
-def _end(client: _TcpClient, result: CrowdResult, reason: str) -> None:
-    result.ended[client.conversation.client] = reason
-    client.done = True
+def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
+                  connect_timeout: float, seed: int, unaccepted: Callable[[], int] | None = None) -> CrowdResult:
+    """Connect every client, then run all conversations interleaved.
+
+    `unaccepted` (how many connections wait in the server's accept queue, read
+    from the kernel) paces the connects: a burst of 50 would overflow a correct
+    server's `listen(5)` backlog, and the kernel would then hold the overflow
+    back for seconds (SYN-ACK retransmissions) — slow, not wrong. If the
+    server stops accepting (one client at a time), the remaining clients are
+    admitted as its queue drains, while the connected ones talk. Without
+    `unaccepted` the clients connect in one burst.
+    """
+    crowd = _TcpCrowd(endpoint, conversations, reply_timeout, connect_timeout, unaccepted)
+    started = time.monotonic()
+    try:
+        deferred = crowd.admit_all(pace_wait=reply_timeout)
+        crowd.wait_connected()
+        if not crowd.result.connect_errors:
+            crowd.converse(deferred, seed)
+    finally:
+        for client in crowd.clients:
+            if client.sock is not None:
+                client.sock.close()
+        crowd.sel.close()
+        crowd.result.elapsed = time.monotonic() - started
+    return crowd.result
 
 
 # -- UDP ---------------------------------------------------------------------

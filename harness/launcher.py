@@ -317,6 +317,36 @@ class ServerProcess:
             if pid not in self.known_pids:
                 self.known_pids[pid] = self.probe.start_time(pid)
 
+    def reap_orphans(self) -> int:
+        """Reap this server's orphans that died as our children (we are a subreaper).
+
+        A forking server's grandchildren (socat's `cat`, one per connection)
+        re-parent to us and, unreaped, pile up as zombies that count against
+        the process limit: after a few hundred connections the server's fork()
+        fails. Only zombies in the server's session (its session id is its
+        pid) are reaped, never the server's own process (Popen waits for it).
+        Linux only; returns how many were reaped.
+        """
+        if self.process is None or not os.path.isdir("/proc"):
+            return 0
+        me, session, reaped = os.getpid(), self.process.pid, 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == session:
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    raw = f.read()
+            except OSError:
+                continue
+            fields = raw[raw.rfind(b")") + 2 :].split()
+            if fields[0] == b"Z" and int(fields[1]) == me and int(fields[3]) == session:
+                try:
+                    os.waitpid(int(name), os.WNOHANG)
+                    reaped += 1
+                except ChildProcessError:
+                    pass
+        return reaped
+
     def output_tail(self, limit: int = 2000) -> str:
         return self.output.tail_text(limit) if self.output else ""
 

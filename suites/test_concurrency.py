@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 
+from harness import sockdiag
 from harness.checks import check
 from harness.client import TcpConnection, echo_mismatch
 from harness.crowd import CrowdResult, run_tcp_crowd, run_udp_crowd, tagged_conversations
@@ -35,7 +36,7 @@ SEQUENTIAL_CONNECTIONS = 500
 FD_TOLERANCE = 10
 #: The idle window, and the CPU time a server may use in it.
 IDLE_WINDOW = 1.0
-IDLE_CPU_LIMIT = 0.25
+IDLE_CPU_LIMIT = 0.1
 #: How many misdeliveries a failure lists.
 SHOWN = 5
 
@@ -50,6 +51,17 @@ def connect_timeout(settings) -> float:
     return max(3 * settings.reply_timeout, 5.0)
 
 
+def accept_queue_of(instance: ServerProcess):
+    """How many connections wait in the server's accept queue (the kernel shows
+    them as ESTABLISHED sockets on its port that no process holds yet); None
+    where the probe cannot tell (psutil)."""
+    if instance.probe.name != "linux":
+        return None
+    port = instance.endpoint.port
+    established = 1 << 1  # only ESTABLISHED: the kernel skips the TIME_WAIT sockets of earlier checks
+    return lambda: sum(1 for s in sockdiag.dump("tcp", established) if s.local_port == port and not s.inode)
+
+
 # -- evidence ------------------------------------------------------------------
 def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
     """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
@@ -60,7 +72,7 @@ def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
         listed = ", ".join(f"client {c}: {e}" for c, e in errors[:SHOWN])
         return CheckFailed(
             f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
-            "accept connections promptly, with a listen() backlog that holds a burst of clients"
+            "accept connections promptly, with a listen() backlog that holds a burst of clients" + replay
         )
     if result.misdeliveries and result.misdeliveries[0].datagram is not None:
         first = result.misdeliveries[0]
@@ -162,7 +174,8 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
     instance = fresh_server()
     seed = seed_of(settings)
     conversations = tagged_conversations(settings.clients, seed)
-    result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed)
+    result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed,
+                           unaccepted=accept_queue_of(instance))
     if not result.ok:
         raise crowd_failure(result, "clients", seed)
 
@@ -229,18 +242,30 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
         vanishing.read_available(settings.reply_timeout, cap=4096)
     finally:
         vanishing.abort()
-    for client in ("next", "one more"):
-        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
-            received, end_reason = conn.exchange(f"{client} client after the reset\n".encode(), settings.reply_timeout)
-            message = f"{client} client after the reset\n".encode()
-            if received != message:
-                raise echo_mismatch(message, received, end_reason,
-                                    f"the {client} client, after a client vanished with a reset (RST)")
+    try:
+        for client in ("next", "one more"):
+            with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+                message = f"{client} client after the reset\n".encode()
+                received, end_reason = conn.exchange(message, settings.reply_timeout)
+                if received != message:
+                    raise echo_mismatch(message, received, end_reason,
+                                        f"the {client} client, after a client vanished with a reset (RST)")
+    except CheckFailed:
+        if poll_until(lambda: not instance.alive(), Deadline(0.5)):
+            raise _died_of_reset(instance) from None
+        raise
     if not instance.alive():
-        raise CheckFailed(
-            f"the server exited ({instance.exit_description()}) after a client vanished with a reset (RST): "
-            "catch ConnectionResetError/BrokenPipeError per connection and keep serving"
-        )
+        raise _died_of_reset(instance)
+
+
+def _died_of_reset(instance: ServerProcess) -> CheckFailed:
+    # Stopping a dead server drains its output to the end: the report gets the whole traceback.
+    instance.stop()
+    return CheckFailed(
+        f"the server exited ({instance.exit_description()}) after a client vanished with a reset (RST) in the "
+        "middle of an exchange: catch ConnectionResetError and BrokenPipeError around each connection's "
+        "recv()/send(), close that connection, and keep serving the others"
+    )
 
 
 @check("concurrency::no_descriptor_leak", protocols=TCP,
@@ -251,12 +276,15 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
     instance = fresh_server()
     endpoint = instance.endpoint
     probe = instance.probe
-    _one_conversation(endpoint, settings, "warm-up")  # lazily opened resources belong to the baseline
+    clients = SequentialClients(endpoint, settings)
+    clients.converse("warm-up")  # lazily opened resources belong to the baseline
     _wait_closed(instance, settings)
     before = probe.open_fds(instance.pids())
     started = time.monotonic()
     for index in range(SEQUENTIAL_CONNECTIONS):
-        _one_conversation(endpoint, settings, f"connection {index + 1} of {SEQUENTIAL_CONNECTIONS}")
+        clients.converse(f"connection {index + 1} of {SEQUENTIAL_CONNECTIONS}")
+        if index % 50 == 49:
+            instance.reap_orphans()  # a forking server's dead grandchildren, re-parented to us
     spent = time.monotonic() - started
     limit = before + FD_TOLERANCE
     within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))
@@ -271,6 +299,32 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
             f"(tolerance +{FD_TOLERANCE}){hint}: close each accepted socket when its client leaves "
             "(recv() returned b'')"
         )
+
+
+class SequentialClients:
+    """Clients one after another, each echoing one message.
+
+    Each half-closes and waits for the server to close first, so a forking
+    server's child has exited before the next client comes (500 forks in a
+    burst would hit the process limit: not a leak). A server that does not
+    close after a half-close is not waited for again: its leak is the finding.
+    """
+
+    def __init__(self, endpoint, settings) -> None:
+        self.endpoint = endpoint
+        self.settings = settings
+        self.wait_for_close = True
+
+    def converse(self, who: str) -> None:
+        settings = self.settings
+        with TcpConnection(self.endpoint, Deadline(settings.reply_timeout)) as conn:
+            waited_for(conn, b"one message, then goodbye\n", settings, who)
+            if self.wait_for_close:
+                conn.shutdown_write()
+                try:
+                    conn.expect_eof(Deadline(settings.reply_timeout))
+                except CheckFailed:
+                    self.wait_for_close = False
 
 
 def _one_conversation(endpoint, settings, who: str) -> None:
@@ -299,20 +353,27 @@ def test_idle_without_busy_loop_tcp(fresh_server, settings):
 
 
 def _require_idle_cpu(instance: ServerProcess, situation: str) -> None:
+    """Over the limit in two windows in a row: a busy loop never stops, while a
+    one-off burst (a JIT warming up, a garbage collection) does."""
     probe = instance.probe
     pids = instance.pids()
-    before = probe.cpu_seconds(pids)
-    window = Deadline(IDLE_WINDOW)
-    # Sampled every 0.1 s so a spinning server fails as soon as it is over the limit.
-    over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window, interval=0.1, max_interval=0.1)
-    used = probe.cpu_seconds(pids) - before
-    if over:
-        raise CheckFailed(
-            f"the server used {used:.2f} CPU seconds in {window.elapsed():.2f} s with no client talking to it "
-            f"({situation}; limit {IDLE_CPU_LIMIT:g} s per {IDLE_WINDOW:g} s): a loop keeps running without "
-            "work — when recv() returns b'' the client has closed: break out of the loop and close the socket; "
-            "wait in a blocking accept()/recv()/select(), never in a polling loop"
-        )
+    samples = []
+    for _ in range(2):
+        before = probe.cpu_seconds(pids)
+        window = Deadline(IDLE_WINDOW)
+        # Sampled every 0.1 s so a spinning server is over the limit early.
+        over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window,
+                          interval=0.1, max_interval=0.1)
+        samples.append((probe.cpu_seconds(pids) - before, window.elapsed()))
+        if not over:
+            return
+    used = " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
+    raise CheckFailed(
+        f"the server used {used} with no client talking to it ({situation}; limit {IDLE_CPU_LIMIT:g} CPU "
+        f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — when recv() returns b'' the "
+        "client has closed: break out of the loop and close the socket; wait in a blocking "
+        "accept()/recv()/select(), never in a polling loop"
+    )
 
 
 # -- udp ---------------------------------------------------------------------------

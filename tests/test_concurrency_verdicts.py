@@ -5,6 +5,7 @@ exactly the checks aimed at its bug and passes the rest."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -31,6 +32,36 @@ def test_reference_server_passes_every_concurrency_check(harness, protocol, name
     run = harness("--protocol", protocol, "--suite", "concurrency", reference(name), "{port}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outcomes() == {check: "passed" for check in checks}
+
+
+GOOD = [
+    # socketserver's default request_queue_size is 5: a burst of 50 connects must not overflow it.
+    ("tcp_echo_socketserver.py",),
+    ("tcp_echo_forking.py",),
+    ("tcp_echo_ipv6.py",),
+]
+
+
+@pytest.mark.parametrize("name", [g[0] for g in GOOD])
+def test_good_servers_of_the_corpus_pass_every_concurrency_check(harness, name):
+    run = harness("--suite", "concurrency", server(name), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in TCP_CHECKS}
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_socat_forking_echo_passes_every_concurrency_check(harness):
+    """500 connections to a forking server: its dead grandchildren must not exhaust the process limit."""
+    run = harness("--suite", "concurrency", "--", "socat", "TCP-LISTEN:{port},fork,reuseaddr", "EXEC:cat")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in TCP_CHECKS}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_echo_passes_every_concurrency_check(harness):
+    run = harness("--suite", "concurrency", "--", "node", server("tcp_echo.js"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in TCP_CHECKS}
 
 
 @pytest.mark.parametrize("name", ["tcp_echo_selectors.py", "tcp_echo_socketserver.py"])

@@ -6,7 +6,7 @@ import socket, sys
 sk = socket.socket()
 sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sk.bind(("127.0.0.1", int(sys.argv[1])))
-sk.listen(128)
+sk.listen(5)   # the tutorials' backlog
 while True:
     conn, addr = sk.accept()
     try:
