@@ -7,9 +7,10 @@ assignment config) turns every ratio into a graded threshold: below R fails.
 Opt-in: the suite runs only when asked for (`--suite speed`).
 
 Rules:
-- Each figure is measured twice, alternating reference and server (R S R S),
-  and the better of each pair is kept: a shared 2-core machine is noisy, and
-  noise only ever makes a run slower.
+- Reference and server are measured in adjacent pairs (R S, S R, ...; five
+  pairs, three for UDP); each figure is the median over the pairs, and the
+  ratio is the median of the pairs' ratios: a shared 2-core machine is noisy,
+  and both sides of a pair see nearly the same background load.
 - Ratios read "higher is better": throughput and datagram rate are
   server / reference; latency is reference p50 / server p50.
 - The load generator (harness/loadgen.py) reports its own CPU share, so the
@@ -18,8 +19,13 @@ Rules:
 
 from __future__ import annotations
 
+import shutil
+import statistics
 import struct
 import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -28,33 +34,40 @@ from harness import loadgen
 from harness.checks import INFORMATIONAL, check
 from harness.command import reference_server
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint, ServerProcess, ServerSpec
+from harness.launcher import Endpoint, ServerProcess
 from harness.settings import Settings
 
 TCP = ("tcp-echo", "tcp-framed")
 UDP = ("udp-echo",)
 REFERENCE = {"tcp-echo": "tcp_echo", "tcp-framed": "tcp_framed", "udp-echo": "udp_echo"}
 REFERENCE_LENGTH_FORMAT = "!I"
-WARMUP = 0.2
-UDP_LOADS = (5_000, 25_000, 50_000, 100_000, 150_000)
-UDP_STEP = 0.4
+WARMUP = 0.1
+PAIRS = 5
+UDP_PAIRS = 3
+UDP_LOADS = (10_000, 50_000, 100_000, 150_000)
+UDP_STEP = 0.3
 PAYLOAD = 64 * 1024
 MESSAGE = 32
 
 
 @pytest.fixture
-def reference(settings: Settings) -> Iterator[Endpoint]:
-    """The bundled reference server for this protocol, started for this check."""
+def reference(request: pytest.FixtureRequest, settings: Settings) -> Iterator[ServerProcess]:
+    """The bundled reference server for this protocol, started for this check
+    exactly as the server under test is (same sandbox, limits and user)."""
+    from harness.plugin import POOL
+
     path = reference_server(REFERENCE[settings.protocol])
     if not path.exists():
         pytest.skip(f"no bundled reference server for {settings.protocol} ({path.name})")
-    instance = ServerProcess(ServerSpec(argv=(sys.executable, "-u", str(path), "{port}"),
-                                        transport=settings.transport, host=settings.host,
-                                        startup_timeout=settings.startup_timeout))
+    spec = replace(request.config.stash[POOL].spec, argv=(sys.executable, "-u", str(path), "{port}"),
+                   fixed_port=None)
+    instance = ServerProcess(spec, workdir=Path(tempfile.mkdtemp(prefix="harness-reference-")))
     try:
-        yield instance.start()
+        instance.start()
+        yield instance
     finally:
         instance.stop()
+        shutil.rmtree(instance.workdir, ignore_errors=True)
 
 
 def unit(settings: Settings, length_format: str, payload: int) -> bytes:
@@ -65,21 +78,45 @@ def unit(settings: Settings, length_format: str, payload: int) -> bytes:
     return body
 
 
-def best_of_alternating(measure: Callable[[Endpoint, str], Any], server: Endpoint, reference: Endpoint,
-                        key: Callable[[Any], float], settings: Settings) -> tuple[Any, Any]:
-    """Measure R S R S; keep the better (higher `key`) of each. A stall of the
-    server under test is the finding of the check; of the reference, a harness error."""
-    results: dict[str, list[Any]] = {"server": [], "reference": []}
-    for _ in range(2):
-        for role, endpoint, fmt in (("reference", reference, REFERENCE_LENGTH_FORMAT),
-                                    ("server", server, settings.length_format)):
+@dataclass
+class Paired:
+    """Figures of the server and the reference measured in adjacent pairs."""
+
+    server: list[Any]
+    reference: list[Any]
+    ratios: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def median(self, role: str, figure: Callable[[Any], float]) -> float:
+        return statistics.median(figure(result) for result in getattr(self, role))
+
+
+def measure_pairs(measure: Callable[[Endpoint, str], Any], server: ServerProcess, reference: ServerProcess,
+                  ratio: Callable[[Any, Any], float], settings: Settings, pairs: int = PAIRS) -> Paired:
+    """Measure reference and server in adjacent pairs (R S, S R, R S, ...); the
+    ratio is the median of the pairs' ratios. Both sides of a pair see nearly
+    the same background load, and the median drops the pair a burst of it hit.
+    A stall of the server under test is the check's finding; of the
+    reference, a harness error."""
+    result = Paired([], [], [])
+    for index in range(pairs):
+        order = [("reference", reference, REFERENCE_LENGTH_FORMAT), ("server", server, settings.length_format)]
+        pair: dict[str, Any] = {}
+        for role, instance, fmt in (order if index % 2 == 0 else order[::-1]):
+            assert instance.endpoint is not None
             try:
-                results[role].append(measure(endpoint, fmt))
+                pair[role] = measure(instance.endpoint, fmt)
             except (loadgen.Stalled, OSError) as problem:
                 if role == "reference":
                     raise RuntimeError(f"the bundled reference server stalled: {problem}") from None
                 raise CheckFailed(f"the server could not be measured: {problem}") from None
-    return max(results["server"], key=key), max(results["reference"], key=key)
+        result.server.append(pair["server"])
+        result.reference.append(pair["reference"])
+        result.ratios.append(ratio(pair["server"], pair["reference"]))
+    return result
 
 
 def judge(inform: Callable[..., None], settings: Settings, message: str, figures: dict[str, Any]) -> None:
@@ -98,42 +135,46 @@ def judge(inform: Callable[..., None], settings: Settings, message: str, figures
 @check("speed::throughput", protocols=TCP, tier=INFORMATIONAL,
        description="one connection streams 64 KiB messages (frames) while reading the echo",
        expectation="informational: MB/s echoed, beside the reference server's (ratio = server / reference)")
-def test_throughput(endpoint, reference, settings, inform):
+def test_throughput(server, reference, settings, inform):
     def measure(target: Endpoint, fmt: str) -> loadgen.Throughput:
         return loadgen.tcp_throughput(target, unit(settings, fmt, PAYLOAD) * 8, settings.speed_duration, WARMUP,
                                       settings.reply_timeout)
 
-    server, ref = best_of_alternating(measure, endpoint, reference, lambda r: r.mb_s, settings)
-    ratio = server.mb_s / ref.mb_s if ref.mb_s else 0.0
+    paired = measure_pairs(measure, server, reference, lambda s, r: s.mb_s / r.mb_s if r.mb_s else 0.0, settings)
+    mb_s, ref_mb_s = paired.median("server", lambda r: r.mb_s), paired.median("reference", lambda r: r.mb_s)
+    cpu = paired.median("server", lambda r: r.cpu_share)
     judge(inform, settings,
-          f"throughput {server.mb_s:,.0f} MB/s; reference {ref.mb_s:,.0f} MB/s: {ratio:.2f}× the reference "
-          f"(load generator CPU {server.cpu_share:.0%} of one core)",
-          {"mb_s": server.mb_s, "reference_mb_s": ref.mb_s, "ratio": ratio,
-           "generator_cpu_share": server.cpu_share, "reference_generator_cpu_share": ref.cpu_share})
+          f"throughput {mb_s:,.0f} MB/s; reference {ref_mb_s:,.0f} MB/s: {paired.ratio:.2f}× the reference "
+          f"(medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%} of one core)",
+          {"mb_s": mb_s, "reference_mb_s": ref_mb_s, "ratio": paired.ratio, "pair_ratios": paired.ratios,
+           "generator_cpu_share": cpu})
 
 
 @pytest.mark.parametrize("clients", [1, 50], ids=["1 client", "50 clients"])
 @check("speed::latency", protocols=TCP, tier=INFORMATIONAL,
        description="round trips of a 32-byte message (frame), each client in a closed loop, with 1 and 50 clients",
        expectation="informational: p50/p99 round-trip ms beside the reference's (ratio = reference p50 / server p50)")
-def test_latency(endpoint, reference, settings, inform, clients):
+def test_latency(server, reference, settings, inform, clients):
     def measure(target: Endpoint, fmt: str) -> loadgen.Latency:
         return loadgen.tcp_latency(target, unit(settings, fmt, MESSAGE), clients, settings.speed_duration, WARMUP,
                                    settings.reply_timeout)
 
-    server, ref = best_of_alternating(measure, endpoint, reference, lambda r: -r.percentile(50), settings)
-    if not server.samples:
+    def ratio(server: loadgen.Latency, ref: loadgen.Latency) -> float:
+        return ref.percentile(50) / server.percentile(50) if server.samples and ref.samples else 0.0
+
+    paired = measure_pairs(measure, server, reference, ratio, settings)
+    if not any(result.samples for result in paired.server):
         raise CheckFailed(f"no round trip completed within {settings.speed_duration:g} s")
-    ratio = ref.percentile(50) / server.percentile(50) if server.percentile(50) else 0.0
+    fig = {role + key: paired.median(role.rstrip("_") or "server", f) for role in ("", "reference_")
+           for key, f in (("p50_ms", lambda r: r.percentile(50)), ("p99_ms", lambda r: r.percentile(99)),
+                          ("round_trips_s", lambda r: r.round_trips_s))}
+    cpu = paired.median("server", lambda r: r.cpu_share)
     judge(inform, settings,
-          f"{clients} client(s): p50 {server.percentile(50):.3f} ms, p99 {server.percentile(99):.3f} ms, "
-          f"{server.round_trips_s:,.0f} round trips/s; reference p50 {ref.percentile(50):.3f} ms, "
-          f"p99 {ref.percentile(99):.3f} ms, {ref.round_trips_s:,.0f}/s: {ratio:.2f}× the reference "
-          f"(load generator CPU {server.cpu_share:.0%})",
-          {"clients": clients, "p50_ms": server.percentile(50), "p99_ms": server.percentile(99),
-           "round_trips_s": server.round_trips_s, "reference_p50_ms": ref.percentile(50),
-           "reference_p99_ms": ref.percentile(99), "reference_round_trips_s": ref.round_trips_s,
-           "ratio": ratio, "generator_cpu_share": server.cpu_share})
+          f"{clients} client(s): p50 {fig['p50_ms']:.3f} ms, p99 {fig['p99_ms']:.3f} ms, "
+          f"{fig['round_trips_s']:,.0f} round trips/s; reference p50 {fig['reference_p50_ms']:.3f} ms, "
+          f"p99 {fig['reference_p99_ms']:.3f} ms, {fig['reference_round_trips_s']:,.0f}/s: "
+          f"{paired.ratio:.2f}× the reference (medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%})",
+          {"clients": clients, **fig, "ratio": paired.ratio, "pair_ratios": paired.ratios, "generator_cpu_share": cpu})
 
 
 @check("speed::udp_rate", protocols=UDP, tier=INFORMATIONAL,
@@ -141,22 +182,30 @@ def test_latency(endpoint, reference, settings, inform, clients):
                    f"{UDP_STEP:g} s each",
        expectation="informational: replies per second and loss at each load, beside the reference's "
                    "(ratio = best reply rate / reference's)")
-def test_udp_rate(endpoint, reference, settings, inform):
+def test_udp_rate(server, reference, settings, inform):
     def measure(target: Endpoint, fmt: str) -> list[loadgen.UdpStep]:
-        return [loadgen.udp_rate(target, offered, UDP_STEP, drain=0.15) for offered in UDP_LOADS]
+        return [loadgen.udp_rate(target, offered, UDP_STEP, drain=0.1) for offered in UDP_LOADS]
 
     def best_rate(steps: list[loadgen.UdpStep]) -> float:
         return max(step.reply_rate for step in steps)
 
-    server, ref = best_of_alternating(measure, endpoint, reference, best_rate, settings)
-    ratio = best_rate(server) / best_rate(ref) if best_rate(ref) else 0.0
-    steps = [{"offered": s.offered, "reply_rate": round(s.reply_rate), "loss": round(s.loss, 4),
-              "reference_reply_rate": round(r.reply_rate), "reference_loss": round(r.loss, 4)}
-             for s, r in zip(server, ref)]
+    paired = measure_pairs(measure, server, reference,
+                           lambda s, r: best_rate(s) / best_rate(r) if best_rate(r) else 0.0, settings, UDP_PAIRS)
+    steps = []
+    for index, offered in enumerate(UDP_LOADS):
+        def at(role: str, figure: Callable[[loadgen.UdpStep], float]) -> float:
+            return paired.median(role, lambda sweep: figure(sweep[index]))
+
+        steps.append({"offered": offered, "reply_rate": round(at("server", lambda s: s.reply_rate)),
+                      "loss": round(at("server", lambda s: s.loss), 4),
+                      "reference_reply_rate": round(at("reference", lambda s: s.reply_rate)),
+                      "reference_loss": round(at("reference", lambda s: s.loss), 4)})
+    best, ref_best = paired.median("server", best_rate), paired.median("reference", best_rate)
+    cpu = max(step.cpu_seconds for sweep in paired.server for step in sweep) / UDP_STEP
     table = "; ".join(f"{s['offered']:,}/s offered: {s['reply_rate']:,}/s answered, {s['loss']:.1%} lost "
                       f"(reference {s['reference_reply_rate']:,}/s, {s['reference_loss']:.1%})" for s in steps)
     judge(inform, settings,
-          f"best {best_rate(server):,.0f} replies/s; reference {best_rate(ref):,.0f}/s: {ratio:.2f}× the reference. "
-          f"{table} (load generator CPU {max(s.cpu_seconds for s in server) / UDP_STEP:.0%} at most)",
-          {"max_reply_rate": best_rate(server), "reference_max_reply_rate": best_rate(ref), "ratio": ratio,
-           "steps": steps})
+          f"best {best:,.0f} replies/s; reference {ref_best:,.0f}/s: {paired.ratio:.2f}× the reference "
+          f"(medians of {len(paired.ratios)} pairs). {table} (load generator CPU {cpu:.0%} at most)",
+          {"max_reply_rate": best, "reference_max_reply_rate": ref_best, "ratio": paired.ratio,
+           "pair_ratios": paired.ratios, "steps": steps, "generator_cpu_share": cpu})
