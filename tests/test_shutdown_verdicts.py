@@ -35,7 +35,7 @@ BUGGY_SHUTDOWN_TIMEOUT = "1.5"
 def test_reference_server_passes_every_shutdown_check(harness, protocol, path):
     run = harness("--protocol", protocol, "--suite", "shutdown", path, "{port}")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.outcomes() == {check: "passed" for check in CHECKS}
+    assert run.outcomes() == {check: "passed" for check in CHECKS}, run.stdout
 
 
 def test_every_protocol_has_every_shutdown_check():
