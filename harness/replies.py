@@ -91,15 +91,6 @@ class ReplyReader:
         del self.pending[: end + 1]
         return line
 
-    def read_for(self, seconds: float, cap: int = EXTRA_CAP) -> bytes:
-        """Everything that arrives within `seconds` (capped), for demonstrations."""
-        deadline = Deadline(seconds)
-        while len(self.pending) < cap and self._fill(deadline, cap):
-            pass
-        got = bytes(self.pending)
-        self.pending.clear()
-        return got
-
     def read_until(self, done, seconds: float, settle: float = 0.1, cap: int = EXTRA_CAP) -> bytes:
         """What arrives until `done(bytes_so_far)` holds and then `settle` s pass
         quietly (or `seconds` in all): a demonstration need not wait out the timeout."""

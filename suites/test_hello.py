@@ -12,6 +12,7 @@ wrong greeting fails that check only.
 
 from __future__ import annotations
 
+from harness.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline
@@ -87,8 +88,7 @@ def udp_long_name_size(settings: Settings) -> int:
 
 
 def udp_expect(client: UdpClient, name: bytes, context: str) -> None:
-    from harness.bytesdiff import describe_mismatch
-
+    """Send NAME as a datagram (3 tries) and require exactly Hello, NAME! back."""
     expected = reply_for(name)
     reply = client.exchange(name)
     if reply is None:

@@ -74,25 +74,3 @@ def coalesced_reply_candidates(first: str, second: str) -> dict[bytes, str]:
         reply_for(one + two): "the two messages merged into one name (粘包): one reply, to a name nobody sent",
         reply_for(one) + reply_for(two): "two replies, as if sent apart (the server found the boundary somehow)",
     }
-
-
-class LineSplitter:
-    """Splits a byte stream into lines ending in b"\\n" (the trailing partial
-    line is kept until its end arrives). Used by the harness to read replies
-    and by the reference server to read requests."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes; return the complete lines (without b"\\n") now available."""
-        self._buffer += data
-        lines = []
-        while (end := self._buffer.find(LINE_END)) >= 0:
-            lines.append(bytes(self._buffer[:end]))
-            del self._buffer[: end + 1]
-        return lines
-
-    @property
-    def pending(self) -> bytes:
-        return bytes(self._buffer)
