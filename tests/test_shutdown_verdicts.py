@@ -20,6 +20,9 @@ CHECKS = {
     "shutdown::sigterm_with_clients", "shutdown::port_reusable", "shutdown::runs_until_stopped",
     "shutdown::no_traceback",
 }
+SIGNAL_CHECKS = {
+    "shutdown::sigint_idle", "shutdown::sigterm_idle", "shutdown::sigint_with_clients", "shutdown::sigterm_with_clients",
+}
 #: Short, for the buggy servers' expected failures only (a hang costs this much).
 BUGGY_SHUTDOWN_TIMEOUT = "1.5"
 
@@ -50,6 +53,8 @@ BUGGY = [
     ("shut_ignores_sigterm.py", "tcp-echo", {"shutdown::sigterm_idle", "shutdown::sigterm_with_clients"}, set()),
     ("shut_fork_orphans.py", "tcp-echo", {"shutdown::sigint_with_clients", "shutdown::sigterm_with_clients"}, set()),
     ("shut_no_reuseaddr.py", "tcp-echo", {"shutdown::port_reusable"}, set()),
+    # A helper that double-forked away (re-parented, another session) outlives every signal.
+    ("shut_double_fork_helper.py", "tcp-echo", SIGNAL_CHECKS, set()),
     ("tcp_single_client.py", "tcp-echo", {"shutdown::runs_until_stopped"}, {"shutdown::no_traceback"}),
     ("shut_udp_ignores_sigterm.py", "udp-echo", {"shutdown::sigterm_idle", "shutdown::sigterm_with_clients"}, set()),
     ("shut_udp_one_datagram.py", "udp-echo", {"shutdown::runs_until_stopped"}, set()),
