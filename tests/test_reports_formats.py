@@ -258,3 +258,30 @@ def test_reference_server_gets_full_marks(harness, tmp_path):
     run = harness("--protocol", "udp-echo", "--suite", "echo", "--gradescope", str(gs), reference("udp_echo.py"), "{port}")
     data = json.loads(Path(gs).read_text())
     assert run.returncode == 0 and data["score"] == len(data["tests"]) == 8
+
+
+TRICKLE = """
+import socket, sys, threading, time
+def handle(conn):
+    with conn:
+        while data := conn.recv(1):
+            conn.sendall(data)
+            time.sleep(0.3)
+sk = socket.socket()
+sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sk.bind(("127.0.0.1", int(sys.argv[1])))
+sk.listen()
+while True:
+    conn, _ = sk.accept()
+    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+"""
+
+
+def test_a_check_that_times_out_scores_zero(harness, tmp_path):
+    trickle = tmp_path / "trickle.py"
+    trickle.write_text(TRICKLE)
+    gs = tmp_path / "gs.json"
+    run = harness("--check-timeout", "3", "--check", "echo::large_payload", "--gradescope", str(gs), str(trickle), "{port}")
+    assert "did not finish within 3 s" in run.check("echo::large_payload")["message"]
+    data = json.loads(gs.read_text())
+    assert data["score"] == 0 and data["tests"][0]["max_score"] == 1 and data["tests"][0]["status"] == "failed"
