@@ -26,11 +26,12 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness import isolation
+from harness import isolation, scratch
 from harness.limits import Limits
 from harness.report import CheckResult, Report
 from harness.sandbox import Sandbox
@@ -45,7 +46,7 @@ HARD_EXIT_S = 20.0
 EXIT_INTERNAL = 4
 
 
-def sandbox_for(settings: Settings) -> Sandbox:
+def sandbox_for(settings: Settings, quiet: bool = False) -> Sandbox:
     """The Sandbox the run's settings ask for (0 means unlimited)."""
     limits = Limits(
         cpu_s=settings.cpu_limit or None,
@@ -54,7 +55,13 @@ def sandbox_for(settings: Settings) -> Sandbox:
         processes=settings.process_limit or None,
         file_size_mib=settings.file_size_limit or None,
     )
-    return Sandbox(limits=limits)
+    return Sandbox(limits=limits, quiet=quiet)
+
+
+def scratch_note(argv: list[str]) -> str | None:
+    """The one-line note when the server's folder is too big to copy whole (said once, by the controller)."""
+    source, first = scratch.submission_folder(argv, Path.cwd())
+    return scratch.plan(source, first).truncated
 
 
 def configure(config: pytest.Config, settings: Settings, collector: ResultCollector | None) -> None:
@@ -82,6 +89,10 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
             if collector is not None and hasattr(collector, "notes"):
                 collector.notes.append(text)
     if collector is not None:
+        truncated = scratch_note(list(collector.server.command))
+        if truncated:
+            print(f"note: {truncated}", file=sys.stderr, flush=True)
+            collector.notes.append(truncated)
         guard = RunGuard(config, settings, collector)
         config.pluginmanager.register(guard, "harness-guard")
 

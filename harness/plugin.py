@@ -103,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         host=settings.host,
         fixed_port=settings.port,
         startup_timeout=settings.startup_timeout,
-        sandbox=guard.sandbox_for(settings),
+        sandbox=guard.sandbox_for(settings, quiet=True),
     )
     config.stash[SETTINGS] = settings
     # tcp-file servers each run in their own directory of files to serve.

@@ -58,6 +58,7 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     scratch: bool = True
     drop_root: bool = True
+    quiet: bool = False
     notes: list[str] = field(default_factory=list)
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
 
@@ -100,9 +101,11 @@ class Sandbox:
         scratch.remove(workdir / "submission")
 
     def _note(self, text: str) -> None:
+        """Keep a note; printed once, unless `quiet` (the xdist controller already said it)."""
         if text not in self.notes:
             self.notes.append(text)
-            print(text, file=sys.stderr, flush=True)
+            if not self.quiet:
+                print(text, file=sys.stderr, flush=True)
 
 
 def tasks_counted_with_the_server() -> int:

@@ -107,3 +107,17 @@ def test_server_damaging_its_folder_damages_only_the_scratch_copy(harness, tmp_p
                   cwd=submission)
     assert run.returncode == 0, run.stdout + run.stderr
     assert (submission / "victim.txt").read_text() == "precious"
+
+
+def test_a_huge_submission_folder_is_copied_only_up_to_the_bound(harness, tmp_path):
+    from harness import scratch
+
+    submission = tmp_path / "home"
+    (submission / "junk").mkdir(parents=True)
+    for i in range(scratch.MAX_FILES + 100):
+        (submission / "junk" / f"{i}.txt").write_text("x")
+    shutil.copy(server("hostile_closes_output.py"), submission / "server.py")
+    run = harness("-k", "single_message", *FAST, str(submission / "server.py"), "{port}", cwd=submission)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"stopped at {scratch.MAX_FILES} files" in run.stderr
+    assert any("stopped at" in note for note in run.report["notes"])
