@@ -121,3 +121,10 @@ def test_a_huge_submission_folder_is_copied_only_up_to_the_bound(harness, tmp_pa
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"stopped at {scratch.MAX_FILES} files" in run.stderr
     assert any("stopped at" in note for note in run.report["notes"])
+
+
+def test_a_server_killed_by_a_limit_mid_run_is_reported_with_that_limit(harness):
+    run = harness("--suite", "echo", *FAST, "--memory-limit", "250", server("hostile_eats_memory_per_message.py"), "{port}")
+    assert run.returncode == 1
+    messages = [c.get("message") or "" for c in run.report["checks"]]
+    assert any("exited during this check" in m and "--memory-limit 250" in m for m in messages), messages
