@@ -7,11 +7,11 @@ a bad value came from. The plugin registers them as `--NAME` pytest options
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from harness.errors import ConfigError
+from harness.framing import FrameCodec
 from harness.protocols import PROTOCOLS
 
 
@@ -47,7 +47,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("files-limit", int, 1024, "open files per server process (0: unlimited)", minimum=0),
     Option("process-limit", int, 256, "processes and threads of the server, all together (0: unlimited)", minimum=0),
     Option("file-size-limit", int, 64, "largest file the server may write, MiB (0: unlimited)", minimum=0),
-    Option("no-isolate", bool, False, "do not run in a private network namespace (loopback only, own ports)"),
+    Option("no-isolate", bool, False, "share the machine's network instead of a private namespace with only loopback"),
     Option("watchdog", float, None, "end the run after this many seconds without progress "
            "(default: check-timeout + startup-timeout + 30)", minimum=1),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
@@ -120,9 +120,7 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
     if clean["hello_mode"] not in HELLO_MODES:
         raise ConfigError(f"invalid --hello-mode {clean['hello_mode']!r} from {source}: one of {', '.join(HELLO_MODES)}")
     try:
-        if struct.calcsize(clean["length_format"]) < 1:
-            raise struct.error("empty format")
-        struct.pack(clean["length_format"], 0)
-    except struct.error as exc:
+        FrameCodec(clean["length_format"], clean["max_frame"])
+    except ValueError as exc:
         raise ConfigError(f"invalid --length-format {clean['length_format']!r} from {source}: {exc}") from None
     return Settings(**clean)
