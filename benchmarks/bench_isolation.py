@@ -39,7 +39,7 @@ for _ in range(repeat):
     server.start()
     times.append(time.perf_counter() - t)
     server.stop()
-print(statistics.median(times), entered)
+print(" ".join(map(str, times)), "|", entered)
 """
 
 
@@ -47,12 +47,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    for mode in ("plain", "sandboxed", "isolated"):
-        out = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(args.repeat)], check=True,
-                             capture_output=True, text=True).stdout.split()
-        median, entered = float(out[0]), out[1]
-        extra = f"; namespace entry {float(entered) * 1000:.2f} ms" if entered != "None" else ""
-        print(f"{mode:>10}: server start median {median * 1000:.1f} ms over {args.repeat}{extra}")
+    samples: dict[str, list[float]] = {"plain": [], "sandboxed": [], "isolated": []}
+    entries: list[float] = []
+    rounds = 5  # interleaved, so that a load change on the machine hits every mode alike
+    for _ in range(rounds):
+        for mode in samples:
+            out = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(max(1, args.repeat // rounds))], check=True,
+                                 capture_output=True, text=True).stdout
+            times, _, entered = out.partition("|")
+            samples[mode] += [float(t) for t in times.split()]
+            if entered.strip() != "None":
+                entries.append(float(entered))
+    for mode, times in samples.items():
+        print(f"{mode:>10}: server start median {statistics.median(times) * 1000:.1f} ms over {len(times)}")
+    print(f"namespace entry (unshare + loopback up), median: {statistics.median(entries) * 1000:.2f} ms")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from harness import isolation; isolation.enter()"], check=True)
     print(f"a fresh interpreter that enters a namespace: {(time.perf_counter() - started) * 1000:.0f} ms wall")
