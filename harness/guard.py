@@ -88,6 +88,8 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
             print(f"note: {text}", file=sys.stderr, flush=True)
             if collector is not None and hasattr(collector, "notes"):
                 collector.notes.append(text)
+    if is_worker or not distributed:  # this process starts servers
+        config.pluginmanager.register(ChildReaper(), "harness-child-reaper")
     if collector is not None:
         truncated = scratch_note(list(collector.server.command))
         if truncated:
@@ -240,6 +242,46 @@ class RunGuard:
             notes=list(getattr(self.collector, "notes", [])),
         )
         report.write(path)
+
+
+class ChildReaper:
+    """In a process that starts servers: after the pool has stopped them, kill
+    whatever is still our child. As a subreaper we inherit every orphan of the
+    servers' trees, also a daemon that left its session and cleared its
+    environment (so neither the tree nor the token finds it)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self) -> None:
+        for _ in range(20):  # bounded; each round kills what it finds
+            children = children_of(os.getpid())
+            if not children:
+                return
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in children:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+
+
+def children_of(parent: int) -> list[int]:
+    """Live (non-zombie) child processes of `parent`, from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != b"Z":
+            found.append(int(name))
+    return found
 
 
 def sweep(run_id: str | None) -> list[int]:

@@ -369,7 +369,7 @@ class ServerProcess:
             time.sleep(0.01)
         self._reap()
         self._finish_output()
-        if self.spec.sandbox is not None and not self.pids(with_token=True):
+        if self.spec.sandbox is not None:
             self.spec.sandbox.release(self.workdir)
 
     def _signal_all(self, pids: list[int], sig: int) -> None:

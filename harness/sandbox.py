@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import stat
 import sys
 import threading
@@ -61,10 +62,13 @@ class Sandbox:
     quiet: bool = False
     notes: list[str] = field(default_factory=list)
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
+    _uids: dict[str, int] = field(default_factory=dict)
 
     def prepare(self, workdir: Path, argv: list[str], cwd: str | None) -> Prepared:
         base = Path(cwd) if cwd else Path.cwd()
         uid = pick_uid() if self.drop_root and os.geteuid() == 0 else None
+        if uid is not None:
+            self._uids[str(workdir)] = uid
         run_cwd: str | None = cwd
         if self.scratch:
             source, first = scratch.submission_folder(argv, base)
@@ -98,6 +102,11 @@ class Sandbox:
         return limits_module.explain(returncode, output_tail, self.limits)
 
     def release(self, workdir: Path) -> None:
+        """After stop(): kill whatever still runs as this instance's own uid (a daemon that
+        left the tree and cleared its environment cannot leave that), then drop the copy."""
+        uid = self._uids.pop(str(workdir), None)
+        if uid is not None:
+            kill_user(uid)
         scratch.remove(workdir / "submission")
 
     def _note(self, text: str) -> None:
@@ -118,6 +127,43 @@ def tasks_counted_with_the_server() -> int:
     if isolation.inside() and os.getuid() != 0:
         return threading.active_count() + 1
     return limits_module.tasks_of_user(os.getuid())
+
+
+def kill_user(uid: int, rounds: int = 20) -> None:
+    """SIGKILL every process of `uid` (only ever a fresh uid of ours), rescanning for forks meanwhile."""
+    for _ in range(rounds):  # bounded: each round kills what it finds, a fork bomb runs out
+        pids = [pid for pid in _pids_of_user(uid)]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _pids_of_user(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"State:") and line.split()[1] == b"Z":
+                        break  # a zombie: dead already, its parent (often us) reaps it
+                    if line.startswith(b"Uid:"):
+                        if int(line.split()[1]) == uid:
+                            found.append(int(name))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def _then_drop(set_limits: Callable[[], None], uid: int) -> Callable[[], None]:

@@ -9,7 +9,9 @@ that a harness bug cannot take the machine down with it.
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 
 import pytest
 
@@ -128,3 +130,30 @@ def test_a_server_killed_by_a_limit_mid_run_is_reported_with_that_limit(harness)
     assert run.returncode == 1
     messages = [c.get("message") or "" for c in run.report["checks"]]
     assert any("exited during this check" in m and "--memory-limit 250" in m for m in messages), messages
+
+
+def processes_with(text: str) -> list[str]:
+    """Command lines (of live, non-zombie processes) containing `text`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in command and state != b"Z":
+            found.append(f"{name}: {command}")
+    return found
+
+
+@BOTH
+def test_daemon_that_clears_its_environment_is_still_killed(harness, workers):
+    nonce = uuid.uuid4().hex
+    run = harness("-n", workers, "--suite", "echo", *FAST, server("hostile_daemon_clears_env.py"), "{port}", nonce)
+    assert run.report is not None
+    assert not processes_with(nonce)
+    assert run.elapsed < RUN_BOUND_S
