@@ -34,7 +34,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.errors import ConfigError
@@ -197,7 +197,7 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
     return [results[p.name] for p in plan.submissions]
 
 
-def regrade_alone(outcomes: Any) -> list[str]:
+def regrade_alone(outcomes: Iterable[Outcome]) -> list[str]:
     """Who may have been disturbed by another submission during the parallel pass."""
     outcomes = list(outcomes)
     own_port = [o.name for o in outcomes if o.port_source == "discovered"]

@@ -14,14 +14,14 @@ from typing import Any
 from harness.assignment import Assignment
 from harness.checks import CATALOGUE
 from harness.feedback import explain
-from harness.grading import FULL_MARKS, Grade
+from harness.grading import FULL_MARKS, CheckScore, Grade
 from harness.leaderboard import leaderboard
 from harness.report import Report
 
 STATUS = ("passed", "failed")
 
 
-def check_output(score: Any, startup_error: str | None = None) -> str:
+def check_output(score: CheckScore, startup_error: str | None = None) -> str:
     """All instances of one check explained; the failing ones first.
 
     When the server never started, every check says so briefly: the startup
