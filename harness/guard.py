@@ -270,7 +270,9 @@ class ChildReaper:
 
 def children_of(parent: int) -> list[int]:
     """Live (non-zombie) child processes of `parent`, from /proc."""
-    found = []
+    found: list[int] = []
+    if not os.path.isdir("/proc"):
+        return found
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -289,7 +291,9 @@ def sweep(run_id: str | None) -> list[int]:
     if not run_id:
         return []
     needle = f"{RUN_ID}={run_id}".encode()
-    killed = []
+    killed: list[int] = []
+    if not os.path.isdir("/proc"):
+        return killed
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue

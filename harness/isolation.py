@@ -50,6 +50,8 @@ def enter() -> None:
         return
     uid, gid = os.getuid(), os.getgid()
     libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "unshare"):
+        raise IsolationUnavailable("this system has no unshare(2)")
     attempts = [CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET] if uid == 0 else [CLONE_NEWUSER | CLONE_NEWNET]
     error = 0
     for flags in attempts:

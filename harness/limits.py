@@ -85,7 +85,10 @@ def setter(table: list[tuple[int, int, int]]) -> Callable[[], None]:
 
     def apply() -> None:
         for res, soft, hard in table:
-            resource.setrlimit(res, (soft, hard))
+            try:
+                resource.setrlimit(res, (soft, hard))
+            except (ValueError, OSError):
+                pass  # a limit this system does not support (e.g. RLIMIT_AS on macOS)
 
     return apply
 
@@ -93,6 +96,8 @@ def setter(table: list[tuple[int, int, int]]) -> Callable[[], None]:
 def tasks_of_user(uid: int) -> int:
     """How many tasks (threads count) `uid` runs now: they count against RLIMIT_NPROC."""
     total = 0
+    if not os.path.isdir("/proc"):
+        return 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue

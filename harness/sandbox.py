@@ -148,7 +148,9 @@ def kill_user(uid: int, rounds: int = 20) -> None:
 
 
 def _pids_of_user(uid: int) -> list[int]:
-    found = []
+    found: list[int] = []
+    if not os.path.isdir("/proc"):
+        return found
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
