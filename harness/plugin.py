@@ -459,6 +459,14 @@ class ResultCollector:
         selected = [result_id(item) for item in session.items if _check_id(item)]
         self.expected = selected or None
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Under xdist: what a worker selected (every worker selects the same)."""
+        if self.expected is None and ids:
+            from harness.guard import check_result_id
+
+            self.expected = [check_result_id(nodeid)[0] for nodeid in ids]
+
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True
 
