@@ -5,6 +5,11 @@ Rules:
   so every descendant inherits them. Soft and hard are equal (a hostile server
   cannot raise them), except CPU: SIGXCPU at the limit, SIGKILL 2 s later.
 - Core dumps are always off (a crashing server must not fill the disk).
+- Memory is `RLIMIT_DATA` (private writable memory: heap, anonymous mmaps,
+  thread stacks), not `RLIMIT_AS`: address space that threads, malloc arenas,
+  V8 or Go merely *reserve* would make a correct server fail on a many-core
+  machine. `RLIMIT_AS` is set too, at `AS_FACTOR` times the limit, as a
+  backstop for memory that `RLIMIT_DATA` does not count (shared mappings).
 - `RLIMIT_NPROC` counts every task (process or thread) of the server's *user*,
   and real root is exempt. It bites as intended only when the server has a user
   of its own (`harness.sandbox` runs it as a fresh unprivileged uid when the
@@ -25,6 +30,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 MIB = 1024 * 1024
+#: The address-space backstop, as a multiple of the memory limit (see the rules above).
+AS_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ def rlimits(limits: Limits, tasks_already: int = 0) -> list[tuple[int, int, int]
     if limits.cpu_s is not None:
         table.append((resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 2))
     if limits.memory_mib is not None:
-        table.append((resource.RLIMIT_AS, limits.memory_mib * MIB, limits.memory_mib * MIB))
+        data = limits.memory_mib * MIB
+        table.append((resource.RLIMIT_DATA, data, data))
+        table.append((resource.RLIMIT_AS, AS_FACTOR * data, AS_FACTOR * data))
     if limits.open_files is not None:
         table.append((resource.RLIMIT_NOFILE, limits.open_files, limits.open_files))
     if limits.processes is not None:
@@ -138,7 +147,7 @@ def explain(returncode: int | None, output_tail: str, limits: Limits) -> str | N
     for flag, words in _SYMPTOMS:
         value = flags[flag]
         if value is not None and any(word in output_tail for word in words):
-            unit = {"--memory-limit": " MiB of address space", "--file-size-limit": " MiB"}.get(flag, "")
+            unit = {"--memory-limit": " MiB", "--file-size-limit": " MiB"}.get(flag, "")
             noun = {"--memory-limit": "memory", "--files-limit": "open files", "--process-limit": "processes",
                     "--file-size-limit": "file size"}[flag]
             return f"it probably hit the {noun} limit ({flag} {value}{unit})"

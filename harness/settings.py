@@ -43,7 +43,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("strict", bool, False, "treat failed recommended checks as failures, not warnings"),
     Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
     Option("cpu-limit", int, 300, "CPU seconds per server process (0: unlimited)", minimum=0),
-    Option("memory-limit", int, 2048, "address space per server process, MiB (0: unlimited)", minimum=0),
+    Option("memory-limit", int, 2048, "memory (heap, mappings, stacks) per server process, MiB (0: unlimited)", minimum=0),
     Option("files-limit", int, 1024, "open files per server process (0: unlimited)", minimum=0),
     Option("process-limit", int, 256, "processes and threads of the server, all together (0: unlimited)", minimum=0),
     Option("file-size-limit", int, 64, "largest file the server may write, MiB (0: unlimited)", minimum=0),

@@ -45,7 +45,8 @@ def test_server_runs_in_a_scratch_copy_with_the_limits_asked_for(harness):
     assert seen["cwd"] != str(SERVERS) and seen["cwd"].endswith("submission")
     assert seen["cwd_has_script"] and seen["script"].startswith(seen["cwd"])
     limits = seen["limits"]
-    assert limits["RLIMIT_AS"] == 300 * MIB
+    assert limits["RLIMIT_DATA"] == 300 * MIB
+    assert limits["RLIMIT_AS"] == 4 * 300 * MIB  # the backstop
     assert limits["RLIMIT_NOFILE"] == 77
     assert limits["RLIMIT_CPU"] == 9
     assert limits["RLIMIT_FSIZE"] == 5 * MIB

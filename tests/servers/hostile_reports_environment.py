@@ -12,7 +12,7 @@ def routes():
         return f.read().splitlines()[1:]
 
 limits = {name: resource.getrlimit(getattr(resource, name))[0]
-          for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+          for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE")}
 seen = {"interfaces": interfaces(), "routes": routes(), "uid": os.getuid(), "euid": os.geteuid(),
         "cwd": os.getcwd(), "script": os.path.abspath(__file__), "limits": limits,
         "cwd_has_script": os.path.basename(__file__) in os.listdir(".")}
