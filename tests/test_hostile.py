@@ -157,3 +157,10 @@ def test_daemon_that_clears_its_environment_is_still_killed(harness, workers):
     assert run.report is not None
     assert not processes_with(nonce)
     assert run.elapsed < RUN_BOUND_S
+
+
+def test_file_hoarder_is_stopped_by_the_open_files_limit(harness):
+    run = harness("-k", "single_message", *FAST, "--files-limit", "50", server("hostile_opens_files.py"))
+    assert run.returncode == 3
+    message = run.report["checks"][0]["message"]
+    assert "--files-limit 50" in message, message
