@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from harness.client import TcpConnection
 from harness.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
-from harness.deadline import Deadline
 from harness.launcher import ServerProcess, ServerSpec
-from harness.suites.test_concurrency import accept_queue_of
+from harness.settings import Settings
+from harness.suites.test_concurrency import SequentialClients, accept_queue_of
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference_servers"
 SERVERS = [("tcp", "tcp_echo.py"), ("tcp", "tcp_echo_selectors.py"), ("tcp", "tcp_echo_socketserver.py"),
@@ -41,9 +40,10 @@ def measure(instance: ServerProcess, action) -> tuple[float, float, float]:
 
 
 def sequential(endpoint, count: int) -> None:
-    for _ in range(count):
-        with TcpConnection(endpoint, Deadline(2.0)) as conn:
-            conn.expect_echo(b"one message, then goodbye\n", 2.0)
+    """The descriptor-leak check's clients: each echoes one message, half-closes, waits for the server's close."""
+    clients = SequentialClients(endpoint, Settings())
+    for index in range(count):
+        clients.converse(f"connection {index + 1}")
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ def test_buggy_server_fails_exactly_its_concurrency_checks(harness, name, protoc
     run = harness("--protocol", protocol, "--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server(name), "{port}")
     assert run.ids_with("failed") == failing, run.stdout
-    assert run.ids_with("passed") == (TCP_CHECKS if protocol == "tcp-echo" else UDP_CHECKS) - failing, run.stdout
+    assert run.ids_with("passed") == (UDP_CHECKS if protocol == "udp-echo" else TCP_CHECKS) - failing, run.stdout
     assert run.returncode == 1, run.stdout + run.stderr
     for check_id in failing:
         assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
@@ -174,3 +174,4 @@ def test_crash_on_reset_reports_the_exit_and_the_traceback(harness):
     failure = run.check("concurrency::survives_abrupt_disconnect")
     assert "reset" in failure["message"]
     assert "ConnectionResetError" in failure["server_output"]
+
