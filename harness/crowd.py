@@ -11,6 +11,10 @@ Rules:
   by seeded random bytes, so any window of received bytes can be traced back to
   the client and message that sent it (`attribute`): "client 7 received client
   3's bytes" is the evidence of cross-talk.
+- TCP clients connect before anyone talks, paced by the server's accept queue
+  (read from the kernel by the caller) so that a correct server's small
+  `listen()` backlog never overflows; if the server stops accepting, the rest
+  are admitted as its queue drains.
 - A TCP client closes its connection as soon as its whole echo has arrived
   (a one-client-at-a-time server then still serves everyone, one by one; that
   bug is the idle-client check's business, not this one's).
