@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
     if args.command == "list":
-        return list_checks(args)
+        try:
+            return list_checks(args)
+        except BrokenPipeError:  # `harness list | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
     if args.command == "grade":
         from harness.batch import grade_command
 

@@ -26,7 +26,7 @@ def test_pytest_plugin_mode(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-c", os.devnull, "--rootdir", suites,
          suites, "--server", f"{reference('udp_echo.py')} {{port}}", "--protocol", "udp-echo",
-         "--harness-json", str(report)],
+         "--suite", "echo", "--harness-json", str(report)],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
         env={**os.environ, "HARNESS_TEST_RUN": "plugin-mode-" + tmp_path.name},
     )
