@@ -88,6 +88,7 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
             print(f"note: {text}", file=sys.stderr, flush=True)
             if collector is not None and hasattr(collector, "notes"):
                 collector.notes.append(text)
+    interrupt_once()
     if is_worker or not distributed:  # this process starts servers
         config.pluginmanager.register(ChildReaper(), "harness-child-reaper")
     if collector is not None:
@@ -180,6 +181,9 @@ class RunGuard:
             last_line = (str(error).strip().splitlines() or ["no detail"])[-1]
             self.crashes.append(f"worker {node.gateway.id} crashed: {last_line}")
 
+    def pytest_keyboard_interrupt(self) -> None:
+        shield_cleanup()
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
         self.watchdog.progress("writing the report")
@@ -244,11 +248,40 @@ class RunGuard:
         report.write(path)
 
 
+def _already_stopping(signum: int, frame: Any) -> None:
+    print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    shield_cleanup()
+    raise KeyboardInterrupt
+
+
+def interrupt_once() -> None:
+    """SIGINT (Ctrl+C) and SIGTERM stop the run like Ctrl+C, once: the first
+    raises KeyboardInterrupt (pytest then stops, the servers are killed, the
+    report written); later ones must not cut that cleanup short."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _first_interrupt)
+
+
+def shield_cleanup() -> None:
+    """From now on SIGINT and SIGTERM only say that we are on it (the cleanup is
+    bounded by the launcher's own deadlines; SIGKILL still works)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _already_stopping)
+
+
 class ChildReaper:
     """In a process that starts servers: after the pool has stopped them, kill
     whatever is still our child. As a subreaper we inherit every orphan of the
     servers' trees, also a daemon that left its session and cleared its
     environment (so neither the tree nor the token finds it)."""
+
+    def pytest_keyboard_interrupt(self) -> None:
+        shield_cleanup()
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:

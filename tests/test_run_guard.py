@@ -29,8 +29,10 @@ def misbehaving(**variables: str) -> dict[str, str]:
     return {"PYTHONPATH": path, "PYTEST_ADDOPTS": "-p misbehave", **variables}
 
 
-@BOTH
-@pytest.mark.parametrize("target", ["harness", "process-group"])  # `kill -INT PID` or a terminal's Ctrl+C
+@pytest.mark.parametrize(
+    ("workers", "target"),
+    [("0", "harness"), ("2", "harness"), ("0", "group-3x"), ("2", "group-3x"), ("0", "sigterm")],
+)  # `kill -INT PID`; an impatient Ctrl+C, three times, to the terminal's process group; `kill PID`
 def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, workers, target):
     marker = uuid.uuid4().hex
     report = tmp_path / "report.json"
@@ -48,8 +50,12 @@ def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, 
         assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
         if target == "harness":
             process.send_signal(signal.SIGINT)
+        elif target == "sigterm":
+            process.send_signal(signal.SIGTERM)
         else:
-            os.killpg(process.pid, signal.SIGINT)
+            for _ in range(3):
+                os.killpg(process.pid, signal.SIGINT)
+                time.sleep(0.1)
         process.communicate(timeout=60)
     finally:
         if process.poll() is None:
