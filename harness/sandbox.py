@@ -59,6 +59,7 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     scratch: bool = True
     drop_root: bool = True
+    #: The scratch-copy note is said by the controller (harness.guard), not per process.
     quiet: bool = False
     notes: list[str] = field(default_factory=list)
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
@@ -69,6 +70,8 @@ class Sandbox:
         uid = pick_uid() if self.drop_root and os.geteuid() == 0 else None
         if uid is not None:
             self._uids[str(workdir)] = uid
+        elif self.drop_root and os.geteuid() == 0:
+            self._note("note: no unprivileged uid is mapped here: the server runs as root (no process limit)")
         run_cwd: str | None = cwd
         if self.scratch:
             source, first = scratch.submission_folder(argv, base)
@@ -76,7 +79,7 @@ class Sandbox:
             if plan is None:
                 plan = self._plans[str(source)] = scratch.plan(source, first)
                 if plan.truncated:
-                    self._note(f"note: {plan.truncated}")
+                    self._note(f"note: {plan.truncated}", loud=not self.quiet)
             copy = workdir / "submission"
             scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
             argv = scratch.rewrite_argv(argv, base, source, copy)
@@ -109,11 +112,11 @@ class Sandbox:
             kill_user(uid)
         scratch.remove(workdir / "submission")
 
-    def _note(self, text: str) -> None:
-        """Keep a note; printed once, unless `quiet` (the xdist controller already said it)."""
+    def _note(self, text: str, loud: bool = True) -> None:
+        """Keep a note, printed once (`loud=False`: the controller already said it)."""
         if text not in self.notes:
             self.notes.append(text)
-            if not self.quiet:
+            if loud:
                 print(text, file=sys.stderr, flush=True)
 
 
