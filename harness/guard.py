@@ -15,6 +15,10 @@ Thin: the engines are `harness.sandbox`, `harness.isolation`,
   got to are errors too.
 - Every server inherits `HARNESS_RUN_ID`; at the very end the controller kills
   any process still carrying it (a worker killed with its servers running).
+  Every process that starts servers kills its remaining children at the end
+  (as a subreaper it inherits the servers' orphans, also env-less daemons).
+- The first SIGINT/SIGTERM stops the run like Ctrl+C; later ones cannot cut
+  the cleanup short.
 """
 
 from __future__ import annotations
