@@ -122,7 +122,8 @@ def measure_pairs(measure: Callable[[Endpoint, str], Any], server: ServerProcess
 def judge(inform: Callable[..., None], settings: Settings, message: str, figures: dict[str, Any]) -> None:
     """Report the figures; with --speed-min-ratio, a ratio below it fails the check."""
     threshold = settings.speed_min_ratio
-    figures = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
+    figures = {k: round(v, 4) if isinstance(v, float) else [round(x, 4) for x in v] if k == "pair_ratios" else v
+               for k, v in figures.items()}
     if threshold is None:
         inform(message, figures=figures)
         return
