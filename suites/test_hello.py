@@ -24,7 +24,6 @@ from harness.settings import Settings
 
 TCP = ("tcp-hello",)
 UDP = ("udp-hello",)
-BOTH = TCP + UDP
 SEED_NAMES = ("Michael", "Tracy", "Sarah")
 NON_ASCII_NAMES = ("张三", "Zoë Ångström", "Ωμέγα 🙂")
 #: A line-mode name far beyond any recv() buffer.
@@ -108,7 +107,7 @@ def test_greeting_tcp(endpoint, settings):
         client.greeting(exact=True)
 
 
-@check("echo::hello_reply", protocols=BOTH,
+@check("echo::hello_reply", protocols=TCP,
        description="the seed's names Michael, Tracy, Sarah, one after another",
        expectation="each NAME is answered by Hello, NAME! (line mode: with \\n) before the next is sent")
 def test_hello_reply_tcp(endpoint, settings):
@@ -125,7 +124,7 @@ def test_hello_reply_udp(endpoint, settings):
             udp_expect(client, name.encode(), f"the reply to {name!r}")
 
 
-@check("echo::non_ascii_name", protocols=BOTH,
+@check("echo::non_ascii_name", protocols=TCP,
        description="names in Chinese, with accents, Greek and an emoji (UTF-8)",
        expectation="each name comes back unchanged inside Hello, NAME! (UTF-8 in, UTF-8 out)")
 def test_non_ascii_name_tcp(endpoint, settings):
@@ -142,7 +141,7 @@ def test_non_ascii_name_udp(endpoint, settings):
             udp_expect(client, name.encode(), f"the reply to {name!r}")
 
 
-@check("echo::empty_name", protocols=BOTH, when=line_mode,
+@check("echo::empty_name", protocols=TCP, when=line_mode,
        description="an empty line (TCP) or an empty datagram (UDP), then a normal name",
        expectation="Hello, !, and the server keeps serving: the next name is answered too")
 def test_empty_name_tcp(endpoint, settings):
@@ -159,7 +158,7 @@ def test_empty_name_udp(endpoint, settings):
         udp_expect(client, b"Nobody", "the reply to the datagram after an empty one")
 
 
-@check("echo::long_name", protocols=BOTH,
+@check("echo::long_name", protocols=TCP,
        description="a very long name: 100,000 bytes in line mode; 4,000 in one send unframed; 60,000 over UDP",
        expectation="one reply with the whole name (no cut at recv(1024), no reply per chunk)")
 def test_long_name_tcp(endpoint, settings):
@@ -238,7 +237,7 @@ def test_coalesced_messages_tcp(endpoint, settings, inform):
 
 
 # -- concurrency:: many clients -----------------------------------------------------
-@check("concurrency::simultaneous_greetings", protocols=BOTH,
+@check("concurrency::simultaneous_greetings", protocols=TCP,
        description="--clients clients (default 50) connect at once; each is greeted, then sends its own name",
        expectation="every client is greeted and receives exactly Hello, ITS-NAME! (no one-client-at-a-time)")
 def test_simultaneous_greetings_tcp(endpoint, settings):
