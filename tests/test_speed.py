@@ -4,6 +4,7 @@ threshold fails it. No test asserts an absolute speed (the machine is shared).""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,15 @@ def test_speed_figures_become_gradescope_leaderboard_columns():
         {"name": "Throughput vs reference", "value": 0.9, "order": "desc"},
         {"name": "Latency p50, 1 client (ms)", "value": 0.021, "order": "asc"},
     ]
+
+
+def test_an_assignment_file_can_grade_speed_and_fill_a_leaderboard(harness, tmp_path):
+    config = tmp_path / "harness.toml"
+    config.write_text(f'protocol = "tcp-echo"\ncommand = ["{server("speed_slow_echo.py")}", "{{port}}"]\n'
+                      'suites = ["speed"]\nchecks = ["speed::throughput"]\nspeed-min-ratio = 0.5\nspeed-duration = 0.2\n')
+    gradescope = tmp_path / "results.json"
+    run = harness("--config", str(config), "--gradescope", str(gradescope), cwd=tmp_path)
+    assert run.check("speed::throughput")["outcome"] == "failed", run.stdout
+    board = json.loads(gradescope.read_text())["leaderboard"]
+    assert [entry["name"] for entry in board] == ["Throughput (MB/s)", "Throughput vs reference"]
+    assert board[1]["value"] < 0.5
