@@ -80,7 +80,7 @@ def test_never_listening_server_fails_within_the_startup_timeout(harness):
     assert "did not listen on TCP port" in error and "within 1 s" in error
     assert "listens on no port at all" in error
     assert "starting up..." in run.stdout  # its output is shown
-    assert run.elapsed < 10
+    assert run.elapsed < 30  # bounded by the startup timeout, not by retries per check
 
 
 def test_server_listening_on_the_wrong_transport_says_what_it_listens_on(harness):
