@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from harness.launcher import Endpoint
 
 RECV_BUFFER = 256 * 1024
+#: After a throughput run, how long to wait for the echo still in flight.
+DRAIN_LIMIT = 1.0
 
 
 class Stalled(Exception):
@@ -99,6 +101,24 @@ def _connect(endpoint: Endpoint, timeout: float) -> socket.socket:
     return sock
 
 
+def _drain(sock: socket.socket, pending: int, limit: float) -> None:
+    """Read (and discard) up to `pending` echoed bytes, for at most `limit` seconds."""
+    buffer = bytearray(RECV_BUFFER)
+    deadline = time.monotonic() + limit
+    with selectors.DefaultSelector() as sel:
+        sel.register(sock, selectors.EVENT_READ)
+        while pending > 0 and (left := deadline - time.monotonic()) > 0 and sel.select(left):
+            try:
+                count = sock.recv_into(buffer)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            if not count:
+                return
+            pending -= count
+
+
 def _close_gently(sock: socket.socket, wait: float = 0.5) -> None:
     """Half-close and drain briefly, so the server sees an ordinary EOF, not an RST."""
     try:
@@ -135,6 +155,7 @@ def tcp_throughput(endpoint: Endpoint, stream_unit: bytes, duration: float, warm
     base: int | None = None
     cpu_base = 0.0
     last_progress = start
+    sent_total = 0
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
@@ -154,6 +175,7 @@ def tcp_throughput(endpoint: Endpoint, stream_unit: bytes, duration: float, warm
                             sent = 0
                         if sent:
                             offset = (offset + sent) % len(unit)
+                            sent_total += sent
                             last_progress = now
                     if mask & selectors.EVENT_READ:
                         try:
@@ -165,7 +187,9 @@ def tcp_throughput(endpoint: Endpoint, stream_unit: bytes, duration: float, warm
                         received += count
                         last_progress = now
         seconds = time.monotonic() - window_start
-        return Throughput(received - (base or 0), seconds, time.process_time() - cpu_base)
+        result = Throughput(received - (base or 0), seconds, time.process_time() - cpu_base)
+        _drain(sock, sent_total - received, DRAIN_LIMIT)  # so the server sees EOF, not a reset mid-echo
+        return result
     finally:
         _close_gently(sock)
 
