@@ -7,11 +7,11 @@ a bad value came from. The plugin registers them as `--NAME` pytest options
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from harness.errors import ConfigError
+from harness.framing import FrameCodec
 from harness.protocols import PROTOCOLS
 
 
@@ -120,9 +120,7 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
     if clean["hello_mode"] not in HELLO_MODES:
         raise ConfigError(f"invalid --hello-mode {clean['hello_mode']!r} from {source}: one of {', '.join(HELLO_MODES)}")
     try:
-        if struct.calcsize(clean["length_format"]) < 1:
-            raise struct.error("empty format")
-        struct.pack(clean["length_format"], 0)
-    except struct.error as exc:
+        FrameCodec(clean["length_format"], clean["max_frame"])
+    except ValueError as exc:
         raise ConfigError(f"invalid --length-format {clean['length_format']!r} from {source}: {exc}") from None
     return Settings(**clean)

@@ -22,6 +22,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     for p in (
         ProtocolInfo("tcp-echo", "tcp", "RFC 862 echo over TCP: every byte comes back, in order, promptly"),
         ProtocolInfo("udp-echo", "udp", "RFC 862 echo over UDP: each datagram answered by an identical one"),
+        ProtocolInfo("tcp-framed", "tcp", "length-header frames (!I, or --length-format): each answered by an identical frame"),
         ProtocolInfo("tcp-hello", "tcp", "greeting server: Welcome!, then Hello, NAME! per line; exit closes"),
         ProtocolInfo("udp-hello", "udp", "greeting server over UDP: each datagram NAME answered by Hello, NAME!"),
         ProtocolInfo("tcp-file", "tcp", "file download: get NAME -> 4-byte length, JSON header, then the file's bytes"),

@@ -1,0 +1,333 @@
+"""framing — messages under coalesced and fragmented sends (SPEC §4), for tcp-framed and tcp-echo.
+
+TCP is a byte stream: one send() may arrive in several recv()s and several
+send()s in one (粘包, "sticky packets"). A server that assumes one recv() is
+one message works on a quiet loopback and breaks on a real network. Each check
+here sends the same kind of bytes cut differently (harness/segmentation.py:
+all in one segment, one byte per segment, a split header, a header with part
+of the payload, seeded random cuts) and requires the replies to be exactly
+what an ideal server returns, whatever the cuts.
+
+tcp-framed (harness/framing.py): every frame answered by an identical frame,
+in order. Its basic checks (single, binary, many frames) live here too, with
+framing:: ids, since the echo suite does not apply to it. tcp-echo: coalesced
+and fragmented bursts come back as the same byte stream.
+
+A failure names the frame (or message), how it was segmented, what came back
+and the first differing byte. Random plans print their seed: `--seed N`
+replays them exactly; without --seed each run picks a new one.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import struct
+from typing import Callable
+
+import pytest
+
+from harness.bytesdiff import describe_mismatch, first_difference, readable
+from harness.checks import check
+from harness.client import TcpConnection
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.framing import FrameCodec, locate, summarize
+from harness.segmentation import (
+    Plan, coalesced, describe_sizes, frame_starts, header_split, header_then_partial, one_byte_per_segment, random_split,
+)
+from harness.settings import Settings
+
+#: Makes a segmentation plan from the encoded sizes of the frames to send.
+Cut = Callable[[list[int]], Plan]
+
+FRAMED = ("tcp-framed",)
+ECHO = ("tcp-echo",)
+
+#: Every byte value, plus the whitespace that strip() would eat at both ends.
+BINARY = b"\x00 \t" + bytes(range(256)) + bytes(reversed(range(256))) + b" \r\n"
+#: How harness.client words a reply timeout (as opposed to a close or a reset).
+STALLED = "no more bytes arrived"
+#: Random segmentation: rounds per check, frames per round, payload sizes (a range picked at random).
+RANDOM_ROUNDS = 3
+RANDOM_FRAMES = 12
+RANDOM_SIZES = ((1, 8), (9, 300), (301, 3000))
+
+
+def pattern(size: int, seed: int = 4) -> bytes:
+    """Deterministic pseudo-random bytes: a failure replays identically."""
+    return random.Random(seed * 1_000_003 + size).randbytes(size)
+
+
+@functools.cache
+def _picked_seed() -> int:
+    return random.SystemRandom().randrange(1, 1_000_000)
+
+
+def run_seed(settings: Settings) -> int:
+    """--seed, or one picked for this run (shown in every failure that depends on it)."""
+    return settings.seed if settings.seed is not None else _picked_seed()
+
+
+def codec_of(settings: Settings) -> FrameCodec:
+    return FrameCodec(settings.length_format, settings.max_frame)
+
+
+def encoded_sizes(codec: FrameCodec, payloads: list[bytes]) -> list[int]:
+    return [codec.header_size + len(p) for p in payloads]
+
+
+def connect(endpoint, settings: Settings) -> TcpConnection:
+    return TcpConnection(endpoint, Deadline(settings.reply_timeout))
+
+
+# -- sending a plan, reading the replies ------------------------------------------
+def send_and_read(conn: TcpConnection, stream: bytes, plan: Plan, settings: Settings) -> tuple[bytes, str]:
+    """Send `stream` cut by `plan`; read back up to len(stream) bytes.
+
+    Returns (what came back, why it stopped early or ""). One segment is sent
+    while reading (large frames never deadlock); several are sent with pauses,
+    then read: the streams cut into pieces are small enough to wait in the
+    socket buffers.
+    """
+    if not plan.cuts:
+        return conn.exchange(stream, settings.reply_timeout)
+    try:
+        conn.send_segments(plan.segments(stream), plan.pause,
+                           Deadline(settings.reply_timeout + plan.pause * len(plan.cuts)))
+    except CheckFailed as failure:  # the server closed or stopped reading mid-stream
+        return conn.read_available(settings.reply_timeout, cap=len(stream)), failure.message
+    try:
+        return conn.recv_exactly(len(stream), Deadline(settings.reply_timeout), "the replies"), ""
+    except CheckFailed as failure:
+        return failure.received or b"", failure.message
+
+
+def expect_frames(conn: TcpConnection, settings: Settings, payloads: list[bytes], cut: Cut,
+                  context: str = "", seed: int | None = None, hint: str = "") -> None:
+    """Send `payloads` as frames cut by the plan `cut` makes from their encoded
+    sizes; require identical frames back, in order. Payloads longer than the
+    largest frame (--max-frame) are shortened to it."""
+    codec = codec_of(settings)
+    payloads = [p[: codec.largest] for p in payloads]
+    stream = b"".join(codec.encode(p) for p in payloads)
+    plan = cut(encoded_sizes(codec, payloads))
+    received, end_reason = send_and_read(conn, stream, plan, settings)
+    if received != stream:
+        raise frames_failure(codec, payloads, plan, received, end_reason, context, seed, hint)
+
+
+def expect_stream(conn: TcpConnection, settings: Settings, messages: list[bytes], plan: Plan) -> None:
+    """tcp-echo: send `messages` cut by `plan`; require the same byte stream back."""
+    stream = b"".join(messages)
+    received, end_reason = send_and_read(conn, stream, plan, settings)
+    if received != stream:
+        raise stream_failure(messages, plan, received, end_reason)
+
+
+# -- explanations --------------------------------------------------------------------
+def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: Plan, received: bytes, end_reason: str,
+                   context: str = "", seed: int | None = None, hint: str = "") -> CheckFailed:
+    """Which frame, how it was segmented, what came back, the first differing byte."""
+    stream = b"".join(codec.encode(p) for p in payloads)
+    offset = first_difference(stream, received)
+    assert offset is not None, "frames_failure called for a correct reply"
+    if offset == len(stream):
+        return extra_bytes_failure(f"all {len(payloads)} frames", stream, received, plan, context)
+    where = locate(offset, [len(p) for p in payloads], codec.header_size)
+    payload = payloads[where.frame]
+    frame = f"frame {where.frame + 1} of {len(payloads)} ({len(payload)}-byte payload {readable(payload, 40)})"
+    if offset == len(received):
+        headline = (f"{frame} was not answered in full: the replies stopped after {len(received)} of "
+                    f"{len(stream)} bytes, at its {where.part} byte {where.offset}")
+    else:
+        headline = (f"{frame} came back wrong: first difference at reply byte {offset}, its {where.part} "
+                    f"byte {where.offset}: expected 0x{stream[offset]:02x}, received 0x{received[offset]:02x}")
+    if end_reason:
+        headline += f" ({end_reason})"
+    start = frame_starts(encoded_sizes(codec, payloads))[where.frame]
+    pieces = plan.pieces(start, start + codec.header_size + len(payload))
+    lines = [
+        (f"{context}: " if context else "") + headline,
+        f"sent as {plan.describe()}; this frame in {describe_sizes(pieces, 'piece')}",
+        f"came back: {summarize(codec, received)}",
+    ]
+    header = codec.header(len(payload))
+    swapped = header[::-1]
+    stalled = end_reason.startswith(STALLED)
+    if swapped != header and ((stalled and not received) or received[start : start + len(header)] == swapped):
+        lines.append(byte_order_hint(codec, len(payload)))
+    if hint:
+        lines.append(hint)
+    if seed is not None:
+        lines.append(f"random cuts from seed {seed}: replay with --seed {seed}")
+    return CheckFailed("\n".join(line for line in lines if line), expected=stream, received=received,
+                       detail=describe_mismatch(stream, received) if received else "")
+
+
+def byte_order_hint(codec: FrameCodec, length: int) -> str:
+    """The server seems to read (or write) headers in the other byte order: the seeds' native 'i'."""
+    header = codec.header(length)
+    (other,) = struct.unpack(codec.length_format, header[::-1])  # the same bytes read in the other order
+    return (f"hint: this frame's header {header.hex(' ')} means {length} in {codec.length_format!r} but {other} "
+            f"in the other byte order (struct's native 'i' is little-endian on x86 and ARM). Pack and unpack "
+            f"headers with {codec.length_format!r}, or give the harness the server's format with --length-format "
+            f"(e.g. '<i' for the seeds' 'i').")
+
+
+def stream_failure(messages: list[bytes], plan: Plan, received: bytes, end_reason: str) -> CheckFailed:
+    stream = b"".join(messages)
+    offset = first_difference(stream, received)
+    assert offset is not None, "stream_failure called for a correct echo"
+    if offset == len(stream):
+        return extra_bytes_failure(f"all {len(messages)} messages", stream, received, plan)
+    where = locate(offset, [len(m) for m in messages], 0)
+    message = f"message {where.frame + 1} of {len(messages)} ({readable(messages[where.frame], 40)})"
+    if offset == len(received):
+        headline = (f"only {len(received)} of the {len(stream)} bytes came back; the first missing one is "
+                    f"byte {where.offset} of {message}")
+    else:
+        headline = (f"the echo differs from the stream sent at byte {offset}, byte {where.offset} of {message}: "
+                    f"expected 0x{stream[offset]:02x}, received 0x{received[offset]:02x}")
+    if end_reason:
+        headline += f" ({end_reason})"
+    return CheckFailed(
+        f"{headline}\nsent as {plan.describe()}; an echo returns the same byte stream however it was cut",
+        expected=stream, received=received, detail=describe_mismatch(stream, received) if received else "",
+    )
+
+
+def extra_bytes_failure(what: str, stream: bytes, received: bytes, plan: Plan, context: str = "") -> CheckFailed:
+    return CheckFailed(
+        (f"{context}: " if context else "") + f"{what} came back right, then {len(received) - len(stream)} "
+        f"more bytes the client never sent\nsent as {plan.describe()}",
+        expected=stream, received=received, detail=describe_mismatch(stream, received),
+    )
+
+
+# -- tcp-framed: the basics -------------------------------------------------------------
+@check("framing::single_frame", protocols=FRAMED,
+       description="one short text frame, sent in one segment",
+       expectation="an identical frame (same length header, same payload) comes back within the reply timeout")
+def test_single_frame(endpoint, settings):
+    with connect(endpoint, settings) as conn:
+        expect_frames(conn, settings, [b"hello, framed world"], coalesced)
+
+
+@check("framing::binary_frame", protocols=FRAMED,
+       description="a frame of all 256 byte values, with whitespace at both ends",
+       expectation="the identical frame: no decoding, no strip(), no newline added")
+def test_binary_frame(endpoint, settings):
+    with connect(endpoint, settings) as conn:
+        expect_frames(conn, settings, [BINARY], coalesced)
+
+
+@check("framing::many_frames", protocols=FRAMED,
+       description="200 frames of 9 to 100 bytes, one after another, on one connection",
+       expectation="each frame is answered before the next is sent")
+def test_many_frames(endpoint, settings):
+    with connect(endpoint, settings) as conn:
+        for index in range(200):
+            payload = f"frame {index}:".encode() + b"." * (index % 91)
+            expect_frames(conn, settings, [payload], coalesced, f"round trip {index + 1} of 200")
+
+
+# -- tcp-framed: coalesced and fragmented sends ------------------------------------------
+@check("framing::coalesced_frames", protocols=FRAMED,
+       description="50 frames of 1 to 300 bytes sent in one segment",
+       expectation="50 identical frames back, in order (a server must not assume one recv() is one frame)")
+def test_coalesced_frames(endpoint, settings):
+    payloads = [pattern(1 + (index * 37) % 300, index) for index in range(50)]
+    with connect(endpoint, settings) as conn:
+        expect_frames(conn, settings, payloads, coalesced)
+
+
+@check("framing::fragmented_frame", protocols=FRAMED,
+       description="two frames sent one byte per segment (TCP_NODELAY, a short pause between segments)",
+       expectation="both frames come back whole (the header, too, may arrive one byte at a time)")
+def test_fragmented_frame(endpoint, settings):
+    with connect(endpoint, settings) as conn:
+        expect_frames(conn, settings, [b"one byte per segment", bytes(range(0, 256, 15))],
+                      lambda sizes: one_byte_per_segment(sum(sizes)))
+
+
+@check("framing::split_header", protocols=FRAMED,
+       description="frames whose length header is split 1+3, 2+2 and 3+1 (every split of the header)",
+       expectation="identical frames back: recv(4) may return fewer than 4 bytes")
+def test_split_header(endpoint, settings):
+    header = codec_of(settings).header_size
+    if header < 2:
+        pytest.skip(f"a {header}-byte header cannot be split")
+    with connect(endpoint, settings) as conn:
+        for first in range(1, header):
+            expect_frames(conn, settings, [b"split", pattern(300), b"!"],
+                          functools.partial(header_split, header_size=header, first=first))
+
+
+@check("framing::header_then_partial_payload", protocols=FRAMED,
+       description="each frame sent as its header plus part of the payload, then (after a pause) the rest",
+       expectation="identical frames back: recv(n) may return fewer than n bytes")
+def test_header_then_partial_payload(endpoint, settings):
+    header = codec_of(settings).header_size
+    payloads = [b"header plus one payload byte, then the rest", pattern(1000), b"ok"]
+    with connect(endpoint, settings) as conn:
+        for fraction, name in ((0.0, "header + 1 payload byte, then the rest"),
+                               (0.5, "header + half the payload, then the rest")):
+            expect_frames(conn, settings, payloads,
+                          functools.partial(header_then_partial, header_size=header, fraction=fraction, name=name))
+
+
+@check("framing::zero_length_frame", protocols=FRAMED,
+       description="a zero-length frame (a header announcing 0 bytes), twice on one connection",
+       expectation="each is answered by a zero-length frame; the connection stays open")
+def test_zero_length_frame(endpoint, settings):
+    hint = ("an empty payload is still a frame: answer it with an empty frame. Only recv() returning b'' "
+            "while bytes are still expected means the client closed.")
+    with connect(endpoint, settings) as conn:
+        for attempt in ("first", "second"):
+            expect_frames(conn, settings, [b""], coalesced, f"the {attempt} zero-length frame", hint=hint)
+
+
+@check("framing::max_size_frame", protocols=FRAMED,
+       description="one frame of exactly --max-frame bytes (16 MiB by default; less if the header format "
+                   "cannot say as much), written while the reply is read",
+       expectation="the identical frame comes back, with no stall longer than the reply timeout")
+def test_max_size_frame(endpoint, settings):
+    size = codec_of(settings).largest
+    with connect(endpoint, settings) as conn:
+        expect_frames(conn, settings, [pattern(size)], coalesced, f"a {size}-byte frame (--max-frame {settings.max_frame})")
+
+
+@check("framing::random_segmentation", protocols=FRAMED,
+       description=f"{RANDOM_ROUNDS} rounds of {RANDOM_FRAMES} frames of 1 to 3000 bytes, cut at seeded random "
+                   "offsets (about every other header split)",
+       expectation="identical frames back, in order; a failure prints the seed, --seed replays it")
+def test_random_segmentation(endpoint, settings):
+    header = codec_of(settings).header_size
+    seed = run_seed(settings)
+    rng = random.Random(seed)
+    with connect(endpoint, settings) as conn:
+        for round_ in range(1, RANDOM_ROUNDS + 1):
+            payloads = [rng.randbytes(rng.randint(*rng.choice(RANDOM_SIZES))) for _ in range(RANDOM_FRAMES)]
+            name = f"random cuts, round {round_} of {RANDOM_ROUNDS}"
+            expect_frames(conn, settings, payloads,
+                          functools.partial(random_split, header_size=header, rng=rng, name=name), seed=seed)
+
+
+# -- tcp-echo: the same byte stream back ---------------------------------------------------
+@check("framing::coalesced_stream", protocols=ECHO,
+       description="a burst of 60 messages (about 3 KB) sent in one segment",
+       expectation="the same byte stream comes back: no message dropped because it shared a recv() with another")
+def test_coalesced_stream(endpoint, settings):
+    messages = [f"message {index:02d} of a burst: ".encode() + pattern(10 + index % 30, index) for index in range(60)]
+    with connect(endpoint, settings) as conn:
+        expect_stream(conn, settings, messages, coalesced([len(m) for m in messages], "messages"))
+
+
+@check("framing::fragmented_stream", protocols=ECHO,
+       description="one message sent one byte per segment (TCP_NODELAY, a short pause between segments)",
+       expectation="the same bytes come back, however few arrive per recv()")
+def test_fragmented_stream(endpoint, settings):
+    message = b"fragmented: one byte per segment, spaces and all \x00\xff\n"
+    with connect(endpoint, settings) as conn:
+        expect_stream(conn, settings, [message], one_byte_per_segment(len(message)))

@@ -1,0 +1,66 @@
+"""The framing suite's explanations are pure functions of what was sent, how
+it was cut and what came back: tested here without a server."""
+
+from __future__ import annotations
+
+from harness.framing import FrameCodec
+from harness.segmentation import coalesced, header_split, one_byte_per_segment
+from harness.suites.test_framing import frames_failure, stream_failure
+
+CODEC = FrameCodec()
+PAYLOADS = [b"hello", b"world!"]
+STREAM = b"".join(CODEC.encode(p) for p in PAYLOADS)
+SIZES = [4 + 5, 4 + 6]
+
+
+def test_a_short_frame_names_the_frame_its_pieces_and_what_came_back():
+    received = CODEC.encode(b"hello") + CODEC.encode(b"wor")  # the second frame answered short
+    failure = frames_failure(CODEC, PAYLOADS, header_split(SIZES, 4, 2), received, "")
+    lines = failure.message.splitlines()
+    assert lines[0] == ("frame 2 of 2 (6-byte payload b'world!') came back wrong: first difference at reply "
+                        "byte 12, its header byte 3: expected 0x06, received 0x03")
+    assert lines[1] == ("sent as 4 segments of 2, 7, 2, 8 bytes (header split 2+2), 2 ms apart; "
+                        "this frame in 2 pieces of 2, 8 bytes")
+    assert lines[2] == "came back: 2 complete frames (5, 3 bytes)"
+    assert "first difference at byte offset 12" in failure.detail
+
+
+def test_missing_replies_say_where_they_stopped_and_why():
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), CODEC.encode(b"hello"), "the server closed the connection")
+    assert failure.message.splitlines()[0] == (
+        "frame 2 of 2 (6-byte payload b'world!') was not answered in full: the replies stopped after 9 of 19 "
+        "bytes, at its header byte 0 (the server closed the connection)")
+    assert "hint" not in failure.message  # a close is not a byte-order problem
+
+
+def test_a_silent_server_gets_the_byte_order_hint():
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), b"", "no more bytes arrived within 2 s")
+    assert "hint: this frame's header 00 00 00 05 means 5 in '!I' but 83886080 in the other byte order" \
+        in failure.message
+
+
+def test_a_reply_header_in_the_other_byte_order_gets_the_hint():
+    received = b"\x05\x00\x00\x00hello"
+    failure = frames_failure(CODEC, [b"hello"], coalesced([9]), received, "")
+    assert "means 5 in '!I' but 83886080 in the other byte order" in failure.message
+
+
+def test_the_seed_is_printed_for_random_cuts():
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), b"", "", seed=1234)
+    assert failure.message.splitlines()[-1] == "random cuts from seed 1234: replay with --seed 1234"
+
+
+def test_extra_bytes_after_correct_replies():
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), STREAM + b"\x00\x00", "")
+    assert failure.message.startswith("all 2 frames came back right, then 2 more bytes the client never sent")
+
+
+def test_stream_failure_names_the_message_and_byte():
+    messages = [b"one ", b"two\n"]
+    failure = stream_failure(messages, one_byte_per_segment(8), b"one two\n"[:7], "no more bytes arrived within 2 s")
+    assert failure.message.splitlines() == [
+        "only 7 of the 8 bytes came back; the first missing one is byte 3 of message 2 of 2 (b'two\\n') "
+        "(no more bytes arrived within 2 s)",
+        "sent as 8 segments of 1 byte each (one byte per segment), 2 ms apart; "
+        "an echo returns the same byte stream however it was cut",
+    ]

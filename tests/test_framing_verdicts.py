@@ -1,0 +1,115 @@
+"""Every framing check proven both ways: the reference servers pass all of them
+(with several seeds for the random cuts), and each buggy server fails exactly
+the checks aimed at its bug."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from conftest import TEST_REPLY_TIMEOUT, reference, server
+
+FRAMED_CHECKS = {
+    "framing::single_frame", "framing::binary_frame", "framing::many_frames", "framing::coalesced_frames",
+    "framing::fragmented_frame", "framing::split_header", "framing::header_then_partial_payload",
+    "framing::zero_length_frame", "framing::max_size_frame", "framing::random_segmentation",
+}
+STREAM_CHECKS = {"framing::coalesced_stream", "framing::fragmented_stream"}
+ECHO_CHECKS = {
+    "echo::single_message", "echo::prompt_reply", "echo::binary_bytes", "echo::edge_sizes",
+    "echo::large_payload", "echo::many_round_trips", "echo::half_close", "echo::serves_next_client",
+    "echo::frees_closed_connection",
+}
+#: The checks that cut frames apart: a server reading a frame with single recv()s fails them.
+CUTTING = {"framing::fragmented_frame", "framing::split_header", "framing::header_then_partial_payload",
+           "framing::random_segmentation"}
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+def test_reference_framed_server_passes_every_framing_check(harness, seed):
+    run = harness("--protocol", "tcp-framed", "--suite", "framing", "--seed", seed,
+                  reference("tcp_framed.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in FRAMED_CHECKS}
+
+
+def test_reference_echo_server_passes_the_stream_checks(harness):
+    run = harness("--suite", "framing", reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in STREAM_CHECKS}
+
+
+BUGGY = [
+    # (server file, protocol, extra options, checks it must fail) -- every other check must pass
+    ("framed_recv_once.py", "tcp-framed", [], CUTTING | {"framing::max_size_frame"}),
+    ("framed_one_recv_per_frame.py", "tcp-framed", [],
+     CUTTING | {"framing::coalesced_frames", "framing::max_size_frame"}),
+    ("framed_native_int.py", "tcp-framed", [], FRAMED_CHECKS - {"framing::zero_length_frame"}),
+    ("framed_native_int.py", "tcp-framed", ["--length-format", "<i"], set()),
+    ("framed_zero_length_closes.py", "tcp-framed", [], {"framing::zero_length_frame"}),
+    ("framed_truncates_64k.py", "tcp-framed", [], {"framing::max_size_frame"}),
+    # tcp-echo servers run the echo suite too: their bugs may show there as well, and only where aimed.
+    ("echo_skips_blank_recv.py", "tcp-echo", [], {"framing::fragmented_stream"}),
+    ("echo_truncates_long_recv.py", "tcp-echo", [],
+     {"framing::coalesced_stream", "echo::edge_sizes", "echo::large_payload"}),
+]
+
+
+@pytest.mark.parametrize("name, protocol, options, failing", BUGGY,
+                         ids=[f"{b[0]}{' ' + ' '.join(b[2]) if b[2] else ''}" for b in BUGGY])
+def test_buggy_server_fails_exactly_its_checks(harness, name, protocol, options, failing):
+    if name == "framed_native_int.py" and sys.byteorder != "little":
+        pytest.skip("the native 'i' bug shows on little-endian machines")
+    suites = ["--suite", "framing"] + (["--suite", "echo"] if protocol == "tcp-echo" else [])
+    run = harness("--protocol", protocol, *suites, "--seed", "11", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  *options, server(name), "{port}")
+    checks = FRAMED_CHECKS if protocol == "tcp-framed" else STREAM_CHECKS | ECHO_CHECKS
+    assert set(run.outcomes()) == checks, run.stdout
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.returncode == (1 if failing else 0), run.stdout + run.stderr
+    for check_id in failing:
+        assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
+
+
+def test_failure_names_the_frame_its_segmentation_what_came_back_and_first_difference(harness):
+    run = harness("--protocol", "tcp-framed", "-k", "header_then_partial", server("framed_recv_once.py"), "{port}")
+    failure = run.check("framing::header_then_partial_payload")
+    message = failure["message"]
+    # Which frame breaks depends on when the server's thread reads: any of the three.
+    frame = re.search(r"^frame (\d) of 3 \((\d+)-byte payload b'", message, re.MULTILINE)
+    assert frame, message
+    assert re.search(r"first difference at reply byte \d+, its (header|payload) byte \d+: "
+                     r"expected 0x[0-9a-f]{2}, received 0x[0-9a-f]{2}", message), message
+    assert "sent as 6 segments of 5, 42, 5, 999, 5, 1 bytes (header + 1 payload byte, then the rest), 2 ms apart" \
+        in message
+    assert re.search(r"this frame in 2 pieces of 5, \d+ bytes", message)
+    assert "\ncame back: " in message
+    assert "first difference at byte offset" in failure["detail"]
+    assert "  expected:\n" in failure["detail"] and "  received:\n" in failure["detail"]  # the hexdumps
+
+
+def test_random_failure_prints_its_seed_and_the_seed_replays_the_same_cuts(harness):
+    # A server that never answers (native 'i' header) fails at round 1, frame 1, whatever the timing.
+    options = ("--protocol", "tcp-framed", "-k", "random_segmentation", "--reply-timeout", "0.3")
+    first = harness(*options, server("framed_native_int.py"), "{port}")
+    message = first.check("framing::random_segmentation")["message"]
+    seed = re.search(r"random cuts from seed (\d+): replay with --seed \1$", message, re.MULTILINE).group(1)
+    replay = harness(*options, "--seed", seed, server("framed_native_int.py"), "{port}")
+    assert replay.check("framing::random_segmentation")["message"] == message
+
+
+def test_byte_order_and_zero_length_failures_carry_a_hint(harness):
+    native = harness("--protocol", "tcp-framed", "--reply-timeout", "0.3", "-k", "single_frame",
+                     server("framed_native_int.py"), "{port}")
+    assert "means 19 in '!I' but 318767104 in the other byte order" in native.check("framing::single_frame")["message"]
+    empty = harness("--protocol", "tcp-framed", "-k", "zero_length", server("framed_zero_length_closes.py"), "{port}")
+    assert "an empty payload is still a frame" in empty.check("framing::zero_length_frame")["message"]
+
+
+@pytest.mark.parametrize("name, max_frame", [("tcp_framed.py", "100"), ("framed_truncates_64k.py", "65536")])
+def test_max_frame_sets_the_largest_frame_every_check_sends(harness, name, max_frame):
+    path = reference(name) if name == "tcp_framed.py" else server(name)
+    run = harness("--protocol", "tcp-framed", "--suite", "framing", "--max-frame", max_frame, path, "{port}")
+    assert run.outcomes() == {check: "passed" for check in FRAMED_CHECKS}, run.stdout
