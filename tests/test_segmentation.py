@@ -14,7 +14,7 @@ from harness.client import TcpConnection
 from harness.deadline import Deadline
 from harness.launcher import Endpoint
 from harness.segmentation import (
-    PAUSE, Plan, all_in_one, coalesced, describe_sizes, header_split, header_then_partial, one_byte_per_segment,
+    Plan, all_in_one, coalesced, describe_sizes, header_split, header_then_partial, one_byte_per_segment,
     random_split,
 )
 
