@@ -31,8 +31,8 @@ from harness.command import reference_server
 from harness.launcher import ServerProcess, ServerSpec
 
 TARGETS = [("tcp-echo", "tcp_echo"), ("tcp-framed", "tcp_framed"), ("udp-echo", "udp_echo")]
-KEYS = ("ratio", "mb_s", "reference_mb_s", "p50_ms", "p99_ms", "reference_p50_ms", "max_reply_rate",
-        "reference_max_reply_rate", "generator_cpu_share")
+KEYS = ("ratio", "mb_s", "reference_mb_s", "p50_ms", "p99_ms", "reference_p50_ms", "top_load_reply_rate",
+        "reference_top_load_reply_rate", "generator_cpu_share")
 
 
 def run_once(protocol: str, server: Path, report: Path) -> dict[str, dict]:

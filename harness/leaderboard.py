@@ -18,7 +18,7 @@ COLUMNS = (
     ("speed::throughput", "ratio", "Throughput vs reference", "desc"),
     ("speed::latency[1 client]", "p50_ms", "Latency p50, 1 client (ms)", "asc"),
     ("speed::latency[50 clients]", "p99_ms", "Latency p99, 50 clients (ms)", "asc"),
-    ("speed::udp_rate", "max_reply_rate", "UDP replies/s", "desc"),
+    ("speed::udp_rate", "top_load_reply_rate", "UDP replies/s under overload", "desc"),
     ("speed::udp_rate", "ratio", "UDP rate vs reference", "desc"),
 )
 

@@ -51,7 +51,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("watchdog", float, None, "end the run after this many seconds without progress "
            "(default: check-timeout + startup-timeout + 30)", minimum=1),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
-    Option("speed-duration", float, 0.3, "seconds each speed measurement lasts (after a 0.1 s warm-up; 5 pairs)", minimum=0.05),
+    Option("speed-duration", float, 0.2, "seconds each speed measurement lasts (after a 0.1 s warm-up; 9 pairs)", minimum=0.05),
     Option("speed-min-ratio", float, None, "grade the speed suite: fail a figure below this ratio to the reference "
            "server's (e.g. 0.5); default: informational only", minimum=0.0),
 )
@@ -82,7 +82,7 @@ class Settings:
     no_isolate: bool = False
     watchdog: float | None = None
     hello_mode: str = "line"
-    speed_duration: float = 0.3
+    speed_duration: float = 0.2
     speed_min_ratio: float | None = None
 
     @property
