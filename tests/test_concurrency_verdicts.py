@@ -24,6 +24,7 @@ REFERENCES = [
     ("tcp-echo", "tcp_echo_selectors.py", TCP_CHECKS),
     ("tcp-echo", "tcp_echo_socketserver.py", TCP_CHECKS),
     ("udp-echo", "udp_echo.py", UDP_CHECKS),
+    ("tcp-framed", "tcp_framed.py", TCP_CHECKS),
 ]
 
 
@@ -90,6 +91,11 @@ BUGGY = [
     ("tcp_never_closes.py", "tcp-echo", {"concurrency::no_descriptor_leak"}),
     ("conc_reads_whole_line.py", "tcp-echo", {"concurrency::stalled_client_does_not_block"}),
     ("conc_udp_first_client.py", "udp-echo", {"concurrency::simultaneous_clients"}),
+    # tcp-framed: the same checks, each message one frame.
+    ("conc_framed_iterative.py", "tcp-framed",
+     {"concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block"}),
+    ("conc_framed_blocking_read.py", "tcp-framed", {"concurrency::stalled_client_does_not_block"}),
+    ("conc_framed_shared_buffer.py", "tcp-framed", {"concurrency::simultaneous_clients"}),
 ]
 
 
@@ -175,3 +181,9 @@ def test_crash_on_reset_reports_the_exit_and_the_traceback(harness):
     assert "reset" in failure["message"]
     assert "ConnectionResetError" in failure["server_output"]
 
+
+def test_framed_stalled_client_is_described_by_its_header(harness):
+    run = harness("--protocol", "tcp-framed", "--suite", "concurrency", "-k", "stalled",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_blocking_read.py"), "{port}")
+    message = run.check("concurrency::stalled_client_does_not_block")["message"]
+    assert re.search(r"a frame header announcing \d+ bytes and \d+ of them", message), message
