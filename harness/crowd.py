@@ -44,6 +44,8 @@ RUN_LIMIT = 60.0
 #: Connections allowed to wait in the server's accept queue at once: fits the
 #: tutorials' listen(5) (Linux queues backlog + 1).
 ACCEPT_WINDOW = 4
+#: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
+BLIND_PACE = 0.005
 
 
 @dataclass(frozen=True)
@@ -215,13 +217,20 @@ class _TcpCrowd:
         self.sel = selectors.DefaultSelector()
         self.last_progress = time.monotonic()
         self.room = 0
+        self.batch_started = 0.0
 
     # -- admission -----------------------------------------------------------
     def has_room(self) -> bool:
         """May one more client connect without overflowing the accept queue?
         After a look at the queue, the room it showed is used up before looking again."""
         if self.unaccepted is None:
-            return True
+            # Blind (no kernel view): a batch of ACCEPT_WINDOW connects every BLIND_PACE seconds.
+            if self.room <= 0 and time.monotonic() - self.batch_started >= BLIND_PACE:
+                self.room, self.batch_started = ACCEPT_WINDOW, time.monotonic()
+            if self.room > 0:
+                self.room -= 1
+                return True
+            return False
         if self.room <= 0:
             self.room = ACCEPT_WINDOW - self.unaccepted()
         if self.room > 0:
@@ -270,9 +279,7 @@ class _TcpCrowd:
         """Connect every client while the server keeps accepting; return the
         ones deferred because it stopped (one client at a time)."""
         for index, client in enumerate(self.clients):
-            if self.unaccepted is not None and not poll_until(
-                self.has_room, Deadline(pace_wait), interval=0.0005, max_interval=0.005
-            ):
+            if not poll_until(self.has_room, Deadline(pace_wait), interval=0.0005, max_interval=0.005):
                 self.result.deferred_from = client.conversation.client
                 return self.clients[index:]
             self.open(client)
@@ -403,7 +410,8 @@ def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
     back for seconds (SYN-ACK retransmissions) — slow, not wrong. If the
     server stops accepting (one client at a time), the remaining clients are
     admitted as its queue drains, while the connected ones talk. Without
-    `unaccepted` the clients connect in one burst.
+    `unaccepted` the clients connect in batches of ACCEPT_WINDOW, BLIND_PACE
+    apart.
     """
     crowd = _TcpCrowd(endpoint, conversations, reply_timeout, connect_timeout, unaccepted)
     started = time.monotonic()
