@@ -99,9 +99,9 @@ class Origin:
     message: int
     offset: int
 
-    def describe(self, receiver: int) -> str:
+    def describe(self, receiver: int, unit: str = "message") -> str:
         owner = "its own" if self.client == receiver else f"client {self.client}'s"
-        return f"{owner} message {self.message} (from its byte {self.offset})"
+        return f"{owner} {unit} {self.message} (from its byte {self.offset})"
 
 
 def attribute(window: bytes, conversations: list[Conversation], prefer: int | None = None) -> Origin | None:
@@ -132,7 +132,7 @@ class Misdelivery:
     #: UDP: the index of the datagram awaiting its reply (`received` is the whole wrong reply).
     datagram: int | None = None
 
-    def describe(self) -> str:
+    def describe(self, unit: str = "message") -> str:
         if self.datagram is not None:
             if self.origin is None:
                 source = "a datagram that no client sent"
@@ -144,9 +144,9 @@ class Misdelivery:
         if self.origin is None:
             source = "bytes that no client sent"
         elif self.origin.client == self.client:
-            source = f"{self.origin.describe(self.client)} out of place"
+            source = f"{self.origin.describe(self.client, unit)} out of place"
         else:
-            source = f"bytes of {self.origin.describe(self.client)}"
+            source = f"bytes of {self.origin.describe(self.client, unit)}"
         return f"client {self.client} received {source} at byte {self.offset} of its echo"
 
 
@@ -183,8 +183,15 @@ def _check_prefix(result: CrowdResult, client: int, start: int) -> bool:
         return True
     for offset in range(start, len(received)):
         if offset >= len(expected) or received[offset] != expected[offset]:
-            window = bytes(received[offset : offset + TRACE_WINDOW])
-            origin = attribute(window, result.conversations, prefer=client)
+            # Foreign messages often begin like ours (a tag "<client 0", a frame header 00 00): trace
+            # from the start of the message the difference falls in, then from the difference itself.
+            _, inner = result.conversations[client].message_at(offset)
+            starts = (offset - inner, offset) if 0 < inner < TRACE_WINDOW else (offset,)
+            for at in starts:
+                window = bytes(received[at : at + TRACE_WINDOW])
+                origin = attribute(window, result.conversations, prefer=client)
+                if origin is not None:
+                    break
             result.misdeliveries.append(Misdelivery(client, offset, window, origin))
             return False
     return True

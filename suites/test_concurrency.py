@@ -108,7 +108,7 @@ def limits_note(settings) -> str:
 
 
 # -- evidence ------------------------------------------------------------------
-def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
+def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "message") -> CheckFailed:
     """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
     total = len(result.conversations)
     replay = f" (seed {seed}; replay with --seed {seed})"
@@ -136,7 +136,7 @@ def crowd_failure(result: CrowdResult, what: str, seed: int) -> CheckFailed:
         first = result.misdeliveries[0]
         expected = result.conversations[first.client].stream
         received = bytes(result.received[first.client])
-        lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
+        lines = "; ".join(m.describe(unit) for m in result.misdeliveries[:SHOWN])
         foreign = first.origin is not None and first.origin.client != first.client
         advice = (
             "the server mixes up its clients' data — keep each connection's data in variables of its own "
@@ -227,7 +227,7 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
     result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed,
                            unaccepted=accept_queue_of(instance))
     if not result.ok:
-        failure = crowd_failure(result, "clients", seed)
+        failure = crowd_failure(result, "clients", seed, "frame" if settings.protocol in FRAMED else "message")
         note = limits_note(settings)
         if note:
             failure.message += note

@@ -194,3 +194,10 @@ def test_framed_stalled_client_is_described_by_its_header(harness):
                   "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_blocking_read.py"), "{port}")
     message = run.check("concurrency::stalled_client_does_not_block")["message"]
     assert re.search(r"a frame header announcing \d+ bytes and \d+ of them", message), message
+
+
+def test_framed_cross_talk_names_whose_frame_arrived(harness):
+    run = harness("--protocol", "tcp-framed", "--suite", "concurrency", "-k", "simultaneous",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_shared_buffer.py"), "{port}")
+    message = run.check("concurrency::simultaneous_clients")["message"]
+    assert re.search(r"client \d+ received bytes of client \d+'s frame \d+ \(from its byte 0\)", message), message

@@ -76,3 +76,15 @@ def test_result_knows_who_is_incomplete():
     assert result.ok
     del result.received[1][-1:]
     assert result.incomplete() == [1] and not result.ok
+
+
+def test_a_foreign_message_that_begins_like_ours_is_traced_from_its_start():
+    """"<client 0" begins both client 0's and client 2's tags: the trace names client 2's byte 0."""
+    crowd = tagged_conversations(3, seed=4)
+    result = CrowdResult(crowd, [bytearray() for _ in crowd])
+    result.received[0] += crowd[2].stream[:40]
+    assert not _check_prefix(result, 0, 0)
+    (misdelivery,) = result.misdeliveries
+    assert misdelivery.offset == len(b"<client 0")
+    assert misdelivery.origin == Origin(2, 0, 0)
+    assert "client 2's frame 0 (from its byte 0)" in misdelivery.describe("frame")
