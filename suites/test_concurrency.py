@@ -21,14 +21,20 @@ must not make the next check fail for the wrong reason.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Callable
 
 from harness import sockdiag
+from harness.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.client import TcpConnection, echo_mismatch
 from harness.crowd import CrowdResult, run_tcp_crowd, run_udp_crowd, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
-from harness.launcher import ServerProcess
+from harness.launcher import Endpoint, ServerProcess
+from harness.settings import Settings
+
+if TYPE_CHECKING:
+    from harness.framing import FrameCodec
 
 TCP = ("tcp-echo",)
 FRAMED = ("tcp-framed",)
@@ -53,17 +59,17 @@ THREAD_STACK_MIB = 8
 SHOWN = 5
 
 
-def seed_of(settings) -> int:
+def seed_of(settings: Settings) -> int:
     return settings.seed if settings.seed is not None else DEFAULT_SEED
 
 
-def connect_timeout(settings) -> float:
-    """A server with a small listen() backlog makes a burst of clients wait for
-    a SYN retransmission (1 s, then 2 s more): slow, not wrong."""
+def connect_timeout(settings: Settings) -> float:
+    """Generous: a connect that overflowed an accept queue all the same waits
+    for a SYN-ACK retransmission (1 s, then 2 s more) — slow, not wrong."""
     return max(3 * settings.reply_timeout, 5.0)
 
 
-def accept_queue_of(instance: ServerProcess):
+def accept_queue_of(instance: ServerProcess) -> Callable[[], int] | None:
     """How many connections wait in the server's accept queue (the kernel shows
     them as ESTABLISHED sockets on its port that no process holds yet); None
     where the probe cannot tell (psutil)."""
@@ -74,7 +80,7 @@ def accept_queue_of(instance: ServerProcess):
     return lambda: sum(1 for s in sockdiag.dump("tcp", established) if s.local_port == port and not s.inode)
 
 
-def wire(settings, payload: bytes) -> bytes:
+def wire(settings: Settings, payload: bytes) -> bytes:
     """What a client sends for `payload`: the bytes themselves (tcp-echo) or
     one frame (tcp-framed). Either way, a correct server answers with exactly
     these bytes. A payload larger than the largest frame is cut to it."""
@@ -84,13 +90,13 @@ def wire(settings, payload: bytes) -> bytes:
     return codec.encode(payload[: codec.largest])
 
 
-def frame_codec(settings):
+def frame_codec(settings: Settings) -> "FrameCodec":
     from harness.framing import FrameCodec  # only tcp-framed needs the codec
 
     return FrameCodec(settings.length_format, settings.max_frame)
 
 
-def limits_note(settings) -> str:
+def limits_note(settings: Settings) -> str:
     """Would a correct thread-per-client server run out of the harness's own
     limits with this many clients? Then say so: the fix is an option, not code."""
     processes = getattr(settings, "process_limit", 0)
@@ -130,7 +136,7 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
             f"same datagram — every datagram may come from a different client{replay}",
             expected=sent,
             received=first.received,
-            detail=_mismatch_detail(sent, first.received),
+            detail=describe_mismatch(sent, first.received),
         )
     if result.misdeliveries:
         first = result.misdeliveries[0]
@@ -147,7 +153,7 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
             f"{total} {what} ran at once and {lines}: {advice}{replay}",
             expected=expected,
             received=received,
-            detail=_mismatch_detail(expected, received),
+            detail=describe_mismatch(expected, received),
         )
     incomplete = result.incomplete()
     sample = []
@@ -165,13 +171,9 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
     )
 
 
-def _mismatch_detail(expected: bytes, received: bytes) -> str:
-    from harness.bytesdiff import describe_mismatch
-
-    return describe_mismatch(expected, received)
 
 
-def waited_for(conn: TcpConnection, message: bytes, settings, who: str) -> None:
+def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str) -> None:
     """Require `message` echoed on `conn` within the reply timeout."""
     received, end_reason = conn.exchange(message, settings.reply_timeout)
     if received != message:
@@ -187,7 +189,8 @@ WAITS_FOR_WHOLE_MESSAGE = (
 
 
 def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
-                    end_reason: str, settings, situation: str, waited: float, diagnosis: str) -> CheckFailed:
+                    end_reason: str, settings: Settings, situation: str, waited: float,
+                    diagnosis: str) -> CheckFailed:
     """The second client was not served while the first one sat there: say how
     long we waited, and whether its echo came once the first client left."""
     blocker.close()
@@ -282,7 +285,7 @@ def test_stalled_client_does_not_block_tcp(fresh_server, settings):
                              "the stalled client's echo")
 
 
-def _stalled_situation(settings, whole: bytes, sent: bytes) -> str:
+def _stalled_situation(settings: Settings, whole: bytes, sent: bytes) -> str:
     if settings.protocol in FRAMED:
         header = frame_codec(settings).header_size
         return (f"the first client had sent a frame header announcing {len(whole) - header} bytes and "
@@ -379,7 +382,7 @@ class SequentialClients:
     close after a half-close is not waited for again: its leak is the finding.
     """
 
-    def __init__(self, endpoint, settings) -> None:
+    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
         self.endpoint = endpoint
         self.settings = settings
         self.wait_for_close = True
@@ -396,12 +399,12 @@ class SequentialClients:
                     self.wait_for_close = False
 
 
-def _one_conversation(endpoint, settings, who: str) -> None:
+def _one_conversation(endpoint: Endpoint, settings: Settings, who: str) -> None:
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
         waited_for(conn, wire(settings, b"one message, then goodbye\n"), settings, who)
 
 
-def _wait_closed(instance: ServerProcess, settings) -> None:
+def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
     """Let the server finish closing connections the clients closed (bounded;
     a server that never closes them is the leak check's finding, not an error here)."""
     port = instance.endpoint.port
