@@ -355,7 +355,6 @@ class ServerProcess:
         """TERM the whole tree, wait up to `grace`, KILL what is left, reap."""
         if self._stopped or self.process is None:
             return
-        self._stopped = True
         pids = self.pids(with_token=True)
         self._signal_all(pids, signal.SIGTERM)
         poll_until(lambda: not self.pids(), Deadline(grace))
@@ -371,6 +370,8 @@ class ServerProcess:
         self._finish_output()
         if self.spec.sandbox is not None:
             self.spec.sandbox.release(self.workdir)
+        # Only now: a stop() cut short by Ctrl+C is done again by the final cleanup.
+        self._stopped = True
 
     def _signal_all(self, pids: list[int], sig: int) -> None:
         for pid in pids:
