@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from conftest import SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness, server
+from conftest import SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, reference, run_harness, server
 from harness import isolation
 
 MIB = 1024 * 1024
@@ -110,3 +113,19 @@ def test_fixed_port_runs_in_parallel_workers_when_isolated(harness):
 
 def test_unavailable_reason_is_none_where_namespaces_work():
     assert isolation.unavailable_reason() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare(1)")
+def test_a_one_line_note_says_when_isolation_is_unavailable(tmp_path):
+    # Inside a user namespace with no uid mapping, nobody may create namespaces:
+    # the harness must say so once and run in the host's network.
+    report = tmp_path / "report.json"
+    completed = subprocess.run(
+        ["unshare", "-U", sys.executable, "-m", "harness", "run", "--json", str(report), "-k", "single_message",
+         reference("tcp_echo.py")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stderr.count("network isolation unavailable") == 1
+    notes = json.loads(report.read_text())["notes"]
+    assert any("network isolation unavailable" in note for note in notes)
