@@ -124,8 +124,10 @@ def test_a_one_line_note_says_when_isolation_is_unavailable(tmp_path):
         ["unshare", "-U", sys.executable, "-m", "harness", "run", "--json", str(report), "-k", "single_message",
          reference("tcp_echo.py")],
         capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL,
+        env={**os.environ, "HARNESS_TEST_RUN": tmp_path.name + "-unavailable"},
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={tmp_path.name}-unavailable")
     assert completed.stderr.count("network isolation unavailable") == 1
     notes = json.loads(report.read_text())["notes"]
     assert any("network isolation unavailable" in note for note in notes)
