@@ -164,3 +164,11 @@ def test_file_hoarder_is_stopped_by_the_open_files_limit(harness):
     assert run.returncode == 3
     message = run.report["checks"][0]["message"]
     assert "--files-limit 50" in message, message
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root harness runs the server as another uid")
+@BOTH
+def test_server_cannot_kill_the_harness_when_it_runs_as_another_uid(harness, workers):
+    run = harness("-n", workers, "--suite", "echo", *FAST, server("hostile_kills_parent.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.report["summary"]["passed"] >= 5
