@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,6 +141,7 @@ class ServerProcess:
         self.spec = spec
         self.probe = probe or default_probe()
         self.token = uuid.uuid4().hex
+        self._owns_workdir = workdir is None  # then stop() removes it
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="harness-"))
         self.process: subprocess.Popen | None = None
         self.output: OutputCapture | None = None
@@ -353,7 +355,10 @@ class ServerProcess:
     # -- stop ----------------------------------------------------------------
     def stop(self, grace: float = 1.0) -> None:
         """TERM the whole tree, wait up to `grace`, KILL what is left, reap."""
-        if self._stopped or self.process is None:
+        if self._stopped:
+            return
+        if self.process is None:
+            self._remove_workdir()
             return
         pids = self.pids(with_token=True)
         self._signal_all(pids, signal.SIGTERM)
@@ -370,8 +375,13 @@ class ServerProcess:
         self._finish_output()
         if self.spec.sandbox is not None:
             self.spec.sandbox.release(self.workdir)
+        self._remove_workdir()
         # Only now: a stop() cut short by Ctrl+C is done again by the final cleanup.
         self._stopped = True
+
+    def _remove_workdir(self) -> None:
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _signal_all(self, pids: list[int], sig: int) -> None:
         for pid in pids:

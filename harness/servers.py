@@ -7,6 +7,7 @@ costs one startup timeout, not one per check.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -87,6 +88,9 @@ class ServerPool:
         )
 
     def close(self) -> None:
+        """Stop every instance and remove the run's temporary files (the
+        report keeps the output tails that matter)."""
         for instance in self._instances:
             instance.stop()
         self.current = None
+        shutil.rmtree(self._root, ignore_errors=True)
