@@ -13,6 +13,9 @@ Rules:
   its neighbours, then subfolders), never into version-control, virtualenv or
   cache folders, never a special file. Beyond the bound the copy stops and
   `CopyPlan.truncated` says where; the server still starts.
+- Only what belongs to the submission's owner (the owner of the server's file,
+  else of the folder) is copied: a server living in a shared folder such as
+  /tmp must not receive other users' files (the copy is the server's own).
 - Symlinks are copied as symlinks (they resolve with the server's own rights).
 """
 
@@ -71,6 +74,7 @@ def submission_folder(argv: list[str], cwd: Path) -> tuple[Path, Path | None]:
 def plan(source: Path, first: Path | None = None, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> CopyPlan:
     """Walk `source` breadth-first within the bounds."""
     result = CopyPlan(source)
+    owner = (first or source).stat().st_uid
     if first is not None:
         size = first.stat().st_size
         result.files.append(first.name)
@@ -90,6 +94,8 @@ def plan(source: Path, first: Path | None = None, max_files: int = MAX_FILES, ma
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
+                continue
+            if info.st_uid != owner:
                 continue
             if stat.S_ISLNK(info.st_mode):
                 result.links.append(name)

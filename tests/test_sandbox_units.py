@@ -165,3 +165,14 @@ def test_watchdog_fires_once_after_the_limit_without_progress():
 
 def test_interfaces_reads_proc_net_dev():
     assert "lo" in isolation.interfaces()
+
+
+def test_scratch_copy_leaves_out_other_users_files(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    source = tmp_path / "shared"
+    make_tree(source, 3)
+    (source / "server.py").write_text("")
+    os.chown(source / "f001.txt", 12345, 12345)
+    plan = scratch.plan(source, source / "server.py")
+    assert sorted(plan.files) == ["f000.txt", "f002.txt", "server.py"]
