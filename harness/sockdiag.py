@@ -46,6 +46,11 @@ class SocketInfo:
     remote_port: int
     state: str
     inode: int
+    #: The kernel's queue figures: for a LISTEN socket, the connections waiting
+    #: in its accept queue and the queue's limit (the listen() backlog); for
+    #: others, bytes waiting to be read / to be acknowledged.
+    rqueue: int = 0
+    wqueue: int = 0
 
     def describe(self) -> str:
         host = f"[{self.local_host}]" if self.family == socket.AF_INET6 else self.local_host
@@ -82,10 +87,11 @@ def parse_messages(data: bytes, transport: str) -> tuple[list[SocketInfo], bool]
         sockid = data[body + 4 : body + 4 + _SOCKID_LEN]
         sport, dport = struct.unpack_from("!HH", sockid, 0)
         src, dst = sockid[4:20], sockid[20:36]
-        _exp, _rq, _wq, _uid, inode = _MSG_TAIL.unpack_from(data, body + 4 + _SOCKID_LEN)
+        _exp, rqueue, wqueue, _uid, inode = _MSG_TAIL.unpack_from(data, body + 4 + _SOCKID_LEN)
         state_name = TCP_STATES.get(state, str(state)) if transport == "tcp" else ("CONNECTED" if state == 1 else "BOUND")
         sockets.append(
-            SocketInfo(transport, family, _address(family, src), sport, _address(family, dst), dport, state_name, inode)
+            SocketInfo(transport, family, _address(family, src), sport, _address(family, dst), dport, state_name, inode,
+                       rqueue, wqueue)
         )
         offset += (length + 3) & ~3
     return sockets, False

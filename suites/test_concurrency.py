@@ -70,14 +70,13 @@ def connect_timeout(settings: Settings) -> float:
 
 
 def accept_queue_of(instance: ServerProcess) -> Callable[[], int] | None:
-    """How many connections wait in the server's accept queue (the kernel shows
-    them as ESTABLISHED sockets on its port that no process holds yet); None
-    where the probe cannot tell (psutil)."""
+    """How many connections wait in the server's accept queue (the kernel's
+    figure for its listening socket: a dump of LISTEN sockets only, a few
+    microseconds); None where the probe cannot tell (psutil)."""
     if instance.probe.name != "linux":
         return None
     port = instance.endpoint.port
-    established = 1 << 1  # only ESTABLISHED: the kernel skips the TIME_WAIT sockets of earlier checks
-    return lambda: sum(1 for s in sockdiag.dump("tcp", established) if s.local_port == port and not s.inode)
+    return lambda: sum(s.rqueue for s in sockdiag.listening_tcp() if s.local_port == port)
 
 
 def wire(settings: Settings, payload: bytes) -> bytes:
