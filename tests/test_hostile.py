@@ -172,3 +172,13 @@ def test_server_cannot_kill_the_harness_when_it_runs_as_another_uid(harness, wor
     run = harness("-n", workers, "--suite", "echo", *FAST, server("hostile_kills_parent.py"), "{port}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.report["summary"]["passed"] >= 5
+
+
+@BOTH
+def test_udp_flood_fails_checks_instead_of_hanging(harness, workers):
+    run = harness("-n", workers, "--protocol", "udp-echo", "--suite", "echo", *FAST,
+                  server("hostile_udp_flood.py"), "{port}")
+    assert run.returncode == 1
+    assert run.outcomes()["echo::single_message"] == "failed"
+    assert "differs" in run.check("echo::single_message")["message"]
+    assert run.elapsed < RUN_BOUND_S
