@@ -182,3 +182,12 @@ def test_udp_flood_fails_checks_instead_of_hanging(harness, workers):
     assert run.outcomes()["echo::single_message"] == "failed"
     assert "differs" in run.check("echo::single_message")["message"]
     assert run.elapsed < RUN_BOUND_S
+
+
+@BOTH
+def test_trickling_server_is_ended_by_the_check_timeout(harness, workers):
+    run = harness("-n", workers, "-k", "large_payload", *FAST, "--check-timeout", "8",
+                  server("hostile_trickles.py"), "{port}")
+    assert run.returncode == 1
+    assert "--check-timeout" in run.check("echo::large_payload")["message"]
+    assert run.elapsed < RUN_BOUND_S
