@@ -97,9 +97,9 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
         config.pluginmanager.register(ChildReaper(), "harness-child-reaper")
     if collector is not None:
         truncated = scratch_note(list(collector.server.command))
-        if truncated:
-            print(f"note: {truncated}", file=sys.stderr, flush=True)
-            collector.notes.append(truncated)
+        for text in ([truncated] if truncated else []) + sandbox_for(settings).preflight(list(collector.server.command)):
+            print(f"note: {text}", file=sys.stderr, flush=True)
+            collector.notes.append(text)
         guard = RunGuard(config, settings, collector)
         config.pluginmanager.register(guard, "harness-guard")
 

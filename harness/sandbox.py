@@ -41,6 +41,7 @@ from harness import limits as limits_module
 from harness import scratch
 from harness.limits import Limits
 
+CAP_DAC_READ_SEARCH, CAP_SETGID, CAP_SETUID = 2, 6, 7
 #: Unprivileged uids are drawn from here (if mapped), else from FALLBACK_UIDS.
 SANDBOX_UIDS = (200_000, 1_200_000)
 FALLBACK_UIDS = (30_000, 60_000)
@@ -67,11 +68,12 @@ class Sandbox:
 
     def prepare(self, workdir: Path, argv: list[str], cwd: str | None) -> Prepared:
         base = Path(cwd) if cwd else Path.cwd()
-        uid = pick_uid() if self.drop_root and os.geteuid() == 0 else None
+        as_root = self.drop_root and os.geteuid() == 0
+        uid = pick_uid() if as_root and has_capabilities(CAP_SETUID, CAP_SETGID) else None
         if uid is not None:
             self._uids[str(workdir)] = uid
-        elif self.drop_root and os.geteuid() == 0:
-            self._note("note: no unprivileged uid is mapped here: the server runs as root (no process limit)")
+        elif as_root:
+            self._note(NO_UID)
         run_cwd: str | None = cwd
         if self.scratch:
             source, first = scratch.submission_folder(argv, base)
@@ -79,7 +81,7 @@ class Sandbox:
             if plan is None:
                 plan = self._plans[str(source)] = scratch.plan(source, first)
                 if plan.truncated:
-                    self._note(f"note: {plan.truncated}", loud=not self.quiet)
+                    self._note(f"note: {plan.truncated}", loud=not self.quiet)  # also said by the controller
             copy = workdir / "submission"
             scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
             argv = scratch.rewrite_argv(argv, base, source, copy)
@@ -93,9 +95,9 @@ class Sandbox:
         if reachable_by_others(argv[0]):
             return Prepared(argv, run_cwd, _then_drop(set_limits, uid), uid)
         setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            self._note(f"note: {argv[0]} is not readable by an unprivileged user and setpriv(1) is missing: "
-                       "the server runs as root (no process limit)")
+        if setpriv is None or not has_capabilities(CAP_DAC_READ_SEARCH):
+            self._note(no_reach(argv[0]))
+            self._uids.pop(str(workdir), None)
             return Prepared(argv, run_cwd, set_limits)
         wrapper = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                    "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--"]
@@ -112,12 +114,44 @@ class Sandbox:
             kill_user(uid)
         scratch.remove(workdir / "submission")
 
-    def _note(self, text: str, loud: bool = True) -> None:
-        """Keep a note, printed once (`loud=False`: the controller already said it)."""
+    def preflight(self, argv: list[str]) -> list[str]:
+        """What this sandbox cannot do here, said once before any server starts
+        (during a check, output is captured and a note would be lost)."""
+        if not (self.drop_root and os.geteuid() == 0):
+            return []
+        if not has_capabilities(CAP_SETUID, CAP_SETGID) or pick_uid() is None:
+            return [NO_UID]
+        if argv and not reachable_by_others(argv[0]) and (
+                shutil.which("setpriv") is None or not has_capabilities(CAP_DAC_READ_SEARCH)):
+            return [no_reach(argv[0])]
+        return []
+
+    def _note(self, text: str, loud: bool = False) -> None:
+        """Keep a note (`loud`: print it too; most are said by `preflight` already)."""
         if text not in self.notes:
             self.notes.append(text)
             if loud:
                 print(text, file=sys.stderr, flush=True)
+
+
+NO_UID = ("no unprivileged uid can be used here (none mapped, or no CAP_SETUID/CAP_SETGID): "
+          "the server runs as root (no process limit)")
+
+
+def no_reach(program: str) -> str:
+    return (f"{program} is not reachable for an unprivileged user, and setpriv(1) or CAP_DAC_READ_SEARCH "
+            "is missing: the server runs as root (no process limit)")
+
+
+def has_capabilities(*capabilities: int) -> bool:
+    """Does this process hold these capabilities (effective set)? Containers often drop some."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration):
+        return True  # no /proc: not Linux, setuid will say for itself
+    effective = int(line.split()[1], 16)
+    return all(effective >> cap & 1 for cap in capabilities)
 
 
 def tasks_counted_with_the_server() -> int:

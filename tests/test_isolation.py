@@ -131,3 +131,22 @@ def test_a_one_line_note_says_when_isolation_is_unavailable(tmp_path):
     assert completed.stderr.count("network isolation unavailable") == 1
     notes = json.loads(report.read_text())["notes"]
     assert any("network isolation unavailable" in note for note in notes)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv(1)")
+def test_root_without_setuid_capability_says_the_server_runs_as_root(tmp_path):
+    # Like a hardened container: root without CAP_SETUID/CAP_SETGID cannot hand the server a uid.
+    report = tmp_path / "report.json"
+    marker = tmp_path.name + "-nosetuid"
+    completed = subprocess.run(
+        ["setpriv", "--bounding-set=-setuid,-setgid", sys.executable, "-m", "harness", "run", "--json", str(report),
+         "-k", "single_message", "--startup-timeout", "5", server("hostile_reports_environment.py")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL,
+        env={**os.environ, "HARNESS_TEST_RUN": marker},
+    )
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+    assert completed.stderr.count("the server runs as root") == 1, completed.stderr
+    data = json.loads(report.read_text())
+    line = next(x for x in data["checks"][0]["server_output"].splitlines() if x.startswith("SEEN "))
+    assert json.loads(line[5:])["uid"] == 0
+    assert any("runs as root" in note for note in data["notes"])
