@@ -342,7 +342,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             # In the shutdown suite the exit is the check's own subject, already explained.
             if not instance.alive() and check.suite != "shutdown":
                 explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
-            time.sleep(0.02)
+            if not instance.alive() and not instance.pids():
+                instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = instance.output_tail() or None
         record.update(explained)
         info = item.stash.get(INFO_OF_ITEM, None)

@@ -33,6 +33,8 @@ class ServerPool:
 
     def shared(self) -> ServerProcess:
         """The running shared server; started (or restarted after a death) on demand."""
+        if self.current is not None:
+            self.current.reap_orphans()  # a forking server's dead children re-parent to us
         if self.current is not None and not self.current.still_listening():
             self.current.stop()
             self.current = None
