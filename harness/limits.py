@@ -144,6 +144,12 @@ def explain(returncode: int | None, output_tail: str, limits: Limits) -> str | N
             return f"it wrote a file beyond the file size limit (--file-size-limit {limits.file_size_mib} MiB)"
     if returncode in (None, 0):
         return None
+    if "can't start new thread" in output_tail and flags["--memory-limit"] is not None:
+        # Each thread's stack counts against the address-space limit as well as the process limit.
+        return (
+            f"it could not start another thread: the memory limit (--memory-limit {flags['--memory-limit']} MiB) "
+            f"or the process limit (--process-limit {flags['--process-limit']}) was reached"
+        )
     for flag, words in _SYMPTOMS:
         value = flags[flag]
         if value is not None and any(word in output_tail for word in words):

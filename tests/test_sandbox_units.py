@@ -89,6 +89,7 @@ def test_submission_folder_ignores_system_programs(tmp_path):
         (1, "OSError: [Errno 24] Too many open files", "--files-limit 50"),
         (1, "BlockingIOError: [Errno 11] Resource temporarily unavailable", "--process-limit 9"),
         (1, "OSError: [Errno 27] File too large", "--file-size-limit 3"),
+        (1, "RuntimeError: can't start new thread", "--memory-limit 100 MiB) or the process limit (--process-limit 9"),
     ],
 )
 def test_explain_names_the_limit_and_its_value(code, tail, expected):
