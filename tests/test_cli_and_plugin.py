@@ -9,9 +9,9 @@ import sys
 from conftest import leftover_server_processes, reference, server
 
 
-def test_list_shows_every_check_with_description_and_expectation():
+def test_list_shows_every_check_with_description_and_expectation(tmp_path):
     out = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", "udp-echo"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0
     assert "echo::empty_datagram_answered (recommended)" in out.stdout
     assert "expect: an empty reply" in out.stdout
