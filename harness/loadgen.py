@@ -202,56 +202,95 @@ class _Client:
     samples: list[float] = field(default_factory=list)
 
 
-def tcp_latency(endpoint: Endpoint, message: bytes, clients: int, duration: float, warmup: float,
-                idle_timeout: float) -> Latency:
-    """`clients` connections, each in a closed loop: send `message`, wait for its
-    whole echo, send again. Round-trip times inside the measured window."""
-    crowd: list[_Client] = []
-    try:
-        for _ in range(clients):
-            crowd.append(_Client(_connect(endpoint, idle_timeout)))
-        buffer = bytearray(RECV_BUFFER)
+class Crowd:
+    """`clients` open connections for closed-loop round trips, kept open across
+    several measured windows (`measure`), so connection setup and the server's
+    per-connection start-up (a thread per client, in the references) stay out
+    of every window, and two servers can be measured in many short, alternating
+    windows at little cost. Use as a context manager, or `close()`."""
+
+    def __init__(self, endpoint: Endpoint, message: bytes, clients: int, idle_timeout: float):
+        self.message = message
+        self.idle_timeout = idle_timeout
+        self.crowd: list[_Client] = []
+        self.selector = selectors.DefaultSelector()
+        self.buffer = bytearray(RECV_BUFFER)
+        try:
+            for _ in range(clients):
+                client = _Client(_connect(endpoint, idle_timeout))
+                self.crowd.append(client)
+                self.selector.register(client.sock, selectors.EVENT_READ, client)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "Crowd":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.selector.close()
+        for client in self.crowd:
+            client.sock.close()
+        self.crowd = []
+
+    def measure(self, duration: float, warmup: float = 0.0) -> Latency:
+        """Every client sends, waits for the whole echo, sends again, until
+        `warmup + duration` has passed; round-trip times of the messages sent
+        inside the measured window (those still in flight at its end are
+        waited for, so slow round trips are not cut off)."""
+        message, size, crowd = self.message, len(self.message), self.crowd
         start = time.monotonic()
         window_start = start + warmup
         end = window_start + duration
         cpu_base: float | None = None
         last_progress = start
-        with selectors.DefaultSelector() as sel:
-            for client in crowd:
-                sel.register(client.sock, selectors.EVENT_READ, client)
-                client.sock.send(message)
-                client.pending, client.sent_at = len(message), start
-            while True:
-                now = time.monotonic()
-                if cpu_base is None and now >= window_start:
-                    cpu_base = time.process_time()
-                if now >= end:
-                    break
-                if now - last_progress > idle_timeout:
-                    raise Stalled(f"no reply for {idle_timeout:g} s")
-                for key, _ in sel.select(min(0.05, end - now)):
-                    client = key.data
-                    try:
-                        count = client.sock.recv_into(buffer, client.pending)
-                    except BlockingIOError:
-                        continue
-                    if not count:
-                        raise Stalled("the server closed a connection")
-                    client.pending -= count
-                    if client.pending:
-                        continue
-                    now = time.monotonic()
-                    last_progress = now
-                    if now >= window_start and client.sent_at >= window_start:
-                        client.samples.append(now - client.sent_at)
-                    client.sock.send(message)  # small: always fits the socket buffer
-                    client.pending, client.sent_at = len(message), now
-        seconds = time.monotonic() - window_start
-        samples = [s for client in crowd for s in client.samples]
-        return Latency(samples, seconds, time.process_time() - (cpu_base or time.process_time()), clients)
-    finally:
         for client in crowd:
-            client.sock.close()
+            client.samples = []
+            client.sock.send(message)
+            client.pending, client.sent_at = size, start
+        busy = len(crowd)
+        while busy:
+            now = time.monotonic()
+            if cpu_base is None and now >= window_start:
+                cpu_base = time.process_time()
+            if now - last_progress > self.idle_timeout:
+                raise Stalled(f"no reply for {self.idle_timeout:g} s")
+            for key, _ in self.selector.select(min(0.05, max(0.001, end - now)) if now < end else 0.05):
+                client = key.data
+                if not client.pending:
+                    continue
+                try:
+                    count = client.sock.recv_into(self.buffer, client.pending)
+                except BlockingIOError:
+                    continue
+                if not count:
+                    raise Stalled("the server closed a connection")
+                client.pending -= count
+                if client.pending:
+                    continue
+                now = time.monotonic()
+                last_progress = now
+                if client.sent_at >= window_start:
+                    client.samples.append(now - client.sent_at)
+                if now < end:
+                    client.sock.send(message)  # small: always fits the socket buffer
+                    client.pending, client.sent_at = size, now
+                else:
+                    busy -= 1
+        seconds = max(end, time.monotonic()) - window_start
+        samples = [s for client in crowd for s in client.samples]
+        return Latency(samples, seconds, time.process_time() - (cpu_base or time.process_time()), len(crowd))
+
+
+def tcp_latency(endpoint: Endpoint, message: bytes, clients: int, duration: float, warmup: float,
+                idle_timeout: float) -> Latency:
+    """`clients` connections, each in a closed loop: send `message`, wait for its
+    whole echo, send again. Round-trip times inside the measured window."""
+    with Crowd(endpoint, message, clients, idle_timeout) as crowd:
+        return crowd.measure(duration, warmup)
 
 
 def udp_rate(endpoint: Endpoint, offered: int, duration: float, size: int = 64, drain: float = 0.2) -> UdpStep:
