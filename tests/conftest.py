@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,13 +71,35 @@ def run_harness(*args: str, tmp_path: Path, timeout: float = 120, cwd: Path | No
     report_path = tmp_path / f"report-{time.monotonic_ns()}.json"
     command = [sys.executable, "-m", "harness", "run", "--json", str(report_path), *args]
     started = time.monotonic()
-    completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, cwd=cwd or tmp_path,
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd or tmp_path,
         env={**os.environ, **(env or {}), "HARNESS_TEST_RUN": marker.partition("=")[2]}, stdin=subprocess.DEVNULL,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        # A hung run (or this test being timed out) must not leave servers behind:
+        # SIGTERM lets the harness clean up; whatever still carries the marker is killed.
+        process.terminate()
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        kill_marked_processes(marker)
+        raise
     elapsed = time.monotonic() - started
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return HarnessRun(marker, completed.returncode, completed.stdout, completed.stderr, report, elapsed)
+    return HarnessRun(marker, process.returncode, stdout, stderr, report, elapsed)
+
+
+def kill_marked_processes(marker: str) -> None:
+    """SIGKILL every process whose environment holds `marker` (last-resort cleanup)."""
+    for line in leftover_server_processes(marker):
+        try:
+            os.kill(int(line.partition(":")[0]), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
 
 
 @pytest.fixture
@@ -86,7 +109,9 @@ def harness(tmp_path):
     def call(*args: str, **kwargs) -> HarnessRun:
         result = run_harness(*args, tmp_path=tmp_path, **kwargs)
         # The harness has exited: its servers must already be gone (no grace period).
-        assert not leftover_server_processes(result.marker), "server processes survived the run"
+        survivors = leftover_server_processes(result.marker)
+        kill_marked_processes(result.marker)  # so a failing assertion leaks nothing either
+        assert not survivors, f"server processes survived the run: {survivors}"
         return result
 
     return call
