@@ -35,6 +35,16 @@ class ProcessInfo:
     cpu_seconds: float
 
 
+@dataclass(frozen=True)
+class Activity:
+    running: bool  # some thread is on a CPU or waiting for one
+    switches: int  # context switches summed over every thread
+
+    def quiet_since(self, earlier: Activity) -> bool:
+        """No thread ran between `earlier` and this sample."""
+        return not self.running and not earlier.running and self.switches == earlier.switches
+
+
 class SystemProbe(Protocol):
     name: str
 
@@ -61,6 +71,10 @@ class SystemProbe(Protocol):
 
     def start_time(self, pid: int) -> float | None:
         """When the process started (any unit), to tell it from a reused pid; None if gone."""
+
+    def activity(self, pids: list[int]) -> Activity:
+        """Whether any thread of `pids` is running, and a count that changes
+        whenever one of them has run (context switches)."""
 
 
 class LinuxProbe:
@@ -209,6 +223,25 @@ class LinuxProbe:
         info = self._stat(pid)
         return float(info.start_ticks) if info else None
 
+    def activity(self, pids: list[int]) -> Activity:
+        running, switches = False, 0
+        for pid in pids:
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/status", "rb") as f:
+                        for line in f:
+                            if line.startswith(b"State:"):
+                                running = running or line.split()[1] == b"R"
+                            elif b"ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
+                                switches += int(line.split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+        return Activity(running, switches)
+
     def command_line(self, pid: int) -> str:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -310,6 +343,17 @@ class PsutilProbe:
             return self._psutil.Process(pid).create_time()
         except self._psutil.Error:
             return None
+
+    def activity(self, pids: list[int]) -> Activity:
+        running, switches = False, 0
+        for pid in pids:
+            try:
+                process = self._psutil.Process(pid)
+                running = running or process.status() == self._psutil.STATUS_RUNNING
+                switches += sum(process.num_ctx_switches())
+            except self._psutil.Error:
+                continue
+        return Activity(running, switches)
 
     def command_line(self, pid: int) -> str:
         try:

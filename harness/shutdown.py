@@ -12,6 +12,11 @@ Rules (no pytest here; `suites/test_shutdown.py` is the caller):
   are measured from the signal on the monotonic clock.
 - Nothing here kills: what is left is reported, and the check's teardown
   (`ServerProcess.stop`) kills it.
+- The signal is sent once the server is at rest (no thread ran for a few
+  milliseconds; at most `SETTLE_S`), as a person's Ctrl+C would be. A Python
+  server that gets the signal just before it blocks in accept() or recv()
+  runs the handler only when that call returns, i.e. never if no client comes:
+  a race in CPython, not the server's bug, and one a busy CI machine hits.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 from harness.deadline import Deadline, poll_until
@@ -26,6 +32,9 @@ from harness.launcher import ServerProcess, describe_exit
 
 #: Poll every 2 ms at first (a clean exit takes ~10 ms), backing off to 20 ms.
 POLL = {"interval": 0.002, "max_interval": 0.02}
+#: At rest: no thread of the tree ran across QUIET_S; wait for that at most SETTLE_S.
+QUIET_S = 0.005
+SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     if target is None:
         return None
     pid, daemonized = target
+    settle(server)
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
     ignored = sig in ignored_signals(pid)
     deadline = Deadline(timeout)
@@ -118,6 +128,24 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
     return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored)
+
+
+def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:
+    """Wait until no thread of the server's tree runs for QUIET_S (True), or `limit` passes.
+
+    A busy server (a spin, a fast timer) never rests; it gets the signal
+    after `limit` all the same.
+    """
+    probe = server.probe
+    deadline = Deadline(limit)
+    before = probe.activity(server.pids(with_token=True))
+    while not deadline.expired():
+        time.sleep(QUIET_S)
+        now = probe.activity(server.pids(with_token=True))
+        if now.quiet_since(before):
+            return True
+        before = now
+    return False
 
 
 def ignored_signals(pid: int) -> set[int]:

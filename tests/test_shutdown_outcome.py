@@ -1,5 +1,5 @@
-"""The shutdown engine's pure pieces: how an outcome is told, which signals a
-process ignores."""
+"""The shutdown engine's pieces: how an outcome is told, which signals a
+process ignores, when a server is at rest (so the signal is sent then)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
-from harness.shutdown import ShutdownOutcome, Survivor, ignored_signals
+import pytest
+
+from harness.launcher import ServerProcess, ServerSpec
+from harness.probe import LinuxProbe, PsutilProbe
+from harness.shutdown import QUIET_S, ShutdownOutcome, Survivor, ignored_signals, settle
 
 
 def outcome(**changes) -> ShutdownOutcome:
@@ -57,3 +62,42 @@ def test_ignored_signals_reads_the_process_mask():
         child.stdin.close()
         child.wait(timeout=10)
     assert ignored_signals(os.getpid() + 10_000_000) == set()  # no such process: unknown, not an error
+
+
+# -- signalling a server at rest ----------------------------------------------------
+SLEEPS = "import time; print(flush=True); time.sleep(30)"
+SPINS = "import time; print(flush=True); end = time.monotonic() + 30\nwhile time.monotonic() < end: pass"
+
+
+@pytest.mark.parametrize("probe", [LinuxProbe(), PsutilProbe()], ids=["linux", "psutil"])
+@pytest.mark.parametrize("code, resting", [(SLEEPS, True), (SPINS, False)], ids=["sleeping", "spinning"])
+def test_activity_tells_a_resting_process_from_a_running_one(probe, code, resting):
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()
+        samples = []
+        for _ in range(3):
+            samples.append(probe.activity([child.pid]))
+            time.sleep(QUIET_S)
+        assert any(b.quiet_since(a) for a, b in zip(samples, samples[1:])) == resting, samples
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+LISTENS = ("import socket, sys, time\nlistener = socket.socket()\nlistener.bind(('127.0.0.1', int(sys.argv[1])))\n"
+           "listener.listen()\nend = time.monotonic() + 30\n")
+
+
+@pytest.mark.parametrize("rest, resting", [("listener.accept()", True), ("while time.monotonic() < end: pass", False)],
+                         ids=["accepting", "spinning"])
+def test_settle_waits_for_rest_and_gives_up_on_a_busy_server(rest, resting):
+    server = ServerProcess(ServerSpec(argv=(sys.executable, "-c", LISTENS + rest, "{port}")))
+    try:
+        server.start()
+        started = time.monotonic()
+        assert settle(server, limit=0.3) == resting
+        waited = time.monotonic() - started
+        assert waited >= 0.3 if not resting else waited < 0.3
+    finally:
+        server.stop()
