@@ -96,6 +96,20 @@ class OutputCapture:
                     self._selector.unregister(fd)
                     open_fds.discard(fd)
 
+    def _drain_rest(self, max_reads: int = 256) -> None:
+        """Read what the pipes still hold, here and now: on a loaded machine the
+        drain thread may not have been scheduled since the server's last words
+        (a crash's traceback), and those are what the report must show."""
+        for fd, stream in self.streams.items():
+            for _ in range(max_reads):
+                try:
+                    data = os.read(fd, 1 << 16)
+                except OSError:  # BlockingIOError: nothing left while a writer lives on
+                    break
+                if not data:
+                    break
+                stream.feed(data)
+
     def stream(self, name: str) -> CapturedStream:
         return next(s for s in self.streams.values() if s.name == name)
 
@@ -116,6 +130,8 @@ class OutputCapture:
         self._thread.join(timeout)
         self._stop.set()
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._drain_rest()
         for fd, stream in self.streams.items():
             try:
                 self._selector.unregister(fd)

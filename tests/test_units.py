@@ -1,8 +1,10 @@
 """Pure pieces of the harness, tested without a server: byte diffs, the
-sock_diag parser, command resolution, settings validation, report rendering."""
+sock_diag parser, command resolution, settings validation, report rendering,
+output capture."""
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import sys
@@ -12,6 +14,7 @@ import pytest
 from harness.bytesdiff import describe_mismatch, first_difference
 from harness.command import resolve
 from harness.errors import ConfigError
+from harness.output import OutputCapture
 from harness.report import render_bytes
 from harness.settings import build_settings
 from harness import sockdiag
@@ -96,3 +99,17 @@ def test_defaults_follow_the_spec():
     assert (settings.protocol, settings.startup_timeout, settings.reply_timeout, settings.shutdown_timeout) == (
         "tcp-echo", 10.0, 2.0, 3.0)
     assert settings.max_datagram == 65507 and settings.max_frame == 16 * 1024 * 1024
+
+
+def test_output_capture_keeps_the_last_words_its_drain_thread_did_not_read(tmp_path):
+    # On a loaded machine the drain thread may not run between the server's
+    # exit and close(): close() reads what the pipes still hold itself.
+    capture = OutputCapture(tmp_path)
+    capture._stop.set()  # the drain thread ends without reading anything
+    capture._thread.join(5)
+    capture._stop.clear()
+    os.write(capture.stderr_fd, b"OSError: [Errno 24] Too many open files\n")
+    capture.close_write_ends()
+    capture.close(timeout=0)
+    assert "Too many open files" in capture.tail_text()
+    assert (tmp_path / "server.stderr").read_bytes().endswith(b"Too many open files\n")
