@@ -20,6 +20,11 @@ Rules:
   20-40 ms, so 0.2 s windows 0.3 s apart caught different mixtures (one run
   in five at ±45 %). Pairs 10 ms apart share the phase. p50/p99 shown
   are over every window's round trips pooled.
+- The load generator runs on a CPU of its own and both servers on the
+  others (harness/affinity.py; nothing changes below 2 CPUs). Left to the
+  scheduler, two instances of the same thread-per-client server are placed
+  differently and stay so: 50-client latency of the reference against
+  itself spread ±29 % over 6 runs unpinned, ±1 % pinned.
 - UDP: one sweep over the offered loads for the table, then the ratio from
   pairs at the top load.
 - Ratios read "higher is better": throughput and datagram rate are
@@ -41,7 +46,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from harness import loadgen
+from harness import affinity, loadgen
 from harness.checks import INFORMATIONAL, check
 from harness.command import reference_server
 from harness.errors import CheckFailed
@@ -84,6 +89,20 @@ def reference(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Se
     finally:
         instance.stop()
         shutil.rmtree(instance.workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def placement(server: ServerProcess, reference: ServerProcess) -> Iterator[Callable[[], affinity.Placement | None]]:
+    """The load generator on a CPU of its own, both servers on the others, for
+    the whole check (see harness/affinity.py); yields the function that
+    (re)places the servers and returns the placement."""
+    with affinity.generator_apart([lambda: server.pids(with_token=True),
+                                   lambda: reference.pids(with_token=True)]) as apply:
+        yield apply
+
+
+def where(placement: affinity.Placement | None) -> str:
+    return f"; {placement.describe()}" if placement else ""
 
 
 def unit(settings: Settings, length_format: str, payload: int) -> bytes:
@@ -152,7 +171,7 @@ def judge(inform: Callable[..., None], settings: Settings, message: str, figures
 @check("speed::throughput", protocols=TCP, tier=INFORMATIONAL,
        description="one connection streams 64 KiB messages (frames) while reading the echo",
        expectation="informational: MB/s echoed, beside the reference server's (ratio = server / reference)")
-def test_throughput(server, reference, settings, inform):
+def test_throughput(server, reference, settings, inform, placement):
     def measure(target: Endpoint, fmt: str) -> loadgen.Throughput:
         return loadgen.tcp_throughput(target, unit(settings, fmt, PAYLOAD) * 8, settings.speed_duration, WARMUP,
                                       settings.reply_timeout)
@@ -162,7 +181,7 @@ def test_throughput(server, reference, settings, inform):
     cpu = paired.median("server", lambda r: r.cpu_share)
     judge(inform, settings,
           f"throughput {mb_s:,.0f} MB/s; reference {ref_mb_s:,.0f} MB/s: {paired.ratio:.2f}× the reference "
-          f"(medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%} of one core)",
+          f"(medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%} of one core{where(placement())})",
           {"mb_s": mb_s, "reference_mb_s": ref_mb_s, "ratio": paired.ratio, "pair_ratios": paired.ratios,
            "generator_cpu_share": cpu})
 
@@ -171,12 +190,13 @@ def test_throughput(server, reference, settings, inform):
 @check("speed::latency", protocols=TCP, tier=INFORMATIONAL,
        description="round trips of a 32-byte message (frame), each client in a closed loop, with 1 and 50 clients",
        expectation="informational: p50/p99 round-trip ms beside the reference's (ratio = reference p50 / server p50)")
-def test_latency(server, reference, settings, inform, clients):
+def test_latency(server, reference, settings, inform, clients, placement):
     crowds: dict[Endpoint, loadgen.Crowd] = {}
 
     def measure(target: Endpoint, fmt: str) -> loadgen.Latency:
         if target not in crowds:  # connect once, let the server settle, keep the connections for every window
             crowds[target] = loadgen.Crowd(target, unit(settings, fmt, MESSAGE), clients, settings.reply_timeout)
+            placement()  # threads or processes the server started for these clients
             crowds[target].measure(LATENCY_SETTLE)
         return crowds[target].measure(LATENCY_WINDOW)
 
@@ -205,7 +225,7 @@ def test_latency(server, reference, settings, inform, clients):
           f"{fig['round_trips_s']:,.0f} round trips/s; reference p50 {fig['reference_p50_ms']:.3f} ms, "
           f"p99 {fig['reference_p99_ms']:.3f} ms, {fig['reference_round_trips_s']:,.0f}/s: "
           f"{paired.ratio:.2f}× the reference (median of {len(paired.ratios)} pairs of "
-          f"{LATENCY_WINDOW * 1000:g} ms windows; load generator CPU {cpu:.0%})",
+          f"{LATENCY_WINDOW * 1000:g} ms windows; load generator CPU {cpu:.0%}{where(placement())})",
           {"clients": clients, **fig, "ratio": paired.ratio, "pair_ratios": paired.ratios, "generator_cpu_share": cpu})
 
 
@@ -214,7 +234,7 @@ def test_latency(server, reference, settings, inform, clients):
                    f"({UDP_STEP:g} s each), then at the top load in {PAIRS} pairs",
        expectation="informational: replies per second and loss at each load, beside the reference's "
                    "(ratio = reply rate at the top load / reference's)")
-def test_udp_rate(server, reference, settings, inform):
+def test_udp_rate(server, reference, settings, inform, placement):
     def sweep(target: Endpoint, fmt: str) -> list[loadgen.UdpStep]:
         return [loadgen.udp_rate(target, offered, UDP_STEP, drain=0.1) for offered in UDP_LOADS]
 
@@ -234,7 +254,8 @@ def test_udp_rate(server, reference, settings, inform):
                         f"(reference {s['reference_reply_rate']:,}/s, {s['reference_loss']:.1%})" for s in steps)
     judge(inform, settings,
           f"{best:,.0f} replies/s at {UDP_LOADS[-1]:,}/s offered; reference {ref_best:,.0f}/s: "
-          f"{paired.ratio:.2f}× the reference (medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%}). "
+          f"{paired.ratio:.2f}× the reference (medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%}"
+          f"{where(placement())}). "
           f"{listing}",
           {"top_load_reply_rate": best, "reference_top_load_reply_rate": ref_best, "ratio": paired.ratio,
            "pair_ratios": paired.ratios, "steps": steps, "generator_cpu_share": cpu})
