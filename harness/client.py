@@ -24,6 +24,8 @@ from harness.launcher import Endpoint
 
 EXTRA_CAP = 64 * 1024
 CHUNK = 64 * 1024
+#: socketserver.UDPServer.max_packet_size: a UDP reply cut to exactly this is that default.
+SOCKETSERVER_MAX_PACKET = 8192
 
 
 class ContactCounter:
@@ -319,6 +321,9 @@ class UdpClient:
                     f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram "
                     "(the largest datagram tested is set by --max-datagram)"
                 )
+                if len(reply) == SOCKETSERVER_MAX_PACKET:
+                    summary += (f"; socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
+                                "max_packet_size = 65535 on the server class")
             else:
                 summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
             raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))

@@ -98,11 +98,8 @@ def test_fixed_port_mismatch_names_both_ports(harness):
 
 
 # -- real servers of many styles pass ------------------------------------------
+#: More styles, through every suite: tests/test_server_styles.py.
 GOOD = [
-    ("tcp_echo_forking.py", ["{port}"]),
-    ("tcp_echo_ipv6.py", ["{port}"]),
-    ("tcp_echo_slow_start_chatty.py", ["{port}"]),
-    ("tcp_echo_socketserver.py", ["{port}"]),
     ("floods_output.py", ["{port}"]),
     ("double_fork_daemon.py", ["{port}"]),
 ]
