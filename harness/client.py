@@ -305,15 +305,54 @@ class UdpClient:
                 return reply
         return None
 
+    def no_reply(self, datagram: bytes, expected: bytes, context: str = "") -> CheckFailed:
+        """The failure for a datagram never answered — saying so if the server
+        answers from another port, which a connected socket never sees."""
+        prefix = f"{context}: " if context else ""
+        source = self.reply_source(datagram)
+        if source is not None:
+            return CheckFailed(
+                f"{prefix}the reply to a {len(datagram)}-byte datagram came from {source[0]}:{source[1]}, not from "
+                f"the server's port {self.endpoint.port}: answer with the socket that received the datagram "
+                "(sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP socket, and "
+                "any firewall or NAT, drops a reply from another port",
+                expected=expected,
+            )
+        return CheckFailed(
+            f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
+            f"({self.reply_timeout:g} s each)",
+            expected=expected,
+        )
+
+    def reply_source(self, datagram: bytes, wait: float = 1.0) -> tuple[str, int] | None:
+        """Send `datagram` once from an unconnected socket; the reply's source
+        address if it is not the server's, else None."""
+        with socket.socket(self.endpoint.family, socket.SOCK_DGRAM) as probe:
+            probe.setblocking(False)
+            try:
+                probe.sendto(datagram, self.endpoint.address)
+            except OSError:
+                return None
+            deadline = Deadline(min(wait, self.reply_timeout))
+            with selectors.DefaultSelector() as sel:
+                sel.register(probe, selectors.EVENT_READ)
+                while sel.select(deadline.remaining()):
+                    try:
+                        _, source = probe.recvfrom(65536 + 1)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        return None
+                    if (source[0], source[1]) != (self.endpoint.host, self.endpoint.port):
+                        return source[0], source[1]
+                    return None
+        return None
+
     def expect_echo(self, datagram: bytes, context: str = "") -> None:
         reply = self.exchange(datagram)
         prefix = f"{context}: " if context else ""
         if reply is None:
-            raise CheckFailed(
-                f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
-                f"({self.reply_timeout:g} s each)",
-                expected=datagram,
-            )
+            raise self.no_reply(datagram, datagram, context)
         if reply != datagram:
             if datagram.startswith(reply):
                 summary = (

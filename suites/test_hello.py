@@ -92,8 +92,7 @@ def udp_expect(client: UdpClient, name: bytes, context: str) -> None:
     expected = reply_for(name)
     reply = client.exchange(name)
     if reply is None:
-        raise CheckFailed(f"{context}: no reply after {client.tries} tries ({client.reply_timeout:g} s each)",
-                          expected=expected)
+        raise client.no_reply(name, expected, context)
     if reply != expected:
         raise CheckFailed(f"{context}: the reply differs from what the protocol requires",
                           expected=expected, received=reply, detail=describe_mismatch(expected, reply))

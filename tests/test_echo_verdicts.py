@@ -77,3 +77,15 @@ def test_strict_turns_a_recommended_warning_into_a_failure(harness):
     run = harness("--protocol", "udp-echo", "--strict", "-k", "empty", server("udp_ignores_empty.py"), "{port}")
     assert run.outcomes()["echo::empty_datagram_answered"] == "failed"
     assert run.returncode == 1
+
+
+def test_reply_from_another_port_is_named_as_such(harness):
+    run = harness("--protocol", "udp-echo", "-k", "single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("udp_replies_from_other_port.py"), "{port}")
+    message = run.check("echo::single_message")["message"]
+    assert run.outcomes() == {"echo::single_message": "failed"}
+    assert "came from 127.0.0.1:" in message and "not from the server's port" in message, message
+    # A server that is silent is told apart from one that answers elsewhere.
+    silent = harness("--protocol", "udp-echo", "-k", "single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     server("udp_silent.py"), "{port}")
+    assert silent.check("echo::single_message")["message"].startswith("no reply to a 15-byte datagram after 3 tries")
