@@ -204,12 +204,22 @@ class ServerProcess:
         spec = self.spec
         assert self.process is not None
         seen_other: list[SocketInfo] = []
+        empty_scans = 0
 
         def ready() -> Endpoint | None:
-            nonlocal seen_other
-            pids = self.pids(with_token=self.process.poll() is not None) or self.pids(with_token=True)
+            nonlocal seen_other, empty_scans
+            exited = self.process.poll() is not None
+            pids = self.pids(with_token=exited) or self.pids(with_token=True)
             if not pids:
-                raise self._exited_early()
+                # Gone only when its first process is reaped and two scans in a
+                # row find nothing: a daemon mid-double-fork can slip through
+                # one scan (its parent exits between the /proc listing and the
+                # read of its child), and a zombie first process is not gone yet.
+                empty_scans = empty_scans + 1 if exited else 0
+                if empty_scans >= 2:
+                    raise self._exited_early()
+                return None
+            empty_scans = 0
             sockets = self.probe.bound_sockets(pids, spec.transport)
             wanted = [s for s in sockets if s.local_port == self.port]
             if wanted:
@@ -259,12 +269,16 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def send_signal(self, sig: int) -> None:
-        """Signal the server's own process only, not its group or children:
-        passing a shutdown on to the processes it started is the server's job."""
+    def send_signal(self, sig: int, group: bool = False) -> None:
+        """Signal the server's own process (as `kill PID` does), or with `group`
+        its process group (as Ctrl+C in a terminal does: the server leads its
+        own group, so that is the server and the children still in it)."""
         if self.process is not None and self.process.poll() is None:
             try:
-                os.kill(self.process.pid, sig)
+                if group:
+                    os.killpg(self.process.pid, sig)
+                else:
+                    os.kill(self.process.pid, sig)
             except ProcessLookupError:
                 pass
 
