@@ -1,10 +1,14 @@
 """Stop the server with a signal and record what happened (SPEC §4 shutdown).
 
 Rules (no pytest here; `suites/test_shutdown.py` is the caller):
-- The signal goes to the server's own process only, never to its group:
-  whether the processes it started end too is what is being checked. A server
-  that daemonized (its first process exited long ago) is signalled at the
-  oldest live process of its tree, as its pidfile would name it.
+- SIGTERM goes to the server's own process only, as `kill PID` (and
+  `docker stop`) send it: whether the processes it started end too is what
+  is being checked. SIGINT goes to the server's process group, as Ctrl+C in
+  a terminal sends it — children still in the group get it too, so a
+  fork-per-client server behaves as its author saw it behave at Ctrl+C.
+  A server that daemonized (its first process exited long ago) is signalled
+  at the oldest live process of its tree, as its pidfile would name it (that
+  process only).
 - "Gone" means the whole tree: the server's process and every process it
   started, found by parent chain, session and environment token (children
   that re-parented or double-forked included).
@@ -119,7 +123,7 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     if daemonized:
         server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
     else:
-        server.send_signal(sig)
+        server.send_signal(sig, group=as_from_terminal(sig))
         server_seconds = server.wait_exit(deadline)
         exit = server.exit_description()
     gone = poll_until(lambda: not server.pids(with_token=True), deadline, **POLL)
@@ -128,6 +132,11 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
     return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored)
+
+
+def as_from_terminal(sig: signal.Signals) -> bool:
+    """SIGINT is Ctrl+C: the terminal sends it to the whole foreground process group."""
+    return sig == signal.SIGINT
 
 
 def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:

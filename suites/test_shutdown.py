@@ -1,11 +1,12 @@
 """shutdown — SIGINT and SIGTERM end the server and everything it started,
 promptly, and the port is free again at once (SPEC §4).
 
-Each check runs on its own fresh server instance, because each ends it. The
-signal goes to the server's own process, not its process group: passing the
+Each check runs on its own fresh server instance, because each ends it.
+SIGTERM goes to the server's own process, as `kill PID` sends it: passing the
 shutdown on to the processes it started is the server's job (a forked child
-blocked in recv() never sees its parent's Ctrl+C). Whatever a check leaves
-running is killed by the fixture's teardown.
+blocked in recv() never sees its parent's SIGTERM). SIGINT goes to the
+server's process group, as Ctrl+C in a terminal sends it. Whatever a check
+leaves running is killed by the fixture's teardown.
 
 The bugs, as students write them: client threads that are not daemons (Ctrl+C
 hangs while a client is connected), SIGTERM ignored, fork-per-client children
@@ -29,7 +30,7 @@ from harness.errors import CheckFailed, ServerStartError
 from harness.launcher import ServerProcess
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
-from harness.shutdown import ShutdownOutcome, shut_down
+from harness.shutdown import ShutdownOutcome, as_from_terminal, shut_down
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = tuple(PROTOCOLS)
@@ -133,6 +134,10 @@ def hint(outcome: ShutdownOutcome, with_clients: bool) -> str:
         if with_clients:
             text += " If it does, check that no non-daemon client thread keeps it alive."
         return text
+    if outcome.signal_name == "SIGINT" and not outcome.daemonized:
+        return ("Ctrl+C reaches every process in the server's process group; the processes listed ignored it, "
+                "caught it and carried on, or left the group (setsid). Every process the server started must "
+                "end with it: let them exit on KeyboardInterrupt, or stop them from the parent (os.kill each).")
     return ("Every process the server started must end with it: a forked child blocked in recv() never sees "
             "the signal sent to its parent. Forward the signal to the children (os.kill each, or os.killpg), "
             "make them exit when the parent does, or serve clients with threads.")
@@ -152,25 +157,29 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
             f"{situation}; shutdown::runs_until_stopped judges that"
         )
     if not outcome.clean:
-        raise CheckFailed(f"{sig.name} sent {situation}: {outcome.describe()}", detail=hint(outcome, with_clients))
+        target = ("to the server's process group, as Ctrl+C does," if as_from_terminal(sig) and not outcome.daemonized
+                  else "to the server's process")
+        raise CheckFailed(f"{sig.name} sent {target} {situation}: {outcome.describe()}",
+                          detail=hint(outcome, with_clients))
 
 
 @check("shutdown::sigint_idle", protocols=ALL,
-       description="SIGINT (Ctrl+C) is sent to the server's process while no client is connected",
+       description="SIGINT (Ctrl+C) is sent to the server's process group while no client is connected",
        expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
 def test_sigint_idle(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGINT, with_clients=False)
 
 
 @check("shutdown::sigterm_idle", protocols=ALL,
-       description="SIGTERM is sent to the server's process while no client is connected",
+       description="SIGTERM is sent to the server's process (kill PID) while no client is connected",
        expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
 def test_sigterm_idle(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=False)
 
 
 @check("shutdown::sigint_with_clients", protocols=ALL,
-       description="SIGINT is sent to the server's process while clients are connected mid-conversation",
+       description="SIGINT (Ctrl+C) is sent to the server's process group while clients are connected "
+                   "mid-conversation",
        expectation="the server and every process it started (children serving clients included) "
                    "exit within --shutdown-timeout; no descendant survives")
 def test_sigint_with_clients(fresh_server, settings):
@@ -178,7 +187,8 @@ def test_sigint_with_clients(fresh_server, settings):
 
 
 @check("shutdown::sigterm_with_clients", protocols=ALL,
-       description="SIGTERM is sent to the server's process while clients are connected mid-conversation",
+       description="SIGTERM is sent to the server's process (kill PID) while clients are connected "
+                   "mid-conversation",
        expectation="the server and every process it started (children serving clients included) "
                    "exit within --shutdown-timeout; no descendant survives")
 def test_sigterm_with_clients(fresh_server, settings):

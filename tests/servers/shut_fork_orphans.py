@@ -1,8 +1,9 @@
-"""BUGGY: fork per client; the children outlive the parent.
+"""BUGGY: fork per client; the children outlive the parent's SIGTERM.
 
 The parent exits quietly on SIGINT or SIGTERM, but a child blocked in recv()
-never sees the signal sent to its parent: it keeps serving its client as an
-orphan. Without clients there are no children, and the shutdown is clean.
+never sees the SIGTERM sent to its parent (`kill PID`): it keeps serving its
+client as an orphan. Ctrl+C reaches the children (SIGINT to the process
+group). Without clients there are no children, and the shutdown is clean.
 """
 import os, signal, socket, sys
 
