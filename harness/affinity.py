@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
+from harness.probe import proc_entries
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -47,13 +49,7 @@ def plan(allowed: set[int]) -> Placement | None:
 
 def threads_of(pids: list[int]) -> list[int]:
     """Every thread id of `pids` (a thread's affinity is its own)."""
-    tids: list[int] = []
-    for pid in pids:
-        try:
-            tids += [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
-        except OSError:
-            tids.append(pid)
-    return tids
+    return [int(path.rsplit("/", 1)[1]) for path in proc_entries(pids, "task")]
 
 
 def place(pids: list[int], cpus: frozenset[int] | set[int]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -75,6 +76,18 @@ class SystemProbe(Protocol):
     def activity(self, pids: list[int]) -> Activity:
         """Whether any thread of `pids` is running, and a count that changes
         whenever one of them has run (context switches)."""
+
+
+def proc_entries(pids: list[int], folder: str) -> Iterator[str]:
+    """Paths of the entries of /proc/PID/FOLDER ("fd", "task") for each of
+    `pids`; a process that is gone (or not ours to read) has none."""
+    for pid in pids:
+        try:
+            names = os.listdir(f"/proc/{pid}/{folder}")
+        except OSError:
+            continue
+        for name in names:
+            yield f"/proc/{pid}/{folder}/{name}"
 
 
 class LinuxProbe:
@@ -180,18 +193,13 @@ class LinuxProbe:
 
     def _socket_inodes(self, pids: list[int]) -> set[int]:
         inodes: set[int] = set()
-        for pid in pids:
+        for path in proc_entries(pids, "fd"):
             try:
-                names = os.listdir(f"/proc/{pid}/fd")
+                target = os.readlink(path)
             except OSError:
                 continue
-            for name in names:
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{name}")
-                except OSError:
-                    continue
-                if target.startswith("socket:["):
-                    inodes.add(int(target[8:-1]))
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
         return inodes
 
     def bound_sockets(self, pids: list[int], transport: str) -> list[SocketInfo]:
@@ -225,21 +233,16 @@ class LinuxProbe:
 
     def activity(self, pids: list[int]) -> Activity:
         running, switches = False, 0
-        for pid in pids:
+        for task in proc_entries(pids, "task"):
             try:
-                tids = os.listdir(f"/proc/{pid}/task")
-            except OSError:
+                with open(f"{task}/status", "rb") as f:
+                    for line in f:
+                        if line.startswith(b"State:"):
+                            running = running or line.split()[1] == b"R"
+                        elif b"ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
+                            switches += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
-            for tid in tids:
-                try:
-                    with open(f"/proc/{pid}/task/{tid}/status", "rb") as f:
-                        for line in f:
-                            if line.startswith(b"State:"):
-                                running = running or line.split()[1] == b"R"
-                            elif b"ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
-                                switches += int(line.split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
         return Activity(running, switches)
 
     def command_line(self, pid: int) -> str:
