@@ -61,31 +61,35 @@ def place(pids: list[int], cpus: frozenset[int] | set[int]) -> None:
             pass
 
 
+@dataclass
+class Apart:
+    """What `generator_apart` did: the placement (None where there is none),
+    and `reapply` for threads or processes a server started since."""
+
+    placement: Placement | None
+    reapply: Callable[[], None]
+
+
 @contextmanager
-def generator_apart(server_trees: list[Callable[[], list[int]]]) -> Iterator[Callable[[], Placement | None]]:
+def generator_apart(server_trees: list[Callable[[], list[int]]]) -> Iterator[Apart]:
     """Within the block, this thread runs on its own CPU and the servers (each
-    given as a function listing its live pids) on the others. Yields `apply`,
-    which (re)places the servers — call it after connecting clients, in case
-    the server started threads or processes meanwhile — and returns the
-    placement, or None where there is none."""
-    if not hasattr(os, "sched_setaffinity"):
-        yield lambda: None
-        return
-    allowed = os.sched_getaffinity(0)
+    given as a function listing its live pids) on the others; call
+    `reapply()` after connecting clients, in case a server started threads or
+    processes meanwhile."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else set()
     placement = plan(allowed)
     if placement is None:
-        yield lambda: None
+        yield Apart(None, lambda: None)
         return
 
-    def apply() -> Placement:
+    def reapply() -> None:
         for tree in server_trees:
             place(tree(), placement.servers)
-        return placement
 
-    apply()
+    reapply()
     os.sched_setaffinity(0, placement.generator)
     try:
-        yield apply
+        yield Apart(placement, reapply)
     finally:
         os.sched_setaffinity(0, allowed)
         for tree in server_trees:

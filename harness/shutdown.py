@@ -62,6 +62,7 @@ class ShutdownOutcome:
     tree_seconds: float | None  # signal -> no process of the tree left (None: some survived)
     survivors: tuple[Survivor, ...]
     ignored: bool = False  # the signalled process had the signal set to SIG_IGN
+    to_group: bool = False  # sent to the server's process group (Ctrl+C), not its process only
 
     @property
     def server_exited(self) -> bool:
@@ -120,10 +121,11 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
     ignored = sig in ignored_signals(pid)
     deadline = Deadline(timeout)
+    to_group = sig == signal.SIGINT and not daemonized  # Ctrl+C: the terminal signals the whole group
     if daemonized:
         server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
     else:
-        server.send_signal(sig, group=as_from_terminal(sig))
+        server.send_signal(sig, group=to_group)
         server_seconds = server.wait_exit(deadline)
         exit = server.exit_description()
     gone = poll_until(lambda: not server.pids(with_token=True), deadline, **POLL)
@@ -131,12 +133,8 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     survivors = () if gone else tuple(
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
-    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored)
-
-
-def as_from_terminal(sig: signal.Signals) -> bool:
-    """SIGINT is Ctrl+C: the terminal sends it to the whole foreground process group."""
-    return sig == signal.SIGINT
+    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored,
+                           to_group)
 
 
 def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:
@@ -145,12 +143,12 @@ def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:
     A busy server (a spin, a fast timer) never rests; it gets the signal
     after `limit` all the same.
     """
-    probe = server.probe
+    probe, pids = server.probe, server.pids(with_token=True)
     deadline = Deadline(limit)
-    before = probe.activity(server.pids(with_token=True))
+    before = probe.activity(pids)
     while not deadline.expired():
         time.sleep(QUIET_S)
-        now = probe.activity(server.pids(with_token=True))
+        now = probe.activity(pids)
         if now.quiet_since(before):
             return True
         before = now

@@ -30,7 +30,7 @@ from harness.errors import CheckFailed, ServerStartError
 from harness.launcher import ServerProcess
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
-from harness.shutdown import ShutdownOutcome, as_from_terminal, shut_down
+from harness.shutdown import ShutdownOutcome, shut_down
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = tuple(PROTOCOLS)
@@ -134,7 +134,7 @@ def hint(outcome: ShutdownOutcome, with_clients: bool) -> str:
         if with_clients:
             text += " If it does, check that no non-daemon client thread keeps it alive."
         return text
-    if outcome.signal_name == "SIGINT" and not outcome.daemonized:
+    if outcome.to_group:
         return ("Ctrl+C reaches every process in the server's process group; the processes listed ignored it, "
                 "caught it and carried on, or left the group (setsid). Every process the server started must "
                 "end with it: let them exit on KeyboardInterrupt, or stop them from the parent (os.kill each).")
@@ -157,8 +157,7 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
             f"{situation}; shutdown::runs_until_stopped judges that"
         )
     if not outcome.clean:
-        target = ("to the server's process group, as Ctrl+C does," if as_from_terminal(sig) and not outcome.daemonized
-                  else "to the server's process")
+        target = "to the server's process group, as Ctrl+C does," if outcome.to_group else "to the server's process"
         raise CheckFailed(f"{sig.name} sent {target} {situation}: {outcome.describe()}",
                           detail=hint(outcome, with_clients))
 

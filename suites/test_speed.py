@@ -92,17 +92,16 @@ def reference(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Se
 
 
 @pytest.fixture
-def placement(server: ServerProcess, reference: ServerProcess) -> Iterator[Callable[[], affinity.Placement | None]]:
+def apart(server: ServerProcess, reference: ServerProcess) -> Iterator[affinity.Apart]:
     """The load generator on a CPU of its own, both servers on the others, for
-    the whole check (see harness/affinity.py); yields the function that
-    (re)places the servers and returns the placement."""
+    the whole check (see harness/affinity.py)."""
     with affinity.generator_apart([lambda: server.pids(with_token=True),
-                                   lambda: reference.pids(with_token=True)]) as apply:
-        yield apply
+                                   lambda: reference.pids(with_token=True)]) as placed:
+        yield placed
 
 
-def where(placement: affinity.Placement | None) -> str:
-    return f"; {placement.describe()}" if placement else ""
+def where(apart: affinity.Apart) -> str:
+    return f"; {apart.placement.describe()}" if apart.placement else ""
 
 
 def unit(settings: Settings, length_format: str, payload: int) -> bytes:
@@ -171,7 +170,7 @@ def judge(inform: Callable[..., None], settings: Settings, message: str, figures
 @check("speed::throughput", protocols=TCP, tier=INFORMATIONAL,
        description="one connection streams 64 KiB messages (frames) while reading the echo",
        expectation="informational: MB/s echoed, beside the reference server's (ratio = server / reference)")
-def test_throughput(server, reference, settings, inform, placement):
+def test_throughput(server, reference, settings, inform, apart):
     def measure(target: Endpoint, fmt: str) -> loadgen.Throughput:
         return loadgen.tcp_throughput(target, unit(settings, fmt, PAYLOAD) * 8, settings.speed_duration, WARMUP,
                                       settings.reply_timeout)
@@ -181,7 +180,7 @@ def test_throughput(server, reference, settings, inform, placement):
     cpu = paired.median("server", lambda r: r.cpu_share)
     judge(inform, settings,
           f"throughput {mb_s:,.0f} MB/s; reference {ref_mb_s:,.0f} MB/s: {paired.ratio:.2f}× the reference "
-          f"(medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%} of one core{where(placement())})",
+          f"(medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%} of one core{where(apart)})",
           {"mb_s": mb_s, "reference_mb_s": ref_mb_s, "ratio": paired.ratio, "pair_ratios": paired.ratios,
            "generator_cpu_share": cpu})
 
@@ -190,13 +189,13 @@ def test_throughput(server, reference, settings, inform, placement):
 @check("speed::latency", protocols=TCP, tier=INFORMATIONAL,
        description="round trips of a 32-byte message (frame), each client in a closed loop, with 1 and 50 clients",
        expectation="informational: p50/p99 round-trip ms beside the reference's (ratio = reference p50 / server p50)")
-def test_latency(server, reference, settings, inform, clients, placement):
+def test_latency(server, reference, settings, inform, clients, apart):
     crowds: dict[Endpoint, loadgen.Crowd] = {}
 
     def measure(target: Endpoint, fmt: str) -> loadgen.Latency:
         if target not in crowds:  # connect once, let the server settle, keep the connections for every window
             crowds[target] = loadgen.Crowd(target, unit(settings, fmt, MESSAGE), clients, settings.reply_timeout)
-            placement()  # threads or processes the server started for these clients
+            apart.reapply()  # threads or processes the server started for these clients
             crowds[target].measure(LATENCY_SETTLE)
         return crowds[target].measure(LATENCY_WINDOW)
 
@@ -225,7 +224,7 @@ def test_latency(server, reference, settings, inform, clients, placement):
           f"{fig['round_trips_s']:,.0f} round trips/s; reference p50 {fig['reference_p50_ms']:.3f} ms, "
           f"p99 {fig['reference_p99_ms']:.3f} ms, {fig['reference_round_trips_s']:,.0f}/s: "
           f"{paired.ratio:.2f}× the reference (median of {len(paired.ratios)} pairs of "
-          f"{LATENCY_WINDOW * 1000:g} ms windows; load generator CPU {cpu:.0%}{where(placement())})",
+          f"{LATENCY_WINDOW * 1000:g} ms windows; load generator CPU {cpu:.0%}{where(apart)})",
           {"clients": clients, **fig, "ratio": paired.ratio, "pair_ratios": paired.ratios, "generator_cpu_share": cpu})
 
 
@@ -234,7 +233,7 @@ def test_latency(server, reference, settings, inform, clients, placement):
                    f"({UDP_STEP:g} s each), then at the top load in {PAIRS} pairs",
        expectation="informational: replies per second and loss at each load, beside the reference's "
                    "(ratio = reply rate at the top load / reference's)")
-def test_udp_rate(server, reference, settings, inform, placement):
+def test_udp_rate(server, reference, settings, inform, apart):
     def sweep(target: Endpoint, fmt: str) -> list[loadgen.UdpStep]:
         return [loadgen.udp_rate(target, offered, UDP_STEP, drain=0.1) for offered in UDP_LOADS]
 
@@ -255,7 +254,7 @@ def test_udp_rate(server, reference, settings, inform, placement):
     judge(inform, settings,
           f"{best:,.0f} replies/s at {UDP_LOADS[-1]:,}/s offered; reference {ref_best:,.0f}/s: "
           f"{paired.ratio:.2f}× the reference (medians of {len(paired.ratios)} pairs; load generator CPU {cpu:.0%}"
-          f"{where(placement())}). "
+          f"{where(apart)}). "
           f"{listing}",
           {"top_load_reply_rate": best, "reference_top_load_reply_rate": ref_best, "ratio": paired.ratio,
            "pair_ratios": paired.ratios, "steps": steps, "generator_cpu_share": cpu})

@@ -27,8 +27,9 @@ def test_generator_apart_moves_every_server_thread_and_puts_all_back():
     allowed = os.sched_getaffinity(0)
     try:
         child.stdout.readline()  # both threads exist
-        with affinity.generator_apart([lambda: [child.pid]]) as apply:
-            placement = apply()
+        with affinity.generator_apart([lambda: [child.pid]]) as apart:
+            placement = apart.placement
+            assert placement is not None
             assert os.sched_getaffinity(0) == placement.generator
             threads = affinity.threads_of([child.pid])
             assert len(threads) == 2
