@@ -17,7 +17,8 @@ Thin: the engines are `harness.sandbox`, `harness.isolation`,
   any process still carrying it (a worker killed with its servers running).
   Every process that starts servers kills its remaining children at the end
   (as a subreaper it inherits the servers' orphans, also env-less daemons).
-- The first SIGINT/SIGTERM stops the run like Ctrl+C; later ones cannot cut
+- The first SIGINT/SIGTERM stops the run like Ctrl+C (`harness.interrupts`,
+  which also re-raises it if a finalizer drops it); later ones cannot cut
   the cleanup short.
 """
 
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import isolation, scratch
+from harness.interrupts import interrupt_once, shield_cleanup
 from harness.limits import Limits
 from harness.report import CheckResult, Report
 from harness.sandbox import Sandbox
@@ -250,32 +252,6 @@ class RunGuard:
             notes=list(getattr(self.collector, "notes", [])),
         )
         report.write(path)
-
-
-def _already_stopping(signum: int, frame: Any) -> None:
-    print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
-
-
-def _first_interrupt(signum: int, frame: Any) -> None:
-    shield_cleanup()
-    raise KeyboardInterrupt
-
-
-def interrupt_once() -> None:
-    """SIGINT (Ctrl+C) and SIGTERM stop the run like Ctrl+C, once: the first
-    raises KeyboardInterrupt (pytest then stops, the servers are killed, the
-    report written); later ones must not cut that cleanup short."""
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, _first_interrupt)
-
-
-def shield_cleanup() -> None:
-    """From now on SIGINT and SIGTERM only say that we are on it (the cleanup is
-    bounded by the launcher's own deadlines; SIGKILL still works)."""
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, _already_stopping)
 
 
 class ChildReaper:

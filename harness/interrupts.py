@@ -1,0 +1,109 @@
+"""SIGINT and SIGTERM stop a run like Ctrl+C: once, and never silently lost.
+
+Rules (no pytest here; `harness.guard` installs it):
+- The first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread;
+  pytest then stops, the servers are killed and the partial report written.
+- Later ones only say that we are on it, so they cannot cut that cleanup
+  short (the cleanup is bounded by the launcher's deadlines; SIGKILL works).
+- CPython runs a signal handler at the main thread's next bytecode check,
+  which may be inside a finalizer (`__del__`, a generator being closed, a
+  weakref callback). An exception raised there is printed as "Exception
+  ignored in ..." and dropped, and the run would carry on as if no one had
+  asked it to stop. So the KeyboardInterrupt we raise is watched through
+  `sys.unraisablehook`: if it is dropped, a helper thread raises it again a
+  few milliseconds later, once the finalizer is over (tripped from inside
+  the hook, the handler would run in the hook and be dropped again).
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The KeyboardInterrupt we raised last, to recognise it if a finalizer drops it.
+_raised: KeyboardInterrupt | None = None
+#: Set when that KeyboardInterrupt was dropped: the next SIGINT raises it again.
+_redeliver = False
+#: Write end of the pipe that wakes the helper thread which raises it again.
+_wake_fd: int | None = None
+REDELIVER_AFTER_S = 0.005
+
+
+def interrupt_once() -> None:
+    """From now on the first SIGINT/SIGTERM stops the run like Ctrl+C."""
+    if threading.current_thread() is threading.main_thread():
+        _start_redeliverer()
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _first_interrupt)
+
+
+def _start_redeliverer() -> None:
+    """A daemon thread that, woken through a pipe (no lock a finalizer could
+    be holding), raises a dropped stop again in the main thread."""
+    global _wake_fd
+    if _wake_fd is not None:
+        return
+    read_fd, _wake_fd = os.pipe()
+
+    def redeliver() -> None:
+        while os.read(read_fd, 1):
+            time.sleep(REDELIVER_AFTER_S)
+            _thread.interrupt_main(signal.SIGINT)
+
+    threading.Thread(target=redeliver, name="harness-interrupts", daemon=True).start()
+
+
+def shield_cleanup() -> None:
+    """From now on SIGINT and SIGTERM only say that we are on it."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _already_stopping)
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    shield_cleanup()
+    _raise_watched()
+
+
+def _already_stopping(signum: int, frame: Any) -> None:
+    global _redeliver
+    if _redeliver:
+        _redeliver = False
+        _raise_watched()
+    print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
+
+
+def _raise_watched() -> None:
+    """Raise KeyboardInterrupt with a hook in place that notices if it is dropped.
+
+    The hook is put in now, not at start-up, because pytest swaps its own in
+    (and out) around the checks; from here to a finalizer dropping the
+    exception nothing else runs, so ours is the one called.
+    """
+    global _raised
+    _raised = KeyboardInterrupt()
+    sys.unraisablehook = _WatchDropped(sys.unraisablehook)
+    raise _raised
+
+
+class _WatchDropped:
+    """An unraisable hook that raises our dropped KeyboardInterrupt again."""
+
+    def __init__(self, previous: Callable[[Any], object]) -> None:
+        # Never wrap a watcher in a watcher: repeated stops keep one layer.
+        self.previous = previous.previous if isinstance(previous, _WatchDropped) else previous
+
+    def __call__(self, unraisable: Any) -> None:
+        global _redeliver
+        if _raised is not None and unraisable.exc_value is _raised:
+            _redeliver = True
+            if _wake_fd is not None:
+                os.write(_wake_fd, b"!")
+            return
+        self.previous(unraisable)

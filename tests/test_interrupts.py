@@ -1,0 +1,58 @@
+"""The stop signal is never lost: also when CPython runs our handler inside a
+finalizer, which drops whatever it raises (a CI run once carried on to the
+end after SIGTERM and wrote a report that was not marked interrupted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from harness import interrupts
+
+    {install}
+
+    class SignalledWhileFinalizing:
+        def __del__(self):
+            os.kill(os.getpid(), signal.{signal})
+            busy = 0
+            for i in range(10_000):  # the handler runs somewhere in here
+                busy += i
+
+    try:
+        SignalledWhileFinalizing()
+        for _ in range(20):
+            time.sleep(0.1)
+        print("carried on")
+    except KeyboardInterrupt:
+        print("stopped")
+    os.kill(os.getpid(), signal.SIGTERM)  # a second signal: noted, nothing raised
+    print("cleanup done")
+    """
+)
+
+
+def run_script(install: str, sig: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", SCRIPT.format(install=install, signal=sig)],
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_stop_raised_inside_a_finalizer_is_raised_again(sig):
+    result = run_script("interrupts.interrupt_once()", sig)
+    assert result.stdout.split() == ["stopped", "cleanup", "done"], result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert "already stopping" in result.stderr
+
+
+def test_without_the_watch_a_finalizer_drops_the_stop():
+    """The other way round: a plain KeyboardInterrupt-raising handler loses it."""
+    install = "def plain(signum, frame):\n    raise KeyboardInterrupt\nsignal.signal(signal.SIGTERM, plain)"
+    result = run_script(install, "SIGTERM")
+    assert result.stdout.splitlines()[0] == "carried on"
+    assert "Exception ignored" in result.stderr
