@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import sockdiag
+from harness.bind_advice import bind_advice
 from harness.deadline import Deadline, poll_until
 from harness.errors import ServerStartError
 from harness.output import OutputCapture
@@ -263,7 +264,11 @@ class ServerProcess:
         assert self.process is not None
         code = self.process.returncode
         self._finish_output()
-        return ServerStartError(f"the server exited before it listened ({self._describe(code)})", self.output_tail())
+        tail = self.output_tail()
+        advice = bind_advice(tail) if code else None
+        return ServerStartError(
+            f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail
+        )
 
     # -- while running -------------------------------------------------------
     def alive(self) -> bool:

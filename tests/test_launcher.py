@@ -67,6 +67,23 @@ def test_crash_at_start_shows_exit_code_and_stderr_tail(harness):
     assert {c["outcome"] for c in run.report["checks"]} == {"error"}
 
 
+@pytest.mark.parametrize("name, advice", [
+    ("binds_lan_address.py", "bind '127.0.0.1', '0.0.0.0' or '' rather than a LAN address"),
+    ("binds_its_port_twice.py", "its port is already taken"),
+])
+def test_bind_error_at_start_says_what_to_bind(harness, name, advice):
+    run = harness(server(name), "{port}")
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "exited before it listened (exit code 1): " in error and advice in error
+    assert "Errno" in run.stdout  # the server's own error is still shown
+
+
+def test_a_crash_unrelated_to_bind_gets_no_bind_advice(harness):
+    run = harness(server("crashes_at_start.py"), "{port}")
+    assert "bind" not in run.report["server"]["startup_error"]
+
+
 def test_syntax_error_at_start(harness):
     run = harness(server("syntax_error.py"))
     assert run.returncode == 3

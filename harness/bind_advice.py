@@ -1,0 +1,38 @@
+"""Why a server that died before it listened could not bind, in the student's terms.
+
+A server that exits at start with a bind error is the commonest first run:
+the seeds bind a LAN address (`bind(("192.168.20.216", 7890))`), tutorials
+bind `socket.gethostname()`, and a hard-coded port may be taken. The raw
+`OSError: [Errno 99] Cannot assign requested address` does not say what to
+change; this does. Reads only the server's output, so it works for any
+language that prints the system's error text.
+"""
+
+from __future__ import annotations
+
+#: (words in the server's output, advice), first match wins.
+_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("Cannot assign requested address", "EADDRNOTAVAIL", "Errno 99", "Errno 49"),
+        "it binds an address this machine does not have (the harness's isolated network has only "
+        "loopback): bind '127.0.0.1', '0.0.0.0' or '' rather than a LAN address or socket.gethostname()",
+    ),
+    (
+        ("Address already in use", "EADDRINUSE", "Errno 98", "Errno 48"),
+        "its port is already taken: take the port from the command line ({port}) or the PORT "
+        "environment variable instead of hard-coding it, and set SO_REUSEADDR before bind()",
+    ),
+    (
+        ("Permission denied", "EACCES", "Errno 13"),
+        "it was refused a resource at start, such as a port below 1024 (only root may bind those) "
+        "or a file outside its folder: use the assigned port ({port})",
+    ),
+)
+
+
+def bind_advice(output_tail: str) -> str | None:
+    """Advice for the bind error in a server's last output, or None."""
+    for words, advice in _ADVICE:
+        if any(word in output_tail for word in words):
+            return advice
+    return None
