@@ -131,16 +131,22 @@ class Misdelivery:
     origin: Origin | None
     #: UDP: the index of the datagram awaiting its reply (`received` is the whole wrong reply).
     datagram: int | None = None
+    #: UDP: what the wrong reply was, when it is not simply some client's datagram.
+    source: str | None = None
+    #: UDP: the reply held several datagrams' bytes (a stream in between lost their boundaries).
+    merged: bool = False
 
     def describe(self, unit: str = "message") -> str:
         if self.datagram is not None:
-            if self.origin is None:
+            if self.source is not None:
+                source = self.source
+            elif self.origin is None:
                 source = "a datagram that no client sent"
             elif self.origin.client == self.client:
                 source = f"its own datagram {self.origin.message} again"
             else:
                 source = f"client {self.origin.client}'s datagram {self.origin.message}"
-            return f"client {self.client} received {source} in reply to its datagram {self.datagram}"
+            return f"client {self.client} received, in reply to its datagram {self.datagram}, {source}"
         if self.origin is None:
             source = "bytes that no client sent"
         elif self.origin.client == self.client:
@@ -539,9 +545,32 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         if reply in (messages[i] for i in client.answered):
             continue  # a late answer to our own retry
         offset = len(result.received[number])
-        origin = next(
+        exact = next(
             (Origin(c.client, i, 0) for c in conversations for i, m in enumerate(c.messages) if m == reply), None
-        ) or attribute(reply[:TRACE_WINDOW], conversations, prefer=number)
-        result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message))
+        )
+        origin = exact or attribute(reply[:TRACE_WINDOW], conversations, prefer=number)
+        expected = messages[client.next_message]
+        merged = exact is None and reply.startswith(expected) and len(reply) > len(expected)
+        source = None if exact else _describe_odd_reply(reply, expected, origin, conversations, number)
+        result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message,
+                                                source=source, merged=merged))
         client.done = True
         return
+
+
+def _describe_odd_reply(reply: bytes, expected: bytes, origin: Origin | None, conversations: list[Conversation],
+                        receiver: int) -> str:
+    """A reply that is no client's datagram: merged datagrams, or a piece of one."""
+    size = f"a {len(reply)}-byte datagram"
+    if reply.startswith(expected) and len(reply) > len(expected):
+        rest = attribute(reply[len(expected) : len(expected) + TRACE_WINDOW], conversations, prefer=receiver)
+        after = f" ({_datagram_origin(rest, receiver)})" if rest else ""
+        return f"{size}: its own datagram followed by {len(reply) - len(expected)} more bytes{after}"
+    if origin is None:
+        return f"{size} that no client sent"
+    return f"{size} beginning with {_datagram_origin(origin, receiver)}"
+
+
+def _datagram_origin(origin: Origin, receiver: int) -> str:
+    owner = "its own" if origin.client == receiver else f"client {origin.client}'s"
+    return f"{owner} datagram {origin.message}" + (f" from its byte {origin.offset}" if origin.offset else "")

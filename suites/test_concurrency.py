@@ -131,10 +131,16 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
         sent = result.conversations[first.client].messages[first.datagram]
         silent = sum(1 for received in result.received if not received)
         lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
+        advice = (
+            "the server merged several datagrams into one reply: a byte stream in between (a pipe, a TCP "
+            "relay) keeps no datagram boundaries; answer each datagram with exactly its own bytes"
+            if first.merged else
+            "answer each datagram with sendto(data, address), the address recvfrom() returned with that "
+            "same datagram — every datagram may come from a different client"
+        )
         return CheckFailed(
             f"{total} {what} ran at once and {lines} ({silent} of the {total} senders had no reply yet): "
-            "answer each datagram with sendto(data, address), the address recvfrom() returned with that "
-            f"same datagram — every datagram may come from a different client{replay}",
+            f"{advice}{replay}",
             expected=sent,
             received=first.received,
             detail=describe_mismatch(sent, first.received),

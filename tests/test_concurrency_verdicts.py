@@ -98,6 +98,7 @@ BUGGY = [
     ("tcp_never_closes.py", "tcp-echo", {"concurrency::no_descriptor_leak"}),
     ("conc_reads_whole_line.py", "tcp-echo", {"concurrency::stalled_client_does_not_block"}),
     ("conc_udp_first_client.py", "udp-echo", {"concurrency::simultaneous_clients"}),
+    ("conc_udp_merges_datagrams.py", "udp-echo", {"concurrency::simultaneous_clients"}),
     # tcp-framed: the same checks, each message one frame.
     ("conc_framed_iterative.py", "tcp-framed",
      {"concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block"}),
@@ -149,9 +150,17 @@ def test_udp_cross_talk_names_the_sender_whose_reply_arrived(harness):
     run = harness("--protocol", "udp-echo", "--suite", "concurrency", "-k", "simultaneous",
                   "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_udp_first_client.py"), "{port}")
     failure = run.check("concurrency::simultaneous_clients")
-    assert re.search(r"client \d+ received client \d+'s datagram \d+ in reply to its datagram \d+",
+    assert re.search(r"client \d+ received, in reply to its datagram \d+, client \d+'s datagram \d+",
                      failure["message"]), failure
     assert "recvfrom()" in failure["message"]
+
+
+def test_udp_replies_merging_several_datagrams_are_named_so(harness):
+    run = harness("--protocol", "udp-echo", "--suite", "concurrency", "-k", "simultaneous",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_udp_merges_datagrams.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_clients")
+    assert re.search(r"-byte datagram: its own datagram followed by \d+ more bytes", failure["message"]), failure
+    assert "merged several datagrams into one reply" in failure["message"]
 
 
 def test_blocking_failure_says_how_long_it_waited_and_what_happened_after(harness):

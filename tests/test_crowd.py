@@ -4,7 +4,7 @@ window of bytes back to the client that sent it (no sockets here)."""
 from __future__ import annotations
 
 from harness.crowd import (
-    Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, attribute, message_tag, tagged_conversations,
+    Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, _describe_odd_reply, attribute, message_tag, tagged_conversations,
 )
 
 
@@ -65,9 +65,19 @@ def test_check_prefix_records_whose_bytes_arrived():
 
 def test_udp_misdelivery_names_the_datagrams():
     misdelivery = Misdelivery(client=5, offset=0, received=b"x", origin=Origin(9, 2, 0), datagram=1)
-    assert misdelivery.describe() == "client 5 received client 9's datagram 2 in reply to its datagram 1"
+    assert misdelivery.describe() == "client 5 received, in reply to its datagram 1, client 9's datagram 2"
     own = Misdelivery(client=5, offset=0, received=b"x", origin=Origin(5, 0, 0), datagram=1)
-    assert own.describe() == "client 5 received its own datagram 0 again in reply to its datagram 1"
+    assert own.describe() == "client 5 received, in reply to its datagram 1, its own datagram 0 again"
+
+
+def test_a_udp_reply_holding_several_datagrams_is_called_merged():
+    crowd = tagged_conversations(4, seed=4)
+    own, other = crowd[1].messages[0], crowd[2].messages[0]
+    source = _describe_odd_reply(own + other, own, None, crowd, receiver=1)
+    assert source == f"a {len(own + other)}-byte datagram: its own datagram followed by {len(other)} more bytes " \
+                     "(client 2's datagram 0)"
+    piece = _describe_odd_reply(other[:20], own, Origin(2, 0, 0), crowd, receiver=1)
+    assert piece == "a 20-byte datagram beginning with client 2's datagram 0"
 
 
 def test_result_knows_who_is_incomplete():
