@@ -362,7 +362,7 @@ class UdpClient:
                 )
                 if len(reply) == SOCKETSERVER_MAX_PACKET:
                     summary += (f"; socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
-                                "max_packet_size = 65535 on the server class")
+                                "max_packet_size = 65535 on the server class (socat: add -b 65536)")
             else:
                 summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
             raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))

@@ -195,3 +195,12 @@ def test_socat_udp_echo_passes_with_a_warning_for_the_empty_datagram(harness):
     assert run.ids_with("failed") == set(), run.stdout
     assert run.ids_with("warning") == {"echo::empty_datagram_answered"}
     assert run.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
+def test_socat_udp_echo_without_a_big_buffer_is_told_the_option(harness):
+    run = harness("--protocol", "udp-echo", "--suite", "echo", "-k", "large_payload", "--reply-timeout", "0.5",
+                  "--", "socat", "UDP-RECVFROM:{port},fork", "EXEC:cat")
+    assert run.ids_with("failed") == {"echo::large_payload"}, run.stdout
+    assert "cut to 8192 of 65507 bytes" in run.check("echo::large_payload")["message"]
+    assert "socat: add -b 65536" in run.check("echo::large_payload")["message"]
