@@ -8,7 +8,11 @@ Rules (no pytest here; `suites/test_shutdown.py` is the caller):
   fork-per-client server behaves as its author saw it behave at Ctrl+C.
   A server that daemonized (its first process exited long ago) is signalled
   at the oldest live process of its tree, as its pidfile would name it (that
-  process only).
+  process only). A server started through a launcher that did not `exec`
+  it (`sh -c "cd src && python3 server.py"`, a shell script, `npm start`) is
+  signalled at the process that holds its listening socket, as whoever runs
+  it would `kill` the server, not the shell: the launcher is not the
+  student's code, and it ends when the server does.
 - "Gone" means the whole tree: the server's process and every process it
   started, found by parent chain, session and environment token (children
   that re-parented or double-forked included).
@@ -39,6 +43,7 @@ POLL = {"interval": 0.002, "max_interval": 0.02}
 #: At rest: no thread of the tree ran across QUIET_S; wait for that at most SETTLE_S.
 QUIET_S = 0.005
 SETTLE_S = 0.5
+NOT_VISIBLE = "exit status not visible"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class ShutdownOutcome:
     survivors: tuple[Survivor, ...]
     ignored: bool = False  # the signalled process had the signal set to SIG_IGN
     to_group: bool = False  # sent to the server's process group (Ctrl+C), not its process only
+    launcher: str | None = None  # the launcher's command line, when the server was started through one
 
     @property
     def server_exited(self) -> bool:
@@ -75,9 +81,11 @@ class ShutdownOutcome:
 
     def describe(self) -> str:
         """The facts, one sentence plus the survivors, for a failure message."""
-        who = f"the server's process (pid {self.target_pid}{', which it daemonized to' if self.daemonized else ''})"
+        how = ", which it daemonized to" if self.daemonized else f", started by {self.launcher}" if self.launcher else ""
+        who = f"the server's process (pid {self.target_pid}{how})"
         if self.server_exited:
-            text = f"{who} exited ({self.exit}) {self.server_seconds:.2f} s after {self.signal_name}"
+            status = f" ({self.exit})" if self.exit else ""
+            text = f"{who} exited{status} {self.server_seconds:.2f} s after {self.signal_name}"
             if self.clean:
                 return text
             text += f", but {_count(len(self.survivors), 'process')} it started still ran " \
@@ -96,16 +104,47 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}es" if noun.endswith("s") else f"{n} {noun}s"
 
 
-def signal_target(server: ServerProcess) -> tuple[int, bool] | None:
-    """The pid to signal, and whether the server daemonized; None if nothing is left."""
+#: Programs that start a server without being it: shells, package runners, make.
+LAUNCHERS = frozenset({
+    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "env", "nohup", "stdbuf", "make",
+    "npm", "npx", "yarn", "pnpm", "uv", "poetry", "pipenv", "conda",
+})
+
+
+@dataclass(frozen=True)
+class SignalTarget:
+    pid: int
+    daemonized: bool = False  # the server's first process had exited; this is its oldest process
+    launcher: str | None = None  # the server runs under this launcher, which was not signalled
+
+
+def signal_target(server: ServerProcess) -> SignalTarget | None:
+    """Which process is "the server" to signal; None if nothing is left."""
     assert server.process is not None
     if server.alive():
-        return server.process.pid, False
+        return _through_launcher(server) or SignalTarget(server.process.pid)
     tree = server.pids(with_token=True)
     if not tree:
         return None
     probe = server.probe
-    return min(tree, key=lambda pid: (probe.start_time(pid) or math.inf, pid)), True
+    return SignalTarget(min(tree, key=lambda pid: (probe.start_time(pid) or math.inf, pid)), daemonized=True)
+
+
+def _through_launcher(server: ServerProcess) -> SignalTarget | None:
+    """The listening process under a launcher (`sh -c`, a script, `npm start`), if that is how it runs."""
+    assert server.process is not None
+    if server.endpoint is None:
+        return None
+    probe, root = server.probe, server.process.pid
+    command = probe.command_line(root)
+    if os.path.basename(command.split(" ", 1)[0]) not in LAUNCHERS:
+        return None
+    transport, port = server.spec.transport, server.endpoint.port
+    holders = [pid for pid in server.pids() if any(s.local_port == port for s in probe.bound_sockets([pid], transport))]
+    if not holders or root in holders:
+        return None
+    first = min(holders, key=lambda pid: (probe.start_time(pid) or math.inf, pid))
+    return SignalTarget(first, launcher=command)
 
 
 def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> ShutdownOutcome | None:
@@ -116,14 +155,17 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     target = signal_target(server)
     if target is None:
         return None
-    pid, daemonized = target
+    pid, daemonized = target.pid, target.daemonized
     settle(server)
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
     ignored = sig in ignored_signals(pid)
     deadline = Deadline(timeout)
     to_group = sig == signal.SIGINT and not daemonized  # Ctrl+C: the terminal signals the whole group
-    if daemonized:
+    launcher = None if to_group else target.launcher
+    if daemonized or launcher:
         server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
+        if launcher and exit == NOT_VISIBLE:
+            exit = ""  # the launcher collected it; not worth a word
     else:
         server.send_signal(sig, group=to_group)
         server_seconds = server.wait_exit(deadline)
@@ -134,7 +176,7 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
     return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored,
-                           to_group)
+                           to_group, launcher)
 
 
 def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:
@@ -192,5 +234,5 @@ def _signal_and_wait_foreign(
     if not poll_until(exited, deadline, **POLL):
         return None, "still running"
     exited()
-    how = describe_exit(os.waitstatus_to_exitcode(status[0])) if status else "exit status not visible"
+    how = describe_exit(os.waitstatus_to_exitcode(status[0])) if status else NOT_VISIBLE
     return deadline.elapsed(), how

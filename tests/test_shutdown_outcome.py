@@ -29,6 +29,11 @@ def test_clean_outcome_tells_how_and_how_fast():
     assert outcome().clean
 
 
+def test_a_server_under_a_launcher_is_named_with_its_launcher():
+    told = outcome(signal_name="SIGTERM", exit="", launcher="sh -c cd src && python3 s.py 9000").describe()
+    assert told == "the server's process (pid 100, started by sh -c cd src && python3 s.py 9000) exited 0.02 s after SIGTERM"
+
+
 def test_survivors_are_listed_after_the_parent_exited():
     told = outcome(tree_seconds=None, survivors=(Survivor(101, "python s.py 9000"),)).describe()
     assert "exited (exit code 0) 0.02 s after SIGINT, but 1 process it started still ran 3 s after" in told

@@ -5,15 +5,18 @@ included) survives any of these runs."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
+import sys
 
 import pytest
 
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 from harness.checks import load_catalogue
 from harness.protocols import PROTOCOLS
+from harness.sandbox import reachable_by_others
 
 CHECKS = {
     "shutdown::sigint_idle", "shutdown::sigterm_idle", "shutdown::sigint_with_clients",
@@ -174,3 +177,39 @@ def test_restart_check_is_skipped_for_a_server_that_picks_a_new_port_each_time(h
     run = harness("--suite", "shutdown", "-k", "port_reusable", server("tcp_echo_hardcoded_port.py"))
     assert run.outcomes() == {"shutdown::port_reusable": "skipped"}, run.stdout
     assert "chooses its own port at every start" in run.check("shutdown::port_reusable")["message"]
+
+
+def python_for_others() -> str:
+    """A Python the server's unprivileged uid may run (under root the harness
+    drops the server to one; a launcher gets no help reaching ours)."""
+    if os.geteuid() != 0 or reachable_by_others(sys.executable):
+        return sys.executable
+    for folder in os.get_exec_path():
+        candidate = os.path.join(folder, "python3")
+        if os.access(candidate, os.X_OK) and reachable_by_others(candidate):
+            return candidate
+    pytest.skip("no python3 that an unprivileged user may run")
+
+
+@pytest.mark.parametrize("launcher", ["script", "sh -c"])
+def test_a_server_started_through_a_launcher_passes_every_shutdown_check(harness, launcher):
+    """`sh -c "cd src && python3 server.py"` or a start script that does not
+    exec: SIGTERM goes to the server (the listening process), not the shell."""
+    python = python_for_others()
+    if launcher == "script":
+        run = harness("--suite", "shutdown", server("run_reference_echo.sh"), "{port}",
+                      env={"PYTHON": python, "ECHO_SERVER": reference("tcp_echo.py")})
+    else:
+        command = f"cd {os.path.dirname(reference('tcp_echo.py'))} && {python} tcp_echo.py {{port}}"
+        run = harness("--suite", "shutdown", "--", "sh", "-c", command)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {check: "passed" for check in CHECKS}, run.stdout
+
+
+def test_children_that_outlive_a_server_started_through_a_launcher_are_still_caught(harness):
+    command = f"{python_for_others()} {server('shut_fork_orphans.py')} {{port}}; echo the server ended"
+    run = harness("--suite", "shutdown", "-k", "sigterm", "--shutdown-timeout", BUGGY_SHUTDOWN_TIMEOUT,
+                  "--", "sh", "-c", command)
+    assert run.outcomes() == {"shutdown::sigterm_idle": "passed", "shutdown::sigterm_with_clients": "failed"}, run.stdout
+    message = run.check("shutdown::sigterm_with_clients")["message"]
+    assert "started by sh -c" in message and "still ran 1.5 s after the signal" in message
