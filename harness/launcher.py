@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import sockdiag
-from harness.bind_advice import bind_advice
+from harness.startup_advice import startup_advice
 from harness.deadline import Deadline, poll_until
 from harness.errors import ServerStartError
 from harness.output import OutputCapture
@@ -265,7 +265,8 @@ class ServerProcess:
         code = self.process.returncode
         self._finish_output()
         tail = self.output_tail()
-        advice = bind_advice(tail) if code else None
+        uid = self.spec.sandbox.uid_for(self.workdir) if self.spec.sandbox else None
+        advice = startup_advice(tail, uid) if code else None
         return ServerStartError(
             f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail
         )

@@ -103,6 +103,10 @@ class Sandbox:
                    "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--"]
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
 
+    def uid_for(self, workdir: Path) -> int | None:
+        """The unprivileged uid the server of `workdir` runs as, if it was dropped to one."""
+        return self._uids.get(str(workdir))
+
     def explain(self, returncode: int | None, output_tail: str) -> str | None:
         return limits_module.explain(returncode, output_tail, self.limits)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
 
@@ -82,6 +84,21 @@ def test_bind_error_at_start_says_what_to_bind(harness, name, advice):
 def test_a_crash_unrelated_to_bind_gets_no_bind_advice(harness):
     run = harness(server("crashes_at_start.py"), "{port}")
     assert "bind" not in run.report["server"]["startup_error"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server is dropped to an unprivileged uid only under root")
+def test_a_program_only_root_may_run_is_explained_under_root(harness, tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    program = private / "server.sh"
+    program.write_text("#!/bin/sh\necho never runs\n")
+    program.chmod(0o755)
+    run = harness("--suite", "echo", "--", "sh", "-c", f"{program} {{port}}")
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "Permission denied" in run.stdout
+    assert re.search(r"the server runs as an unprivileged user \(uid \d+\)", error), error
+    assert "readable by all users" in error
 
 
 def test_syntax_error_at_start(harness):

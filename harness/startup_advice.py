@@ -1,4 +1,4 @@
-"""Why a server that died before it listened could not bind, in the student's terms.
+"""Why a server that died before it listened could not start, in the student's terms.
 
 A server that exits at start with a bind error is the commonest first run:
 the seeds bind a LAN address (`bind(("192.168.20.216", 7890))`), tutorials
@@ -30,9 +30,19 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def bind_advice(output_tail: str) -> str | None:
-    """Advice for the bind error in a server's last output, or None."""
+def startup_advice(output_tail: str, unprivileged_uid: int | None = None) -> str | None:
+    """Advice for the start-up error in a server's last output, or None.
+
+    `unprivileged_uid`: the uid the server ran as because the harness runs as
+    root; then "Permission denied" most likely means a file or program that
+    only root may read (an interpreter installed under /root, say).
+    """
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
+            if unprivileged_uid is not None and words is _ADVICE[-1][0]:
+                return (f"it was refused a file or program: the harness runs as root, so the server runs as "
+                        f"an unprivileged user (uid {unprivileged_uid}), and everything it runs or reads must be "
+                        "readable by all users (chmod o+rx, and o+x on each folder above it; an interpreter "
+                        "under /root is not); or it binds a port below 1024: use the assigned port ({port})")
             return advice
     return None
