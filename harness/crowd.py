@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from harness.client import recv_and_ack
 from harness.deadline import Deadline, poll_until
 from harness.launcher import Endpoint
 
@@ -387,7 +388,7 @@ class _TcpCrowd:
         received = self.result.received[number]
         expected = len(client.conversation.stream)
         try:
-            chunk = client.sock.recv(expected + EXTRA_CAP - len(received))
+            chunk = recv_and_ack(client.sock, expected + EXTRA_CAP - len(received))
         except BlockingIOError:
             return
         except OSError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import selectors
 
 from harness.bytesdiff import describe_mismatch
-from harness.client import EXTRA_CAP, ContactCounter, TcpConnection
+from harness.client import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 
@@ -42,7 +42,7 @@ class ReplyReader:
                 if not sel.select(deadline.remaining()):
                     return False
                 try:
-                    chunk = self.conn.sock.recv(min(CHUNK, max(1, cap - len(self.pending))))
+                    chunk = recv_and_ack(self.conn.sock, min(CHUNK, max(1, cap - len(self.pending))))
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:

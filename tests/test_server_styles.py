@@ -18,6 +18,7 @@ NODE = shutil.which("node")
 STYLES = [
     ("tcp_echo_asyncio.py", "tcp-echo", {}, ()),
     ("tcp_framed_asyncio.py", "tcp-framed", {}, ()),
+    ("tcp_framed_two_writes.py", "tcp-framed", {}, ()),
     # Python 3.11's asyncio transport.sendto(b"") sends nothing.
     ("udp_echo_asyncio.py", "udp-echo", {"echo::empty_datagram_answered": "warning"}, ()),
     ("udp_echo_socketserver.py", "udp-echo", {}, ()),
