@@ -33,9 +33,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from harness import sockdiag
 from harness.client import recv_and_ack
 from harness.deadline import Deadline, poll_until
-from harness.launcher import Endpoint
+from harness.launcher import Endpoint, ServerProcess
 
 EXTRA_CAP = 4096
 #: How many bytes of a misdelivery are used to find who sent them.
@@ -47,6 +48,29 @@ RUN_LIMIT = 60.0
 ACCEPT_WINDOW = 4
 #: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
 BLIND_PACE = 0.005
+
+
+def accept_queue_of(instance: ServerProcess) -> Callable[[], int] | None:
+    """How many connections wait in the server's accept queue (the kernel's
+    figure for its listening socket: a dump of LISTEN sockets only, a few
+    microseconds); None where the probe cannot tell (psutil)."""
+    if instance.probe.name != "linux" or instance.endpoint is None:
+        return None
+    port = instance.endpoint.port
+    return lambda: sum(s.rqueue for s in sockdiag.listening_tcp() if s.local_port == port)
+
+
+def wait_for_accept_room(unaccepted: Callable[[], int] | None, deadline: Deadline) -> bool:
+    """Before one more connect: wait until the server's accept queue has room.
+
+    A burst of connects beyond a `listen(5)` backlog is not refused: the
+    kernel drops the SYNs and the client retries after 1 s, 3 s, 7 s, which
+    reads as a slow or dead server. False if the queue stayed full until the
+    deadline (the server stopped accepting); True at once where it cannot be seen.
+    """
+    if unaccepted is None:
+        return True
+    return poll_until(lambda: unaccepted() < ACCEPT_WINDOW, deadline, interval=0.0005, max_interval=0.005)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,12 @@ must not make the next check fail for the wrong reason.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from harness import sockdiag
 from harness.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.client import TcpConnection, echo_mismatch
-from harness.crowd import CrowdResult, run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_crowd, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
@@ -69,16 +68,6 @@ def connect_timeout(settings: Settings) -> float:
     """Generous: a connect that overflowed an accept queue all the same waits
     for a SYN-ACK retransmission (1 s, then 2 s more) — slow, not wrong."""
     return max(3 * settings.reply_timeout, 5.0)
-
-
-def accept_queue_of(instance: ServerProcess) -> Callable[[], int] | None:
-    """How many connections wait in the server's accept queue (the kernel's
-    figure for its listening socket: a dump of LISTEN sockets only, a few
-    microseconds); None where the probe cannot tell (psutil)."""
-    if instance.probe.name != "linux":
-        return None
-    port = instance.endpoint.port
-    return lambda: sum(s.rqueue for s in sockdiag.listening_tcp() if s.local_port == port)
 
 
 def wire(settings: Settings, payload: bytes) -> bytes:

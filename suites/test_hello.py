@@ -15,6 +15,7 @@ from __future__ import annotations
 from harness.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
 from harness.client import TcpConnection, UdpClient
+from harness.crowd import accept_queue_of, wait_for_accept_room
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint
@@ -240,10 +241,13 @@ def test_coalesced_messages_tcp(endpoint, settings, inform):
 @check("concurrency::simultaneous_greetings", protocols=TCP,
        description="--clients clients (default 50) connect at once; each is greeted, then sends its own name",
        expectation="every client is greeted and receives exactly Hello, ITS-NAME! (no one-client-at-a-time)")
-def test_simultaneous_greetings_tcp(endpoint, settings):
+def test_simultaneous_greetings_tcp(server, endpoint, settings):
     clients: list[HelloClient] = []
+    unaccepted = accept_queue_of(server)
     try:
         for _ in range(settings.clients):
+            if not wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)):
+                break  # the server stopped accepting: the greetings below show it, or the count does
             clients.append(HelloClient(endpoint, settings))
         for index, client in enumerate(clients):
             try:
@@ -256,6 +260,9 @@ def test_simultaneous_greetings_tcp(endpoint, settings):
         for index, client in enumerate(clients):
             client.reader.expect(client.dialect.reply(f"client-{index}"), settings.reply_timeout,
                                  f"client {index + 1} of {len(clients)}")
+        if len(clients) < settings.clients:
+            raise CheckFailed(f"only {len(clients)} of {settings.clients} clients could connect: the server's accept "
+                              f"queue stayed full for {settings.reply_timeout:g} s (it stopped accepting connections)")
     finally:
         for client in clients:
             client.conn.close()

@@ -4,6 +4,7 @@ window of bytes back to the client that sent it (no sockets here)."""
 from __future__ import annotations
 
 from harness.crowd import (
+    wait_for_accept_room,
     Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, _describe_odd_reply, attribute, message_tag, tagged_conversations,
 )
 
@@ -98,3 +99,12 @@ def test_a_foreign_message_that_begins_like_ours_is_traced_from_its_start():
     assert misdelivery.offset == len(b"<client 0")
     assert misdelivery.origin == Origin(2, 0, 0)
     assert "client 2's frame 0 (from its byte 0)" in misdelivery.describe("frame")
+
+
+def test_connects_wait_for_room_in_the_accept_queue():
+    from harness.deadline import Deadline
+
+    queue = iter([6, 5, 4, 3])
+    assert wait_for_accept_room(lambda: next(queue), Deadline(1.0))  # room once fewer than 4 wait
+    assert not wait_for_accept_room(lambda: 5, Deadline(0.05))  # the server stopped accepting
+    assert wait_for_accept_room(None, Deadline(0.0))  # no view of the queue: go ahead

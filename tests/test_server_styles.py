@@ -23,6 +23,7 @@ STYLES = [
     ("udp_echo_asyncio.py", "udp-echo", {"echo::empty_datagram_answered": "warning"}, ()),
     ("udp_echo_socketserver.py", "udp-echo", {}, ()),
     ("tcp_hello_asyncio.py", "tcp-hello", {}, ()),
+    ("tcp_hello_socketserver.py", "tcp-hello", {}, ()),
     ("tcp_echo_dualstack.py", "tcp-echo", {}, ()),
     ("udp_echo.js", "udp-echo", {}, ()),
     ("tcp_framed.js", "tcp-framed", {}, ()),
