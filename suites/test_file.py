@@ -21,6 +21,7 @@ import pytest
 from harness.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.client import TcpConnection
+from harness.crowd import accept_queue_of, wait_for_accept_room
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint
@@ -243,10 +244,13 @@ def test_split_request(endpoint, settings, served_files):
 @check("concurrency::concurrent_downloads", protocols=FILE,
        description=f"{PARTS} clients, all connected, each download a different 256 KiB file at the same time",
        expectation="every client receives its own file, exactly, while the others' connections stay open")
-def test_concurrent_downloads(endpoint, settings, served_files):
+def test_concurrent_downloads(server, endpoint, settings, served_files):
     clients: list[FileClient] = []
+    unaccepted = accept_queue_of(server)
     try:
         for _ in range(PARTS):
+            if not wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)):
+                break  # the server stopped accepting: the downloads below show it, or the count does
             clients.append(FileClient(endpoint, settings))
         for index, client in enumerate(clients):
             client.send(request(f"part-{index}.txt"))
@@ -269,6 +273,9 @@ def test_concurrent_downloads(endpoint, settings, served_files):
         for index, client in enumerate(clients):
             assert client.parser is not None and client.parser.reply is not None
             verify(client.parser.reply, f"part-{index}.txt", served_files, f"client {index + 1} of {PARTS}")
+        if len(clients) < PARTS:
+            raise CheckFailed(f"only {len(clients)} of {PARTS} clients could connect: the server's accept queue "
+                              f"stayed full for {settings.reply_timeout:g} s (it stopped accepting connections)")
     finally:
         for client in clients:
             client.conn.close()
