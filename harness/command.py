@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -46,10 +47,34 @@ def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
     if not path.exists():
         raise ConfigError(f"server not found: {str(path)!r} (no such file)")
     if path.is_dir():
-        raise ConfigError(f"server {str(path)!r} is a directory; give the server's file")
+        found = _entry_points(path)
+        listed = f" (there: {', '.join(found)})" if found else ""
+        raise ConfigError(f"server {str(path)!r} is a directory; give the server's file{listed}")
     if run_python and path.suffix == ".py":
         return [sys.executable, "-u", str(path), *args]
     if not os.access(path, os.X_OK):
-        hint = f"chmod +x {path}" if path.suffix else f"chmod +x {path}, or run it as: harness run -- INTERPRETER {path}"
+        interpreter = INTERPRETERS.get(path.suffix.lower())
+        if interpreter:
+            command = shlex.join([*interpreter.split(), str(path), *args])
+            hint = f"run it with its interpreter: harness run [OPTIONS] -- {command}"
+        else:
+            hint = f"chmod +x {path}, or run it as: harness run -- INTERPRETER {path}"
         raise ConfigError(f"server {str(path)!r} is not executable ({hint})")
     return [str(path) if os.sep in str(path) else f".{os.sep}{path}", *args]
+
+
+#: How a script that is not executable is usually run, by file suffix.
+INTERPRETERS = {
+    ".js": "node", ".mjs": "node", ".cjs": "node", ".sh": "sh", ".bash": "bash", ".rb": "ruby", ".pl": "perl",
+    ".php": "php", ".jar": "java -jar",
+}
+
+
+def _entry_points(folder: Path, limit: int = 5) -> list[str]:
+    """Files in `folder` that look like a server to run, for the error message."""
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.is_file())
+    except OSError:
+        return []
+    wanted = [n for n in names if Path(n).suffix in (".py", *INTERPRETERS)]
+    return [str(folder / n) for n in wanted[:limit]]

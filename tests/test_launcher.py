@@ -31,7 +31,8 @@ def test_missing_server_file_is_a_usage_error_with_a_report(harness):
 def test_non_executable_server_is_a_usage_error(harness):
     run = harness(server("not_executable.sh"))
     assert run.returncode == 2
-    assert "is not executable" in run.stderr and "chmod +x" in run.stderr
+    assert "is not executable" in run.stderr
+    assert "run it with its interpreter: harness run [OPTIONS] -- sh " in run.stderr
 
 
 def test_unknown_command_after_dashdash(harness):

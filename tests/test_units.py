@@ -82,6 +82,24 @@ def test_bare_executable_name_in_current_directory_gets_a_path(tmp_path, monkeyp
     assert resolve("server", []) == ["./server"]
 
 
+def test_a_script_that_is_not_executable_is_told_its_interpreter(tmp_path):
+    script = tmp_path / "server.js"
+    script.write_text("require('net')")
+    with pytest.raises(ConfigError, match=r"harness run \[OPTIONS\] -- node .*server.js '\{port\}'"):
+        resolve(str(script), ["{port}"])
+    plain = tmp_path / "server"
+    plain.write_text("")
+    with pytest.raises(ConfigError, match=r"chmod \+x"):
+        resolve(str(plain), [])
+
+
+def test_a_folder_given_as_the_server_lists_what_could_be_run(tmp_path):
+    (tmp_path / "server.py").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ConfigError, match=r"is a directory; give the server's file \(there: .*server.py\)$"):
+        resolve(str(tmp_path), [])
+
+
 @pytest.mark.parametrize("values, message", [
     ({"reply-timeout": "-1"}, "must be at least"),
     ({"port": "70000"}, "ports go up to 65535"),
