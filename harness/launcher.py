@@ -21,13 +21,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from harness import sockdiag
 from harness.startup_advice import startup_advice
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from harness.sandbox import Sandbox
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 ASSIGNED_PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999)
 
 
@@ -82,6 +84,32 @@ def become_subreaper() -> None:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
+    """`preexec`, then: if the harness dies (even by SIGKILL), the server gets SIGKILL.
+
+    Set last, after any uid switch, which clears it. The kernel sends it when
+    the thread that started the server ends, so only the main thread (which
+    lives as long as the run) asks for it. Orphans the server made itself are
+    still the sweep's to find.
+    """
+    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+        return preexec
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: no dlopen after fork
+    except (OSError, AttributeError):
+        return preexec
+    parent = os.getpid()
+
+    def run() -> None:
+        if preexec is not None:
+            preexec()
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # we died before it was set
+            os._exit(1)
+
+    return run
 
 
 def unignore_signals() -> dict[int, object]:
@@ -186,7 +214,7 @@ class ServerProcess:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=preexec,
+                preexec_fn=dies_with_us(preexec),
             )
         except OSError as exc:
             self.output.close_write_ends()

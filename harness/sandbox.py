@@ -25,11 +25,13 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -100,7 +102,7 @@ class Sandbox:
             self._uids.pop(str(workdir), None)
             return Prepared(argv, run_cwd, set_limits)
         wrapper = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                   "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--"]
+                   "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *_pdeathsig(setpriv), "--"]
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
 
     def uid_for(self, workdir: Path) -> int | None:
@@ -217,6 +219,16 @@ def _then_drop(set_limits: Callable[[], None], uid: int) -> Callable[[], None]:
         os.setuid(uid)
 
     return preexec
+
+
+@functools.lru_cache(maxsize=None)
+def _pdeathsig(setpriv: str) -> tuple[str, ...]:
+    """setpriv's own --pdeathsig (util-linux 2.33+): its uid switch clears the one set before it."""
+    try:
+        usage = subprocess.run([setpriv, "--help"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return ("--pdeathsig=KILL",) if "--pdeathsig" in usage else ()
 
 
 def pick_uid(rng: random.Random | None = None) -> int | None:

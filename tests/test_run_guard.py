@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, leftover_server_processes, reference, server
+from conftest import ROOT, kill_marked_processes, leftover_server_processes, reference, server
 
 PLUGINS = str(ROOT / "tests" / "plugins")
 BOTH = pytest.mark.parametrize("workers", ["0", "2"])
@@ -96,3 +96,32 @@ def test_workers_crashing_at_start_are_an_internal_error_not_an_empty_success(ha
     assert run.returncode == 4
     assert "crashed" in run.stderr
     assert run.report is not None and "crashed" in run.report["server"]["startup_error"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("form", ["file.py", "-- command"])
+def test_a_harness_killed_with_sigkill_takes_its_server_along(tmp_path, form):
+    """No cleanup code runs after SIGKILL: the kernel's parent-death signal ends the server."""
+    marker = uuid.uuid4().hex
+    target = [reference("tcp_echo.py"), "{port}"] if form == "file.py" else ["--", sys.executable,
+                                                                            reference("tcp_echo.py"), "{port}"]
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--suite", "echo", *target],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        assert process.stdout is not None
+        for line in process.stdout:  # bounded: the run itself ends within its deadlines
+            if "server ready" in line or time.monotonic() > deadline:
+                break
+        assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
+    finally:
+        process.kill()
+        process.wait()
+    gone = time.monotonic() + 5
+    while leftover_server_processes(f"HARNESS_TEST_RUN={marker}") and time.monotonic() < gone:
+        time.sleep(0.05)
+    survivors = leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+    kill_marked_processes(f"HARNESS_TEST_RUN={marker}")  # so a failing assertion leaks nothing
+    assert not survivors
