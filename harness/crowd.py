@@ -158,8 +158,9 @@ class Misdelivery:
     datagram: int | None = None
     #: UDP: what the wrong reply was, when it is not simply some client's datagram.
     source: str | None = None
-    #: UDP: the reply held several datagrams' bytes (a stream in between lost their boundaries).
-    merged: bool = False
+    #: UDP: "merged" (the reply held several datagrams' bytes: a stream in between lost their
+    #: boundaries) or "cut" (the reply is the start of the sender's own datagram); "" otherwise.
+    shape: str = ""
 
     def describe(self, unit: str = "message") -> str:
         if self.datagram is not None:
@@ -575,10 +576,10 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         )
         origin = exact or attribute(reply[:TRACE_WINDOW], conversations, prefer=number)
         expected = messages[client.next_message]
-        merged = exact is None and reply.startswith(expected) and len(reply) > len(expected)
+        shape = "" if exact else _odd_shape(reply, expected)
         source = None if exact else _describe_odd_reply(reply, expected, origin, conversations, number)
         result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message,
-                                                source=source, merged=merged))
+                                                source=source, shape=shape))
         client.done = True
         return
 
@@ -587,7 +588,9 @@ def _describe_odd_reply(reply: bytes, expected: bytes, origin: Origin | None, co
                         receiver: int) -> str:
     """A reply that is no client's datagram: merged datagrams, or a piece of one."""
     size = f"a {len(reply)}-byte datagram"
-    if reply.startswith(expected) and len(reply) > len(expected):
+    if _odd_shape(reply, expected) == "cut":
+        return f"its own datagram cut to {len(reply)} of {len(expected)} bytes"
+    if _odd_shape(reply, expected) == "merged":
         rest = attribute(reply[len(expected) : len(expected) + TRACE_WINDOW], conversations, prefer=receiver)
         after = f" ({_datagram_origin(rest, receiver)})" if rest else ""
         return f"{size}: its own datagram followed by {len(reply) - len(expected)} more bytes{after}"
@@ -599,3 +602,11 @@ def _describe_odd_reply(reply: bytes, expected: bytes, origin: Origin | None, co
 def _datagram_origin(origin: Origin, receiver: int) -> str:
     owner = "its own" if origin.client == receiver else f"client {origin.client}'s"
     return f"{owner} datagram {origin.message}" + (f" from its byte {origin.offset}" if origin.offset else "")
+
+
+def _odd_shape(reply: bytes, expected: bytes) -> str:
+    if reply.startswith(expected) and len(reply) > len(expected):
+        return "merged"
+    if expected.startswith(reply) and len(reply) < len(expected):
+        return "cut"
+    return ""

@@ -118,9 +118,11 @@ class OutputCapture:
         parts = []
         for stream in self.streams.values():
             data = stream.tail(limit)
+            if stream.total > len(data) and b"\n" in data[:200]:
+                data = data[data.index(b"\n") + 1 :]  # start at a line, not mid-way through one
             if data:
-                dropped = "" if stream.total <= stream.file_cap else f" (of {stream.total} bytes)"
-                parts.append(f"--- server {stream.name}{dropped} ---\n" + data.decode("utf-8", "replace").rstrip())
+                cut = f" (its last {len(data)} of {stream.total} bytes)" if stream.total > len(data) else ""
+                parts.append(f"--- server {stream.name}{cut} ---\n" + data.decode("utf-8", "replace").rstrip())
         return "\n".join(parts)
 
     def close(self, timeout: float = 1.0) -> None:

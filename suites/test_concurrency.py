@@ -118,17 +118,19 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
     if result.misdeliveries and result.misdeliveries[0].datagram is not None:
         first = result.misdeliveries[0]
         sent = result.conversations[first.client].messages[first.datagram]
-        silent = sum(1 for received in result.received if not received)
+        misdelivered = {m.client for m in result.misdeliveries}
+        silent = sum(1 for c, received in enumerate(result.received) if not received and c not in misdelivered)
         lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
-        advice = (
-            "the server merged several datagrams into one reply: a byte stream in between (a pipe, a TCP "
-            "relay) keeps no datagram boundaries; answer each datagram with exactly its own bytes"
-            if first.merged else
-            "answer each datagram with sendto(data, address), the address recvfrom() returned with that "
-            "same datagram — every datagram may come from a different client"
-        )
+        advice = {
+            "merged": "the server merged several datagrams into one reply: a byte stream in between (a pipe, a "
+                      "TCP relay) keeps no datagram boundaries; answer each datagram with exactly its own bytes",
+            "cut": "recvfrom(n) silently drops the rest of a datagram longer than n bytes: read with "
+                   "recvfrom(65535) (the largest datagram tested is set by --max-datagram)",
+        }.get(first.shape, "answer each datagram with sendto(data, address), the address recvfrom() returned "
+                           "with that same datagram — every datagram may come from a different client")
         return CheckFailed(
-            f"{total} {what} ran at once and {lines} ({silent} of the {total} senders had no reply yet): "
+            f"{total} {what} ran at once and {lines}"
+            + (f" ({silent} of the {total} senders had no reply yet)" if silent else "") + ": "
             f"{advice}{replay}",
             expected=sent,
             received=first.received,
@@ -164,6 +166,7 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
         + "; ".join(sample) + stall + replay,
         expected=result.conversations[incomplete[0]].stream,
         received=bytes(result.received[incomplete[0]]),
+        detail=describe_mismatch(result.conversations[incomplete[0]].stream, bytes(result.received[incomplete[0]])),
     )
 
 

@@ -89,7 +89,15 @@ def test_half_close_tcp(endpoint, settings):
         message = b"last words before half-close"
         conn.send_all(message, Deadline(settings.reply_timeout))
         conn.shutdown_write()
-        received = conn.recv_exactly(len(message), Deadline(settings.reply_timeout), "the pending echo")
+        try:
+            received = conn.recv_exactly(len(message), Deadline(settings.reply_timeout), "the pending echo")
+        except CheckFailed as failure:
+            if "closed the connection" in failure.message or "reset the connection" in failure.message:
+                failure.message += (": when recv() returns b'' the client has only stopped sending — first send "
+                                    "everything still owed to it (a selectors server: flush that connection's "
+                                    "output buffer), then close")
+                failure.args = (failure.message,)
+            raise
         if received != message:
             from harness.client import echo_mismatch
 

@@ -210,3 +210,19 @@ def test_framed_cross_talk_names_whose_frame_arrived(harness):
                   "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_shared_buffer.py"), "{port}")
     message = run.check("concurrency::simultaneous_clients")["message"]
     assert re.search(r"client \d+ received bytes of client \d+'s frame \d+ \(from its byte 0\)", message), message
+
+
+def test_udp_replies_cut_short_are_blamed_on_the_receive_size_not_the_address(harness):
+    run = harness("--protocol", "udp-echo", "--suite", "concurrency", "-k", "simultaneous",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("udp_truncate_1024.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_clients")
+    assert re.search(r"its own datagram cut to 1024 of \d+ bytes", failure["message"]), failure
+    assert "read with recvfrom(65535)" in failure["message"] and "sendto(data, address)" not in failure["message"]
+
+
+def test_an_echo_cut_short_in_the_crowd_shows_where_it_stops(harness):
+    run = harness("--suite", "concurrency", "-k", "simultaneous", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("echo_truncates_long_recv.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_clients")
+    assert "did not get their whole echo back" in failure["message"], failure
+    assert "first difference at byte offset" in failure["detail"]

@@ -77,6 +77,8 @@ def test_a_udp_reply_holding_several_datagrams_is_called_merged():
     source = _describe_odd_reply(own + other, own, None, crowd, receiver=1)
     assert source == f"a {len(own + other)}-byte datagram: its own datagram followed by {len(other)} more bytes " \
                      "(client 2's datagram 0)"
+    cut = _describe_odd_reply(own[:10], own, Origin(1, 0, 0), crowd, receiver=1)
+    assert cut == f"its own datagram cut to 10 of {len(own)} bytes"
     piece = _describe_odd_reply(other[:20], own, Origin(2, 0, 0), crowd, receiver=1)
     assert piece == "a 20-byte datagram beginning with client 2's datagram 0"
 

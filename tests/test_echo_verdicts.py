@@ -39,6 +39,7 @@ BUGGY = [
     ("tcp_wait_eof.py", "tcp-echo", TCP_CHECKS - {"echo::half_close"}, set()),
     ("tcp_single_client.py", "tcp-echo", {"echo::serves_next_client"}, set()),
     ("tcp_never_closes.py", "tcp-echo", {"echo::half_close", "echo::frees_closed_connection"}, set()),
+    ("echo_drops_pending_at_eof.py", "tcp-echo", {"echo::half_close"}, set()),
     ("udp_truncate_1024.py", "udp-echo", {"echo::edge_sizes", "echo::large_payload"}, set()),
     ("udp_stop_on_empty.py", "udp-echo", {"echo::survives_empty_datagram"}, {"echo::empty_datagram_answered"}),
     ("udp_ignores_empty.py", "udp-echo", set(), {"echo::empty_datagram_answered"}),
@@ -89,3 +90,10 @@ def test_reply_from_another_port_is_named_as_such(harness):
     silent = harness("--protocol", "udp-echo", "-k", "single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
                      server("udp_silent.py"), "{port}")
     assert silent.check("echo::single_message")["message"].startswith("no reply to a 15-byte datagram after 3 tries")
+
+
+def test_half_close_failure_says_to_finish_writing_before_closing(harness):
+    run = harness("--suite", "echo", "-k", "half_close", server("echo_drops_pending_at_eof.py"), "{port}")
+    message = run.check("echo::half_close")["message"]
+    assert "closed the connection after 0 of the 28 bytes of the pending echo" in message, message
+    assert "first send everything still owed to it" in message

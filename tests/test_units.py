@@ -131,3 +131,21 @@ def test_output_capture_keeps_the_last_words_its_drain_thread_did_not_read(tmp_p
     capture.close(timeout=0)
     assert "Too many open files" in capture.tail_text()
     assert (tmp_path / "server.stderr").read_bytes().endswith(b"Too many open files\n")
+
+
+def test_output_tail_says_it_was_cut_and_starts_at_a_line(tmp_path):
+    capture = OutputCapture(tmp_path)
+    lines = b"".join(b"connection %04d served\n" % i for i in range(500))
+    os.write(capture.stdout_fd, lines)
+    capture.close_write_ends()
+    capture.close()
+    text = capture.tail_text(limit=200)
+    header, first, *_ = text.splitlines()
+    assert header.startswith("--- server stdout (its last ") and header.endswith(f" of {len(lines)} bytes) ---")
+    assert first.startswith("connection ") and first.endswith(" served")  # a whole line, not a piece of one
+    assert text.splitlines()[-1] == "connection 0499 served"
+    short = OutputCapture(tmp_path / "short")
+    os.write(short.stdout_fd, b"ready\n")
+    short.close_write_ends()
+    short.close()
+    assert short.tail_text() == "--- server stdout ---\nready"
