@@ -145,13 +145,14 @@ def connect_host(sock: SocketInfo) -> str | None:
     return None
 
 
-def choose_port(probe_sockets: list[SocketInfo], rng: random.Random) -> int:
+def choose_port(probe_sockets: list[SocketInfo], rng: random.Random, avoid: frozenset[int] = frozenset()) -> int:
     """A port nobody uses now, outside the kernel's ephemeral range.
 
     Binding port 0 and closing is racy against ephemeral client ports; this
     range is not used for outgoing connections, which removes that race.
+    `avoid`: ports promised to instances that have not bound them yet.
     """
-    used = {s.local_port for s in probe_sockets}
+    used = {s.local_port for s in probe_sockets} | avoid
     for _ in range(1000):
         port = rng.randrange(*ASSIGNED_PORT_RANGE)
         if port not in used:
@@ -177,14 +178,21 @@ class ServerProcess:
         self.endpoint: Endpoint | None = None
         self.port = 0
         self.startup_s: float | None = None
+        self.launched_at: float | None = None
         #: Every pid seen in the server's tree, with its start time (a reused pid is not ours).
         self.known_pids: dict[int, float | None] = {}
         self._stopped = False
 
     # -- start ---------------------------------------------------------------
     def start(self, port: int | None = None) -> Endpoint:
-        """Start the server; `port` assigns that port instead of a new one
-        (to start a second instance on the port a stopped one used)."""
+        """Start the server and wait until it listens; `port` assigns that port
+        instead of a new one (to start a second instance on the port a stopped
+        one used)."""
+        self.launch(port)
+        return self.wait_until_ready()
+
+    def launch(self, port: int | None = None, avoid: frozenset[int] = frozenset()) -> None:
+        """Start the server's process, without waiting for it to listen."""
         become_subreaper()
         spec = self.spec
         if spec.fixed_port:
@@ -192,7 +200,7 @@ class ServerProcess:
         elif port:
             self.port = port
         else:
-            self.port = choose_port(_sockets_in_use(self.probe), random.Random())
+            self.port = choose_port(_sockets_in_use(self.probe), random.Random(), avoid)
         argv = substitute(spec.argv, self.port, spec.host)
         env = dict(os.environ)
         env.update(spec.env)
@@ -225,8 +233,15 @@ class ServerProcess:
             if self.output.write_fds:
                 self.output.close_write_ends()
         self._remember([self.process.pid])
-        self.endpoint = self._wait_ready(Deadline(spec.startup_timeout, started))
-        self.startup_s = time.monotonic() - started
+        self.launched_at = started
+
+    def wait_until_ready(self) -> Endpoint:
+        """Wait (within the startup timeout, counted from the launch) until it listens."""
+        if self.endpoint is not None:
+            return self.endpoint
+        assert self.launched_at is not None, "launch() first"
+        self.endpoint = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at))
+        self.startup_s = time.monotonic() - self.launched_at
         return self.endpoint
 
     def _wait_ready(self, deadline: Deadline) -> Endpoint:

@@ -3,6 +3,15 @@ when it dies, plus fresh private instances for checks that end their server.
 
 No pytest here. A start failure is remembered, so one server that cannot start
 costs one startup timeout, not one per check.
+
+Spares: a server that takes a while to start, mostly waiting (a sleep, a
+slow import, a connection to set up) rather than computing, has up to
+`SPARES` further instances started ahead of the checks that will want fresh
+ones, each on a port of its own. A 3 s starter then costs about 1 s per
+fresh instance instead of 3 s. Not done for a fixed or self-chosen port (two
+instances would collide), nor for a CPU-bound start (on two cores the spares
+would slow each other and the check under way), nor for a fast one (nothing
+to gain). Unused spares are stopped with the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +24,13 @@ from harness.errors import ServerStartError
 from harness.launcher import ServerProcess, ServerSpec
 from harness.report import ServerInfo
 
+#: Instances started ahead for a slow, mostly waiting server.
+SPARES = 5
+#: A start-up slower than this is worth starting ahead ...
+SPARE_AFTER_S = 0.3
+#: ... if the server used at most this share of one CPU while starting.
+SPARE_CPU_SHARE = 0.5
+
 
 class ServerPool:
     def __init__(self, spec: ServerSpec) -> None:
@@ -24,6 +40,8 @@ class ServerPool:
         self.ever_started = False
         self.first_info: ServerInfo | None = None
         self._instances: list[ServerProcess] = []
+        self._spares: list[ServerProcess] = []
+        self._start_ahead = False
         self._root = Path(tempfile.mkdtemp(prefix="harness-run-"))
 
     def _new(self) -> ServerProcess:
@@ -54,18 +72,50 @@ class ServerPool:
         if self.startup_error is not None:
             raise self.startup_error
         self._make_room()
-        instance = self._new()
         try:
-            instance.start(port=port)
+            if port is None and self._spares:
+                instance = self._spares.pop(0)
+            else:
+                instance = self._new()
+                instance.launch(port)
+            instance.wait_until_ready()
         except ServerStartError as error:
             instance.stop()
             if port is None:
                 self.startup_error = error
+                self._drop_spares()
             raise
         self.ever_started = True
         if self.first_info is None:
             self.first_info = self.info(instance)
+            self._start_ahead = self._worth_spares(instance)
+        self._top_up_spares()
         return instance
+
+    def _worth_spares(self, first: ServerProcess) -> bool:
+        """A slow, mostly waiting start on a port we assign (see the module rules)."""
+        endpoint, startup = first.endpoint, first.startup_s or 0.0
+        if self.spec.fixed_port or endpoint is None or endpoint.port_source != "assigned" or startup < SPARE_AFTER_S:
+            return False
+        return first.probe.cpu_seconds(first.pids()) <= SPARE_CPU_SHARE * startup
+
+    def _top_up_spares(self) -> None:
+        while self._start_ahead and len(self._spares) < SPARES:
+            promised = frozenset(i.port for i in self._instances if i.port and i.alive())
+            spare = self._new()
+            try:
+                spare.launch(avoid=promised)
+            except ServerStartError:
+                spare.stop()
+                self._start_ahead = False
+                return
+            self._spares.append(spare)
+
+    def _drop_spares(self) -> None:
+        for spare in self._spares:
+            spare.stop()
+        self._spares.clear()
+        self._start_ahead = False
 
     def _make_room(self) -> None:
         """Stop the shared instance if a second one could not listen beside it:
@@ -92,7 +142,9 @@ class ServerPool:
     def close(self) -> None:
         """Stop every instance and remove the run's temporary files (the
         report keeps the output tails that matter)."""
+        self._start_ahead = False
         for instance in self._instances:
             instance.stop()
+        self._spares.clear()
         self.current = None
         shutil.rmtree(self._root, ignore_errors=True)

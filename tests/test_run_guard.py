@@ -56,16 +56,16 @@ def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, 
             for _ in range(3):
                 os.killpg(process.pid, signal.SIGINT)
                 time.sleep(0.1)
-        process.communicate(timeout=60)
+        output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode in (1, 130)
+    assert process.returncode in (1, 130), output
     data = json.loads(report.read_text())
-    assert data["interrupted"] is True
-    assert data["summary"]["passed"] + data["summary"]["failed"] < 7  # partial: the suite has 7 checks
-    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+    assert data["interrupted"] is True, output
+    assert data["summary"]["passed"] + data["summary"]["failed"] < 7, output  # partial: the suite has 7 checks
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), output
 
 
 @BOTH
