@@ -27,7 +27,7 @@ from harness.report import ServerInfo
 #: Instances started ahead for a slow, mostly waiting server.
 SPARES = 5
 #: A start-up slower than this is worth starting ahead ...
-SPARE_AFTER_S = 0.3
+SPARE_AFTER_S = 1.0
 #: ... if the server used at most this share of one CPU while starting.
 SPARE_CPU_SHARE = 0.5
 
@@ -113,7 +113,7 @@ class ServerPool:
 
     def _drop_spares(self) -> None:
         for spare in self._spares:
-            spare.stop()
+            spare.stop(grace=0.0)  # never used: how it takes a signal does not matter
         self._spares.clear()
         self._start_ahead = False
 
@@ -142,9 +142,8 @@ class ServerPool:
     def close(self) -> None:
         """Stop every instance and remove the run's temporary files (the
         report keeps the output tails that matter)."""
-        self._start_ahead = False
+        self._drop_spares()
         for instance in self._instances:
             instance.stop()
-        self._spares.clear()
         self.current = None
         shutil.rmtree(self._root, ignore_errors=True)

@@ -12,8 +12,8 @@ from harness.launcher import ServerSpec
 from harness.servers import SPARES, ServerPool
 
 SERVE = "import socket,sys;s=socket.create_server(('127.0.0.1',int(sys.argv[1])));s.accept()"
-WAITS = "import time;time.sleep(0.5);" + SERVE
-COMPUTES = "import time;end=time.time()+0.5\nwhile time.time()<end: pass\n" + SERVE
+WAITS = "import time;time.sleep(1.2);" + SERVE
+COMPUTES = "import time;end=time.time()+1.2\nwhile time.time()<end: pass\n" + SERVE
 
 
 def pool_for(code: str) -> ServerPool:
