@@ -587,10 +587,10 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
 def _describe_odd_reply(reply: bytes, expected: bytes, origin: Origin | None, conversations: list[Conversation],
                         receiver: int) -> str:
     """A reply that is no client's datagram: merged datagrams, or a piece of one."""
-    size = f"a {len(reply)}-byte datagram"
-    if _odd_shape(reply, expected) == "cut":
+    size, shape = f"a {len(reply)}-byte datagram", _odd_shape(reply, expected)
+    if shape == "cut":
         return f"its own datagram cut to {len(reply)} of {len(expected)} bytes"
-    if _odd_shape(reply, expected) == "merged":
+    if shape == "merged":
         rest = attribute(reply[len(expected) : len(expected) + TRACE_WINDOW], conversations, prefer=receiver)
         after = f" ({_datagram_origin(rest, receiver)})" if rest else ""
         return f"{size}: its own datagram followed by {len(reply) - len(expected)} more bytes{after}"

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from harness import sockdiag
-from harness.startup_advice import startup_advice
 from harness.deadline import Deadline, poll_until
 from harness.errors import ServerStartError
 from harness.output import OutputCapture
 from harness.probe import TOKEN_VARIABLE, SystemProbe, default_probe
 from harness.sockdiag import SocketInfo
+from harness.startup_advice import startup_advice
 
 if TYPE_CHECKING:
     from harness.sandbox import Sandbox
