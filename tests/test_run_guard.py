@@ -29,6 +29,23 @@ def misbehaving(**variables: str) -> dict[str, str]:
     return {"PYTHONPATH": path, "PYTEST_ADDOPTS": "-p misbehave", **variables}
 
 
+def start_until_a_server_runs(tmp_path: Path, marker: str, *args: str) -> subprocess.Popen:
+    """`harness run ARGS` in the background, returned once its first server is ready."""
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                               env={**os.environ, "HARNESS_TEST_RUN": marker}, start_new_session=True)
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    for line in process.stdout:  # bounded: the run itself ends within its deadlines
+        if "server ready" in line or time.monotonic() > deadline:
+            break
+    if not leftover_server_processes(f"HARNESS_TEST_RUN={marker}"):
+        process.kill()
+        process.wait()
+        pytest.fail("no server was running mid-run")
+    return process
+
+
 @pytest.mark.parametrize(
     ("workers", "target"),
     [("0", "harness"), ("2", "harness"), ("0", "group-3x"), ("2", "group-3x"), ("0", "sigterm")],
@@ -36,18 +53,9 @@ def misbehaving(**variables: str) -> dict[str, str]:
 def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, workers, target):
     marker = uuid.uuid4().hex
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "harness", "run", "-n", workers, "--json", str(report), "--suite", "shutdown",
-               server("hostile_ignores_signals.py"), "{port}"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = start_until_a_server_runs(tmp_path, marker, "-n", workers, "--json", str(report), "--suite", "shutdown",
+                                        server("hostile_ignores_signals.py"), "{port}")
     try:
-        deadline = time.monotonic() + 60
-        assert process.stdout is not None
-        for line in process.stdout:  # bounded: the run itself ends within its deadlines
-            if "server ready" in line or time.monotonic() > deadline:
-                break
-        assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
         if target == "harness":
             process.send_signal(signal.SIGINT)
         elif target == "sigterm":
@@ -105,20 +113,9 @@ def test_a_harness_killed_with_sigkill_takes_its_server_along(tmp_path, form):
     marker = uuid.uuid4().hex
     target = [reference("tcp_echo.py"), "{port}"] if form == "file.py" else ["--", sys.executable,
                                                                             reference("tcp_echo.py"), "{port}"]
-    process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--suite", "echo", *target],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                               env={**os.environ, "HARNESS_TEST_RUN": marker}, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        assert process.stdout is not None
-        for line in process.stdout:  # bounded: the run itself ends within its deadlines
-            if "server ready" in line or time.monotonic() > deadline:
-                break
-        assert leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), "no server was running mid-run"
-    finally:
-        process.kill()
-        process.wait()
+    process = start_until_a_server_runs(tmp_path, marker, "--suite", "echo", *target)
+    process.kill()
+    process.wait()
     gone = time.monotonic() + 5
     while leftover_server_processes(f"HARNESS_TEST_RUN={marker}") and time.monotonic() < gone:
         time.sleep(0.05)
