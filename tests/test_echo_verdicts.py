@@ -39,7 +39,6 @@ BUGGY = [
     ("tcp_wait_eof.py", "tcp-echo", TCP_CHECKS - {"echo::half_close"}, set()),
     ("tcp_single_client.py", "tcp-echo", {"echo::serves_next_client"}, set()),
     ("tcp_never_closes.py", "tcp-echo", {"echo::half_close", "echo::frees_closed_connection"}, set()),
-    ("echo_drops_pending_at_eof.py", "tcp-echo", {"echo::half_close"}, set()),
     ("udp_truncate_1024.py", "udp-echo", {"echo::edge_sizes", "echo::large_payload"}, set()),
     ("udp_stop_on_empty.py", "udp-echo", {"echo::survives_empty_datagram"}, {"echo::empty_datagram_answered"}),
     ("udp_ignores_empty.py", "udp-echo", set(), {"echo::empty_datagram_answered"}),

@@ -1,11 +1,16 @@
 """BUGGY: a select() echo server that closes a connection as soon as recv()
 returns b'' — before it has written what that client is still owed. A
 client that sends and then shuts down its write side (half-close) gets
-nothing back. The fix: on b'', stop reading, finish writing, then close."""
+nothing back. The fix: on b'', stop reading, finish writing, then close.
+
+It works slowly (0.1 s per read), so that a half-closing client's FIN has
+always arrived before it gets round to writing: the bug shows every time.
+Only `echo::half_close` is run against it."""
 
 import select
 import socket
 import sys
+import time
 
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -28,6 +33,7 @@ try:
                 data = b""
             if data:
                 pending[sock] += data
+                time.sleep(0.1)  # slow work on each read (logging, say)
             else:  # the bug: what is still in pending[sock] is thrown away
                 pending.pop(sock)
                 sock.close()
