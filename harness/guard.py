@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness import isolation, scratch
+from harness import interrupts, isolation, scratch
 from harness.interrupts import interrupt_once, shield_cleanup
 from harness.limits import Limits
 from harness.report import CheckResult, Report
@@ -187,11 +187,14 @@ class RunGuard:
             last_line = (str(error).strip().splitlines() or ["no detail"])[-1]
             self.crashes.append(f"worker {node.gateway.id} crashed: {last_line}")
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self) -> None:
         shield_cleanup()
+        interrupts.taken()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
+        interrupts.taken()  # however the session ends, from here on no stop is raised again
         self.watchdog.progress("writing the report")
         if self.crashes:
             for text in self.crashes:
@@ -260,8 +263,14 @@ class ChildReaper:
     servers' trees, also a daemon that left its session and cleared its
     environment (so neither the tree nor the token finds it)."""
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self) -> None:
         shield_cleanup()
+        interrupts.taken()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        interrupts.taken()
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:

@@ -13,12 +13,19 @@ Rules (no pytest here; `harness.guard` installs it):
   `sys.unraisablehook`: if it is dropped, a helper thread raises it again a
   few milliseconds later, once the finalizer is over (tripped from inside
   the hook, the handler would run in the hook and be dropped again).
+- Whatever else might swallow it: if pytest has not taken the stop in hand
+  (`taken()`) `LOST_AFTER_S` after the signal, the helper raises it again.
+  Unwinding to pytest takes milliseconds (fixtures are torn down later), so
+  this never cuts a cleanup short.
+- `stop_requested()` tells the report that the run was interrupted, however
+  pytest ended it.
 """
 
 from __future__ import annotations
 
 import _thread
 import os
+import select
 import signal
 import sys
 import threading
@@ -33,6 +40,21 @@ _redeliver = False
 #: Write end of the pipe that wakes the helper thread which raises it again.
 _wake_fd: int | None = None
 REDELIVER_AFTER_S = 0.005
+LOST_AFTER_S = 2.0
+#: When the stop was last raised (monotonic), and whether pytest has taken it in hand.
+_raised_at: float | None = None
+_taken = False
+
+
+def stop_requested() -> bool:
+    """Did a SIGINT/SIGTERM (or the watchdog) ask this process to stop?"""
+    return _raised is not None
+
+
+def taken() -> None:
+    """pytest has the stop in hand (its KeyboardInterrupt handling, or the session's end)."""
+    global _taken
+    _taken = True
 
 
 def interrupt_once() -> None:
@@ -52,9 +74,16 @@ def _start_redeliverer() -> None:
     read_fd, _wake_fd = os.pipe()
 
     def redeliver() -> None:
-        while os.read(read_fd, 1):
-            time.sleep(REDELIVER_AFTER_S)
-            _thread.interrupt_main(signal.SIGINT)
+        global _redeliver
+        while True:  # a daemon thread: ends with the process
+            woken, _, _ = select.select([read_fd], [], [], LOST_AFTER_S / 4)
+            if woken:
+                os.read(read_fd, 1)
+                time.sleep(REDELIVER_AFTER_S)
+                _thread.interrupt_main(signal.SIGINT)
+            elif _raised_at is not None and not _taken and time.monotonic() - _raised_at > LOST_AFTER_S:
+                _redeliver = True
+                _thread.interrupt_main(signal.SIGINT)
 
     threading.Thread(target=redeliver, name="harness-interrupts", daemon=True).start()
 
@@ -86,8 +115,8 @@ def _raise_watched() -> None:
     (and out) around the checks; from here to a finalizer dropping the
     exception nothing else runs, so ours is the one called.
     """
-    global _raised
-    _raised = KeyboardInterrupt()
+    global _raised, _raised_at
+    _raised, _raised_at = KeyboardInterrupt(), time.monotonic()
     sys.unraisablehook = _WatchDropped(sys.unraisablehook)
     raise _raised
 

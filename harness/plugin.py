@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, OPT_IN_SUITES, RECOMMENDED, SUITES
-from harness import guard, isolation
+from harness import guard, interrupts, isolation
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
@@ -496,6 +496,8 @@ class ResultCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if interrupts.stop_requested():  # asked to stop, however pytest ended the run
+            self.interrupted = True
         report = Report(
             protocol=self.settings.protocol,
             server=self.server,

@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 
+from harness import interrupts as interrupts_module
+
 SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, time
@@ -56,3 +58,35 @@ def test_without_the_watch_a_finalizer_drops_the_stop():
     result = run_script(install, "SIGTERM")
     assert result.stdout.splitlines()[0] == "carried on"
     assert "Exception ignored" in result.stderr
+
+
+SWALLOWED = textwrap.dedent(
+    """
+    import os, signal, time
+    from harness import interrupts
+
+    interrupts.interrupt_once()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+    except BaseException:
+        pass  # code that swallows everything, KeyboardInterrupt included
+    {after}
+    started = time.monotonic()
+    try:
+        for _ in range(60):
+            time.sleep(0.1)
+        print("carried on")
+    except KeyboardInterrupt:
+        print(f"stopped {{time.monotonic() - started:.1f}}")
+    """
+)
+
+
+def test_a_stop_swallowed_elsewhere_is_raised_again_until_pytest_takes_it():
+    lost = subprocess.run([sys.executable, "-c", SWALLOWED.format(after="")], capture_output=True, text=True, timeout=30)
+    assert lost.stdout.startswith("stopped"), lost.stdout + lost.stderr
+    assert float(lost.stdout.split()[1]) <= interrupts_module.LOST_AFTER_S + 2  # raised again, not at the end
+    taken = subprocess.run([sys.executable, "-c", SWALLOWED.format(after="interrupts.taken()")],
+                           capture_output=True, text=True, timeout=30)
+    assert taken.stdout.strip() == "carried on", taken.stdout + taken.stderr  # pytest has it: nothing more

@@ -71,7 +71,7 @@ def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, 
             process.wait()
     assert process.returncode in (1, 130), output
     data = json.loads(report.read_text())
-    assert data["interrupted"] is True, output
+    assert data.get("interrupted") is True, output
     assert data["summary"]["passed"] + data["summary"]["failed"] < 7, output  # partial: the suite has 7 checks
     assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}"), output
 
