@@ -31,13 +31,15 @@ import selectors
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TypeVar
 
 from harness import sockdiag
 from harness.client import recv_and_ack
 from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
 
+T = TypeVar("T")
 EXTRA_CAP = 4096
 #: How many bytes of a misdelivery are used to find who sent them.
 TRACE_WINDOW = 24
@@ -71,6 +73,23 @@ def wait_for_accept_room(unaccepted: Callable[[], int] | None, deadline: Deadlin
     if unaccepted is None:
         return True
     return poll_until(lambda: unaccepted() < ACCEPT_WINDOW, deadline, interval=0.0005, max_interval=0.005)
+
+
+def connect_while_accepting(connect: Callable[[], T], count: int, unaccepted: Callable[[], int] | None,
+                            wait: float, into: list[T]) -> None:
+    """Append up to `count` clients from `connect()` to `into`, each once the
+    accept queue has room; stop early if it stays full for `wait` seconds
+    (then `fewer_connected` says so, unless the clients' replies show more).
+    `into` is the caller's, so whatever was connected is closed by its caller."""
+    for _ in range(count):
+        if not wait_for_accept_room(unaccepted, Deadline(wait)):
+            return
+        into.append(connect())
+
+
+def fewer_connected(connected: int, wanted: int, wait: float) -> CheckFailed:
+    return CheckFailed(f"only {connected} of {wanted} clients could connect: the server's accept queue stayed "
+                       f"full for {wait:g} s (it stopped accepting connections)")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import pytest
 from harness.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.client import TcpConnection
-from harness.crowd import accept_queue_of, wait_for_accept_room
+from harness.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint
@@ -248,10 +248,8 @@ def test_concurrent_downloads(server, endpoint, settings, served_files):
     clients: list[FileClient] = []
     unaccepted = accept_queue_of(server)
     try:
-        for _ in range(PARTS):
-            if not wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)):
-                break  # the server stopped accepting: the downloads below show it, or the count does
-            clients.append(FileClient(endpoint, settings))
+        connect_while_accepting(lambda: FileClient(endpoint, settings), PARTS, unaccepted, settings.reply_timeout,
+                                clients)
         for index, client in enumerate(clients):
             client.send(request(f"part-{index}.txt"))
             client.start()
@@ -274,8 +272,7 @@ def test_concurrent_downloads(server, endpoint, settings, served_files):
             assert client.parser is not None and client.parser.reply is not None
             verify(client.parser.reply, f"part-{index}.txt", served_files, f"client {index + 1} of {PARTS}")
         if len(clients) < PARTS:
-            raise CheckFailed(f"only {len(clients)} of {PARTS} clients could connect: the server's accept queue "
-                              f"stayed full for {settings.reply_timeout:g} s (it stopped accepting connections)")
+            raise fewer_connected(len(clients), PARTS, settings.reply_timeout)
     finally:
         for client in clients:
             client.conn.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from harness.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
 from harness.client import TcpConnection, UdpClient
-from harness.crowd import accept_queue_of, wait_for_accept_room
+from harness.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint
@@ -245,10 +245,8 @@ def test_simultaneous_greetings_tcp(server, endpoint, settings):
     clients: list[HelloClient] = []
     unaccepted = accept_queue_of(server)
     try:
-        for _ in range(settings.clients):
-            if not wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)):
-                break  # the server stopped accepting: the greetings below show it, or the count does
-            clients.append(HelloClient(endpoint, settings))
+        connect_while_accepting(lambda: HelloClient(endpoint, settings), settings.clients, unaccepted,
+                                settings.reply_timeout, clients)
         for index, client in enumerate(clients):
             try:
                 client.greeting()
@@ -261,8 +259,7 @@ def test_simultaneous_greetings_tcp(server, endpoint, settings):
             client.reader.expect(client.dialect.reply(f"client-{index}"), settings.reply_timeout,
                                  f"client {index + 1} of {len(clients)}")
         if len(clients) < settings.clients:
-            raise CheckFailed(f"only {len(clients)} of {settings.clients} clients could connect: the server's accept "
-                              f"queue stayed full for {settings.reply_timeout:g} s (it stopped accepting connections)")
+            raise fewer_connected(len(clients), settings.clients, settings.reply_timeout)
     finally:
         for client in clients:
             client.conn.close()
