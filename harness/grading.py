@@ -7,19 +7,23 @@ Rules (pure data in, pure data out; no I/O):
   never ran (server did not start, run stopped) scores 0.
 - A check's points: `points."suite::name"`, else `points.default`, else 1.
   A suite given a total (`points.echo = 40`) shares it among its checks in
-  proportion to those points.
+  proportion to those points, in quarter points that add up to the total
+  exactly (harness.apportion: largest remainder).
 - Informational checks (figures, demonstrations) count only if `[points]`
   names them.
 - passed → full points; warning (a failed recommended check, not strict) →
   full points; failed, error, skipped, not run → 0. Never full marks by accident.
-- A parametrized check (`id[param]`) shares its points among its instances.
+- A parametrized check (`id[param]`) shares its points among its instances
+  (the same way, so all instances passed is exactly the check's points).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from harness.apportion import share_out
 from harness.assignment import DEFAULT_POINTS, Assignment
 from harness.checks import CATALOGUE, SUITES, Check
 from harness.report import CheckResult, Report
@@ -45,11 +49,11 @@ class Grade:
 
     @property
     def points(self) -> float:
-        return round(sum(c.points for c in self.checks), 4)
+        return round(math.fsum(c.points for c in self.checks), 4)
 
     @property
     def max_points(self) -> float:
-        return round(sum(c.max_points for c in self.checks), 4)
+        return round(math.fsum(c.max_points for c in self.checks), 4)
 
     def suites(self) -> dict[str, tuple[float, float]]:
         """Suite name -> (points, max points), in SUITES order."""
@@ -103,9 +107,8 @@ def check_weights(checks: list[Check], assignment: Assignment) -> dict[str, floa
         if total is None:
             continue
         members = [c.id for c in checks if c.suite == suite]
-        weight_sum = sum(weights[m] for m in members)
-        for member in members:
-            weights[member] = total * weights[member] / weight_sum if weight_sum else total / len(members)
+        for member, share in zip(members, share_out(total, [weights[m] for m in members])):
+            weights[member] = share
     return weights
 
 
@@ -139,8 +142,8 @@ def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None =
         results = by_id.get(check.id, [])
         maximum = weights[check.id]
         if results:
-            share = maximum / max(len(results), instances.get(check.id, 0))
-            points = sum(share for r in results if r.outcome in FULL_MARKS)
+            shares = share_out(maximum, [1.0] * max(len(results), instances.get(check.id, 0)))
+            points = math.fsum(share for share, r in zip(shares, results) if r.outcome in FULL_MARKS)
             outcome = max((r.outcome for r in results), key=lambda o: _SEVERITY.get(o, 5))
         else:
             points, outcome = 0.0, "not run"

@@ -21,8 +21,9 @@ from test_reports_formats import gradescope_schema_errors
 
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
-#: The sample assignment: echo worth 60, binary_bytes and half_close weigh 2, the other 7 checks 1.
-SERVES_NEXT_CLIENT_POINTS = 60 / 11
+#: The sample assignment: echo worth 60, binary_bytes and half_close weigh 2, the other 7 checks 1:
+#: 60/11 per unit of weight, shared in quarter points that add up to 60 (harness.apportion).
+SERVES_NEXT_CLIENT_POINTS = 5.5
 
 
 def test_sample_assignment_file_is_valid():
@@ -56,7 +57,7 @@ def run_autograder(root: Path) -> dict:
 def test_gradescope_run_autograder_grades_a_submission_in_a_folder(tmp_path):
     root = autograder_tree(tmp_path, SERVERS / "tcp_single_client.py", nested="my-project")
     data = run_autograder(root)
-    assert data["score"] == pytest.approx(60 - SERVES_NEXT_CLIENT_POINTS, abs=0.01)
+    assert data["score"] == 60 - SERVES_NEXT_CLIENT_POINTS
     failed = [t for t in data["tests"] if t["status"] == "failed"]
     assert [t["name"] for t in failed] == ["echo::serves_next_client"]
     assert "Expected behaviour:" in failed[0]["output"]
