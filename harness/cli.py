@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
 
     from harness.batch import add_grade_parser
+    from harness.bundle import add_bundle_parser
 
     add_grade_parser(commands)
+    add_bundle_parser(commands)
     return parser
 
 
@@ -104,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.batch import grade_command
 
         return grade_command(args)
+    if args.command == "bundle":
+        from harness.bundle import bundle_command
+
+        return bundle_command(args)
     return run(args, command)
 
 
