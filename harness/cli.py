@@ -74,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from harness.batch import add_grade_parser
     from harness.bundle import add_bundle_parser
+    from harness.init_assignment import add_init_parser
 
     add_grade_parser(commands)
     add_bundle_parser(commands)
+    add_init_parser(commands)
     return parser
 
 
@@ -110,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bundle import bundle_command
 
         return bundle_command(args)
+    if args.command == "init":
+        from harness.init_assignment import init_command
+
+        return init_command(args)
     return run(args, command)
 
 
