@@ -4,7 +4,16 @@ Rules of this module:
 - Each submission is graded by its own `harness run` subprocess (in its own
   process group, in the submission's folder, with the assignment file passed
   explicitly so a student's own `harness.toml` is never read), under an
-  overall time limit. On the limit it gets SIGINT (it stops its server and
+  overall time limit. Its interpreter is isolated (`python -I`): nothing in
+  the submission's folder (a `harness/` package, `socket.py`,
+  `sitecustomize.py`) is ever imported by the harness (SPEC §5.1).
+- The time limit is the run's own too (`harness.run_deadline`): a run stops
+  itself at its deadline, and gets SIGTERM the moment `harness grade` dies,
+  so a killed batch leaves no run going without its limit.
+- Each run writes its report and log into the batch's private folder (0700,
+  the harness's own); they are moved into `--out` afterwards. A report is
+  read only from there: nothing planted in `--out` (a `NAME.json.tmp`, a
+  link), nor another batch writing the same `--out`, changes a score. On the limit it gets SIGINT (it stops its server and
   writes what it has), then the group gets SIGKILL, then any process still
   carrying the submission's environment marker is killed. A hung or hostile
   submission costs at most its time limit and cannot stop the batch.
@@ -28,6 +37,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -36,11 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from harness import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.errors import ConfigError
 from harness.outputs import OutputPaths, write_outputs
 from harness.progress import Progress
 from harness.report import Report, ServerInfo
+from harness.safe_files import remove_tree
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 DEFAULT_TIMEOUT = 300.0
@@ -100,6 +112,8 @@ class BatchPlan:
     #: Runs in progress (marker -> process), so that Ctrl+C stops them all at once.
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The batch's own 0700 folder (next to --out): each run's report and log are born here.
+    private: Path = field(default_factory=Path)
 
     def stop_everything(self) -> None:
         with self.lock:
@@ -116,6 +130,7 @@ def grade_command(args: argparse.Namespace) -> int:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     progress = Progress(len(plan.submissions), sys.stderr)
+    stoppable()
     try:
         outcomes = grade_all(plan, progress)
     except KeyboardInterrupt:
@@ -123,6 +138,8 @@ def grade_command(args: argparse.Namespace) -> int:
         progress.close()
         print("harness: interrupted; the gradebook was not written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        remove_tree(plan.private)
     progress.close()
     gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
     write_gradebook(gradebook, outcomes)
@@ -132,6 +149,16 @@ def grade_command(args: argparse.Namespace) -> int:
     print(f"graded {len(outcomes)} submissions in {plan.out}; mean score {mean:.2f} / {maximum:g}", file=sys.stderr)
     print(f"gradebook: {gradebook}", file=sys.stderr)
     return EXIT_OK
+
+
+def stoppable() -> None:
+    """Ctrl+C and SIGTERM stop the batch (and its runs), even when started with them ignored
+    (`harness grade &` in a script inherits SIGINT ignored)."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def plan_batch(args: argparse.Namespace) -> BatchPlan:
@@ -161,7 +188,9 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
     if timeout <= 0:
         raise ConfigError(f"invalid --timeout {timeout:g}: must be positive")
     out.mkdir(parents=True, exist_ok=True)
-    return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout)
+    private = Path(tempfile.mkdtemp(prefix=".harness-grade-", dir=out))
+    return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout,
+                     private=private.resolve())
 
 
 def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
@@ -212,15 +241,17 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     name = path.name
     report_path = plan.out / f"{name}.json"
     log_path = plan.out / f"{name}.log"
-    report_path.unlink(missing_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=plan.private))
+    own_report, own_log = private / "report.json", private / "run.log"
     marker = uuid.uuid4().hex
-    command = [sys.executable, "-m", "harness", "run", "--config", str(plan.config), "--json", str(report_path), "-q"]
-    env = {**os.environ, MARKER_VARIABLE: marker}
+    command = [sys.executable, "-I", "-m", "harness", "run", "--config", str(plan.config), "--json", str(own_report), "-q"]
+    env = {**os.environ, MARKER_VARIABLE: marker, **run_deadline.environment(plan.timeout)}
     started = time.monotonic()
     timed_out = False
-    with open(log_path, "wb") as log:
+    with open(own_log, "wb") as log:
         process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=run_deadline.ends_with_parent())
         with plan.lock:
             plan.running[marker] = process
         try:
@@ -237,7 +268,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
                 plan.running.pop(marker, None)
     kill_marked(marker)
     duration = time.monotonic() - started
-    data = _read_report(report_path)
+    data = _read_report(own_report)
     notes: list[str] = []
     if timed_out:
         status = "timeout"
@@ -248,7 +279,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         status = "timeout" if timed_out else "harness error"
         why = (f"grading stopped after the {plan.timeout:g} s time limit" if timed_out
                else f"the harness ended without a report (exit {code}); see {log_path.name}")
-        data = _zero_report(report_path, plan, why)
+        data = _zero_report(own_report, plan, why)
+    os.replace(own_log, log_path)
+    os.replace(own_report, report_path)
+    remove_tree(private)
     server = data.get("server") or {}
     if server.get("port_source") == "discovered":
         notes.append(f"ignores the assigned port ({{port}}/$PORT): listens on {server.get('listening') or server.get('port')}")
@@ -357,8 +391,8 @@ def write_gradebook(path: Path, outcomes: list[Outcome]) -> None:
                 suites.append(suite)
     header = GRADEBOOK_HEAD + [column for suite in suites for column in (suite, f"{suite} max")] + GRADEBOOK_TAIL
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as f:
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # nothing planted is followed
+    with open(fd, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for o in outcomes:
@@ -375,6 +409,7 @@ def write_gradebook(path: Path, outcomes: list[Outcome]) -> None:
                     (o.startup_error or "").replace("\n", " ")[:500], "; ".join(o.notes), f"{o.duration_s:.1f}",
                     os.path.relpath(o.report_path, path.parent)]
             writer.writerow(row)
+    os.chmod(temporary, 0o644)
     os.replace(temporary, path)
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import __version__, isolation
+from harness import __version__, isolation, run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
@@ -181,6 +181,7 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
 
 
 def run(args: argparse.Namespace, command: list[str] | None) -> int:
+    run_deadline.arm()  # graded by `harness grade`: its time limit holds even if grade dies
     try:
         command = _apply_assignment(args, command)
     except ConfigError as error:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +34,8 @@ from harness.deadline import Deadline, poll_until
 from harness.errors import ServerStartError
 from harness.output import OutputCapture
 from harness.probe import TOKEN_VARIABLE, SystemProbe, default_probe
+from harness.safe_files import remove_tree
+from harness.server_env import server_environment
 from harness.sockdiag import SocketInfo
 from harness.startup_advice import startup_advice
 
@@ -202,14 +203,12 @@ class ServerProcess:
         else:
             self.port = choose_port(_sockets_in_use(self.probe), random.Random(), avoid)
         argv = substitute(spec.argv, self.port, spec.host)
-        env = dict(os.environ)
-        env.update(spec.env)
-        env.update({"PORT": str(self.port), "HOST": spec.host, TOKEN_VARIABLE: self.token, "PYTHONUNBUFFERED": "1"})
         self.output = OutputCapture(self.workdir)
         cwd, preexec = spec.cwd, None
         if spec.sandbox is not None:
             prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
             argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
+        env = server_environment(self.port, spec.host, cwd or str(self.workdir), spec.env, {TOKEN_VARIABLE: self.token})
         started = time.monotonic()
         swallowed = unignore_signals()
         try:
@@ -444,7 +443,7 @@ class ServerProcess:
 
     def _remove_workdir(self) -> None:
         if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            remove_tree(self.workdir)
 
     def _signal_all(self, pids: list[int], sig: int) -> None:
         for pid in pids:

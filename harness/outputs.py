@@ -9,9 +9,7 @@ a score — 0 with the reason — instead of an autograder crash.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable
 
 from harness.assignment import Assignment
@@ -21,6 +19,7 @@ from harness.gradescope import gradescope_results
 from harness.grading import Grade, grade
 from harness.junit import junit_xml
 from harness.report import Report
+from harness.safe_files import write_atomically
 
 
 @dataclass
@@ -32,11 +31,7 @@ class OutputPaths:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    write_atomically(path, text)  # a fresh private temporary, then a rename: nothing planted is followed
 
 
 def _json(data: Any) -> str:

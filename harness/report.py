@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness import __version__
@@ -96,8 +95,6 @@ class Report:
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write atomically, so a reader never sees half a report."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
-        os.replace(temporary, target)
+        from harness.safe_files import write_atomically
+
+        write_atomically(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")

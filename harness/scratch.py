@@ -29,6 +29,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.safe_files import remove_tree
+
 MAX_FILES = 1000
 MAX_BYTES = 32 * 1024 * 1024
 MAX_DIRS = 200
@@ -177,4 +179,4 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path, copy: Path) -> list[s
 
 def remove(copy: Path) -> None:
     """Delete a scratch copy (after the server's tree is gone)."""
-    shutil.rmtree(copy, ignore_errors=True)
+    remove_tree(copy)  # any depth, never through a link

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.launcher import ServerProcess
+from harness.safe_files import remove_tree
 from harness.servers import ServerPool
 
 BIG_SIZE = 50 * 1024 * 1024
@@ -135,9 +136,9 @@ class ServedFiles:
 
     def close(self) -> None:
         for directory in self.directories:
-            shutil.rmtree(directory, ignore_errors=True)
+            remove_tree(directory)
         if self._big_path is not None:
-            shutil.rmtree(self._big_path.parent, ignore_errors=True)
+            remove_tree(self._big_path.parent)
 
 
 class ServingSandbox:

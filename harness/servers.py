@@ -16,13 +16,13 @@ to gain). Unused spares are stopped with the rest.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from harness.errors import ServerStartError
 from harness.launcher import ServerProcess, ServerSpec
 from harness.report import ServerInfo
+from harness.safe_files import remove_tree
 
 #: Instances started ahead for a slow, mostly waiting server.
 SPARES = 5
@@ -146,4 +146,4 @@ class ServerPool:
         for instance in self._instances:
             instance.stop()
         self.current = None
-        shutil.rmtree(self._root, ignore_errors=True)
+        remove_tree(self._root)

@@ -150,3 +150,17 @@ def test_root_without_setuid_capability_says_the_server_runs_as_root(tmp_path):
     line = next(x for x in data["checks"][0]["server_output"].splitlines() if x.startswith("SEEN "))
     assert json.loads(line[5:])["uid"] == 0
     assert any("runs as root" in note for note in data["notes"])
+
+
+def test_server_gets_a_clean_environment_without_grader_tokens_or_the_check_name(harness):
+    """SPEC §5.2: PATH, HOME (its scratch folder), LANG, PORT, HOST, PYTHONUNBUFFERED and the harness's markers."""
+    run = harness("-k", "single_message", "--startup-timeout", "5", server("hostile_reports_environment.py"),
+                  env={"GRADER_API_TOKEN": "s3cret-token", "PYTHONPATH": "/nowhere"})
+    env = seen_by(run)["env"]
+    assert "s3cret-token" not in json.dumps(env)
+    assert "PYTEST_CURRENT_TEST" not in env and "PYTHONPATH" not in env
+    assert env["HOME"] == seen_by(run)["cwd"]
+    assert env["PORT"].isdigit() and env["HOST"] == "127.0.0.1" and env["PYTHONUNBUFFERED"] == "1"
+    allowed = {"PATH", "HOME", "LANG", "PORT", "HOST", "PYTHONUNBUFFERED", "HARNESS_SERVER_TOKEN", "HARNESS_RUN_ID",
+               "HARNESS_TEST_RUN", "LC_CTYPE"}
+    assert set(env) <= allowed, set(env) - allowed

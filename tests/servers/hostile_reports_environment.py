@@ -1,5 +1,5 @@
 """HOSTILE (nosy): prints what it can see — network interfaces, routes, uid, cwd,
-limits — as one JSON line on stderr, then exits 1 before listening, so the
+limits, its whole environment — as one JSON line on stderr, then exits 1 before listening, so the
 harness's report carries that line. Sends nothing anywhere."""
 import json, os, resource, sys
 
@@ -15,6 +15,6 @@ limits = {name: resource.getrlimit(getattr(resource, name))[0]
           for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE")}
 seen = {"interfaces": interfaces(), "routes": routes(), "uid": os.getuid(), "euid": os.geteuid(),
         "cwd": os.getcwd(), "script": os.path.abspath(__file__), "limits": limits,
-        "cwd_has_script": os.path.basename(__file__) in os.listdir(".")}
+        "cwd_has_script": os.path.basename(__file__) in os.listdir("."), "env": dict(os.environ)}
 print("SEEN " + json.dumps(seen), file=sys.stderr, flush=True)
 sys.exit(1)

@@ -1,0 +1,169 @@
+"""Grade integrity (SPEC §5.1, issue #12 attacks 1, 5, 6, 12): a submission
+cannot forge its grade through files in its folder or planted report paths,
+and a batch stopped or killed leaves nothing running.
+
+Each attack is a submission folder (or a planted file) that tries; the test
+asserts the true score, the victim file unchanged, no process left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness
+from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
+
+#: A `harness` package that, if ever imported by the harness, writes a full-marks report.
+FORGING_PACKAGE = """
+import json, sys
+args = sys.argv
+path = args[args.index("--json") + 1] if "--json" in args else "forged.json"
+json.dump({"score": {"points": 90, "max_points": 90, "suites": {}}, "summary": {"passed": 9}, "server": {}},
+          open(path, "w"))
+sys.exit(0)
+"""
+#: Modules named like ones the harness imports; each would break it if imported.
+POISONED = "raise SystemExit('the harness imported a file from the submission folder')\n"
+
+
+def poison(folder: Path) -> None:
+    (folder / "harness").mkdir()
+    (folder / "harness" / "__init__.py").write_text(FORGING_PACKAGE)
+    (folder / "harness" / "__main__.py").write_text(FORGING_PACKAGE)
+    for name in ("argparse.py", "json.py", "sitecustomize.py", "pytest.py", "conftest.py", "csv.py"):
+        (folder / name).write_text(POISONED)
+    (folder / "pytest.ini").write_text("[pytest]\naddopts = --this-option-does-not-exist\n")
+    (folder / "harness.toml").write_text('protocol = "udp-echo"\ncommand = ["nothing.py"]\n[points]\necho = 1000\n')
+
+
+def test_files_in_a_submission_folder_do_not_reach_the_harness(tmp_path):
+    folder = make_submissions(tmp_path, {"forger": SERVERS / "crashes_at_start.py",
+                                         "innocent": REFERENCE / "tcp_echo.py"})
+    poison(folder / "forger")
+    poison(folder / "innocent")  # an honest student's `json.py` must not break their grading either
+    completed, _ = grade(tmp_path, "-j", "2", str(folder))
+    assert completed.returncode == 0, completed.stderr
+    book = gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert book["forger"]["score"] == "0" and book["forger"]["status"] == "startup error", book["forger"]
+    assert book["innocent"]["score"] == "90" and book["innocent"]["status"] == "passed", book["innocent"]
+    assert not (folder / "forger" / "forged.json").exists()
+
+
+def test_planted_report_temporaries_and_links_change_nothing(tmp_path):
+    folder = make_submissions(tmp_path, {"mallory": SERVERS / "crashes_at_start.py"})
+    out = tmp_path / "grades"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the instructor's file\n")
+    (out / "mallory.json.tmp").symlink_to(victim)
+    (out / "gradebook.csv.tmp").symlink_to(victim)
+    (out / "mallory.log").symlink_to(victim)
+    forged = {"score": {"points": 90, "max_points": 90}, "summary": {}, "server": {}}
+    (out / "mallory.json").write_text(json.dumps(forged))
+    completed, _ = grade(tmp_path, str(folder))
+    assert completed.returncode == 0, completed.stderr
+    assert victim.read_text() == "the instructor's file\n"
+    report = json.loads((out / "mallory.json").read_text())
+    assert report["score"]["points"] == 0 and report["score"]["max_points"] == 90
+    assert gradebook(out / "gradebook.csv")["mallory"]["score"] == "0"
+    assert not (out / "mallory.log").is_symlink()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".harness-grade-")] == []
+
+
+def test_a_planted_temporary_next_to_a_run_report_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    report = tmp_path / "out.json"
+    Path(str(report) + ".tmp").symlink_to(victim)
+    run = run_harness("--json", str(report), "-k", "single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                      str(REFERENCE / "tcp_echo.py"), "{port}", tmp_path=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert victim.read_text() == "keep me\n"
+    assert json.loads(report.read_text())["summary"]["passed"] == 1
+
+
+def test_two_batches_on_one_out_folder_both_score_truly(tmp_path):
+    folder = make_submissions(tmp_path, {"a_good": REFERENCE / "tcp_echo.py", "b_good": REFERENCE / "tcp_echo.py"})
+    (tmp_path / "harness.toml").write_text(CONFIG)
+    marker = uuid.uuid4().hex
+    batches = [subprocess.Popen([sys.executable, "-m", "harness", "grade", str(folder), "--gradebook", f"book{i}.csv"],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, env={**os.environ, "HARNESS_TEST_RUN": marker})
+               for i in range(2)]
+    for batch in batches:
+        _, stderr = batch.communicate(timeout=300)
+        assert batch.returncode == 0, stderr
+    for i in range(2):
+        book = gradebook(tmp_path / f"book{i}.csv")
+        assert {name: row["score"] for name, row in book.items()} == {"a_good": "90", "b_good": "90"}, book
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+
+
+def _start_batch(tmp_path: Path, folder: Path, *args: str, ignore_sigint: bool = False) -> tuple[subprocess.Popen, str]:
+    (tmp_path / "harness.toml").write_text("startup-timeout = 120\n" + CONFIG)
+    marker = uuid.uuid4().hex
+
+    def background() -> None:  # as `harness grade &` in a script: SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    batch = subprocess.Popen([sys.executable, "-m", "harness", "grade", str(folder), *args], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "HARNESS_TEST_RUN": marker},
+                             preexec_fn=background if ignore_sigint else None)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _servers_of(marker):  # the stubborn server is running
+        time.sleep(0.1)
+    assert _servers_of(marker), "the submission's server never started"
+    return batch, marker
+
+
+def _servers_of(marker: str) -> list[str]:
+    return [line for line in leftover_server_processes(f"HARNESS_TEST_RUN={marker}") if "server.py" in line]
+
+
+def _wait_for_nothing_left(marker: str, bound: float) -> list[str]:
+    deadline = time.monotonic() + bound
+    left = leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+    return left
+
+
+def test_sigkilled_batch_leaves_no_run_and_no_server_behind(tmp_path):
+    folder = make_submissions(tmp_path, {"stubborn": STUBBORN})
+    batch, marker = _start_batch(tmp_path, folder, "--timeout", "300")
+    batch.kill()
+    batch.wait(timeout=30)
+    left = _wait_for_nothing_left(marker, 45)
+    assert not left, f"still running after harness grade was SIGKILLed: {left}"
+
+
+def test_a_run_stops_itself_at_its_deadline_even_without_its_batch(tmp_path):
+    deadline = f"{time.time() + 3:.3f}"
+    started = time.monotonic()
+    run = run_harness("--startup-timeout", "120", "-k", "single_message", str(tmp_path / "server.py"),
+                      tmp_path=tmp_path, env={"HARNESS_RUN_DEADLINE": deadline}) if (
+        (tmp_path / "server.py").write_text(STUBBORN) or True) else None
+    assert time.monotonic() - started < 60
+    assert run.returncode == 130, run.stderr
+    assert "time limit" in run.stderr
+    assert run.report is not None  # the report is written
+    assert not leftover_server_processes(run.marker)
+
+
+def test_background_batch_with_sigint_ignored_still_stops_on_ctrl_c_and_sigterm(tmp_path):
+    folder = make_submissions(tmp_path, {"stubborn": STUBBORN})
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        batch, marker = _start_batch(tmp_path, folder, "--timeout", "300", ignore_sigint=True)
+        batch.send_signal(sig)
+        _, stderr = batch.communicate(timeout=60)
+        assert batch.returncode == 130, stderr
+        assert not _wait_for_nothing_left(marker, 30)
