@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from harness import sockdiag
+from harness.acceptqueue import WINDOW as ACCEPT_WINDOW
+from harness.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
 from harness.client import recv_and_ack
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
@@ -45,37 +46,19 @@ EXTRA_CAP = 4096
 TRACE_WINDOW = 24
 #: However the crowd progresses, a run ends after this long.
 RUN_LIMIT = 60.0
-#: Connections allowed to wait in the server's accept queue at once: fits the
-#: tutorials' listen(5) (Linux queues backlog + 1).
-ACCEPT_WINDOW = 4
 #: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
 BLIND_PACE = 0.005
 
 
-def accept_queue_of(instance: ServerProcess) -> Callable[[], int] | None:
-    """How many connections wait in the server's accept queue (the kernel's
-    figure for its listening socket: a dump of LISTEN sockets only, a few
-    microseconds); None where the probe cannot tell (psutil)."""
+def accept_queue_of(instance: ServerProcess) -> AcceptQueue | None:
+    """The server's accept queue as the kernel reports it (see harness.acceptqueue);
+    None where the probe cannot tell (psutil)."""
     if instance.probe.name != "linux" or instance.endpoint is None:
         return None
-    port = instance.endpoint.port
-    return lambda: sum(s.rqueue for s in sockdiag.listening_tcp() if s.local_port == port)
+    return accept_queue_at(instance.endpoint.port)
 
 
-def wait_for_accept_room(unaccepted: Callable[[], int] | None, deadline: Deadline) -> bool:
-    """Before one more connect: wait until the server's accept queue has room.
-
-    A burst of connects beyond a `listen(5)` backlog is not refused: the
-    kernel drops the SYNs and the client retries after 1 s, 3 s, 7 s, which
-    reads as a slow or dead server. False if the queue stayed full until the
-    deadline (the server stopped accepting); True at once where it cannot be seen.
-    """
-    if unaccepted is None:
-        return True
-    return poll_until(lambda: unaccepted() < ACCEPT_WINDOW, deadline, interval=0.0005, max_interval=0.005)
-
-
-def connect_while_accepting(connect: Callable[[], T], count: int, unaccepted: Callable[[], int] | None,
+def connect_while_accepting(connect: Callable[[], T], count: int, unaccepted: AcceptQueue | None,
                             wait: float, into: list[T]) -> None:
     """Append up to `count` clients from `connect()` to `into`, each once the
     accept queue has room; stop early if it stays full for `wait` seconds
@@ -265,7 +248,7 @@ class _TcpCrowd:
     """One run: admission (connects), then conversations, in one selector loop."""
 
     def __init__(self, endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
-                 connect_timeout: float, unaccepted: Callable[[], int] | None) -> None:
+                 connect_timeout: float, unaccepted: AcceptQueue | None) -> None:
         self.endpoint = endpoint
         self.reply_timeout = reply_timeout
         self.connect_timeout = connect_timeout
@@ -290,7 +273,7 @@ class _TcpCrowd:
                 return True
             return False
         if self.room <= 0:
-            self.room = ACCEPT_WINDOW - self.unaccepted()
+            self.room = self.unaccepted().room
         if self.room > 0:
             self.room -= 1
             return True
@@ -404,8 +387,8 @@ class _TcpCrowd:
         never = [c for c in active if c.sock is None or not c.connected]
         result.stall += f"; {len(active)} client(s) still waiting"
         if never:
-            result.stall += (f", {len(never)} of them not even connected (the server kept {ACCEPT_WINDOW} "
-                             "connections waiting in its accept queue)")
+            result.stall += (f", {len(never)} of them not even connected (the server left its accept queue "
+                             "full: it stopped accepting connections)")
 
     def next_message(self, client: _TcpClient) -> None:
         message = client.conversation.messages[client.next_message]
@@ -459,12 +442,12 @@ class _TcpCrowd:
 
 
 def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
-                  connect_timeout: float, seed: int, unaccepted: Callable[[], int] | None = None) -> CrowdResult:
+                  connect_timeout: float, seed: int, unaccepted: AcceptQueue | None = None) -> CrowdResult:
     """Connect every client, then run all conversations interleaved.
 
     `unaccepted` (how many connections wait in the server's accept queue, read
-    from the kernel) paces the connects: a burst of 50 would overflow a correct
-    server's `listen(5)` backlog, and the kernel would then hold the overflow
+    from the kernel, with its backlog) paces the connects: a burst of 50 would
+    overflow a correct server's `listen(5)` (or `listen(1)`) backlog, and the kernel would then hold the overflow
     back for seconds (SYN-ACK retransmissions) — slow, not wrong. If the
     server stops accepting (one client at a time), the remaining clients are
     admitted as its queue drains, while the connected ones talk. Without

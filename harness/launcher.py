@@ -308,7 +308,8 @@ class ServerProcess:
         self._finish_output()
         tail = self.output_tail()
         uid = self.spec.sandbox.uid_for(self.workdir) if self.spec.sandbox else None
-        advice = startup_advice(tail, uid) if code else None
+        port_given = any("{port}" in arg for arg in self.spec.argv)
+        advice = startup_advice(tail, uid, port_given) if code else None
         return ServerStartError(
             f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail
         )

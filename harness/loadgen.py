@@ -21,6 +21,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from harness.acceptqueue import accept_queue_at, wait_for_accept_room
+from harness.deadline import Deadline
 from harness.launcher import Endpoint
 
 RECV_BUFFER = 256 * 1024
@@ -215,8 +217,10 @@ class Crowd:
         self.crowd: list[_Client] = []
         self.selector = selectors.DefaultSelector()
         self.buffer = bytearray(RECV_BUFFER)
+        queue = accept_queue_at(endpoint.port)  # connects paced to the server's backlog (listen(1) included)
         try:
             for _ in range(clients):
+                wait_for_accept_room(queue, Deadline(idle_timeout))
                 client = _Client(_connect(endpoint, idle_timeout))
                 self.crowd.append(client)
                 self.selector.register(client.sock, selectors.EVENT_READ, client)

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, OPT_IN_SUITES, RECOMMENDED, SUITES
-from harness import guard, interrupts, isolation
+from harness import guard, hints, interrupts, isolation
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
@@ -345,6 +345,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = instance.output_tail() or None
+            explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite)
         record.update(explained)
         info = item.stash.get(INFO_OF_ITEM, None)
         if info is not None and info.get("figures"):

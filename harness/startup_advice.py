@@ -30,13 +30,23 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def startup_advice(output_tail: str, unprivileged_uid: int | None = None) -> str | None:
+def _reads_missing_argument(output_tail: str) -> bool:
+    """A Python `IndexError` on `sys.argv[...]`: it wanted its port as an argument."""
+    return "IndexError" in output_tail and "argv[" in output_tail
+
+
+def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_given: bool = True) -> str | None:
     """Advice for the start-up error in a server's last output, or None.
 
+    `port_given`: whether the server's command line has `{port}` (a server
+    that crashes reading sys.argv[1] without it is told to add it).
     `unprivileged_uid`: the uid the server ran as because the harness runs as
     root; then "Permission denied" most likely means a file or program that
     only root may read (an interpreter installed under /root, say).
     """
+    if not port_given and _reads_missing_argument(output_tail):
+        return ("it reads its port from the command line (sys.argv[1]) and was given none: "
+                "put {port} after the server, e.g. harness run server.py {port}")
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:

@@ -32,6 +32,7 @@ from harness.checks import check
 from harness.client import TcpConnection
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
+from harness.hints import BYTE_ORDER_HINT
 from harness.framing import FrameCodec, locate, summarize
 from harness.segmentation import (
     Plan, coalesced, describe_sizes, frame_starts, header_split, header_then_partial, one_byte_per_segment, random_split,
@@ -169,10 +170,11 @@ def byte_order_hint(codec: FrameCodec, length: int) -> str:
     """The server seems to read (or write) headers in the other byte order: the seeds' native 'i'."""
     header = codec.header(length)
     (other,) = struct.unpack(codec.length_format, header[::-1])  # the same bytes read in the other order
-    return (f"hint: this frame's header {header.hex(' ')} means {length} in {codec.length_format!r} but {other} "
+    example = "" if codec.length_format in ("<i", "<I") else " (e.g. '<i' for the seeds' 'i')"
+    return (f"{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {codec.length_format!r} but {other} "
             f"in the other byte order (struct's native 'i' is little-endian on x86 and ARM). Pack and unpack "
-            f"headers with {codec.length_format!r}, or give the harness the server's format with --length-format "
-            f"(e.g. '<i' for the seeds' 'i').")
+            f"headers with {codec.length_format!r}, or give the harness the server's format with --length-format"
+            f"{example}.")
 
 
 def stream_failure(messages: list[bytes], plan: Plan, received: bytes, end_reason: str) -> CheckFailed:

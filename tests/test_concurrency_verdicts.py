@@ -40,6 +40,8 @@ GOOD = [
     ("tcp_echo_socketserver.py",),
     ("tcp_echo_forking.py",),
     ("tcp_echo_ipv6.py",),
+    # listen(1): the kernel queues 2 connections; the crowd is paced to the backlog it reports.
+    ("tcp_echo_backlog_1.py",),
 ]
 
 
@@ -63,6 +65,15 @@ def test_socat_forking_echo_passes_every_concurrency_check(harness):
     run = harness("--suite", "concurrency", "--", "socat", "TCP-LISTEN:{port},fork,reuseaddr", "EXEC:cat")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outcomes() == {check: "passed" for check in TCP_CHECKS}
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
+def test_busybox_nc_with_its_backlog_of_2_passes_simultaneous_clients(harness):
+    """busybox nc -ll listens with a backlog of 2 and forks /bin/cat per client."""
+    run = harness("--suite", "concurrency", "-k", "simultaneous", "--",
+                  "busybox", "nc", "-ll", "-p", "{port}", "-e", "/bin/cat")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outcomes() == {"concurrency::simultaneous_clients": "passed"}
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -3,6 +3,9 @@ window of bytes back to the client that sent it (no sockets here)."""
 
 from __future__ import annotations
 
+import socket
+
+from harness.acceptqueue import QueueState
 from harness.crowd import (
     wait_for_accept_room,
     Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, _describe_odd_reply, attribute, message_tag, tagged_conversations,
@@ -106,7 +109,23 @@ def test_a_foreign_message_that_begins_like_ours_is_traced_from_its_start():
 def test_connects_wait_for_room_in_the_accept_queue():
     from harness.deadline import Deadline
 
-    queue = iter([6, 5, 4, 3])
+    queue = iter([QueueState(w) for w in (6, 5, 4, 3)])
     assert wait_for_accept_room(lambda: next(queue), Deadline(1.0))  # room once fewer than 4 wait
-    assert not wait_for_accept_room(lambda: 5, Deadline(0.05))  # the server stopped accepting
+    assert not wait_for_accept_room(lambda: QueueState(5), Deadline(0.05))  # the server stopped accepting
     assert wait_for_accept_room(None, Deadline(0.0))  # no view of the queue: go ahead
+
+
+def test_a_small_backlog_narrows_the_window_of_connects():
+    from harness.acceptqueue import state_of
+    from harness.deadline import Deadline
+    from harness.sockdiag import SocketInfo
+
+    def listening(port: int, waiting: int, backlog: int) -> SocketInfo:
+        return SocketInfo("tcp", socket.AF_INET, "127.0.0.1", port, "0.0.0.0", 0, "LISTEN", 1, waiting, backlog)
+
+    assert state_of([listening(80, 0, 1)], 80).room == 2  # listen(1): the kernel queues 2
+    assert state_of([listening(80, 1, 1)], 80).room == 1
+    assert state_of([listening(80, 0, 128)], 80).room == 4  # a big backlog: still at most 4 at once
+    assert state_of([listening(80, 0, 5), listening(80, 1, 2)], 80).room == 2  # both sockets, smallest backlog
+    assert state_of([listening(81, 9, 1)], 80).room == 4  # not this port
+    assert not wait_for_accept_room(lambda: QueueState(2, holds=2), Deadline(0.05))  # listen(1), 2 waiting

@@ -64,3 +64,15 @@ def test_stream_failure_names_the_message_and_byte():
         "sent as 8 segments of 1 byte each (one byte per segment), 2 ms apart; "
         "an echo returns the same byte stream however it was cut",
     ]
+
+
+def test_a_short_unpack_in_the_server_output_replaces_the_byte_order_hint():
+    from harness.hints import revise
+
+    message = "frame 1 of 1 was not answered\nhint: this frame's header 05 00 00 00 means 5 ...\nrandom cuts"
+    output = "Traceback ...\nstruct.error: unpack requires a buffer of 4 bytes\n"
+    revised = revise(message, output, "framing")
+    assert "other byte order" not in revised and "hint: this frame's header" not in revised
+    assert "recv(4) returns whatever has arrived" in revised
+    assert revise(message, "no traceback here", "framing") == message  # no evidence: unchanged
+    assert revise("a slow shutdown", output, "shutdown") == "a slow shutdown"  # not a framing failure

@@ -104,8 +104,20 @@ def test_byte_order_and_zero_length_failures_carry_a_hint(harness):
     native = harness("--protocol", "tcp-framed", "--reply-timeout", "0.3", "-k", "single_frame",
                      server("framed_native_int.py"), "{port}")
     assert "means 19 in '!I' but 318767104 in the other byte order" in native.check("framing::single_frame")["message"]
+    assert "unpack requires a buffer" not in native.check("framing::single_frame")["message"]
     empty = harness("--protocol", "tcp-framed", "-k", "zero_length", server("framed_zero_length_closes.py"), "{port}")
     assert "an empty payload is still a frame" in empty.check("framing::zero_length_frame")["message"]
+
+
+def test_a_short_header_read_gets_the_short_read_hint_not_the_byte_order_one(harness):
+    """The seeds' code under --length-format '<i': the byte order is right, recv(4) reads short
+    (struct.error in its output) and its connections stay open, so the client sees silence."""
+    run = harness("--protocol", "tcp-framed", "--length-format", "<i", "--reply-timeout", "0.5",
+                  "-k", "split_header or single_frame", server("framed_native_recv_once.py"), "{port}")
+    assert run.outcomes() == {"framing::single_frame": "passed", "framing::split_header": "failed"}
+    message = run.check("framing::split_header")["message"]
+    assert "recv(4) returns whatever has arrived" in message
+    assert "other byte order" not in message
 
 
 @pytest.mark.parametrize("name, max_frame", [("tcp_framed.py", "100"), ("framed_truncates_64k.py", "65536")])

@@ -94,6 +94,35 @@ def test_seed_tcp_hello_fails_line_mode_greeting_and_replies(harness):
     assert failure["outcome"] == "failed" and failure["received"] == "Welcome"
 
 
+def by_name(outcomes: dict[str, str]) -> dict[str, str]:
+    """Outcomes keyed by the check's name alone (the correctness suite's name may change)."""
+    return {check.partition("::")[2]: outcome for check, outcome in outcomes.items()}
+
+
+def test_an_unframed_greeting_with_an_extra_byte_fails_the_greeting_only(harness):
+    """b"Welcome!" (8 bytes) in unframed mode: the "!" is part of a wrong greeting,
+    not a leftover blamed on every reply after it."""
+    run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", *SUITES, "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_hello_unframed_bang.py"), "{port}")
+    outcomes = by_name(run.outcomes())
+    assert outcomes.pop("greeting") == "failed", run.stdout
+    assert outcomes.pop("coalesced_messages") == "info"
+    assert set(outcomes.values()) == {"passed"}, run.stdout
+    greeting = next(c for c in run.report["checks"] if c["id"].endswith("::greeting"))
+    assert greeting["received"] == "Welcome!" and "hello-mode" not in greeting["message"]
+
+
+def test_line_mode_names_unframed_mode_when_the_greeting_has_no_newline(harness):
+    seed = harness("--protocol", "tcp-hello", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "greeting and not simultaneous",
+                   server("seed_001_tcp_hello.py"), "{port}")
+    assert "--hello-mode unframed" in next(c for c in seed.report["checks"] if c["id"].endswith("::greeting"))["message"]
+    # The other way: a wrong greeting that is a whole line is not a mode problem.
+    wrong = harness("--protocol", "tcp-hello", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "greeting and not simultaneous",
+                    server("tcp_hello_wrong_greeting.py"), "{port}")
+    failure = next(c for c in wrong.report["checks"] if c["id"].endswith("::greeting"))
+    assert failure["outcome"] == "failed" and "hello-mode" not in failure["message"]
+
+
 def test_seed_udp_hello_fails_only_the_long_name(harness):
     run = harness("--protocol", "udp-hello", *SUITES, "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("seed_001_udp_hello.py"), "{port}")

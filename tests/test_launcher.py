@@ -82,6 +82,22 @@ def test_bind_error_at_start_says_what_to_bind(harness, name, advice):
     assert "Errno" in run.stdout  # the server's own error is still shown
 
 
+def test_a_server_that_crashes_on_sys_argv_without_port_is_told_to_add_port(harness):
+    run = harness("--suite", "echo", server("port_from_argv.py"))
+    assert run.returncode == 3
+    assert "put {port} after the server" in run.report["server"]["startup_error"]
+    assert "IndexError" in run.stdout  # its own traceback is still shown
+
+
+def test_a_crash_on_sys_argv_with_port_given_is_not_told_to_add_it(harness, tmp_path):
+    script = tmp_path / "argv2.py"
+    script.write_text("import sys\nprint(sys.argv[2])\n")  # a second argument nobody gave
+    run = harness("--suite", "echo", str(script), "{port}")
+    assert run.returncode == 3
+    assert "IndexError" in run.stdout
+    assert "{port}" not in run.report["server"]["startup_error"]
+
+
 def test_a_crash_unrelated_to_bind_gets_no_bind_advice(harness):
     run = harness(server("crashes_at_start.py"), "{port}")
     assert "bind" not in run.report["server"]["startup_error"]

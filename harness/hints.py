@@ -1,0 +1,45 @@
+"""Hints revised by what the server printed: a check sees bytes on the wire,
+the server's output often names the real cause.
+
+Rule: a hint appears only when its evidence is there, and a hint the output
+contradicts is withdrawn. The one case today: silence after a length header
+reads like a wrong byte order (the server waits for 83,886,080 bytes), but a
+server whose output says `struct.error: unpack requires a buffer of 4 bytes`
+got a *short* header from one `recv(4)`: the byte order is not its problem.
+
+Pure text in, text out (no sockets, no pytest), so every rule is testable alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The first words of the byte-order hint (suites/test_framing.py writes it).
+BYTE_ORDER_HINT = "hint: this frame's header"
+_SHORT_UNPACK = re.compile(r"struct\.error: unpack requires a buffer of (\d+) bytes")
+
+
+def short_read_hint(size: int) -> str:
+    return (f"hint: the server's struct.unpack got fewer than {size} bytes (its output: 'unpack requires a buffer "
+            f"of {size} bytes'): recv({size}) returns whatever has arrived, from 1 byte up, so a header sent in "
+            f"pieces is read short. Loop until all {size} header bytes are in, then the same for the payload "
+            "(a recv_exactly(n) helper).")
+
+
+#: Suites whose failures a short header read explains (not, say, a slow shutdown).
+_FRAME_SUITES = ("echo", "framing")
+
+
+def revise(message: str, server_output: str, suite: str) -> str:
+    """`message` with the hints the server's output supports, and without those it contradicts."""
+    short = _SHORT_UNPACK.search(server_output or "")
+    if short is None:
+        return message
+    lines = message.splitlines()
+    if suite not in _FRAME_SUITES and not any(line.startswith(BYTE_ORDER_HINT) for line in lines):
+        return message
+    lines = [line for line in lines if not line.startswith(BYTE_ORDER_HINT)]
+    hint = short_read_hint(int(short.group(1)))
+    if hint not in lines:
+        lines.append(hint)
+    return "\n".join(lines)
