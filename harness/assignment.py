@@ -24,6 +24,7 @@ from typing import Any
 import harness.checks as checks_module
 from harness.checks import SUITES, load_catalogue
 from harness.errors import ConfigError
+from harness.protocolfile.loader import is_protocol_file
 from harness.settings import OPTION_BY_NAME, OPTIONS, Option, build_settings
 
 FILE_NAME = "harness.toml"
@@ -115,6 +116,10 @@ class _Parser:
         for name, value in data.items():
             if name in OPTION_BY_NAME:
                 result.options[name] = self.option(OPTION_BY_NAME[name], value)
+        protocol = result.options.get("protocol")
+        if isinstance(protocol, str) and is_protocol_file(protocol):
+            # A protocol file travels with the assignment: its path is relative to this file.
+            result.options["protocol"] = str((path.parent / protocol).absolute())
         try:
             build_settings(result.options, self.where)
         except ConfigError as error:

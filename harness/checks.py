@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-SUITES = ("echo", "framing", "concurrency", "shutdown", "speed")
+SUITES = ("echo", "conversation", "framing", "concurrency", "shutdown", "speed")
+#: The protocol name checks declare to apply to every protocol file (SPEC §6).
+PROTOCOL_FILE = "protocol-file"
 #: Suites that run only when asked for (`--suite speed`): they measure, and take time.
 OPT_IN_SUITES = ("speed",)
 REQUIRED = "required"

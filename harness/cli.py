@@ -17,6 +17,7 @@ from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
 from harness.errors import ConfigError
+from harness.protocolfile.loader import is_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.report import Report, ServerInfo
 from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("server_args", metavar="SERVER_ARGS", nargs=argparse.REMAINDER, help="its arguments")
 
     listing = commands.add_parser("list", help="list the checks with their ids, descriptions and expectations")
-    listing.add_argument("--protocol", choices=sorted(PROTOCOLS), help="only checks for this protocol")
+    listing.add_argument("--protocol", help=f"only checks for this protocol ({', '.join(sorted(PROTOCOLS))}) "
+                         "or protocol file (path/to/proto.toml)")
     listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
 
     from harness.batch import add_grade_parser
@@ -79,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_grade_parser(commands)
     add_bundle_parser(commands)
     add_init_parser(commands)
+    from harness.protocolfile.checkfile import add_protocol_parser
+
+    add_protocol_parser(commands)
     return parser
 
 
@@ -104,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # `harness list | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK
+    if args.command == "protocol":
+        from harness.protocolfile.checkfile import protocol_command
+
+        return protocol_command(args)
     if args.command == "grade":
         from harness.batch import grade_command
 
@@ -120,6 +129,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def list_checks(args: argparse.Namespace) -> int:
+    if args.protocol and is_protocol_file(args.protocol):
+        from harness.protocolfile.checkfile import list_protocol_checks
+
+        return list_protocol_checks(args.protocol, args.suites)
+    if args.protocol and args.protocol not in PROTOCOLS:
+        print(f"harness: error: unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}, "
+              "or a protocol file (.toml)", file=sys.stderr)
+        return EXIT_USAGE
     catalogue = load_catalogue()
     for suite in SUITES:
         if args.suites and suite not in args.suites:

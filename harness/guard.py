@@ -120,6 +120,8 @@ def check_result_id(nodeid: str) -> tuple[str, str]:
     module_name = "harness.suites." + os.path.splitext(os.path.basename(path))[0]
     try:
         function = getattr(importlib.import_module(module_name), name)
+        if getattr(function, "harness_derived", False):  # a protocol file's check: the parameter is its id
+            return param[:-1], param.partition("::")[0]
         check_id = function.harness_check
     except (ImportError, AttributeError):
         return nodeid, "echo"
@@ -247,7 +249,7 @@ class RunGuard:
         if not path:
             return
         report = Report(
-            protocol=self.collector.settings.protocol,
+            protocol=self.collector.settings.protocol_name,
             server=self.collector.server,
             checks=list(self.collector.results.values()),
             duration_s=time.monotonic() - self.collector.started,

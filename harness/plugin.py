@@ -131,11 +131,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         check_id = _check_id(item)
         if check_id is None:
-            keep.append(item)
+            # A protocol file's derived check with nothing to derive (no protocol file) is dropped.
+            (drop if getattr(getattr(item, "function", None), "harness_derived", False) else keep).append(item)
             continue
         check = CATALOGUE[check_id]
         item.extra_keyword_matches.update({check.suite, check_id.partition("::")[2]})
-        applies = settings is not None and settings.protocol in getattr(item.function, "harness_protocols", ())
+        applies = settings is not None and settings.protocol_kind in getattr(item.function, "harness_protocols", ())
         when = getattr(item.function, "harness_when", None)
         applies = applies and (when is None or when(settings))
         if settings is None:
@@ -162,11 +163,16 @@ def _opted_in(suite: str, suites: list[str] | None, checks: list[str] | None) ->
 
 def _check_id(item: pytest.Item) -> str | None:
     function = getattr(item, "function", None)
+    if getattr(function, "harness_derived", False):  # a protocol file's check: its id is its parameter's
+        callspec = getattr(item, "callspec", None)
+        return getattr(callspec.params.get("derived"), "id", None) if callspec is not None else None
     return getattr(function, "harness_check", None)
 
 
 def result_id(item: pytest.Item) -> str:
     check_id = _check_id(item) or item.nodeid
+    if getattr(getattr(item, "function", None), "harness_derived", False):
+        return check_id
     callspec = getattr(item, "callspec", None)
     return f"{check_id}[{callspec.id}]" if callspec is not None else check_id
 
@@ -422,7 +428,7 @@ class ResultCollector:
             print(text, file=self.out, flush=True)
 
     def pytest_sessionstart(self) -> None:
-        self._say(f"harness · protocol {self.settings.protocol} · server: {shlex.join(self.server.command)}")
+        self._say(f"harness · protocol {self.settings.protocol_name} · server: {shlex.join(self.server.command)}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -500,7 +506,7 @@ class ResultCollector:
         if interrupts.stop_requested():  # asked to stop, however pytest ended the run
             self.interrupted = True
         report = Report(
-            protocol=self.settings.protocol,
+            protocol=self.settings.protocol_name,
             server=self.server,
             checks=list(self.results.values()),
             duration_s=time.monotonic() - self.started,

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from harness.errors import ConfigError
 from harness.framing import FrameCodec
+from harness.protocolfile.loader import is_protocol_file, load_protocol_file
 from harness.protocols import PROTOCOLS
 
 
@@ -29,7 +30,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("protocol", str, "tcp-echo", "protocol the server speaks: " + ", ".join(PROTOCOLS)),
+    Option("protocol", str, "tcp-echo", "protocol the server speaks: " + ", ".join(PROTOCOLS)
+           + ", or a protocol file (path/to/proto.toml, docs/protocol-files.md)"),
     Option("host", str, "127.0.0.1", "host the server is told to bind ({host}, $HOST); loopback only"),
     Option("port", int, None, "the server's fixed port, if it ignores {port}/$PORT", minimum=1),
     Option("startup-timeout", float, 10.0, "seconds the server has to start listening", minimum=0.1),
@@ -87,7 +89,24 @@ class Settings:
 
     @property
     def transport(self) -> str:
+        if self.protocol_file:
+            return load_protocol_file(self.protocol).transport
         return PROTOCOLS[self.protocol].transport
+
+    @property
+    def protocol_file(self) -> str | None:
+        """The protocol file's absolute path, when `--protocol` names one (SPEC §6)."""
+        return self.protocol if is_protocol_file(self.protocol) else None
+
+    @property
+    def protocol_kind(self) -> str:
+        """What checks declare they apply to: the protocol's name, or "protocol-file"."""
+        return "protocol-file" if self.protocol_file else self.protocol
+
+    @property
+    def protocol_name(self) -> str:
+        """Shown in reports: a protocol file's `name`."""
+        return load_protocol_file(self.protocol).name if self.protocol_file else self.protocol
 
 
 HELLO_MODES = ("line", "unframed")
@@ -109,7 +128,12 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
         if option.minimum is not None and value < option.minimum:
             raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: must be at least {option.minimum:g}")
         clean[option.dest[8:]] = value
-    if clean["protocol"] not in PROTOCOLS:
+    if is_protocol_file(clean["protocol"]):
+        protocol_file = load_protocol_file(clean["protocol"])  # a bad file: ConfigError naming file, conversation, step
+        clean["protocol"] = str(protocol_file.path)
+        if values.get("reply-timeout") is None and protocol_file.reply_timeout is not None:
+            clean["reply_timeout"] = protocol_file.reply_timeout  # the file's default; the command line overrides
+    elif clean["protocol"] not in PROTOCOLS:
         raise ConfigError(
             f"unknown protocol {clean['protocol']!r} from {source}; known: {', '.join(sorted(PROTOCOLS))}"
         )

@@ -23,7 +23,7 @@ from contextlib import ExitStack, suppress
 
 import pytest
 
-from harness.checks import RECOMMENDED, check
+from harness.checks import PROTOCOL_FILE, RECOMMENDED, check
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
@@ -33,7 +33,7 @@ from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
-ALL = tuple(PROTOCOLS)
+ALL = (*PROTOCOLS, PROTOCOL_FILE)
 
 #: Clients held mid-conversation while the signal arrives.
 TCP_CLIENTS = 3
@@ -50,6 +50,11 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     After both, the server is inside a conversation: it has answered once and
     is blocked reading the rest of a message.
     """
+    if settings.protocol_file:  # SPEC §6: the first exchange of the first conversation, then half the next message
+        from harness.protocolfile import load_protocol_file
+        from harness.protocolfile.engine import opening_messages
+
+        return opening_messages(load_protocol_file(settings.protocol))
     if settings.protocol == "tcp-framed":
         header = struct.Struct(settings.length_format)
         return header.pack(5) + b"hello", header.pack(100) + b"0123456789"
@@ -70,6 +75,7 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
     endpoint = server.endpoint
     assert endpoint is not None
     complete, partial = opening_messages(settings)
+    answered = False
     for index in range(UDP_CLIENTS if settings.transport == "udp" else TCP_CLIENTS):
         if settings.transport == "udp":
             client = stack.enter_context(UdpClient(endpoint, settings.reply_timeout, tries=1))
@@ -81,17 +87,20 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
             conn = stack.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
             stack.callback(leave, conn, server)
             with suppress(CheckFailed):
-                if index == 0:
-                    exchange_once(conn, complete, settings)
+                # A protocol file's clients each complete the first exchange (SPEC §6) while answers come.
+                if index == 0 or (settings.protocol_file and answered):
+                    answered = exchange_once(conn, complete, settings)
                 conn.send_all(partial, Deadline(settings.reply_timeout))
 
 
-def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> None:
+def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bool:
     """Send a complete message and read the first bytes of the answer (and
-    whatever else has arrived with them)."""
+    whatever else has arrived with them); whether an answer came."""
     conn.send_all(message, Deadline(settings.reply_timeout))
     if conn.read_available(settings.reply_timeout, cap=1):
         conn.read_available(0, cap=1 << 20)
+        return True
+    return False
 
 
 def drain(conn: TcpConnection) -> None:

@@ -1,0 +1,175 @@
+"""`harness protocol check FILE` and `harness list --protocol FILE`.
+
+`protocol check` proves a protocol file before students meet it (SPEC §6):
+1. the file is consistent (every error of "Bad files"; every expect-match
+   matches its example) — else exit 2;
+2. with a [reference] server: each conversation runs twice in a row on one
+   instance (a conversation that cannot be rerun does not leave the server as
+   it found it), recording the @reference answers both times (an answer that
+   changed depends on the label or the time);
+3. every derived check runs against the reference (`harness run --protocol
+   FILE` in a child process), and must pass.
+Exit 0: consistent, and the reference passes everything; 1: the reference
+fails something (each listed, with its evidence); 2: a bad file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from harness.checks import CATALOGUE, SUITES, load_catalogue
+from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.launcher import ServerProcess, ServerSpec
+from harness.protocolfile.derive import protocol_independent, register
+from harness.protocolfile.engine import Answers, ConversationRun
+from harness.protocolfile.loader import load_protocol_file
+from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
+from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_protocol_parser(commands: argparse._SubParsersAction) -> None:
+    protocol = commands.add_parser("protocol", help="work with protocol files (an instructor's own protocol)")
+    actions = protocol.add_subparsers(dest="protocol_action", required=True)
+    check = actions.add_parser(
+        "check", help="validate a protocol file and run its reference server through every derived check",
+        description="Exit 0: the file is consistent and its reference server passes every derived check; "
+                    "1: the reference fails one; 2: a bad file.")
+    check.add_argument("file", metavar="FILE", help="the protocol file (.toml)")
+    check.add_argument("--reply-timeout", type=float, default=None, help="seconds per reply (default: the file's, or 2)")
+
+
+def protocol_command(args: argparse.Namespace) -> int:
+    return check_protocol_file(args.file, args.reply_timeout)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
+    try:
+        protocol = load_protocol_file(path)
+    except ConfigError as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    timeout = reply_timeout or protocol.reply_timeout or 2.0
+    matches = sum(1 for c in protocol.conversations for s in c.steps if s.kind == "expect-match")
+    say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
+        f"{len(protocol.conversations)} conversations, {matches} expect-match patterns matching their examples")
+    if protocol.reference is None:
+        say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "
+            "conversations against your own server)")
+        return EXIT_OK
+    try:
+        argv = reference_argv(protocol)
+    except ReferenceUnavailable as problem:
+        print(f"harness: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    problems = rerun_each(protocol, argv, timeout)
+    for problem in problems:
+        say(f"✗ {problem}")
+    if not problems:
+        say("✓ every conversation passes twice in a row on one reference instance; @reference answers are stable")
+    say(f"running every derived check against the reference server: {' '.join(argv)}")
+    code = run_derived(protocol, argv, reply_timeout)
+    if problems or code != 0:
+        say(f"✗ {path}: the reference server does not pass its own protocol file (see above)")
+        return EXIT_FAILED
+    say(f"✓ {path}: the reference server passes every derived check")
+    return EXIT_OK
+
+
+def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[str]:
+    """Run each conversation twice on one instance; what went wrong, one line (or block) each."""
+    spec = ServerSpec(argv=tuple(argv), transport=protocol.transport, cwd=str(protocol.path.parent))
+    instance = ServerProcess(spec)
+    problems: list[str] = []
+    try:
+        instance.start()
+    except ServerStartError as error:
+        return [f"the reference server could not be started: {error}\n{error.output_tail}"]
+    try:
+        assert instance.endpoint is not None
+        for conversation in protocol.conversations:
+            recordings: list[Answers] = []
+            for attempt in (1, 2):
+                recorded: Answers = {}
+                try:
+                    with ConversationRun(protocol, conversation, instance.endpoint, reply_timeout=timeout,
+                                         label=SOLO_LABEL, record=recorded) as run:
+                        run.run()
+                except CheckFailed as failure:
+                    when = ("the reference server fails it" if attempt == 1 else
+                            "it passes once but not when run again on the same instance: a conversation must "
+                            "leave the server as it found it (release what it took)")
+                    problems.append(f"conversation {conversation.name!r}: {when}: {failure.message}\n"
+                                    f"{failure.detail}")
+                    break
+                recordings.append(recorded)
+            if len(recordings) == 2:
+                for key, first in recordings[0].items():
+                    second = recordings[1].get(key)
+                    if second != first:
+                        problems.append(f"conversation {conversation.name!r}, step {key[1]}: the reference answered "
+                                        f"{first!r}, then {second!r} when run again: an @reference answer must not "
+                                        "depend on the label, the time or earlier runs")
+    finally:
+        instance.stop()
+    return problems
+
+
+def run_derived(protocol: ProtocolFile, argv: list[str], reply_timeout: float | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="harness-protocol-check-") as folder:
+        report = Path(folder) / "report.json"
+        command = [sys.executable, "-m", "harness", "run", "--protocol", str(protocol.path), "--json", str(report)]
+        if reply_timeout:
+            command += ["--reply-timeout", str(reply_timeout)]
+        command += ["--", *argv]
+        completed = subprocess.run(command, cwd=str(protocol.path.parent), stdin=subprocess.DEVNULL,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        if completed.returncode not in (0, 1) and report.is_file():
+            data = json.loads(report.read_text())
+            error = (data.get("server") or {}).get("startup_error")
+            if error:
+                say(f"✗ the reference server could not be started: {error}")
+        return completed.returncode
+
+
+def list_protocol_checks(path: str, suites: list[str] | None) -> int:
+    """`harness list --protocol FILE`: every check a run with this file makes."""
+    try:
+        protocol = load_protocol_file(path)
+    except ConfigError as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    derived = register(protocol)
+    catalogue = load_catalogue()
+    fixed = protocol_independent(protocol)
+    say(f"protocol file {path}: {protocol.name!r} ({protocol.transport}, framing {protocol.framing})")
+    for suite in SUITES:
+        if suites and suite not in suites:
+            continue
+        entries: list[tuple[str, str, str, str]] = []
+        entries += [(d.id, d.tier, d.description, d.expectation) for d in derived if d.suite == suite]
+        for check_id, (description, expectation) in fixed.items():
+            if check_id.startswith(f"{suite}::"):
+                entries.append((check_id, "required", description, expectation))
+        if suite == "shutdown":
+            entries += [(c.id, c.tier, c.description, c.expectation) for c in catalogue.values()
+                        if c.suite == "shutdown" and "protocol-file" in c.protocols]
+        if not entries:
+            continue
+        say(suite)
+        for check_id, tier, description, expectation in entries:
+            say(f"  {check_id}" + ("" if tier == "required" else f" ({tier})"))
+            say(f"      {description}")
+            say(f"      expect: {expectation}")
+    return EXIT_OK

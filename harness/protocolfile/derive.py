@@ -1,0 +1,124 @@
+"""The checks derived from a protocol file (SPEC §6): ids, descriptions, expectations, tiers.
+
+For each conversation NAME: `conversation::NAME` (as written);
+`framing::NAME.coalesced` (only with `pipelining`), `framing::NAME.bytewise`,
+`framing::NAME.random` — none for `datagram`, and for `none` only the
+coalesced one, as an informational demonstration. Then
+`concurrency::simultaneous_conversations`, the protocol-independent
+concurrency checks run with the first conversation (declared in
+`suites/test_protocol_file.py` under the ids the echo suites use) and the
+shutdown suite, unchanged.
+
+A conversation's tier carries over to every check derived from it.
+`register` puts the derived checks into the catalogue, so that `harness list`,
+`checks`/`exclude` and `[points]` know them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.checks import CATALOGUE, INFORMATIONAL, PROTOCOL_FILE, Check
+from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM, WRITTEN
+from harness.protocolfile.model import SEND, Conversation, ProtocolFile
+
+SIMULTANEOUS = "concurrency::simultaneous_conversations"
+
+
+@dataclass(frozen=True)
+class DerivedCheck:
+    id: str
+    suite: str
+    conversation: str | None
+    plan: str | None
+    description: str
+    expectation: str
+    tier: str
+
+
+def expectation_of(conversation: Conversation, limit: int = 6) -> str:
+    """What the conversation's expect steps require, in a line."""
+    wanted = [step.shown() for step in conversation.steps if step.kind != SEND][:limit]
+    more = len([s for s in conversation.steps if s.kind != SEND]) - len(wanted)
+    text = "; ".join(wanted) + (f"; and {more} more" if more > 0 else "")
+    return f"every step as written: {text}" if text else "every send is accepted"
+
+
+def describe(conversation: Conversation) -> str:
+    about = conversation.description or f"the conversation {conversation.name!r}"
+    sends = sum(1 for s in conversation.steps if s.kind == SEND)
+    clients = f", {len(conversation.clients)} clients" if len(conversation.clients) > 1 else ""
+    return f"{about} ({len(conversation.steps)} steps, {sends} sends{clients})"
+
+
+def framing_plans(protocol: ProtocolFile) -> list[str]:
+    if protocol.framing == "datagram":
+        return []
+    if protocol.framing == "none":
+        return [COALESCED]
+    return ([COALESCED] if protocol.pipelining else []) + [BYTEWISE, RANDOM]
+
+
+PLAN_TEXT = {
+    COALESCED: "sent coalesced: within each stretch of one client's steps, all its sends in one segment",
+    BYTEWISE: "sent one byte per segment (TCP_NODELAY, 2 ms apart; length headers split too)",
+    RANDOM: "sent cut at seeded random offsets (--seed replays)",
+}
+
+
+def derived_checks(protocol: ProtocolFile) -> list[DerivedCheck]:
+    checks = []
+    for conversation in protocol.conversations:
+        base = describe(conversation)
+        checks.append(DerivedCheck(f"conversation::{conversation.name}", "conversation", conversation.name, WRITTEN,
+                                   base + ", each send one write", expectation_of(conversation), conversation.tier))
+    for conversation in protocol.conversations:
+        for plan in framing_plans(protocol):
+            informational = protocol.framing == "none"
+            expectation = ("informational: shows what the server answered when sends coalesce; without framing no "
+                           "server can tell the messages apart" if informational else
+                           "the same replies as when sent as written: " + expectation_of(conversation))
+            checks.append(DerivedCheck(f"framing::{conversation.name}.{plan}", "framing", conversation.name, plan,
+                                       f"{describe(conversation)}, {PLAN_TEXT[plan]}", expectation,
+                                       INFORMATIONAL if informational else conversation.tier))
+    return checks
+
+
+def register(protocol: ProtocolFile) -> list[DerivedCheck]:
+    """Put the file's derived checks into the catalogue (idempotent)."""
+    checks = derived_checks(protocol)
+    for derived in checks:
+        CATALOGUE[derived.id] = Check(derived.id, derived.suite, derived.description, derived.expectation,
+                                      derived.tier, [PROTOCOL_FILE])
+    return checks
+
+
+def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str, tuple[str, str]]:
+    """Descriptions and expectations of the fixed-id checks, told with this file's first conversation."""
+    first = protocol.first.name
+    texts = {
+        SIMULTANEOUS: (f"--clients ({clients}) copies of the conversations at once, copy i running conversation "
+                       f"(i-1) mod {len(protocol.conversations)} with label c01…c{clients:02d}, all connected "
+                       "first, then interleaved",
+                       "each copy gets exactly its own replies, as when run alone (no cross-talk, no client "
+                       "waiting for another)"),
+        "concurrency::idle_without_busy_loop": (f"the conversation {first!r} runs three times; then nobody talks "
+                                                "to the server for 1 s",
+                                                "the server uses at most 0.1 CPU seconds while idle"),
+    }
+    if protocol.transport == "tcp":
+        texts.update({
+            "concurrency::idle_client_does_not_block": (
+                f"a client connects and stays silent; then the conversation {first!r} runs",
+                "the conversation completes within its timeouts (one client never blocks another)"),
+            "concurrency::stalled_client_does_not_block": (
+                f"a client sends half of the first message of {first!r} and stalls; then {first!r} runs",
+                "the conversation completes within its timeouts (no blocking read of a whole message)"),
+            "concurrency::survives_abrupt_disconnect": (
+                f"a client runs the first exchange of {first!r}, then vanishes with a reset (RST)",
+                f"the server keeps running: {first!r} then runs twice, as written"),
+            "concurrency::no_descriptor_leak": (
+                f"the conversation {first!r} runs again and again (label c00), one connection after another",
+                "the server's open descriptors return to within 10 of the count before them"),
+        })
+    return texts

@@ -1,0 +1,393 @@
+"""Run one conversation of a protocol file against a server, with a segmentation plan.
+
+Rules of this module:
+- All clients of a conversation connect at its start, in the order of
+  `clients`, before its first step (`connect`); then the steps run in file
+  order (`run`). A step of another client waits until the previous step is
+  done: one thread drives the whole conversation.
+- Plans (SPEC §6 Details): `written` — each send one write; `coalesced` — the
+  conversation is cut into stretches at its barriers (a step of another
+  client, expect-nothing, close, expect-close), and within a stretch all of
+  the client's sends go out first, in one segment, then its expects are
+  matched in order; `bytewise` — every send one byte per segment, TCP_NODELAY
+  and a short pause (length headers split too); `random` — every send cut at
+  offsets drawn from `random.Random(seed:conversation)`, so `--seed` replays.
+  `bytewise` and `random` never move a send ahead of an expect.
+- Every wait has a deadline: an expect step's `timeout`, else the run's reply
+  timeout. UDP: a request with no reply is resent, at most 3 sends within the
+  step's timeout.
+- A failure (`CheckFailed`) leads with its cause, then shows the conversation
+  with the failing step marked, what was sent, expected and received, the
+  first differing byte and the segmentation used. Everything the server sent
+  is shown escaped (repr/hex), never raw.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.bytesdiff import describe_mismatch, readable
+from harness.client import TcpConnection, UdpClient
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.launcher import Endpoint
+from harness.protocolfile.model import (BARRIERS, CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, SEND, SOLO_LABEL,
+                                        Conversation, ProtocolFile, Step)
+from harness.protocolfile.wire import Received, StreamReader, Wire
+from harness.segmentation import PAUSE, Plan, all_in_one, one_byte_per_segment, random_split
+
+WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
+PLANS = (WRITTEN, COALESCED, BYTEWISE, RANDOM)
+UDP_SENDS = 3
+#: Reference answers: (conversation name, step number) -> the message the reference server sent.
+Answers = dict[tuple[str, int], bytes]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    plan: str = WRITTEN
+    seed: int = 0
+
+    def describe(self) -> str:
+        return {
+            WRITTEN: "as written: each send one write",
+            COALESCED: "coalesced: within each stretch of one client's steps, all its sends in one segment, "
+                       "then its expects",
+            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart",
+            RANDOM: f"random: every send cut at seeded random offsets (seed {self.seed}; replay with --seed {self.seed})",
+        }[self.plan]
+
+    def cut(self, data: bytes, header_size: int, rng: random.Random) -> Plan:
+        if self.plan == BYTEWISE and len(data) > 1:
+            return one_byte_per_segment(len(data))
+        if self.plan == RANDOM and len(data) > 1:
+            return random_split([len(data)], header_size, rng, "seeded random cuts", max_cuts=8)
+        return all_in_one(max(1, len(data)), "one write")
+
+
+class _Client:
+    """One connection of the conversation (TCP or UDP) and what it last sent."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.conn: TcpConnection | None = None
+        self.reader: StreamReader | None = None
+        self.udp: UdpClient | None = None
+        self.closed = False
+        self.last_request: bytes | None = None  # UDP: resent while unanswered
+        self.unanswered = False
+        self.last_sent = ""  # for the evidence: what the last send put on the wire, and how
+
+    def close(self) -> None:
+        self.closed = True
+        if self.conn is not None:
+            self.conn.close()
+        if self.udp is not None:
+            self.udp.sock.close()
+
+
+class ConversationRun:
+    """One run of `conversation`: connect, run its steps, close."""
+
+    def __init__(self, protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, *,
+                 reply_timeout: float, label: str = SOLO_LABEL, segmentation: Segmentation = Segmentation(),
+                 answers: Answers | None = None, record: Answers | None = None,
+                 connect_timeout: float | None = None) -> None:
+        self.protocol = protocol
+        self.conversation = conversation
+        self.endpoint = endpoint
+        self.reply_timeout = reply_timeout
+        self.connect_timeout = connect_timeout or reply_timeout
+        self.label = label
+        self.segmentation = segmentation
+        self.answers = answers if answers is not None else {}
+        self.record = record
+        self.wire = Wire(protocol)
+        self.rng = random.Random(f"{segmentation.seed}:{conversation.name}")
+        self.clients = {name: _Client(name) for name in conversation.clients}
+        self.done: set[int] = set()
+
+    # -- lifecycle -----------------------------------------------------------
+    def __enter__(self) -> ConversationRun:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def connect(self, pace: Callable[[], bool] | None = None) -> None:
+        """Connect every client, in the order of `clients`; `pace()` is asked
+        before each TCP connect (False: the server's accept queue stayed full)."""
+        for client in self.clients.values():
+            if self.protocol.transport == "udp":
+                client.udp = UdpClient(self.endpoint, self.reply_timeout, tries=1)
+                continue
+            if pace is not None and not pace():
+                raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect: the "
+                                   "server's accept queue stayed full (it stopped accepting connections)", before=True)
+            try:
+                client.conn = TcpConnection(self.endpoint, Deadline(self.connect_timeout))
+            except CheckFailed as failure:
+                raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect: "
+                                   f"{failure.message}", before=True) from None
+            client.reader = StreamReader(client.conn, self.wire)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            if not client.closed:
+                client.close()
+
+    def run(self) -> None:
+        """Connect (unless done already) and run every step; CheckFailed on the first broken step."""
+        if not any(c.conn or c.udp for c in self.clients.values()):
+            self.connect()
+        if self.segmentation.plan == COALESCED:
+            for stretch in stretches(self.conversation.steps):
+                sends = [s for s in stretch if s.kind == SEND]
+                if len(sends) > 1:
+                    self.send_together(sends)
+                    for step in stretch:
+                        if step.kind != SEND:
+                            self.step(step)
+                        self.done.add(step.number)
+                else:
+                    for step in stretch:
+                        self.step(step)
+                        self.done.add(step.number)
+            return
+        for step in self.conversation.steps:
+            self.step(step)
+            self.done.add(step.number)
+
+    def run_until(self, stop: Callable[[Step], bool]) -> Step | None:
+        """Run steps as written until `stop(step)` holds; return that step (not run), or None."""
+        if not any(c.conn or c.udp for c in self.clients.values()):
+            self.connect()
+        for step in self.conversation.steps:
+            if stop(step):
+                return step
+            self.step(step)
+            self.done.add(step.number)
+        return None
+
+    # -- steps -----------------------------------------------------------------
+    def step(self, step: Step) -> None:
+        client = self.clients[step.client]
+        if client.closed and step.kind != CLOSE:
+            raise self.failure(step, f"client {step.client!r} has already closed its connection")
+        if step.kind == SEND:
+            self.send(client, step, self.wire.encode(step.payload(self.label)))
+        elif step.kind in (EXPECT, MATCH):
+            self.expect(client, step)
+        elif step.kind == NOTHING:
+            self.expect_nothing(client, step)
+        elif step.kind == CLOSE_EXPECTED:
+            self.expect_close(client, step)
+        else:
+            client.close()
+
+    def send_together(self, sends: list[Step]) -> None:
+        client = self.clients[sends[0].client]
+        data = b"".join(self.wire.encode(s.payload(self.label)) for s in sends)
+        steps = ", ".join(str(s.number) for s in sends)
+        self.send(client, sends[-1], data, note=f"steps {steps} in one segment")
+        self.done.update(s.number for s in sends)
+
+    def send(self, client: _Client, step: Step, data: bytes, note: str = "") -> None:
+        if client.udp is not None:
+            try:
+                client.udp.send(data)
+            except CheckFailed as failure:
+                raise self.failure(step, failure.message) from None
+            except OSError as exc:
+                raise self.failure(step, f"sending the datagram failed: {exc.strerror or exc}") from None
+            client.last_request, client.unanswered = data, True
+            client.last_sent = f"step {step.number} sent the datagram {readable(data)}"
+            return
+        assert client.conn is not None
+        plan = self.segmentation.cut(data, self.wire.header_size, self.rng)
+        segments = plan.segments(data) if data else [b""]
+        how = note or plan.describe()
+        client.last_sent = f"step {step.number} sent {readable(data)} ({how})"
+        try:
+            client.conn.send_segments(segments, PAUSE, Deadline(self.reply_timeout + len(segments) * PAUSE + 1))
+        except CheckFailed as failure:
+            raise self.failure(step, failure.message) from None
+
+    def timeout_of(self, step: Step) -> float:
+        return step.timeout or self.reply_timeout
+
+    def expected_message(self, step: Step) -> bytes | None:
+        """The exact message an expect step wants (None for expect-match and while recording @reference)."""
+        if step.kind == MATCH:
+            return None
+        if step.reference:
+            if self.record is not None:
+                return None
+            key = (self.conversation.name, step.number)
+            if key not in self.answers:
+                raise RuntimeError(f"no reference answer recorded for conversation {self.conversation.name!r}, "
+                                   f"step {step.number} (the reference server did not reach it)")
+            return self.answers[key]
+        return step.payload(self.label)
+
+    def expect(self, client: _Client, step: Step) -> None:
+        timeout = self.timeout_of(step)
+        expected = self.expected_message(step)
+        got = self.receive(client, step, timeout, expected)
+        expected_wire = self.wire.encode(expected) if expected is not None else None
+        if got.message is None:
+            what = "nothing arrived" if not got.raw else f"an incomplete message arrived ({len(got.raw)} bytes)"
+            raise self.failure(step, f"{what}: {got.why}", expected=expected_wire, received=got.raw)
+        if step.kind == MATCH:
+            self.match(step, got)
+        elif expected is not None and got.message != expected:
+            raise self.failure(step, "the reply differs from what the protocol requires",
+                               expected=expected_wire, received=got.raw)
+        if step.reference and self.record is not None:
+            self.record[(self.conversation.name, step.number)] = got.message
+
+    def match(self, step: Step, got: Received) -> None:
+        assert got.message is not None
+        pattern = step.regex(self.label)
+        try:
+            text = got.message.decode(self.protocol.encoding)
+        except UnicodeDecodeError as exc:
+            raise self.failure(step, f"the reply is not valid {self.protocol.encoding} ({exc.reason} at byte "
+                               f"{exc.start}), so it cannot match {pattern!r}", received=got.raw) from None
+        if re.fullmatch(pattern, text) is None:
+            raise self.failure(step, f"the reply {readable(got.message)} does not match {pattern!r} "
+                               f"(e.g. {step.example!r})", received=got.raw)
+
+    def receive(self, client: _Client, step: Step, timeout: float, expected: bytes | None) -> Received:
+        if client.udp is None:
+            assert client.reader is not None
+            return client.reader.next_message(Deadline(timeout), timeout, None if expected is None else len(expected))
+        sends = UDP_SENDS if client.unanswered and client.last_request is not None else 1
+        deadline = Deadline(timeout)
+        for attempt in range(sends):
+            if attempt:
+                try:
+                    client.udp.send(client.last_request or b"")
+                except CheckFailed as failure:
+                    return Received(None, b"", failure.message)
+            share = Deadline(deadline.remaining() / (sends - attempt))
+            try:
+                datagram = client.udp.receive(share)
+            except CheckFailed as failure:
+                return Received(None, b"", failure.message)
+            if datagram is not None:
+                client.unanswered = False
+                return Received(datagram, datagram)
+        tries = f" ({sends} sends)" if sends > 1 else ""
+        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}")
+
+    def expect_nothing(self, client: _Client, step: Step) -> None:
+        seconds = step.seconds or 0.0
+        if client.udp is not None:
+            datagram = client.udp.receive(Deadline(seconds))
+            if datagram is not None:
+                raise self.failure(step, f"a datagram arrived during the {seconds:g} s of expected silence",
+                                   expected=b"", received=datagram)
+            return
+        assert client.reader is not None
+        reader = client.reader
+        deadline = Deadline(seconds)
+        while not reader.pending and reader.fill(deadline, 4096):
+            pass
+        if reader.pending:
+            raise self.failure(step, f"{len(reader.pending)} bytes arrived during the {seconds:g} s of expected "
+                               "silence", expected=b"", received=bytes(reader.pending))
+        if reader.ended:
+            raise self.failure(step, f"{reader.ended} during the {seconds:g} s it should have stayed open and silent")
+
+    def expect_close(self, client: _Client, step: Step) -> None:
+        assert client.reader is not None
+        reader = client.reader
+        timeout = self.timeout_of(step)
+        deadline = Deadline(timeout)
+        while not reader.ended and len(reader.pending) < 65536 and reader.fill(deadline, 65536):
+            pass
+        if reader.pending:
+            raise self.failure(step, f"the server sent {len(reader.pending)} more bytes instead of closing",
+                               expected=b"", received=bytes(reader.pending))
+        if not reader.ended:
+            raise self.failure(step, f"the server did not close the connection within {timeout:g} s")
+
+    # -- evidence --------------------------------------------------------------
+    def failure(self, step: Step, cause: str, *, expected: bytes | None = None, received: bytes | None = None,
+                before: bool = False) -> CheckFailed:
+        conversation = self.conversation
+        who = f" (client {step.client!r})" if len(conversation.clients) > 1 else ""
+        message = f"conversation {conversation.name!r}, step {step.number}{who}: {cause}"
+        lines = [f"conversation {conversation.name!r} ({self.protocol.transport}, {self.wire.describe()}; "
+                 f"label {self.label}; segmentation {self.segmentation.describe()}):"]
+        for each in conversation.steps:
+            mark = ">>" if each.number == step.number and not before else ("  " if each.number in self.done else " .")
+            client = f"{each.client}: " if len(conversation.clients) > 1 else ""
+            lines.append(f"  {mark} {each.number:>2}  {client}{each.shown(self.label)}")
+        sender = self.clients[step.client]
+        if sender.last_sent:
+            lines.append(f"  sent:     {sender.last_sent}")
+        if expected is not None:
+            lines.append(f"  expected: {readable(expected)}")
+        elif step.kind == MATCH:
+            lines.append(f"  expected: a message matching {step.regex(self.label)!r}")
+        if received is not None:
+            lines.append(f"  received: {readable(received)}")
+        if expected is not None and received:
+            lines.append(describe_mismatch(expected, received))
+        return CheckFailed(message, expected=expected, received=received, detail="\n".join(lines))
+
+
+def stretches(steps: tuple[Step, ...]) -> list[list[Step]]:
+    """Cut a conversation at its barriers: a step of another client, expect-nothing, close, expect-close."""
+    result: list[list[Step]] = []
+    for step in steps:
+        if (result and step.kind not in BARRIERS and result[-1][-1].kind not in BARRIERS
+                and result[-1][-1].client == step.client):
+            result[-1].append(step)
+        else:
+            result.append([step])
+    return result
+
+
+def coalescible(conversation: Conversation) -> bool:
+    """Whether the coalesced plan differs from the written one: some stretch has two sends or more."""
+    return any(sum(1 for s in stretch if s.kind == SEND) > 1 for stretch in stretches(conversation.steps))
+
+
+# -- the first conversation's bytes, for the protocol-independent checks ------------
+def first_send(protocol: ProtocolFile, label: str = SOLO_LABEL) -> bytes:
+    """The message of the first conversation's first send, unframed."""
+    step = next((s for s in protocol.first.steps if s.kind == SEND), None)
+    return step.payload(label) if step is not None else b""
+
+
+def half_message(protocol: ProtocolFile, message: bytes) -> bytes:
+    """A message stopped in the middle (SPEC §6, "stalled mid-message"): with
+    `line`, half the text without its line ending; with `length`, the header
+    and half the payload; otherwise half the bytes."""
+    half = message[: max(1, len(message) // 2)] if message else b""
+    if protocol.framing == "length":
+        wire = Wire(protocol)
+        return wire.codec.header(len(message)) + half
+    return half
+
+
+def opening_messages(protocol: ProtocolFile, label: str = SOLO_LABEL) -> tuple[bytes, bytes]:
+    """(the first exchange's sends, half of the next message) of the first
+    client of the first conversation: shutdown's "mid-conversation"."""
+    wire = Wire(protocol)
+    conversation = protocol.first
+    steps = conversation.steps_of(conversation.first_client)
+    complete = bytearray()
+    index = 0
+    while index < len(steps) and steps[index].kind == SEND:
+        complete += wire.encode(steps[index].payload(label))
+        index += 1
+    following = next((s for s in steps[index:] if s.kind == SEND), None)
+    partial = half_message(protocol, following.payload(label)) if following is not None else b""
+    return bytes(complete), partial

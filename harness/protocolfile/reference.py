@@ -1,0 +1,80 @@
+"""`@reference` answers: what the instructor's reference server says at those steps.
+
+Recorded once per run (per process: each xdist worker records its own), from
+the as-written run of every conversation with label c00, on a reference
+instance started as the built-in references are (the server pool's spec: same
+sandbox and limits, the reference's command, from the protocol file's folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from harness.command import resolve
+from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.launcher import ServerProcess, ServerSpec
+from harness.protocolfile.engine import Answers, ConversationRun
+from harness.protocolfile.model import ProtocolFile
+
+_RECORDED: dict[Path, Answers] = {}
+
+
+class ReferenceUnavailable(RuntimeError):
+    """The reference server could not give its answers: the protocol file's fault, not the student's."""
+
+
+def reference_argv(protocol: ProtocolFile) -> list[str]:
+    """The reference command, its program resolved relative to the protocol file's folder."""
+    assert protocol.reference is not None
+    first, *rest = protocol.reference.command
+    candidate = protocol.reference.folder / first
+    try:
+        if candidate.exists():
+            return resolve(str(candidate), rest)
+        return resolve(first, rest, dashdash=True)
+    except ConfigError as error:
+        raise ReferenceUnavailable(f"{protocol.path.name}: [reference] command: {error}") from None
+
+
+def record_answers(protocol: ProtocolFile, instance: ServerProcess, reply_timeout: float) -> Answers:
+    """Run every conversation that has an @reference step, as written, and keep the answers."""
+    answers: Answers = {}
+    assert instance.endpoint is not None
+    for conversation in protocol.conversations:
+        if not any(s.reference for s in conversation.steps):
+            continue
+        with ConversationRun(protocol, conversation, instance.endpoint, reply_timeout=reply_timeout,
+                             record=answers) as run:
+            run.run()
+    return answers
+
+
+def start_reference(protocol: ProtocolFile, spec: ServerSpec) -> ServerProcess:
+    reference_spec = replace(spec, argv=tuple(reference_argv(protocol)), fixed_port=None,
+                             cwd=str(protocol.path.parent), transport=protocol.transport)
+    instance = ServerProcess(reference_spec)
+    instance.start()
+    return instance
+
+
+def answers_for(protocol: ProtocolFile, spec: ServerSpec, reply_timeout: float) -> Answers:
+    """The @reference answers of this run (recorded on first use)."""
+    if not protocol.uses_reference:
+        return {}
+    if protocol.path in _RECORDED:
+        return _RECORDED[protocol.path]
+    instance = None
+    try:
+        instance = start_reference(protocol, spec)
+        answers = record_answers(protocol, instance, reply_timeout)
+    except ServerStartError as error:
+        raise ReferenceUnavailable(f"the protocol file's reference server could not be started: {error}") from None
+    except CheckFailed as failure:
+        raise ReferenceUnavailable(f"the protocol file's reference server failed its own conversation "
+                              f"({failure.message}): run `harness protocol check {protocol.path}`") from None
+    finally:
+        if instance is not None:
+            instance.stop()
+    _RECORDED[protocol.path] = answers
+    return answers

@@ -1,0 +1,354 @@
+"""Checks derived from a protocol file (SPEC §6): `harness run --protocol kv.toml ...`.
+
+conversation:: each conversation as written; framing:: each conversation
+coalesced, one byte per segment and cut at random; concurrency:: every
+conversation in many copies at once, and the protocol-independent checks with
+the first conversation as the exchange. The shutdown suite (test_shutdown.py)
+applies unchanged, with its clients in the middle of the first conversation.
+
+Thin: the engine (harness.protocolfile.engine) runs the conversations and
+tells the failures; here is only what each check does.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from contextlib import suppress
+from typing import Any
+
+import pytest
+
+from harness.checks import PROTOCOL_FILE, check
+from harness.client import TcpConnection
+from harness.crowd import accept_queue_of, wait_for_accept_room
+from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed
+from harness.launcher import ServerProcess
+from harness.protocolfile import load_protocol_file
+from harness.protocolfile.derive import SIMULTANEOUS, register
+from harness.protocolfile.engine import (Answers, ConversationRun, Segmentation, first_send,
+                                         half_message)
+from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, ProtocolFile, label_for
+from harness.protocolfile.reference import ReferenceUnavailable, answers_for
+from harness.settings import Settings
+
+PF = (PROTOCOL_FILE,)
+#: Sequential runs of the first conversation in the descriptor-leak check (as many as fit in the budget).
+SEQUENTIAL_RUNS = 200
+SEQUENTIAL_BUDGET = 30.0
+FD_TOLERANCE = 10
+IDLE_WINDOW = 1.0
+IDLE_CPU_LIMIT = 0.1
+#: Label of the client that vanishes with a reset: never used by another run.
+VANISHING_LABEL = "c99"
+
+
+def tcp_only(settings: Settings) -> bool:
+    return settings.transport == "tcp"
+
+
+def derived(suite: str):
+    """Mark a function as the runner of the file's derived checks of `suite` (parametrized below)."""
+    def decorate(function):
+        function.harness_derived = suite
+        function.harness_protocols = PF
+        function.harness_when = None
+        return function
+    return decorate
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = getattr(metafunc.function, "harness_derived", None)
+    if not suite:
+        return
+    from harness.plugin import SETTINGS
+
+    settings = metafunc.config.stash.get(SETTINGS, None)
+    checks = []
+    if settings is not None and settings.protocol_file:
+        checks = [c for c in register(load_protocol_file(settings.protocol)) if c.suite == suite]
+    metafunc.parametrize("derived", checks, ids=[c.id for c in checks])
+
+
+def protocol_of(settings: Settings) -> ProtocolFile:
+    return load_protocol_file(settings.protocol)
+
+
+def answers(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile) -> Answers:
+    """The @reference answers of this run, recorded from the reference server on first use."""
+    if not protocol.uses_reference:
+        return {}
+    from harness.plugin import POOL
+
+    try:
+        return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
+    except ReferenceUnavailable as problem:
+        raise RuntimeError(f"harness setup (not the server's fault): {problem}") from None
+
+
+def seed_of(settings: Settings) -> int:
+    return settings.seed if settings.seed is not None else random.randrange(1_000_000)
+
+
+def connect_timeout(settings: Settings) -> float:
+    return max(3 * settings.reply_timeout, 5.0)
+
+
+def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
+              label: str = SOLO_LABEL) -> None:
+    with ConversationRun(protocol, protocol.first, endpoint, reply_timeout=settings.reply_timeout, label=label,
+                         answers=answers(request, settings, protocol)) as run:
+        run.run()
+
+
+# -- conversation:: and framing:: ---------------------------------------------------
+@derived("conversation")
+def test_conversation(derived, endpoint, settings, request):
+    protocol = protocol_of(settings)
+    conversation = protocol.conversation(derived.conversation)
+    with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                         answers=answers(request, settings, protocol)) as run:
+        run.run()
+
+
+@derived("framing")
+def test_framing(derived, endpoint, settings, request, inform):
+    protocol = protocol_of(settings)
+    conversation = protocol.conversation(derived.conversation)
+    segmentation = Segmentation(derived.plan, seed_of(settings))
+    with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                         segmentation=segmentation, answers=answers(request, settings, protocol)) as run:
+        if protocol.framing != "none":
+            run.run()
+            return
+        try:  # framing "none": the coalescing demonstration, informational
+            run.run()
+        except CheckFailed as failure:
+            inform(f"sends coalesced in one segment: {failure.message} — without framing (a line ending or a "
+                   "length header) no server can tell where one message ends", detail=failure.detail)
+            return
+        inform("sends coalesced in one segment were answered as if sent apart")
+
+
+# -- concurrency:: ------------------------------------------------------------------------
+@check(SIMULTANEOUS, protocols=PF,
+       description="--clients copies of the file's conversations at once (copy i runs conversation (i-1) mod K, "
+                   "label c01…c50), all connected first, then interleaved",
+       expectation="each copy gets exactly its own replies, as when run alone")
+def test_simultaneous_conversations(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    known = answers(request, settings, protocol)
+    conversations = protocol.conversations
+    runs = [ConversationRun(protocol, conversations[(copy - 1) % len(conversations)], instance.endpoint,
+                            reply_timeout=settings.reply_timeout, label=label_for(copy), answers=known,
+                            connect_timeout=connect_timeout(settings))
+            for copy in range(1, settings.clients + 1)]
+    unaccepted = accept_queue_of(instance)
+    failures: dict[int, CheckFailed] = {}
+    try:
+        for index, run in enumerate(runs):
+            try:
+                run.connect(pace=lambda: wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)))
+            except CheckFailed as failure:
+                raise crowd_failure(runs, {index: failure}, connected=index) from None
+        threads = [threading.Thread(target=_run_copy, args=(run, index, failures), daemon=True)
+                   for index, run in enumerate(runs)]
+        for thread in threads:
+            thread.start()
+        limit = Deadline(settings.check_timeout * 0.8)
+        for thread in threads:
+            thread.join(max(0.0, limit.remaining()))
+        if any(thread.is_alive() for thread in threads):
+            raise CheckFailed(f"{len(runs)} copies ran at once and some did not finish within "
+                              f"{limit.seconds:g} s")
+    finally:
+        for run in runs:
+            run.close()
+    if failures:
+        raise crowd_failure(runs, failures, connected=len(runs))
+
+
+def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]) -> None:
+    try:
+        run.run()
+    except CheckFailed as failure:
+        failures[index] = failure
+    except Exception as error:  # noqa: BLE001 - reported as the copy's failure, never lost in a thread
+        failures[index] = CheckFailed(f"conversation {run.conversation.name!r}: {error!r}")
+
+
+def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
+    """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
+    first = min(failures)
+    failure = failures[first]
+    run = runs[first]
+    foreign = ""
+    received = failure.received or b""
+    for other in runs:
+        if other is not run and other.label.encode() in received and run.label.encode() not in received:
+            foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
+                       "connection's data in variables of its own (local to the handler), never in one global buffer")
+            break
+    if connected < len(runs):
+        summary = f"only {connected} of {len(runs)} copies could connect"
+    else:
+        summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
+    advice = ("" if foreign or len(failures) < len(runs) // 2 else
+              " (most copies waited: does the server serve one client at a time? Serve each client in its own "
+              "thread, or multiplex them with selectors)")
+    return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
+                       expected=failure.expected, received=failure.received, detail=failure.detail)
+
+
+def _while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
+    return CheckFailed(f"{situation}: {failure.message}. {advice}", expected=failure.expected,
+                       received=failure.received, detail=failure.detail)
+
+
+ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
+                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's message before serving anyone else? "
+                 "Read only what has arrived, keep partial messages per connection, serve the others.")
+
+
+@check("concurrency::idle_client_does_not_block", protocols=PF, when=tcp_only)
+def test_idle_client_does_not_block_pf(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    unaccepted = accept_queue_of(instance)
+    with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)):
+        if unaccepted is not None:  # let the server take the idle client first
+            poll_until(lambda: unaccepted() == 0, Deadline(settings.reply_timeout))
+        try:
+            run_first(request, settings, protocol, instance.endpoint)
+        except CheckFailed as failure:
+            raise _while("while another client stayed connected and silent", failure, ONE_AT_A_TIME) from None
+
+
+@check("concurrency::stalled_client_does_not_block", protocols=PF, when=tcp_only)
+def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    stalled_bytes = half_message(protocol, first_send(protocol, VANISHING_LABEL))
+    unaccepted = accept_queue_of(instance)
+    with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)) as stalled:
+        stalled.send_all(stalled_bytes, Deadline(settings.reply_timeout))
+        if unaccepted is not None:
+            poll_until(lambda: unaccepted() == 0, Deadline(settings.reply_timeout))
+        try:
+            run_first(request, settings, protocol, instance.endpoint)
+        except CheckFailed as failure:
+            raise _while(f"while another client had sent {stalled_bytes!r} (half a message) and stalled",
+                         failure, WHOLE_MESSAGE) from None
+
+
+@check("concurrency::survives_abrupt_disconnect", protocols=PF, when=tcp_only)
+def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    probe = instance.probe
+    descriptors = probe.open_fds(instance.pids())
+    vanishing = ConversationRun(protocol, protocol.first, instance.endpoint, reply_timeout=settings.reply_timeout,
+                                label=VANISHING_LABEL, answers=answers(request, settings, protocol))
+    try:
+        with suppress(CheckFailed):  # whether it answers right is the conversation check's business
+            vanishing.run_until(after_first_expect())
+    finally:
+        for client in vanishing.clients.values():
+            if client.conn is not None and not client.closed:
+                client.conn.abort()
+                client.closed = True
+    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    try:
+        for _ in range(2):
+            run_first(request, settings, protocol, instance.endpoint)
+    except CheckFailed as failure:
+        if poll_until(lambda: not instance.alive(), Deadline(0.5)):
+            raise _died_of_reset(instance) from None
+        raise _while("after a client vanished with a reset (RST)", failure,
+                     "Catch ConnectionResetError per connection and keep serving the others.") from None
+    if not instance.alive():
+        raise _died_of_reset(instance)
+
+
+def after_first_expect():
+    """A stop condition for `run_until`: the step after the first expect step."""
+    seen = []
+
+    def stop(step) -> bool:
+        if seen:
+            return True
+        if step.kind in (EXPECT, MATCH):
+            seen.append(step)
+        return False
+
+    return stop
+
+
+def _died_of_reset(instance: ServerProcess) -> CheckFailed:
+    instance.stop()
+    return CheckFailed(
+        f"the server exited ({instance.exit_description()}) after a client vanished with a reset (RST) in the "
+        "middle of a conversation: catch ConnectionResetError and BrokenPipeError around each connection's "
+        "recv()/send(), close that connection, and keep serving the others")
+
+
+@check("concurrency::no_descriptor_leak", protocols=PF, when=tcp_only)
+def test_no_descriptor_leak_pf(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    probe = instance.probe
+    run_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
+    _wait_closed(instance, settings)
+    before = probe.open_fds(instance.pids())
+    budget = Deadline(SEQUENTIAL_BUDGET)
+    made = 0
+    while made < SEQUENTIAL_RUNS and not budget.expired():
+        made += 1
+        try:
+            run_first(request, settings, protocol, instance.endpoint)
+        except CheckFailed as failure:
+            raise _while(f"run {made} of {SEQUENTIAL_RUNS} of the conversation, one after another", failure,
+                         "Each run must leave the server as it found it.") from None
+        if made % 50 == 0:
+            instance.reap_orphans()
+    limit = before + FD_TOLERANCE
+    within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))
+    after = probe.open_fds(instance.pids())
+    if not within:
+        raise CheckFailed(
+            f"the server held {before} open descriptors before {made} runs of the conversation "
+            f"{protocol.first.name!r} (one connection after another) and {after} after them "
+            f"(tolerance +{FD_TOLERANCE}): close each accepted socket when its client leaves (recv() returned b'')")
+
+
+def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
+    port = instance.endpoint.port
+    poll_until(lambda: not any(s.state == "CLOSE_WAIT" for s in instance.probe.tcp_sockets_on_port(port)),
+               Deadline(settings.reply_timeout))
+
+
+@check("concurrency::idle_without_busy_loop", protocols=PF)
+def test_idle_without_busy_loop_pf(fresh_server, settings, request):
+    instance = fresh_server()
+    protocol = protocol_of(settings)
+    for _ in range(3):
+        run_first(request, settings, protocol, instance.endpoint)
+    probe = instance.probe
+    pids = instance.pids()
+    samples = []
+    for _ in range(2):  # over the limit in two windows in a row: a busy loop never stops, a burst does
+        before = probe.cpu_seconds(pids)
+        window = Deadline(IDLE_WINDOW)
+        over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window,
+                          interval=0.1, max_interval=0.1)
+        samples.append((probe.cpu_seconds(pids) - before, window.elapsed()))
+        if not over:
+            return
+    used = " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
+    raise CheckFailed(
+        f"the server used {used} with no client talking to it (after three runs of {protocol.first.name!r}; "
+        f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): when recv() returns b'' the client has "
+        "closed: break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")
