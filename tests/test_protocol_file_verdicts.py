@@ -108,3 +108,18 @@ def test_protocol_check_reports_a_wrong_expectation_and_a_conversation_that_cann
     assert "conversation 'set_then_get': the reference server fails it" in result.stdout
     assert "conversation 'leaves_a_key': it passes once but not when run again" in result.stdout
     assert "✗ conversation::set_then_get" in result.stdout
+
+
+CHAT = ROOT / "examples" / "protocols" / "chat"
+
+
+def test_chat_reference_passes_and_a_silent_leave_fails_the_room_conversation(harness):
+    good = harness("--protocol", str(CHAT / "chat.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   "--suite", "conversation", "--suite", "framing", str(CHAT / "chat_server.py"), "{port}")
+    assert good.returncode == 0, good.stdout
+    bad = harness("--protocol", str(CHAT / "chat.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--suite", "conversation", server("chat_no_leave_notice.py"), "{port}")
+    room = bad.check("conversation::room")
+    assert room["outcome"] == "failed"
+    assert "step 17 (client 'ann')" in room["message"]
+    assert "expected: b'LEFT cat\\n'" in room["detail"]
