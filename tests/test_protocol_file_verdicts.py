@@ -123,3 +123,16 @@ def test_chat_reference_passes_and_a_silent_leave_fails_the_room_conversation(ha
     assert room["outcome"] == "failed"
     assert "step 17 (client 'ann')" in room["message"]
     assert "expected: b'LEFT cat\\n'" in room["detail"]
+
+
+UDP_HELLO = ROOT / "tests" / "protocols" / "udp_hello.toml"
+
+
+def test_datagram_protocol_file_both_ways(harness):
+    good = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   str(ROOT / "reference_servers" / "udp_hello.py"), "{port}")
+    assert good.returncode == 0, good.stdout
+    assert not any(i.startswith("framing::") for i in good.outcomes())  # none for datagrams
+    bad = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("udp_hello_stop_on_empty.py"), "{port}")
+    assert bad.outcomes()["conversation::greeting"] == "failed"
