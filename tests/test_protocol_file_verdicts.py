@@ -1,0 +1,138 @@
+"""Protocol files (SPEC §6), proven both ways on the key-value example
+(examples/protocols/kv): its reference and another correct server pass every
+derived check; each buggy server fails exactly the checks aimed at its bug."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, TEST_REPLY_TIMEOUT, server
+
+KV = ROOT / "examples" / "protocols" / "kv"
+KV_FILE = str(KV / "kv.toml")
+FRAMING = {f"framing::{c}.{p}" for c in ("set_then_get", "unknown_key", "shared_store")
+           for p in ("coalesced", "bytewise", "random")}
+SHARED_STORE = {"conversation::shared_store", *(f"framing::shared_store.{p}" for p in ("coalesced", "bytewise", "random"))}
+UNKNOWN_KEY = {"conversation::unknown_key", *(f"framing::unknown_key.{p}" for p in ("coalesced", "bytewise", "random"))}
+SIMULTANEOUS = "concurrency::simultaneous_conversations"
+
+#: server -> the exact set of checks it must fail (nothing else).
+EXPECTED_FAILURES = {
+    "kv_good_threaded.py": set(),
+    "kv_recv_is_message.py": FRAMING,
+    "kv_one_at_a_time.py": SHARED_STORE | {SIMULTANEOUS, "concurrency::idle_client_does_not_block",
+                                           "concurrency::stalled_client_does_not_block"},
+    "kv_global_conn.py": SHARED_STORE | {SIMULTANEOUS},
+    "kv_crash_on_reset.py": {"concurrency::survives_abrupt_disconnect"},
+    "kv_no_reuseaddr.py": {"shutdown::port_reusable"},
+    "kv_quit_stays_open.py": UNKNOWN_KEY | {SIMULTANEOUS},
+    "kv_wrong_help.py": UNKNOWN_KEY | {SIMULTANEOUS},
+}
+
+
+def test_kv_reference_passes_every_derived_check(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, str(KV / "kv_server.py"), "{port}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids = set(result.outcomes())
+    assert {"conversation::set_then_get", "conversation::unknown_key", "conversation::shared_store", SIMULTANEOUS,
+            "concurrency::no_descriptor_leak", "shutdown::port_reusable"} | FRAMING <= ids
+    assert result.ids_with("passed") == ids
+    assert result.report["protocol"] == "kv"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
+def test_kv_server_fails_exactly_the_checks_aimed_at_its_bug(harness, name):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+    failed = result.ids_with("failed") | result.ids_with("error")
+    assert failed == EXPECTED_FAILURES[name], result.stdout
+    assert result.returncode == (1 if failed else 0)
+
+
+def test_shared_input_buffer_fails_the_stalled_client_check(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, server("kv_shared_buffer.py"), "{port}")
+    assert result.outcomes()["concurrency::stalled_client_does_not_block"] == "failed"
+    assert all(result.outcomes()[c] == "passed" for c in ("conversation::set_then_get", "conversation::shared_store"))
+
+
+def test_failure_shows_the_conversation_with_the_failing_step_and_first_differing_byte(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", "conversation::*",
+                     server("kv_wrong_help.py"), "{port}")
+    check = result.check("conversation::unknown_key")
+    assert check["message"].startswith("conversation 'unknown_key', step 4: the reply differs")
+    detail = check["detail"]
+    assert ">>  4  expect @reference" in detail
+    assert "sent:     step 3 sent b'HELP\\n'" in detail
+    assert "expected: b'COMMANDS SET GET DEL HELP QUIT\\n'" in detail
+    assert "first difference at byte offset 0" in detail
+
+
+def test_bytewise_failure_names_its_segmentation(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", "framing::set_then_get.*",
+                     "--seed", "7", server("kv_recv_is_message.py"), "{port}")
+    assert "one byte per segment" in result.check("framing::set_then_get.bytewise")["detail"]
+    assert "seed 7; replay with --seed 7" in result.check("framing::set_then_get.random")["detail"]
+
+
+def test_assignment_file_names_the_protocol_file_relative_to_itself(harness, tmp_path):
+    result = harness("--config", str(KV / "harness.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "conversation", str(KV / "kv_server.py"), "{port}")
+    assert result.returncode == 0, result.stderr
+    assert set(result.outcomes()) == {"conversation::set_then_get", "conversation::unknown_key",
+                                      "conversation::shared_store"}
+
+
+def protocol_check(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(path), "--reply-timeout", "1"],
+                          capture_output=True, text=True, timeout=240, cwd=str(path.parent))
+
+
+def test_protocol_check_passes_the_kv_example():
+    result = protocol_check(KV / "kv.toml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the reference server passes every derived check" in result.stdout
+
+
+def test_protocol_check_reports_a_wrong_expectation_and_a_conversation_that_cannot_rerun(tmp_path):
+    shutil.copy(KV / "kv_server.py", tmp_path / "kv_server.py")
+    text = (KV / "kv.toml").read_text().replace('{ expect = "VALUE blue" }', '{ expect = "VALUE red" }')
+    text += ('\n[[conversation]]\nname = "leaves_a_key"\nsteps = [\n  { send = "GET once{client}" },\n'
+             '  { expect-match = "^ERR .+$", example = "ERR no such key" },\n  { send = "SET once{client} 1" },\n'
+             '  { expect = "OK" },\n]\n')
+    (tmp_path / "kv.toml").write_text(text)
+    result = protocol_check(tmp_path / "kv.toml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "conversation 'set_then_get': the reference server fails it" in result.stdout
+    assert "conversation 'leaves_a_key': it passes once but not when run again" in result.stdout
+    assert "✗ conversation::set_then_get" in result.stdout
+
+
+CHAT = ROOT / "examples" / "protocols" / "chat"
+
+
+def test_chat_reference_passes_and_a_silent_leave_fails_the_room_conversation(harness):
+    good = harness("--protocol", str(CHAT / "chat.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   "--suite", "conversation", "--suite", "framing", str(CHAT / "chat_server.py"), "{port}")
+    assert good.returncode == 0, good.stdout
+    bad = harness("--protocol", str(CHAT / "chat.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--suite", "conversation", server("chat_no_leave_notice.py"), "{port}")
+    room = bad.check("conversation::room")
+    assert room["outcome"] == "failed"
+    assert "step 17 (client 'ann')" in room["message"]
+    assert "expected: b'LEFT cat\\n'" in room["detail"]
+
+
+UDP_HELLO = ROOT / "tests" / "protocols" / "udp_hello.toml"
+
+
+def test_datagram_protocol_file_both_ways(harness):
+    good = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   str(ROOT / "reference_servers" / "udp_hello.py"), "{port}")
+    assert good.returncode == 0, good.stdout
+    assert not any(i.startswith("framing::") for i in good.outcomes())  # none for datagrams
+    bad = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("udp_hello_stop_on_empty.py"), "{port}")
+    assert bad.outcomes()["conversation::greeting"] == "failed"
