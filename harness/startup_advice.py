@@ -30,13 +30,24 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def startup_advice(output_tail: str, unprivileged_uid: int | None = None) -> str | None:
+#: Words of a program or file that is not there (in the sandbox: outside what it shows).
+NOT_FOUND = ("not found", "No such file or directory", "Errno 2]", "ENOENT")
+SANDBOX_ADVICE = ("it could not find a file or program: the server runs in a sandbox (bubblewrap) that shows the "
+                  "system (/usr, /etc, /opt), its interpreter and a copy of its own folder, nothing else: keep "
+                  "what it needs in its folder (or run with --no-bwrap to check it outside the sandbox)")
+
+
+def startup_advice(output_tail: str, unprivileged_uid: int | None = None, sandboxed: bool = False) -> str | None:
     """Advice for the start-up error in a server's last output, or None.
 
     `unprivileged_uid`: the uid the server ran as because the harness runs as
     root; then "Permission denied" most likely means a file or program that
     only root may read (an interpreter installed under /root, say).
+    `sandboxed`: the server ran under bubblewrap, where a path outside its
+    view is simply not there.
     """
+    if sandboxed and any(word in output_tail for word in NOT_FOUND):
+        return SANDBOX_ADVICE
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:
