@@ -12,7 +12,8 @@ Rules:
 - Who runs it: as root, bwrap itself runs privileged (no user namespace, so
   the server's uid is a real unprivileged uid of the host: the process limit
   counts it, nothing root-owned is its own); its PID 1 is a tiny init of ours
-  that drops to the instance's uid before anything else. As a normal user,
+  that stays root (so bwrap's death may still signal it) and starts the
+  server as the instance's uid, with no new privileges. As a normal user,
   bwrap makes a user namespace and the server keeps the user's uid.
 - The init (`INIT`, PID 1 of the namespace) starts the server in a session of
   its own, reaps every orphan, tells the harness the server's exact wait
@@ -45,19 +46,18 @@ env = dict(item.split("=", 1) for item in sys.argv[4:split])
 argv = sys.argv[split + 1:]
 import ctypes
 prctl = ctypes.CDLL(None, use_errno=True).prctl
-if uid >= 0:
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    prctl(1, 9, 0, 0, 0)
-prctl(38, 1, 0, 0, 0)
-if cwd:
-    os.chdir(cwd)
 pid = os.fork()
 if pid == 0:
     os.close(status_fd)
+    if uid >= 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    prctl(38, 1, 0, 0, 0)
     os.setsid()
     try:
+        if cwd:
+            os.chdir(cwd)
         os.execvpe(argv[0], argv, env)
     except OSError as error:
         os.write(2, ("could not execute %r: %s\n" % (argv[0], error.strerror)).encode())

@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
 
     from harness.batch import add_grade_parser
+    from harness.doctor import add_doctor_parser
 
     add_grade_parser(commands)
+    add_doctor_parser(commands)
     return parser
 
 
@@ -100,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # `harness list | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK
+    if args.command == "doctor":
+        from harness.doctor import doctor_command
+
+        return doctor_command()
     if args.command == "grade":
         from harness.batch import grade_command
 

@@ -42,6 +42,7 @@ from harness import bwrap, isolation
 from harness import limits as limits_module
 from harness import scratch
 from harness.limits import Limits
+from harness.safe_files import remove_tree
 
 CAP_DAC_READ_SEARCH, CAP_SETGID, CAP_SETUID = 2, 6, 7
 #: Unprivileged uids are drawn from here (if mapped), else from FALLBACK_UIDS.
@@ -98,8 +99,8 @@ class Sandbox:
             argv = scratch.rewrite_argv(argv, base, source, copy)
             run_cwd = str(copy)
         tasks = 0 if uid is not None else tasks_counted_with_the_server()
-        if self.sandboxed():  # the sandbox's init runs as the server's uid (and bwrap too, if not root)
-            tasks += 1 if uid is not None else 2
+        if self.sandboxed() and uid is None:  # not root: bwrap and the sandbox's init run as the user too
+            tasks += 2
         table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
         set_limits = limits_module.setter(table)
         if uid is not None:
@@ -162,6 +163,7 @@ class Sandbox:
         uid = self._uids.pop(str(workdir), None)
         if uid is not None:
             kill_user(uid)
+            remove_temporaries_of(uid)
         scratch.remove(workdir / "submission")
 
     def preflight(self, argv: list[str]) -> list[str]:
@@ -240,6 +242,25 @@ def kill_user(uid: int, rounds: int = 20) -> None:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+#: Shared temporary folders where a fallback server's files outlive it (bubblewrap gives private ones).
+SHARED_TEMPORARIES = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_temporaries_of(uid: int) -> None:
+    """Remove what `uid` (a fresh uid of ours, now without processes) left in the shared temporary folders."""
+    for folder in SHARED_TEMPORARIES:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid == uid:
+                    remove_tree(entry.path)
+            except OSError:
+                continue
 
 
 def _pids_of_user(uid: int) -> list[int]:
