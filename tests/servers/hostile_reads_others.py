@@ -12,9 +12,9 @@ for path in sys.argv[1:]:
 try:
     with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
         parent = f.read().decode(errors="replace")
-    got["parent_mentions"] = [word for word in ("--json", "--config", "harness.toml", "pytest") if word in parent]
+    got["parent_mentions"] = [word for word in ("--json", "--config", "--harness-json") if word in parent]
 except OSError as error:
-    got["parent"] = f"DENIED {error.strerror}"
+    got["parent_mentions"] = f"DENIED {error.strerror}"
 try:
     got["tmp"] = sorted(os.listdir("/tmp"))[:50]
 except OSError as error:
