@@ -24,13 +24,18 @@ GUARANTEES = {1: "grade integrity", 2: "confidentiality", 3: "nothing else chang
 FULL = {number: "yes" for number in GUARANTEES}
 BY_MODE: dict[str, dict[int, str]] = {
     "sandboxed": FULL,
-    "fallback as root": {**FULL, 2: "partly: the server may read what every user may read",
-                         4: "partly: files in /tmp and /dev/shm are removed by uid at the end, not counted in the memory limit"},
-    "fallback as root without uid switching": {**FULL, 2: "no: the server runs as root",
-                                               3: "partly: the server runs as root", 4: "partly: by process tree only"},
-    "fallback as a normal user": {**FULL, 2: "no: the server runs as you and reads what you may read",
-                                  3: "partly: the server may change what you may change (never the reports)",
-                                  4: "partly: by process tree and parent-death signal"},
+    "fallback as root": {**FULL, 2: "partly: the server may read what every user may read (and any file if its "
+                                    "interpreter is under a private folder such as /root: CAP_DAC_READ_SEARCH)",
+                         4: "partly: its files in /tmp, /var/tmp, /dev/shm are removed by uid, but not counted "
+                            "in the memory limit"},
+    "fallback as root without uid switching": {**FULL, 1: "partly: a server running as root could rewrite reports",
+                                               2: "no: the server runs as root",
+                                               3: "no: the server runs as root", 4: "partly: by process tree only"},
+    "fallback as a normal user": {**FULL, 1: "partly: the server runs as you and could rewrite your files, "
+                                             "reports included: grade as root or with bubblewrap",
+                                  2: "no: the server runs as you and reads what you may read",
+                                  3: "no: the server may change what you may change",
+                                  4: "partly: by process tree and parent-death signal; temporaries stay"},
 }
 INSTALL_BWRAP = "install bubblewrap: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora)"
 
