@@ -148,3 +148,15 @@ def test_a_fallback_server_cannot_read_root_only_files(harness, tmp_path):
     got = line_after(run, "GOT ")
     assert got[str(secret)].startswith("DENIED")
     assert all(value.startswith("DENIED") for key, value in got.items() if key.startswith("/"))
+
+
+@MODES
+def test_a_fifo_in_the_servers_current_folder_is_never_read(harness, mode, tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(server("hostile_fifo_secret.py"), folder / "server.py")
+    shutil.copy(REFERENCE / "tcp_file.py", folder / "ref_tcp_file.py")
+    run = harness(*flags(mode), "--protocol", "tcp-file", "-k", "path_traversal", *FAST,
+                  str(folder / "server.py"), "{port}")
+    assert run.returncode == 0, run.stdout  # the real secret, from the harness's own folder, stays unserved
+    assert run.outcomes() == {"echo::path_traversal": "passed"}
