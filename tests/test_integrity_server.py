@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, server
+from conftest import REFERENCE, TEST_REPLY_TIMEOUT, server
 from harness import bwrap
 from harness.sandbox import reachable_by_others
+from test_hostile import processes_with
 
 SANDBOX_MISSING = bwrap.unavailable_reason()
 MODES = pytest.mark.parametrize("mode", [
@@ -160,3 +163,27 @@ def test_a_fifo_in_the_servers_current_folder_is_never_read(harness, mode, tmp_p
                   str(folder / "server.py"), "{port}")
     assert run.returncode == 0, run.stdout  # the real secret, from the harness's own folder, stays unserved
     assert run.outcomes() == {"echo::path_traversal": "passed"}
+
+
+@pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")
+def test_a_daemon_that_cleared_its_environment_dies_with_a_sigkilled_harness(tmp_path):
+    """The fallback finds such a daemon by uid during cleanup, which SIGKILL skips (README: containment partly);
+    the sandbox's PID namespace ends with bwrap, which the kernel ends with the harness."""
+    nonce = uuid.uuid4().hex
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--suite", "shutdown", *FAST,
+                                server("hostile_daemon_clears_env.py"), "{port}", nonce], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not [p for p in processes_with(nonce) if " daemon" in p] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p for p in processes_with(nonce) if " daemon" in p], "the daemon never started"
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while processes_with(nonce) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = processes_with(nonce)
+    for line in left:  # so a failing assertion leaks nothing
+        os.kill(int(line.partition(":")[0]), 9)
+    assert not left, left
