@@ -25,7 +25,9 @@ Rules of this module:
   alone; their row says so.
   With a fixed `port` in the assignment everything runs one at a time.
 - Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.log`
-  (its console output) and `OUT/gradebook.csv`.
+  (its console output) and `OUT/gradebook.csv` — also when the batch is
+  stopped (Ctrl+C, SIGTERM): then unfinished submissions score 0, status
+  `interrupted`.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class BatchPlan:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: The batch's own 0700 folder (next to --out): each run's report and log are born here.
     private: Path = field(default_factory=Path)
+    #: Submissions graded so far (name -> outcome), for the gradebook of an interrupted batch.
+    done: dict[str, Outcome] = field(default_factory=dict)
 
     def stop_everything(self) -> None:
         with self.lock:
@@ -136,7 +140,12 @@ def grade_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         plan.stop_everything()
         progress.close()
-        print("harness: interrupted; the gradebook was not written", file=sys.stderr)
+        gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C does not cut the gradebook short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        write_gradebook(gradebook, [plan.done.get(p.name) or _interrupted(p, plan) for p in plan.submissions])
+        print(f"harness: interrupted; gradebook of the {len(plan.done)} submission(s) graded so far (the others "
+              f"score 0, status interrupted): {gradebook}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         remove_tree(plan.private)
@@ -195,7 +204,7 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
 
 def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
     """The parallel pass, then the submissions that must be graded alone, one at a time."""
-    results: dict[str, Outcome] = {}
+    results = plan.done
 
     def one(path: Path) -> Outcome:
         progress.started(path.name)
@@ -371,6 +380,15 @@ def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
                     interrupted=True)
     write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites)
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _interrupted(path: Path, plan: BatchPlan) -> Outcome:
+    """The row of a submission the interrupted batch did not finish: 0, with the reason."""
+    report_path = plan.out / f"{path.name}.json"
+    data = _zero_report(report_path, plan, "grading was interrupted before this submission was graded")
+    return Outcome(name=path.name, status="interrupted", score=data["score"], summary=data.get("summary") or {},
+                   startup_error=(data.get("server") or {}).get("startup_error"), port_source=None, listening=None,
+                   duration_s=0.0, report_path=report_path, notes=["not graded: the batch was interrupted"])
 
 
 def _progress_text(outcome: Outcome) -> str:

@@ -76,13 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from harness.batch import add_grade_parser
     from harness.bundle import add_bundle_parser
+    from harness.doctor import add_doctor_parser
     from harness.init_assignment import add_init_parser
-
-    add_grade_parser(commands)
-    add_bundle_parser(commands)
-    add_init_parser(commands)
     from harness.protocolfile.checkfile import add_protocol_parser
 
+    add_grade_parser(commands)
+    add_doctor_parser(commands)
+    add_bundle_parser(commands)
+    add_init_parser(commands)
     add_protocol_parser(commands)
     return parser
 
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.protocolfile.checkfile import protocol_command
 
         return protocol_command(args)
+    if args.command == "doctor":
+        from harness.doctor import doctor_command
+
+        return doctor_command()
     if args.command == "grade":
         from harness.batch import grade_command
 

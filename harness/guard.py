@@ -61,7 +61,7 @@ def sandbox_for(settings: Settings, quiet: bool = False) -> Sandbox:
         processes=settings.process_limit or None,
         file_size_mib=settings.file_size_limit or None,
     )
-    return Sandbox(limits=limits, quiet=quiet)
+    return Sandbox(limits=limits, quiet=quiet, use_bwrap=not settings.no_bwrap)
 
 
 def scratch_note(argv: list[str]) -> str | None:

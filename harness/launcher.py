@@ -204,11 +204,14 @@ class ServerProcess:
             self.port = choose_port(_sockets_in_use(self.probe), random.Random(), avoid)
         argv = substitute(spec.argv, self.port, spec.host)
         self.output = OutputCapture(self.workdir)
-        cwd, preexec = spec.cwd, None
+        cwd, preexec, prepared = spec.cwd, None, None
         if spec.sandbox is not None:
             prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
             argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
         env = server_environment(self.port, spec.host, cwd or str(self.workdir), spec.env, {TOKEN_VARIABLE: self.token})
+        wrap = getattr(prepared, "wrap", None)
+        if wrap is not None:  # bubblewrap: the server's env travels inside, bwrap's own is minimal
+            argv, env = wrap(env)
         started = time.monotonic()
         swallowed = unignore_signals()
         try:
@@ -221,9 +224,14 @@ class ServerProcess:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=getattr(prepared, "pass_fds", ()),
                 preexec_fn=dies_with_us(preexec),
             )
+            if getattr(prepared, "adopt", None) is not None:
+                self.process = prepared.adopt(self.process)  # the server's own process, inside its sandbox
         except OSError as exc:
+            if getattr(prepared, "abandon", None) is not None:
+                prepared.abandon()
             self.output.close_write_ends()
             self.output.close()
             raise ServerStartError(f"could not execute {argv[0]!r}: {exc.strerror or exc}") from exc
@@ -309,7 +317,8 @@ class ServerProcess:
         tail = self.output_tail()
         uid = self.spec.sandbox.uid_for(self.workdir) if self.spec.sandbox else None
         port_given = any("{port}" in arg for arg in self.spec.argv)
-        advice = startup_advice(tail, uid, port_given) if code else None
+        sandboxed = bool(self.spec.sandbox and self.spec.sandbox.sandboxed())
+        advice = startup_advice(tail, uid, port_given, sandboxed) if code else None
         return ServerStartError(
             f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail
         )
@@ -459,6 +468,9 @@ class ServerProcess:
                 self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 pass
+            helpers = getattr(self.process, "reap_helpers", None)
+            if helpers is not None:  # a sandbox's bwrap and init
+                helpers()
         for pid in list(self.known_pids):
             if self.process is not None and pid == self.process.pid:
                 continue

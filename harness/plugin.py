@@ -33,6 +33,7 @@ from harness.report import CheckResult, Report, ServerInfo, render_bytes
 from harness.served_files import ServedFilesPool
 from harness.servers import ServerPool
 from harness.settings import OPTIONS, Settings, build_settings
+from harness.terminal import safe_text
 
 POOL = pytest.StashKey[ServerPool]()
 SETTINGS = pytest.StashKey[Settings]()
@@ -424,8 +425,8 @@ class ResultCollector:
         self.out = sys.stdout
 
     def _say(self, text: str) -> None:
-        if self.ui:
-            print(text, file=self.out, flush=True)
+        if self.ui:  # server output and replies are in `text`: no control sequence reaches the terminal
+            print(safe_text(text), file=self.out, flush=True)
 
     def pytest_sessionstart(self) -> None:
         self._say(f"harness · protocol {self.settings.protocol_name} · server: {shlex.join(self.server.command)}")

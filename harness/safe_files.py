@@ -65,14 +65,7 @@ def read_capped(path: str | os.PathLike[str], cap: int = READ_CAP, dir_fd: int |
 
 def create_new(directory_fd: int, name: str, data: bytes, mode: int = 0o644) -> None:
     """Create `name` in the open folder, replacing whatever entry was there without following it."""
-    try:
-        os.unlink(name, dir_fd=directory_fd)
-    except IsADirectoryError:
-        remove_tree_at(directory_fd, name)
-    except PermissionError:  # Linux reports a folder as EPERM to unlink
-        remove_tree_at(directory_fd, name)
-    except FileNotFoundError:
-        pass
+    remove_entry(directory_fd, name)
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory_fd)
     try:
         with os.fdopen(fd, "wb", closefd=False) as f:
@@ -80,6 +73,16 @@ def create_new(directory_fd: int, name: str, data: bytes, mode: int = 0o644) -> 
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+def remove_entry(directory_fd: int, name: str) -> None:
+    """Remove `name` from the open folder, whatever it is (a link itself, never its target)."""
+    try:
+        os.unlink(name, dir_fd=directory_fd)
+    except (IsADirectoryError, PermissionError):  # Linux reports a folder as EPERM to unlink
+        remove_tree_at(directory_fd, name)
+    except FileNotFoundError:
+        pass
 
 
 def remove_tree(path: str | os.PathLike[str]) -> None:

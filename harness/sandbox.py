@@ -36,12 +36,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from harness import isolation
+from harness import bwrap, isolation
 from harness import limits as limits_module
 from harness import scratch
 from harness.limits import Limits
+from harness.safe_files import remove_tree
 
 CAP_DAC_READ_SEARCH, CAP_SETGID, CAP_SETUID = 2, 6, 7
 #: Unprivileged uids are drawn from here (if mapped), else from FALLBACK_UIDS.
@@ -55,6 +56,13 @@ class Prepared:
     cwd: str | None
     preexec_fn: Callable[[], None] | None
     uid: int | None = None
+    #: Sandboxed: (server env) -> (argv to spawn, its env); the env travels inside the sandbox.
+    wrap: Callable[[dict[str, str]], tuple[list[str], dict[str, str]]] | None = None
+    pass_fds: tuple[int, ...] = ()
+    #: Sandboxed: the spawned bwrap -> the server's own process (harness.bwrap.SandboxedProcess).
+    adopt: Callable[[Any], Any] | None = None
+    #: Undo what prepare() opened, if the spawn failed.
+    abandon: Callable[[], None] | None = None
 
 
 @dataclass
@@ -64,6 +72,8 @@ class Sandbox:
     drop_root: bool = True
     #: The scratch-copy note is said by the controller (harness.guard), not per process.
     quiet: bool = False
+    #: Run each instance under bubblewrap where it works (harness.bwrap); else the fallback.
+    use_bwrap: bool = True
     notes: list[str] = field(default_factory=list)
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
     _uids: dict[str, int] = field(default_factory=dict)
@@ -89,11 +99,16 @@ class Sandbox:
             argv = scratch.rewrite_argv(argv, base, source, copy)
             run_cwd = str(copy)
         tasks = 0 if uid is not None else tasks_counted_with_the_server()
+        if self.sandboxed() and uid is None:  # not root: bwrap and the sandbox's init run as the user too
+            tasks += 2
         table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
         set_limits = limits_module.setter(table)
+        if uid is not None:
+            _open_path_for_others(workdir)
+        if self.sandboxed() and self.scratch:
+            return self._in_bwrap(workdir, argv, run_cwd, set_limits, uid)
         if uid is None:
             return Prepared(argv, run_cwd, set_limits)
-        _open_path_for_others(workdir)
         if reachable_by_others(argv[0]):
             return Prepared(argv, run_cwd, _then_drop(set_limits, uid), uid)
         setpriv = shutil.which("setpriv")
@@ -104,6 +119,36 @@ class Sandbox:
         wrapper = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                    "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *_pdeathsig(setpriv), "--"]
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
+
+    def sandboxed(self) -> bool:
+        """Do servers run under bubblewrap here?"""
+        return self.use_bwrap and bwrap.unavailable_reason() is None
+
+    def _in_bwrap(self, workdir: Path, argv: list[str], cwd: str | None, set_limits: Callable[[], None],
+                  uid: int | None) -> Prepared:
+        """The instance under bubblewrap: bwrap runs with the limits set, its init drops to `uid`."""
+        executable = bwrap.executable()
+        assert executable is not None
+        read_end, write_end = os.pipe()
+        copy = Path(cwd) if cwd else None
+
+        def wrap(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+            tmpfs = self.limits.memory_mib
+            argv_ = bwrap.command(executable, workdir, copy, argv, env, write_end, uid, tmpfs)
+            return argv_, {"PATH": env.get("PATH", "/usr/bin:/bin")}
+
+        def adopt(outer: Any) -> Any:
+            os.close(write_end)
+            return bwrap.SandboxedProcess(outer, read_end)
+
+        def abandon() -> None:
+            for fd in (read_end, write_end):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+        return Prepared(argv, cwd, set_limits, uid, wrap=wrap, pass_fds=(write_end,), adopt=adopt, abandon=abandon)
 
     def uid_for(self, workdir: Path) -> int | None:
         """The unprivileged uid the server of `workdir` runs as, if it was dropped to one."""
@@ -118,19 +163,28 @@ class Sandbox:
         uid = self._uids.pop(str(workdir), None)
         if uid is not None:
             kill_user(uid)
+            remove_temporaries_of(uid)
         scratch.remove(workdir / "submission")
 
     def preflight(self, argv: list[str]) -> list[str]:
         """What this sandbox cannot do here, said once before any server starts
         (during a check, output is captured and a note would be lost)."""
+        if self.use_bwrap and bwrap.unavailable_reason() is not None:
+            notes = [f"no sandbox: {bwrap.unavailable_reason()}; servers run in the fallback (limits, "
+                     "scratch copy, own uid as root) - `harness doctor` says what is missing"]
+        else:
+            notes = []
         if not (self.drop_root and os.geteuid() == 0):
-            return []
+            return notes
+        if self.sandboxed():  # bwrap reaches the interpreter: only the uid switch matters
+            ok = has_capabilities(CAP_SETUID, CAP_SETGID) and pick_uid() is not None
+            return notes if ok else [*notes, NO_UID]
         if not has_capabilities(CAP_SETUID, CAP_SETGID) or pick_uid() is None:
-            return [NO_UID]
+            return [*notes, NO_UID]
         if argv and not reachable_by_others(argv[0]) and (
                 shutil.which("setpriv") is None or not has_capabilities(CAP_DAC_READ_SEARCH)):
-            return [no_reach(argv[0])]
-        return []
+            return [*notes, no_reach(argv[0])]
+        return notes
 
     def _note(self, text: str, loud: bool = False) -> None:
         """Keep a note (`loud`: print it too; most are said by `preflight` already)."""
@@ -188,6 +242,25 @@ def kill_user(uid: int, rounds: int = 20) -> None:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+#: Shared temporary folders where a fallback server's files outlive it (bubblewrap gives private ones).
+SHARED_TEMPORARIES = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_temporaries_of(uid: int) -> None:
+    """Remove what `uid` (a fresh uid of ours, now without processes) left in the shared temporary folders."""
+    for folder in SHARED_TEMPORARIES:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid == uid:
+                    remove_tree(entry.path)
+            except OSError:
+                continue
 
 
 def _pids_of_user(uid: int) -> list[int]:

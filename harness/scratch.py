@@ -17,6 +17,11 @@ Rules:
   else of the folder) is copied: a server living in a shared folder such as
   /tmp must not receive other users' files (the copy is the server's own).
 - Symlinks are copied as symlinks (they resolve with the server's own rights).
+- The copy is made in a folder only the harness can reach (0700, its own),
+  files opened without following links and created afresh (`O_EXCL`),
+  setuid/setgid bits dropped; only then is the tree given to the server's uid
+  and its top folder left at 0700. No other instance can reach a file of the
+  copy while it is being made (SPEC §5.3).
 """
 
 from __future__ import annotations
@@ -125,14 +130,15 @@ def plan(source: Path, first: Path | None = None, max_files: int = MAX_FILES, ma
 
 def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] | None = None) -> None:
     """Copy the planned files into `destination` (created), owned by `owner` if given."""
-    destination.mkdir(parents=True, exist_ok=True)
+    destination.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(destination, 0o700)  # nobody else reaches the copy while it is made
     for name in copy_plan.dirs:
         (destination / name).mkdir(parents=True, exist_ok=True)
     for name in copy_plan.files:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copy2(copy_plan.source / name, target, follow_symlinks=False)
+            copy_file(copy_plan.source / name, target)
         except OSError:
             continue
     for name in copy_plan.links:
@@ -146,9 +152,34 @@ def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] |
         _chown_tree(destination, owner)
 
 
+#: Mode bits a copied file keeps: never setuid, setgid or sticky.
+KEPT_MODE = 0o777
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy a regular file's bytes and permission bits (less setuid/setgid), never through a link."""
+    src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(src)
+        if not stat.S_ISREG(info.st_mode):
+            return
+        mode = stat.S_IMODE(info.st_mode) & KEPT_MODE
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with open(src, "rb", closefd=False) as reader, open(dst, "wb", closefd=False) as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+            os.fchmod(dst, mode)
+            os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns))
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
 def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
     uid, gid = owner
     os.chown(root, uid, gid)
+    os.chmod(root, 0o700)
     for directory, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             try:

@@ -10,6 +10,12 @@ Rules (no pytest here):
 - The 50 MiB file is written once per run and hard-linked into each
   instance's directory (copied if linking fails).
 - Everything is removed when the pool closes.
+- The served directory may belong to the server (its scratch copy): the
+  harness writes there only through an open folder descriptor, replacing any
+  entry of the same name without following it, and sets modes on what it
+  created only (`harness.safe_files`). The secret lies in the instance's own
+  folder, which only the harness writes, and is read back capped, never
+  through a link, never from the server's current directory.
 """
 
 from __future__ import annotations
@@ -17,14 +23,13 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.launcher import ServerProcess
-from harness.safe_files import remove_tree
+from harness.safe_files import create_new, read_capped, remove_entry, remove_tree
 from harness.servers import ServerPool
 
 BIG_SIZE = 50 * 1024 * 1024
@@ -110,21 +115,24 @@ class ServedFiles:
         really reachable, so that only the server's own rule keeps it out."""
         served = served or instance_dir / "served"
         served.mkdir(parents=True, exist_ok=True)
-        for name, item in list(self.files.items()):
-            if item.content is not None:
-                (served / name).write_bytes(item.content)
         big = self._big()
-        target = served / self.BIG_NAME
-        target.unlink(missing_ok=True)
+        folder = os.open(served, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            os.link(big, target)
-        except OSError:
-            shutil.copyfile(big, target)
-        secret = served.parent / self.SECRET_NAME
+            for name, item in list(self.files.items()):
+                if item.content is not None:
+                    create_new(folder, name, item.content)
+            remove_entry(folder, self.BIG_NAME)
+            try:
+                os.link(big, self.BIG_NAME, dst_dir_fd=folder, follow_symlinks=False)
+            except OSError:
+                create_new(folder, self.BIG_NAME, big.read_bytes())
+            os.fchmod(folder, 0o755)
+        finally:
+            os.close(folder)
+        secret = served.parent / self.SECRET_NAME  # the instance's own folder: the harness's, never the server's
+        secret.unlink(missing_ok=True)
         secret.write_text(f"HARNESS-SECRET-{uuid.uuid4().hex}\n")
-        for path in [secret, *served.iterdir()]:
-            path.chmod(0o644)
-        served.chmod(0o755)
+        secret.chmod(0o644)
         self.directories.append(served)
         return served
 
@@ -132,7 +140,7 @@ class ServedFiles:
     def secret_of(served: Path) -> tuple[Path, bytes]:
         """The secret file outside `served`, and the token that must never appear in a reply."""
         path = served.parent / ServedFiles.SECRET_NAME
-        return path, path.read_bytes().strip()
+        return path, read_capped(path, 4096).strip()
 
     def close(self) -> None:
         for directory in self.directories:
@@ -192,6 +200,7 @@ def absolute_paths(argv: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def served_directory(instance: ServerProcess) -> Path:
-    """Where `instance` serves its files from: the working directory of its process."""
-    assert instance.process is not None
-    return Path(os.readlink(f"/proc/{instance.process.pid}/cwd")) if Path("/proc").is_dir() else Path(instance.spec.cwd or ".")
+    """Where `instance` serves its files from, as the harness prepared it (never read from the
+    server's process: a server can change its current directory, e.g. to a FIFO's folder)."""
+    copy = instance.workdir / "submission"
+    return copy if copy.is_dir() else instance.workdir / "served"

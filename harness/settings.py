@@ -50,6 +50,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("process-limit", int, 256, "processes and threads of the server, all together (0: unlimited)", minimum=0),
     Option("file-size-limit", int, 64, "largest file the server may write, MiB (0: unlimited)", minimum=0),
     Option("no-isolate", bool, False, "share the machine's network instead of a private namespace with only loopback"),
+    Option("no-bwrap", bool, False, "run servers without the bubblewrap sandbox, in the fallback (see harness doctor)"),
     Option("watchdog", float, None, "end the run after this many seconds without progress "
            "(default: check-timeout + startup-timeout + 30)", minimum=1),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
@@ -82,6 +83,7 @@ class Settings:
     process_limit: int = 256
     file_size_limit: int = 64
     no_isolate: bool = False
+    no_bwrap: bool = False
     watchdog: float | None = None
     hello_mode: str = "line"
     speed_duration: float = 0.2

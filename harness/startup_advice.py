@@ -30,12 +30,20 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+#: Words of a program or file that is not there (in the sandbox: outside what it shows).
+NOT_FOUND = ("not found", "No such file or directory", "Errno 2]", "ENOENT")
+SANDBOX_ADVICE = ("it could not find a file or program: the server runs in a sandbox (bubblewrap) that shows the "
+                  "system (/usr, /etc, /opt), its interpreter and a copy of its own folder, nothing else: keep "
+                  "what it needs in its folder (or run with --no-bwrap to check it outside the sandbox)")
+
+
 def _reads_missing_argument(output_tail: str) -> bool:
     """A Python `IndexError` on `sys.argv[...]`: it wanted its port as an argument."""
     return "IndexError" in output_tail and "argv[" in output_tail
 
 
-def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_given: bool = True) -> str | None:
+def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_given: bool = True,
+                   sandboxed: bool = False) -> str | None:
     """Advice for the start-up error in a server's last output, or None.
 
     `port_given`: whether the server's command line has `{port}` (a server
@@ -43,10 +51,14 @@ def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_g
     `unprivileged_uid`: the uid the server ran as because the harness runs as
     root; then "Permission denied" most likely means a file or program that
     only root may read (an interpreter installed under /root, say).
+    `sandboxed`: the server ran under bubblewrap, where a path outside its
+    view is simply not there.
     """
     if not port_given and _reads_missing_argument(output_tail):
         return ("it reads its port from the command line (sys.argv[1]) and was given none: "
                 "put {port} after the server, e.g. harness run server.py {port}")
+    if sandboxed and any(word in output_tail for word in NOT_FOUND):
+        return SANDBOX_ADVICE
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:

@@ -167,3 +167,5 @@ def test_background_batch_with_sigint_ignored_still_stops_on_ctrl_c_and_sigterm(
         _, stderr = batch.communicate(timeout=60)
         assert batch.returncode == 130, stderr
         assert not _wait_for_nothing_left(marker, 30)
+        book = gradebook(tmp_path / "grades" / "gradebook.csv")  # written all the same
+        assert book["stubborn"]["status"] == "interrupted" and book["stubborn"]["score"] == "0"

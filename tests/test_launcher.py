@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from conftest import reference, server
+from harness import bwrap
 
 
 def free_port() -> int:
@@ -110,12 +111,26 @@ def test_a_program_only_root_may_run_is_explained_under_root(harness, tmp_path):
     program = private / "server.sh"
     program.write_text("#!/bin/sh\necho never runs\n")
     program.chmod(0o755)
-    run = harness("--suite", "echo", "--", "sh", "-c", f"{program} {{port}}")
+    run = harness("--suite", "echo", "--no-bwrap", "--", "sh", "-c", f"{program} {{port}}")
     assert run.returncode == 3
     error = run.report["server"]["startup_error"]
     assert "Permission denied" in run.stdout
     assert re.search(r"the server runs as an unprivileged user \(uid \d+\)", error), error
     assert "readable by all users" in error
+
+
+@pytest.mark.skipif(bwrap.unavailable_reason() is not None, reason="bubblewrap does not run here")
+def test_a_program_outside_the_sandbox_is_explained(harness, tmp_path):
+    private = tmp_path / "elsewhere"
+    private.mkdir()
+    program = private / "server.sh"
+    program.write_text("#!/bin/sh\necho never runs\n")
+    program.chmod(0o755)
+    run = harness("--suite", "echo", "--", "sh", "-c", f"{program} {{port}}")
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "not found" in run.stdout
+    assert "runs in a sandbox (bubblewrap)" in error and "--no-bwrap" in error, error
 
 
 def test_syntax_error_at_start(harness):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -192,22 +193,26 @@ def python_for_others() -> str:
 
 
 @pytest.mark.parametrize("launcher", ["script", "sh -c"])
-def test_a_server_started_through_a_launcher_passes_every_shutdown_check(harness, launcher):
+def test_a_server_started_through_a_launcher_passes_every_shutdown_check(harness, launcher, tmp_path):
     """`sh -c "cd src && python3 server.py"` or a start script that does not
-    exec: SIGTERM goes to the server (the listening process), not the shell."""
+    exec: SIGTERM goes to the server (the listening process), not the shell.
+    The submission is one folder (the sandbox shows the server nothing else)."""
     python = python_for_others()
+    app = tmp_path / "src"
+    app.mkdir()
+    shutil.copy(reference("tcp_echo.py"), app / "tcp_echo.py")
     if launcher == "script":
-        run = harness("--suite", "shutdown", server("run_reference_echo.sh"), "{port}",
-                      env={"PYTHON": python, "ECHO_SERVER": reference("tcp_echo.py")})
+        shutil.copy(server("run_reference_echo.sh"), app / "run_reference_echo.sh")
+        run = harness("--suite", "shutdown", str(app / "run_reference_echo.sh"), "{port}", python)
     else:
-        command = f"cd {os.path.dirname(reference('tcp_echo.py'))} && {python} tcp_echo.py {{port}}"
-        run = harness("--suite", "shutdown", "--", "sh", "-c", command)
+        run = harness("--suite", "shutdown", "--", "sh", "-c", f"cd src && {python} tcp_echo.py {{port}}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outcomes() == {check: "passed" for check in CHECKS}, run.stdout
 
 
-def test_children_that_outlive_a_server_started_through_a_launcher_are_still_caught(harness):
-    command = f"{python_for_others()} {server('shut_fork_orphans.py')} {{port}}; echo the server ended"
+def test_children_that_outlive_a_server_started_through_a_launcher_are_still_caught(harness, tmp_path):
+    shutil.copy(server("shut_fork_orphans.py"), tmp_path / "shut_fork_orphans.py")
+    command = f"{python_for_others()} shut_fork_orphans.py {{port}}; echo the server ended"
     run = harness("--suite", "shutdown", "-k", "sigterm", "--shutdown-timeout", BUGGY_SHUTDOWN_TIMEOUT,
                   "--", "sh", "-c", command)
     assert run.outcomes() == {"shutdown::sigterm_idle": "passed", "shutdown::sigterm_with_clients": "failed"}, run.stdout

@@ -1,0 +1,189 @@
+"""What a hostile server cannot do (SPEC §5, issue #12 attacks 2, 3, 4, 7, 8,
+10, 11), in each mode this machine offers: sandboxed (bubblewrap) and the
+fallback (`--no-bwrap`), both as root here. "Fallback as a normal user" is
+not run: this machine's interpreter lives under /root, out of a normal user's
+reach (the README's table says what that mode gives).
+
+Each test asserts the victim unchanged, the secret unread, the folder gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import REFERENCE, TEST_REPLY_TIMEOUT, server
+from harness import bwrap
+from harness.sandbox import reachable_by_others
+from test_hostile import processes_with
+
+SANDBOX_MISSING = bwrap.unavailable_reason()
+MODES = pytest.mark.parametrize("mode", [
+    pytest.param("sandboxed", marks=pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")),
+    "fallback",
+])
+ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="the attack needs a root harness to mean anything")
+FAST = ("--reply-timeout", TEST_REPLY_TIMEOUT, "--startup-timeout", "10")
+
+
+def flags(mode: str) -> tuple[str, ...]:
+    return ("--no-bwrap",) if mode == "fallback" else ()
+
+
+def line_after(run, prefix: str) -> dict:
+    output = (run.report["checks"][0].get("server_output") or "") if run.report["checks"] else ""
+    output += "\n" + (run.report["server"].get("startup_error") or "")
+    line = next(line for line in output.splitlines() if line.startswith(prefix))
+    return json.loads(line[len(prefix):])
+
+
+@MODES
+def test_control_sequences_from_the_server_never_reach_the_terminal(harness, mode):
+    run = harness(*flags(mode), "-k", "single_message", *FAST, server("hostile_ansi_output.py"))
+    assert run.returncode == 3
+    shown = run.stdout + run.stderr
+    assert "\x1b" not in shown and "\r" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "\\x1b[2K" in run.stdout and "\\x1b]0;all checks passed\\x07" in run.stdout  # shown, made visible
+    assert "\x1b[2K" in (run.report["checks"][0].get("server_output") or "")  # the report keeps the real text
+
+
+@ROOT
+@MODES
+def test_links_in_a_tcp_file_submission_do_not_expose_or_change_other_files(harness, mode, tmp_path):
+    victim = tmp_path / "root-only.txt"
+    victim.write_text("ROOT-ONLY-CONTENT\n")
+    victim.chmod(0o600)
+    other = tmp_path / "other-student.py"
+    other.write_text("print('other work')\n")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(REFERENCE / "tcp_file.py", folder / "server.py")
+    (folder / "hello.txt").symlink_to(victim)
+    (folder / "data.bin").symlink_to(other)
+    (folder / "served").symlink_to(tmp_path)
+    run = harness(*flags(mode), "--protocol", "tcp-file", "-k", "text_file or binary_file", *FAST,
+                  str(folder / "server.py"), "{port}")
+    assert run.returncode == 0, run.stdout
+    assert victim.read_text() == "ROOT-ONLY-CONTENT\n" and (victim.stat().st_mode & 0o777) == 0o600
+    assert other.read_text() == "print('other work')\n"
+    assert (folder / "hello.txt").is_symlink()  # the original is untouched too
+
+
+@ROOT
+@MODES
+def test_a_setuid_program_in_a_submission_loses_its_bits_in_the_copy(harness, mode, tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(server("hostile_setuid_copy.py"), folder / "server.py")
+    shutil.copy(shutil.which("id") or "/usr/bin/id", folder / "suid_id")
+    (folder / "suid_id").chmod(0o6755)
+    run = harness(*flags(mode), "-k", "single_message", *FAST, str(folder / "server.py"))
+    seen = line_after(run, "SUID ")
+    assert seen["bits"] == 0
+    assert seen["euid"] != "0" and seen["uid"] != 0
+    assert (folder / "suid_id").stat().st_mode & 0o6000 == 0o6000  # the original keeps its bits
+
+
+@MODES
+def test_a_folder_thousands_deep_is_cleaned_up_without_recursion_error(harness, mode, tmp_path):
+    temporary = tmp_path / "tmpdir"
+    temporary.mkdir()
+    run = harness(*flags(mode), "-k", "single_message", *FAST, server("hostile_deep_folder.py"),
+                  env={"TMPDIR": str(temporary)})
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "RecursionError" not in run.stdout + run.stderr and "INTERNALERROR" not in run.stdout + run.stderr
+    assert "deep folder made" in (run.report["checks"][0].get("server_output") or "")
+    assert list(temporary.iterdir()) == []
+
+
+@ROOT
+@MODES
+def test_temporaries_vanish_with_the_server_and_tmpfs_counts_as_memory(harness, mode):
+    token = uuid.uuid4().hex
+    run = harness(*flags(mode), "-k", "single_message", *FAST, "--memory-limit", "100",
+                  server("hostile_plants_tmp_files.py"), "{port}", token)
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        left = [name for name in os.listdir(folder) if token in name]
+        assert not left, f"left in {folder}: {left}"
+    if mode == "sandboxed":  # its private /dev/shm is as big as the memory limit: 128 MiB never fit
+        assert run.returncode == 0, run.stdout
+    else:  # the fallback cannot count tmpfs files as memory (README: containment "partly")
+        assert run.returncode == 3 and "HELD 128 MiB" in run.stdout
+
+
+@pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")
+def test_a_sandboxed_server_reads_nothing_of_others(harness, tmp_path):
+    other = tmp_path / "other" / "server.py"
+    other.parent.mkdir()
+    other.write_text("OTHER-STUDENT-WORK\n")
+    other.chmod(0o644)
+    assignment = tmp_path / "harness.toml"
+    assignment.write_text('protocol = "tcp-echo"\n# ASSIGNMENT\n')
+    run = harness("-k", "single_message", *FAST, "--config", str(assignment), server("hostile_reads_others.py"),
+                  str(other), str(assignment), "/etc/shadow", cwd=tmp_path)
+    got = line_after(run, "GOT ")
+    assert "OTHER-STUDENT-WORK" not in json.dumps(got) and "ASSIGNMENT" not in json.dumps(got)
+    assert got["/etc/shadow"].startswith("DENIED")
+    assert got["parent_mentions"] in ([], "DENIED Permission denied"), got["parent_mentions"]
+    # /tmp is its own: only the mount points of what it is shown (its own instance folder, the interpreter).
+    assert not any(name.startswith("pytest-") for name in got["tmp"]), got["tmp"]
+    assert len([name for name in got["tmp"] if name.startswith("harness-run-")]) <= 1, got["tmp"]
+
+
+@ROOT
+@pytest.mark.skipif(not reachable_by_others(sys.executable),
+                    reason="this Python is out of other users' reach: the fallback keeps CAP_DAC_READ_SEARCH for it")
+def test_a_fallback_server_cannot_read_root_only_files(harness, tmp_path):
+    secret = tmp_path / "root-only"
+    secret.write_text("ROOT-ONLY\n")
+    secret.chmod(0o600)
+    shadow = Path("/etc/shadow")
+    run = harness("--no-bwrap", "-k", "single_message", *FAST, server("hostile_reads_others.py"), str(secret),
+                  *([str(shadow)] if shadow.exists() else []))
+    got = line_after(run, "GOT ")
+    assert got[str(secret)].startswith("DENIED")
+    assert all(value.startswith("DENIED") for key, value in got.items() if key.startswith("/"))
+
+
+@MODES
+def test_a_fifo_in_the_servers_current_folder_is_never_read(harness, mode, tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(server("hostile_fifo_secret.py"), folder / "server.py")
+    shutil.copy(REFERENCE / "tcp_file.py", folder / "ref_tcp_file.py")
+    run = harness(*flags(mode), "--protocol", "tcp-file", "-k", "path_traversal", *FAST,
+                  str(folder / "server.py"), "{port}")
+    assert run.returncode == 0, run.stdout  # the real secret, from the harness's own folder, stays unserved
+    assert run.outcomes() == {"echo::path_traversal": "passed"}
+
+
+@pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")
+def test_a_daemon_that_cleared_its_environment_dies_with_a_sigkilled_harness(tmp_path):
+    """The fallback finds such a daemon by uid during cleanup, which SIGKILL skips (README: containment partly);
+    the sandbox's PID namespace ends with bwrap, which the kernel ends with the harness."""
+    nonce = uuid.uuid4().hex
+    process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--suite", "shutdown", *FAST,
+                                server("hostile_daemon_clears_env.py"), "{port}", nonce], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not [p for p in processes_with(nonce) if " daemon" in p] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p for p in processes_with(nonce) if " daemon" in p], "the daemon never started"
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while processes_with(nonce) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = processes_with(nonce)
+    for line in left:  # so a failing assertion leaks nothing
+        os.kill(int(line.partition(":")[0]), 9)
+    assert not left, left
