@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
     run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist); servers must honour {port}")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    run.add_argument("-x", "--exitfirst", dest="exitfirst", action="store_true",
+                     help="stop at the first failed check (fix one thing at a time)")
     run.add_argument("-v", dest="verbose", action="count", default=0, help="more output")
     run.add_argument("-q", dest="quiet", action="count", default=0, help="less output")
     run.add_argument("server", metavar="SERVER", nargs="?", help="the server: a .py file or an executable")
@@ -288,6 +290,8 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
         result += ["--check", pattern]
     if args.keyword:
         result += ["-k", args.keyword]
+    if args.exitfirst:
+        result.append("-x")
     if workers not in (None, "0"):
         result += ["-p", "xdist", "-n", str(workers)]
     return result
@@ -309,7 +313,14 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     from harness.plugin import COLLECTOR
 
     observer = _Observer()
-    code = int(pytest.main(pytest_args, plugins=[observer]))
+    try:
+        code = int(pytest.main(pytest_args, plugins=[observer]))
+    except KeyboardInterrupt:  # a stop that escaped pytest (it had already ended the session)
+        code = EXIT_INTERRUPTED
+    from harness import interrupts
+
+    if interrupts.stop_requested():
+        interrupts.shield_cleanup()  # a late Ctrl+C must not cut the reports short
     collector = observer.config.stash.get(COLLECTOR, None) if observer.config is not None else None
     if collector is None:
         if code == pytest.ExitCode.USAGE_ERROR:

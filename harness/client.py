@@ -26,6 +26,7 @@ from harness.bytesdiff import describe_mismatch, readable
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint
+from harness.patience import PATIENCE
 
 EXTRA_CAP = 64 * 1024
 CHUNK = 64 * 1024
@@ -135,8 +136,14 @@ class TcpConnection:
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while len(received) < size:
-                if not sel.select(deadline.remaining()):
-                    raise self._short(size, received, f"no more bytes arrived within {deadline.seconds:g} s", what)
+                wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
+                started = time.monotonic()
+                if not sel.select(wait):
+                    PATIENCE.silence(wait, deadline.seconds)
+                    shown = deadline.seconds if wait >= deadline.remaining() else wait
+                    raise self._short(size, received, f"no more bytes arrived within {shown:g} s"
+                                      + PATIENCE.why_short(shown, deadline.seconds), what)
+                PATIENCE.heard(time.monotonic() - started)
                 try:
                     chunk = recv_and_ack(self.sock, min(CHUNK, size - len(received)))
                 except BlockingIOError:
@@ -163,15 +170,19 @@ class TcpConnection:
         received = bytearray()
         view = memoryview(payload)
         end_reason = ""
+        wait = PATIENCE.wait(idle_timeout)
+        quiet_since = time.monotonic()
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
             while len(received) < len(payload):
-                events = sel.select(idle_timeout)
+                events = sel.select(wait)
                 if not events:
-                    end_reason = f"no more bytes arrived within {idle_timeout:g} s"
+                    PATIENCE.silence(wait, idle_timeout)
+                    end_reason = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, idle_timeout)
                     break
                 mask = events[0][1]
                 if mask & selectors.EVENT_WRITE and view:
+                    quiet_since = time.monotonic()
                     try:
                         view = view[self.sock.send(view[:CHUNK]) :]
                     except BlockingIOError:
@@ -192,6 +203,8 @@ class TcpConnection:
                     if not chunk:
                         end_reason = "the server closed the connection"
                         break
+                    PATIENCE.heard(time.monotonic() - quiet_since)
+                    quiet_since = time.monotonic()
                     ContactCounter.replies += 1
                     received += chunk
         return bytes(received), end_reason
@@ -269,6 +282,23 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
     )
 
 
+#: When a UDP datagram with no reply yet is sent again (seconds after the first
+#: send): early, then later, all within the reply timeout — a lost datagram
+#: costs one reply timeout, not one per try.
+RETRY_AT = (0.2, 0.6)
+
+
+def retry_offsets(reply_timeout: float, tries: int) -> list[float]:
+    """The moments (s after the first send) of each of `tries` sends of a
+    datagram, all inside `reply_timeout`: 0, 0.2, 0.6 for the default 2 s;
+    scaled down for a short timeout so the last try still gets half of it."""
+    offsets = [0.0]
+    for index in range(1, tries):
+        planned = RETRY_AT[index - 1] if index <= len(RETRY_AT) else RETRY_AT[-1] * (index - len(RETRY_AT) + 1)
+        offsets.append(min(planned, reply_timeout * index / (2 * (tries - 1))))
+    return offsets
+
+
 class UdpClient:
     """A connected UDP socket: the kernel drops datagrams from any other address,
     and an ICMP "port unreachable" (the server is gone) is seen at once as
@@ -282,6 +312,10 @@ class UdpClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.connect(endpoint.address)
         self.sock.setblocking(False)
+        #: Replies the server may send again, once per extra send of their datagram.
+        self.late_copies: dict[bytes, int] = {}
+        #: How long the last unanswered exchange waited (cut short after an earlier silence).
+        self.last_wait = reply_timeout
 
     def __enter__(self) -> UdpClient:
         return self
@@ -301,25 +335,40 @@ class UdpClient:
         )
 
     def receive(self, deadline: Deadline, size: int = 65536 + 1) -> bytes | None:
-        """The next datagram from the server by the deadline, or None."""
+        """The next datagram from the server by the deadline, or None; a late
+        copy of an earlier reply (answering one of our retries) is skipped."""
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while sel.select(deadline.remaining()):
                 try:
-                    return self.sock.recv(size)
+                    reply = self.sock.recv(size)
                 except BlockingIOError:
                     continue
                 except ConnectionRefusedError:
                     raise self._gone() from None
+                if self.late_copies.get(reply, 0) > 0:
+                    self.late_copies[reply] -= 1
+                    continue
+                return reply
         return None
 
     def exchange(self, datagram: bytes) -> bytes | None:
-        """Send and wait for one reply; a datagram counts as lost only after `tries` tries."""
-        for _ in range(self.tries):
+        """Send and wait for one reply; a datagram counts as lost only after
+        `tries` sends, all within the reply timeout (see `retry_offsets`)."""
+        timeout = PATIENCE.wait(self.reply_timeout)
+        deadline = Deadline(timeout)
+        offsets = retry_offsets(timeout, self.tries)
+        for sent, offset in enumerate(offsets, start=1):
             self.send(datagram)
-            reply = self.receive(Deadline(self.reply_timeout))
+            until = offsets[sent] if sent < len(offsets) else timeout
+            reply = self.receive(Deadline(max(0.0, until - offset), deadline.start + offset))
             if reply is not None:
+                PATIENCE.heard(deadline.elapsed())
+                if sent > 1:  # the server may still answer the other sends
+                    self.late_copies[reply] = self.late_copies.get(reply, 0) + sent - 1
                 return reply
+        PATIENCE.silence(timeout, self.reply_timeout)
+        self.last_wait = timeout
         return None
 
     def no_reply(self, datagram: bytes, expected: bytes, context: str = "") -> CheckFailed:
@@ -337,11 +386,11 @@ class UdpClient:
             )
         return CheckFailed(
             f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
-            f"({self.reply_timeout:g} s each)",
+            f"within {self.last_wait:g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
             expected=expected,
         )
 
-    def reply_source(self, datagram: bytes, wait: float = 1.0) -> tuple[str, int] | None:
+    def reply_source(self, datagram: bytes, wait: float = 0.3) -> tuple[str, int] | None:
         """Send `datagram` once from an unconnected socket; the reply's source
         address if it is not the server's, else None."""
         with socket.socket(self.endpoint.family, socket.SOCK_DGRAM) as probe:

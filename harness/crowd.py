@@ -35,7 +35,7 @@ from typing import Callable, TypeVar
 
 from harness.acceptqueue import WINDOW as ACCEPT_WINDOW
 from harness.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
-from harness.client import recv_and_ack
+from harness.client import recv_and_ack, retry_offsets
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
@@ -477,6 +477,7 @@ class _UdpClient:
     sock: socket.socket
     next_message: int = 0
     tries: int = 0
+    first_sent: float = 0.0
     try_deadline: Deadline | None = None
     answered: set[int] = field(default_factory=set)
     done: bool = False
@@ -505,23 +506,23 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
             order = list(clients)
             random.Random(seed).shuffle(order)
             for client in order:
-                _udp_send(client, reply_timeout, result)
+                _udp_send(client, reply_timeout, tries, result)
             while not result.misdeliveries and not limit.expired():
                 waiting = [c for c in clients if not c.done]
                 if not waiting:
                     break
                 soonest = min((c.try_deadline.remaining() for c in waiting if c.try_deadline), default=0.0)
                 for key, _ in sel.select(soonest):
-                    _udp_receive(key.data, conversations, reply_timeout, result)
+                    _udp_receive(key.data, conversations, reply_timeout, tries, result)
                 for client in waiting:
                     if not client.done and client.try_deadline and client.try_deadline.expired():
                         if client.tries >= tries:
                             result.ended[client.conversation.client] = (
                                 f"no reply to its datagram {client.next_message} after {tries} tries "
-                                f"({reply_timeout:g} s each)")
+                                f"within {reply_timeout:g} s")
                             client.done = True
                         else:
-                            _udp_send(client, reply_timeout, result)
+                            _udp_send(client, reply_timeout, tries, result)
             else:
                 if limit.expired():
                     result.stall = f"the crowd was still not done after {RUN_LIMIT:g} s"
@@ -532,9 +533,14 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
     return result
 
 
-def _udp_send(client: _UdpClient, reply_timeout: float, result: CrowdResult) -> None:
+def _udp_send(client: _UdpClient, reply_timeout: float, tries: int, result: CrowdResult) -> None:
+    """One send of the client's current datagram; its tries fit in one reply timeout (`retry_offsets`)."""
+    if client.tries == 0:
+        client.first_sent = time.monotonic()
     client.tries += 1
-    client.try_deadline = Deadline(reply_timeout)
+    offsets = retry_offsets(reply_timeout, tries)
+    until = offsets[client.tries] if client.tries < len(offsets) else reply_timeout
+    client.try_deadline = Deadline(until, client.first_sent)
     try:
         client.sock.send(client.conversation.messages[client.next_message])
     except BlockingIOError:
@@ -544,7 +550,7 @@ def _udp_send(client: _UdpClient, reply_timeout: float, result: CrowdResult) -> 
         client.done = True
 
 
-def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_timeout: float,
+def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_timeout: float, tries: int,
                  result: CrowdResult) -> None:
     messages = client.conversation.messages
     for _ in range(64):  # drain what is queued, boundedly
@@ -568,7 +574,7 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
                 client.done = True
                 client.try_deadline = None
             else:
-                _udp_send(client, reply_timeout, result)
+                _udp_send(client, reply_timeout, tries, result)
             continue
         if reply in (messages[i] for i in client.answered):
             continue  # a late answer to our own retry

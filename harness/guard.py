@@ -236,6 +236,7 @@ class RunGuard:
         for nodeid in list(self.running):
             self._error(nodeid, message)
         self.collector.interrupted = True
+        self.collector.stuck = True
         os.kill(os.getpid(), signal.SIGINT)
         if self.finished.wait(HARD_EXIT_S):
             return

@@ -44,6 +44,8 @@ LOST_AFTER_S = 2.0
 #: When the stop was last raised (monotonic), and whether pytest has taken it in hand.
 _raised_at: float | None = None
 _taken = False
+#: Whether the "already stopping" line was printed.
+_told = False
 
 
 def stop_requested() -> bool:
@@ -102,10 +104,13 @@ def _first_interrupt(signum: int, frame: Any) -> None:
 
 def _already_stopping(signum: int, frame: Any) -> None:
     global _redeliver
-    if _redeliver:
+    if _redeliver and not _taken:  # once pytest has the stop in hand, raising it again could only escape it
         _redeliver = False
         _raise_watched()
-    print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
+    global _told
+    if not _told and "PYTEST_XDIST_WORKER" not in os.environ:  # however many Ctrl+C: one line, from the controller
+        _told = True
+        print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
 
 
 def _raise_watched() -> None:

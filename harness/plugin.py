@@ -151,7 +151,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # From the basics outwards (SPEC §7): correctness, framing, concurrency,
+    # shutdown — the order of SUITES, whatever the files' names.
+    items[:] = sorted(keep, key=_suite_rank)
+
+
+def _suite_rank(item: pytest.Item) -> int:
+    check_id = _check_id(item)
+    suite = CATALOGUE[check_id].suite if check_id is not None else ""
+    return SUITES.index(suite) if suite in SUITES else len(SUITES)
 
 
 def _opted_in(suite: str, suites: list[str] | None, checks: list[str] | None) -> bool:
@@ -415,6 +423,8 @@ class ResultCollector:
         self.verbosity = config.getoption("harness_ui")
         self.ui = self.verbosity is not None
         self.interrupted = False
+        #: Ended by the watchdog (a stuck run: its checks are errors, exit 1), not by a person.
+        self.stuck = False
         #: One-line notes for the report (e.g. isolation unavailable, a crashed worker).
         self.notes: list[str] = []
         self.announced = False
@@ -429,6 +439,8 @@ class ResultCollector:
             print(safe_text(text), file=self.out, flush=True)
 
     def pytest_sessionstart(self) -> None:
+        if self.ui:
+            silence_pytest_banners(self.config)
         self._say(f"harness · protocol {self.settings.protocol_name} · server: {shlex.join(self.server.command)}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -515,12 +527,12 @@ class ResultCollector:
             notes=self.notes,
         )
         summary = report.summary()
-        if self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
+        if self.interrupted and not self.stuck:  # whatever had failed before the stop (exit codes: README)
+            status = 130
+        elif self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
             status = 3
         elif summary["failed"] or summary["errors"]:
             status = 1
-        elif self.interrupted:
-            status = 130
         elif not report.checks:
             status = int(exitstatus)
         else:
@@ -538,6 +550,26 @@ class ResultCollector:
         )
         if path:
             self._say(f"report: {os.path.abspath(path)}")
+        if self.ui:
+            self._end_line(session)
+
+    def _end_line(self, session: pytest.Session) -> None:
+        """One plain line for how the run ended early, instead of pytest's banners."""
+        if self.interrupted and not self.stuck:
+            self._say("interrupted: the servers were stopped" + (" and the partial report written"
+                                                                 if self.config.getoption("harness_json") else ""))
+        elif session.shouldstop and self.config.getoption("exitfirst", False):
+            self._say("stopped at the first failed check (-x); the checks after it did not run")
+        session.shouldstop = False  # the run is over: pytest need not announce it again
+
+
+def silence_pytest_banners(config: pytest.Config) -> None:
+    """`harness run` says in one line how a run ended early (`_end_line`):
+    pytest's '!!! KeyboardInterrupt !!!' banner, with its advice to use
+    --full-trace (an option `harness run` does not have), is not shown."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and hasattr(terminal, "_report_keyboardinterrupt"):
+        terminal._report_keyboardinterrupt = lambda: None
 
 
 def _indent(text: str, prefix: str = "    ") -> str:

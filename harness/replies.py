@@ -13,11 +13,13 @@ Rules:
 from __future__ import annotations
 
 import selectors
+import time
 
 from harness.bytesdiff import describe_mismatch
 from harness.client import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
+from harness.patience import PATIENCE
 
 CHUNK = 64 * 1024
 #: After a mismatch, how long to keep reading so the report shows more of the reply.
@@ -31,6 +33,7 @@ class ReplyReader:
         self.conn = conn
         self.pending = bytearray()
         self.closed = ""  # why the stream ended ("" while open)
+        self.cut = ""  # why the last wait was shorter than its timeout ("" if it was not)
 
     def _fill(self, deadline: Deadline, cap: int) -> bool:
         """Read one chunk into `pending`; False on deadline or end of stream."""
@@ -39,8 +42,14 @@ class ReplyReader:
         with selectors.DefaultSelector() as sel:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while True:
-                if not sel.select(deadline.remaining()):
+                wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
+                started = time.monotonic()
+                if not sel.select(wait):
+                    PATIENCE.silence(wait, deadline.seconds)
+                    if wait < deadline.remaining():
+                        self.cut = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, deadline.seconds)
                     return False
+                PATIENCE.heard(time.monotonic() - started)
                 try:
                     chunk = recv_and_ack(self.conn.sock, min(CHUNK, max(1, cap - len(self.pending))))
                 except BlockingIOError:
@@ -67,7 +76,7 @@ class ReplyReader:
             return
         got = bytes(self.pending)
         if expected.startswith(got):
-            reason = self.closed or f"no more bytes arrived within {timeout:g} s"
+            reason = self.closed or self.cut or f"no more bytes arrived within {timeout:g} s"
             summary = f"nothing arrived ({reason})" if not got else f"only {len(got)} of {len(expected)} bytes arrived ({reason})"
         else:
             evidence = Deadline(EVIDENCE_WAIT)
