@@ -22,6 +22,7 @@ import socket
 import struct
 import time
 
+from harness import wirelog
 from harness.bytesdiff import describe_mismatch, readable
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
@@ -72,10 +73,12 @@ class TcpConnection:
         self.sock = socket.socket(endpoint.family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(max(deadline.remaining(), 0.001))
+        self.wire = wirelog.connection("tcp")
         try:
             self.sock.connect(endpoint.address)
         except OSError as exc:
             self.sock.close()
+            self.wire.refused(exc.strerror or str(exc))
             raise CheckFailed(
                 f"could not connect to {endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
                 " (is the server still accepting connections?)"
@@ -83,6 +86,7 @@ class TcpConnection:
         ContactCounter.connections += 1
         self.sock.setblocking(False)
         self.local_port = self.sock.getsockname()[1]
+        self.wire.connected(self.local_port)
 
     def __enter__(self) -> TcpConnection:
         return self
@@ -91,19 +95,23 @@ class TcpConnection:
         self.close()
 
     def close(self) -> None:
+        if self.sock.fileno() != -1:
+            self.wire.event(*closing(self.sock))
         self.sock.close()
 
     def abort(self) -> None:
         """Close with an RST (SO_LINGER 0), as a crashed client would."""
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.wire.event(wirelog.CLIENT_RST, "abort")
         self.sock.close()
 
     def shutdown_write(self) -> None:
         """Half-close: tell the server we will send nothing more."""
         self.sock.shutdown(socket.SHUT_WR)
+        self.wire.event(wirelog.CLIENT_FIN, "half-close")
 
     # -- sending -------------------------------------------------------------
-    def send_all(self, data: bytes, deadline: Deadline) -> None:
+    def send_all(self, data: bytes, deadline: Deadline, segment: str | None = None) -> None:
         view = memoryview(data)
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_WRITE)
@@ -118,7 +126,9 @@ class TcpConnection:
                 except BlockingIOError:
                     continue
                 except OSError as exc:
+                    self.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
                     raise CheckFailed(f"sending failed: {exc.strerror or exc} (the server closed the connection?)") from exc
+                self.wire.sent(view[:sent], segment)
                 view = view[sent:]
 
     def send_segments(self, segments: list[bytes], pause: float, deadline: Deadline) -> None:
@@ -126,7 +136,7 @@ class TcpConnection:
         for index, segment in enumerate(segments):
             if index:
                 time.sleep(pause)
-            self.send_all(segment, deadline)
+            self.send_all(segment, deadline, f"{index + 1}/{len(segments)}")
 
     # -- receiving -----------------------------------------------------------
     def recv_exactly(self, size: int, deadline: Deadline, what: str = "the echo") -> bytes:
@@ -136,15 +146,19 @@ class TcpConnection:
             sel.register(self.sock, selectors.EVENT_READ)
             while len(received) < size:
                 if not sel.select(deadline.remaining()):
+                    self.wire.silence()
                     raise self._short(size, received, f"no more bytes arrived within {deadline.seconds:g} s", what)
                 try:
                     chunk = recv_and_ack(self.sock, min(CHUNK, size - len(received)))
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.wire.event(wirelog.SERVER_RST)
                     raise self._short(size, received, "the server reset the connection", what) from None
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     raise self._short(size, received, "the server closed the connection", what)
+                self.wire.got(chunk)
                 ContactCounter.replies += 1
                 received += chunk
         return bytes(received)
@@ -168,15 +182,19 @@ class TcpConnection:
             while len(received) < len(payload):
                 events = sel.select(idle_timeout)
                 if not events:
+                    self.wire.silence()
                     end_reason = f"no more bytes arrived within {idle_timeout:g} s"
                     break
                 mask = events[0][1]
                 if mask & selectors.EVENT_WRITE and view:
                     try:
-                        view = view[self.sock.send(view[:CHUNK]) :]
+                        sent = self.sock.send(view[:CHUNK])
+                        self.wire.sent(view[:sent])
+                        view = view[sent:]
                     except BlockingIOError:
                         pass
                     except OSError as exc:
+                        self.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
                         end_reason = f"sending failed: {exc.strerror or exc}"
                         break
                     if not view:
@@ -187,11 +205,14 @@ class TcpConnection:
                     except BlockingIOError:
                         continue
                     except ConnectionResetError:
+                        self.wire.event(wirelog.SERVER_RST)
                         end_reason = "the server reset the connection"
                         break
                     if not chunk:
+                        self.wire.event(wirelog.SERVER_FIN)
                         end_reason = "the server closed the connection"
                         break
+                    self.wire.got(chunk)
                     ContactCounter.replies += 1
                     received += chunk
         return bytes(received), end_reason
@@ -208,15 +229,21 @@ class TcpConnection:
         received = bytearray()
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
-            while len(received) < cap and sel.select(deadline.remaining()):
+            while len(received) < cap:
+                if not sel.select(deadline.remaining()):
+                    self.wire.silence()
+                    break
                 try:
                     chunk = recv_and_ack(self.sock, cap - len(received))
                 except BlockingIOError:
                     continue
                 except OSError:
+                    self.wire.event(wirelog.SERVER_RST)
                     break
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     break
+                self.wire.got(chunk)
                 received += chunk
         return bytes(received)
 
@@ -227,6 +254,7 @@ class TcpConnection:
             sel.register(self.sock, selectors.EVENT_READ)
             while True:
                 if not sel.select(deadline.remaining()):
+                    self.wire.silence()
                     raise CheckFailed(
                         f"the server did not close the connection within {deadline.seconds:g} s "
                         "after the client half-closed (shutdown of its write side)",
@@ -237,8 +265,10 @@ class TcpConnection:
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.wire.event(wirelog.SERVER_RST)
                     return
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     if extra:
                         raise CheckFailed(
                             f"the server sent {len(extra)} unexpected bytes before closing",
@@ -246,8 +276,18 @@ class TcpConnection:
                             received=bytes(extra),
                         )
                     return
+                self.wire.got(chunk)
                 if len(extra) < EXTRA_CAP:
                     extra += chunk
+
+
+def closing(sock: socket.socket) -> tuple[str, str]:
+    """What closing `sock` sends: a FIN, or an RST if received bytes were left unread."""
+    try:
+        unread = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        unread = b""
+    return (wirelog.CLIENT_RST, "closed with unread bytes") if unread else (wirelog.CLIENT_FIN, "close")
 
 
 def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
@@ -282,6 +322,8 @@ class UdpClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.connect(endpoint.address)
         self.sock.setblocking(False)
+        self.wire = wirelog.connection("udp")
+        self.wire.connected(self.sock.getsockname()[1])
 
     def __enter__(self) -> UdpClient:
         return self
@@ -293,7 +335,9 @@ class UdpClient:
         try:
             self.sock.send(datagram)
         except ConnectionRefusedError:
+            self.wire.refused("ICMP port unreachable")
             raise self._gone() from None
+        self.wire.sent(datagram)
 
     def _gone(self) -> CheckFailed:
         return CheckFailed(
@@ -306,11 +350,15 @@ class UdpClient:
             sel.register(self.sock, selectors.EVENT_READ)
             while sel.select(deadline.remaining()):
                 try:
-                    return self.sock.recv(size)
+                    datagram = self.sock.recv(size)
                 except BlockingIOError:
                     continue
                 except ConnectionRefusedError:
+                    self.wire.refused("ICMP port unreachable")
                     raise self._gone() from None
+                self.wire.got(datagram)
+                return datagram
+        self.wire.silence()
         return None
 
     def exchange(self, datagram: bytes) -> bytes | None:

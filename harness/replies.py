@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import selectors
 
+from harness import wirelog
 from harness.bytesdiff import describe_mismatch
 from harness.client import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
@@ -40,17 +41,21 @@ class ReplyReader:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while True:
                 if not sel.select(deadline.remaining()):
+                    self.conn.wire.silence()
                     return False
                 try:
                     chunk = recv_and_ack(self.conn.sock, min(CHUNK, max(1, cap - len(self.pending))))
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.conn.wire.event(wirelog.SERVER_RST)
                     self.closed = "the server reset the connection"
                     return False
                 if not chunk:
+                    self.conn.wire.event(wirelog.SERVER_FIN)
                     self.closed = "the server closed the connection"
                     return False
+                self.conn.wire.got(chunk)
                 ContactCounter.replies += 1
                 self.pending += chunk
                 return True
