@@ -190,9 +190,9 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             shapes = (f'<path d="M{GUTTER} {y:.1f}' + "".join(f"l6 -4l6 4" for _ in range(int((server_x - GUTTER) / 12)))
                       + f'" fill="none" stroke="{GREY}"/>')
         if kind == wirelog.NOTE:
-            lines = _wrap(text, int((width - GUTTER) / CHAR_W))
+            lines = _wrap(text, LABEL_CHARS)
             body.append(f'<g {attrs}>' + "".join(
-                f'<text x="{GUTTER}" y="{y + 4 + i * 14:.1f}" fill="{GREY}" font-style="italic">{clean(line)}</text>'
+                f'<text x="{label_x}" y="{y + 4 + i * 14:.1f}" fill="{GREY}" font-style="italic">{clean(line)}</text>'
                 for i, line in enumerate(lines)) + "</g>")
             y += ROW + (len(lines) - 1) * 14
             last_t = t
