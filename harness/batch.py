@@ -15,7 +15,8 @@ Rules of this module:
   to start because their port was taken — are graded again one at a time,
   alone; their row says so.
   With a fixed `port` in the assignment everything runs one at a time.
-- Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.log`
+- Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.html`
+  (the same run as a page, with a sequence diagram per failure), `OUT/NAME.log`
   (its console output) and `OUT/gradebook.csv`.
 """
 
@@ -213,8 +214,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     report_path = plan.out / f"{name}.json"
     log_path = plan.out / f"{name}.log"
     report_path.unlink(missing_ok=True)
+    (plan.out / f"{name}.html").unlink(missing_ok=True)
     marker = uuid.uuid4().hex
-    command = [sys.executable, "-m", "harness", "run", "--config", str(plan.config), "--json", str(report_path), "-q"]
+    command = [sys.executable, "-m", "harness", "run", "--config", str(plan.config), "--json", str(report_path),
+               "--html", str(plan.out / f"{name}.html"), "-q"]
     env = {**os.environ, MARKER_VARIABLE: marker}
     started = time.monotonic()
     timed_out = False
