@@ -16,9 +16,9 @@ from harness.checks import CATALOGUE
 from harness.feedback import explain
 from harness.grading import FULL_MARKS, CheckScore, Grade
 from harness.html_report import embedded_diagrams
-from harness.sequence_diagram import clean
 from harness.leaderboard import leaderboard
 from harness.report import Report
+from harness.sequence_diagram import clean
 
 STATUS = ("passed", "failed")
 

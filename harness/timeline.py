@@ -107,16 +107,16 @@ def event_text(wire: dict[str, Any], index: int) -> str:
     return kind
 
 
-def _groups(events: list[dict[str, Any]]) -> list[list[int]]:
-    """Consecutive writes (or reads) of one connection form one line; notes are left out
-    (the check's message already says how the stream was cut)."""
+def _groups(events: list[dict[str, Any]], verdict: int | None) -> list[list[int]]:
+    """Consecutive writes (or reads) of one connection form one line, the verdict's event
+    one of its own; notes are left out (the check's message already says how the stream was cut)."""
     groups: list[list[int]] = []
     for index, event in enumerate(events):
         if event["kind"] == wirelog.NOTE:
             continue
         last = events[groups[-1][-1]] if groups else None
         if (last is not None and event["kind"] in (wirelog.SEND, wirelog.RECV) and last["kind"] == event["kind"]
-                and last.get("conn") == event.get("conn") and "from" not in event and "from" not in last):
+                and last.get("conn") == event.get("conn") and verdict not in (index, groups[-1][-1])):
             groups[-1].append(index)
         else:
             groups.append([index])
@@ -140,10 +140,10 @@ def render(wire: dict[str, Any], lines: int = LINES) -> str:
     """The exchange around the failure, a few lines:
     `0.000  → 4 B (segment 1/2)` … `2.004  ← nothing for 2.00 s  ✗ reply byte 0 never came`."""
     events = wire.get("events") or []
-    groups = _groups(events)
+    verdict = (wire.get("verdict") or {}).get("event")
+    groups = _groups(events, verdict)
     if not groups:
         return ""
-    verdict = (wire.get("verdict") or {}).get("event")
     at = next((g for g, group in enumerate(groups) if verdict in group), None)
     focus = at if at is not None else len(groups) - 1
     start = max(0, min(focus - (lines - AFTER - 1), len(groups) - lines))
@@ -158,11 +158,8 @@ def render(wire: dict[str, Any], lines: int = LINES) -> str:
         who = f"{names.get(event.get('conn'), '')} " if several and event.get("conn") is not None else ""
         text = _group_text(wire, group)
         if verdict in group:
-            chunk = events[verdict]
-            if chunk["kind"] == wirelog.RECV and len(group) > 1:
-                text += f"; the last {size(chunk['size'])} begin {preview(chunk['head'])}"
-            elif chunk["kind"] == wirelog.RECV:
-                text += f" {preview(chunk['head'])}"
+            if events[verdict]["kind"] == wirelog.RECV:
+                text += f" {preview(events[verdict]['head'])}"
             text += f"  ✗ {verdict_text(wire)}"
         out.append(f"  {event['t']:7.3f}  {who}{text}")
     rest = len(groups) - start - len(shown)
