@@ -198,8 +198,9 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             last_t = t
             continue
         who = f"{names.get(conn, '')} " if several and conn is not None else ""
-        label = _wrap(f"{t:.3f} {who}{text}", LABEL_CHARS)[0] if len(f"{t:.3f} {who}{text}") > LABEL_CHARS \
-            else f"{t:.3f} {who}{text}"
+        label = f"{t:.3f} {who}{text}"
+        if len(label) > LABEL_CHARS:  # one line: the row's height
+            label = label[: LABEL_CHARS - 1] + "…"
         label_colour = RED if kind in (wirelog.REFUSED, wirelog.SEND_FAILED, wirelog.CLIENT_RST,
                                        wirelog.SERVER_RST, wirelog.SERVER_EXIT) else "#212121"
         body.append(f'<g {attrs}>{shapes}<text x="{label_x}" y="{y + 4:.1f}" fill="{label_colour}">'

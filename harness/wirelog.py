@@ -132,6 +132,8 @@ class WireLog:
     head: list[Event] = field(default_factory=list)
     tail: deque[Event] = field(default_factory=lambda: deque(maxlen=TAIL_EVENTS))
     total: int = 0
+    #: Connections labelled by the log ("client 1", "client 2", ...) so far.
+    unnamed: int = 0
     #: (event number, receiving connection, origin connection) of the first misdelivered chunk.
     misdelivery: tuple[int, int, int | None] | None = None
 
@@ -144,9 +146,10 @@ class WireLog:
 
     def connection(self, transport: str, label: str | None = None) -> Wire:
         conn_id = len(self.connections) + 1
-        unnamed = sum(1 for c in self.connections if c["auto"]) + 1
-        self.connections.append({"id": conn_id, "transport": transport, "label": label or f"client {unnamed}",
-                                 "port": None, "auto": label is None})
+        if label is None:
+            self.unnamed += 1
+            label = f"client {self.unnamed}"
+        self.connections.append({"id": conn_id, "transport": transport, "label": label, "port": None})
         return Wire(self, conn_id)
 
     def numbered(self) -> list[tuple[int, Event]]:
@@ -295,7 +298,7 @@ def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None
         previous_position, previous_number = position, number
     if log.misdelivery is not None and log.misdelivery[0] in index_of and log.misdelivery[2] is not None:
         out[index_of[log.misdelivery[0]]]["from"] = log.misdelivery[2]
-    connections = [{k: v for k, v in c.items() if k != "auto"} for c in log.connections if c["id"] in lanes]
+    connections = [c for c in log.connections if c["id"] in lanes]
     data: dict[str, Any] = {
         "connections": connections,
         "events": out,
@@ -335,8 +338,6 @@ def _event_json(log: WireLog, event: Event) -> dict[str, Any]:
             data["segment"] = extra
         if kind == RECV:
             data["offset"] = extra
-    elif kind == CONNECT:
-        pass
-    elif extra:
+    elif extra and kind != CONNECT:  # a connect's extra is its port, in the connections table
         data["text"] = str(extra)
     return data

@@ -187,8 +187,11 @@ def test_failing_check_shows_its_exchange(harness, tmp_path):
     assert [e["size"] for e in sends[:2]] == [1, 8] and sends[0]["segment"] == "1/6"
     assert any(e["kind"] == wirelog.NOTE and "header split 1+3" in e["text"] for e in wire["events"])
     ending = wire["events"][wire["verdict"]["event"]]
-    assert ending["kind"] in wirelog.ENDINGS and wire["verdict"]["reply_offset"] == 0
-    assert "on the wire" in run.stdout and "→ 1 B, 8 B" in run.stdout and "✗ reply byte 0 never came" in run.stdout
+    # Usually nothing comes back (the 1-byte header kills the thread); a loaded machine may deliver
+    # the first split whole, and then it is the next frame that is never answered.
+    assert ending["kind"] in wirelog.ENDINGS and wire["verdict"]["received"] is None
+    assert "on the wire" in run.stdout and re.search(r"→ (\d+ B, )*1 B", run.stdout)
+    assert re.search(r"✗ reply byte \d+ never came", run.stdout)
     assert "wire" not in run.check("framing::single_frame")
     assert page.exists()
 
