@@ -24,7 +24,8 @@ Rules of this module:
   to start because their port was taken — are graded again one at a time,
   alone; their row says so.
   With a fixed `port` in the assignment everything runs one at a time.
-- Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.log`
+- Outputs: `OUT/NAME.json` (the run's JSON report with scores), `OUT/NAME.html`
+  (the same run as a page, with a sequence diagram per failure), `OUT/NAME.log`
   (its console output) and `OUT/gradebook.csv` — also when the batch is
   stopped (Ctrl+C, SIGTERM): then unfinished submissions score 0, status
   `interrupted`.
@@ -252,8 +253,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     log_path = plan.out / f"{name}.log"
     private = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=plan.private))
     own_report, own_log = private / "report.json", private / "run.log"
+    own_html, html_path = private / "report.html", plan.out / f"{name}.html"
     marker = uuid.uuid4().hex
-    command = [sys.executable, "-I", "-m", "harness", "run", "--config", str(plan.config), "--json", str(own_report), "-q"]
+    command = [sys.executable, "-I", "-m", "harness", "run", "--config", str(plan.config), "--json", str(own_report),
+               "--html", str(own_html), "-q"]
     env = {**os.environ, MARKER_VARIABLE: marker, **run_deadline.environment(plan.timeout)}
     started = time.monotonic()
     timed_out = False
@@ -291,6 +294,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         data = _zero_report(own_report, plan, why)
     os.replace(own_log, log_path)
     os.replace(own_report, report_path)
+    if own_html.is_file():
+        os.replace(own_html, html_path)
+    else:
+        html_path.unlink(missing_ok=True)
     remove_tree(private)
     server = data.get("server") or {}
     if server.get("port_source") == "discovered":

@@ -279,9 +279,9 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
         if value is None:
             continue
         if option.type is bool:
-            result.append("--strict-checks" if option.name == "strict" else f"--{option.name}")
+            result.append(option.pytest_option)
         else:
-            result += [f"--{option.name}", str(value)]
+            result += [option.pytest_option, str(value)]
     for suite in args.suites or []:
         result += ["--suite", suite]
     if args.json_path:

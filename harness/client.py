@@ -22,6 +22,7 @@ import socket
 import struct
 import time
 
+from harness import wirelog
 from harness.bytesdiff import describe_mismatch, readable
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
@@ -73,10 +74,12 @@ class TcpConnection:
         self.sock = socket.socket(endpoint.family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(max(deadline.remaining(), 0.001))
+        self.wire = wirelog.connection("tcp")
         try:
             self.sock.connect(endpoint.address)
         except OSError as exc:
             self.sock.close()
+            self.wire.refused(exc.strerror or str(exc))
             raise CheckFailed(
                 f"could not connect to {endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
                 " (is the server still accepting connections?)"
@@ -84,6 +87,7 @@ class TcpConnection:
         ContactCounter.connections += 1
         self.sock.setblocking(False)
         self.local_port = self.sock.getsockname()[1]
+        self.wire.connected(self.local_port)
 
     def __enter__(self) -> TcpConnection:
         return self
@@ -92,19 +96,23 @@ class TcpConnection:
         self.close()
 
     def close(self) -> None:
+        if self.sock.fileno() != -1:
+            self.wire.event(*closing(self.sock))
         self.sock.close()
 
     def abort(self) -> None:
         """Close with an RST (SO_LINGER 0), as a crashed client would."""
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.wire.event(wirelog.CLIENT_RST, "abort")
         self.sock.close()
 
     def shutdown_write(self) -> None:
         """Half-close: tell the server we will send nothing more."""
         self.sock.shutdown(socket.SHUT_WR)
+        self.wire.event(wirelog.CLIENT_FIN, "half-close")
 
     # -- sending -------------------------------------------------------------
-    def send_all(self, data: bytes, deadline: Deadline) -> None:
+    def send_all(self, data: bytes, deadline: Deadline, segment: str | None = None) -> None:
         view = memoryview(data)
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_WRITE)
@@ -119,7 +127,9 @@ class TcpConnection:
                 except BlockingIOError:
                     continue
                 except OSError as exc:
+                    self.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
                     raise CheckFailed(f"sending failed: {exc.strerror or exc} (the server closed the connection?)") from exc
+                self.wire.sent(view[:sent], segment)
                 view = view[sent:]
 
     def send_segments(self, segments: list[bytes], pause: float, deadline: Deadline) -> None:
@@ -127,7 +137,7 @@ class TcpConnection:
         for index, segment in enumerate(segments):
             if index:
                 time.sleep(pause)
-            self.send_all(segment, deadline)
+            self.send_all(segment, deadline, f"{index + 1}/{len(segments)}")
 
     # -- receiving -----------------------------------------------------------
     def recv_exactly(self, size: int, deadline: Deadline, what: str = "the echo") -> bytes:
@@ -140,6 +150,7 @@ class TcpConnection:
                 started = time.monotonic()
                 if not sel.select(wait):
                     PATIENCE.silence(wait, deadline.seconds)
+                    self.wire.silence()
                     shown = deadline.seconds if wait >= deadline.remaining() else wait
                     raise self._short(size, received, f"no more bytes arrived within {shown:g} s"
                                       + PATIENCE.why_short(shown, deadline.seconds), what)
@@ -149,9 +160,12 @@ class TcpConnection:
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.wire.event(wirelog.SERVER_RST)
                     raise self._short(size, received, "the server reset the connection", what) from None
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     raise self._short(size, received, "the server closed the connection", what)
+                self.wire.got(chunk)
                 ContactCounter.replies += 1
                 received += chunk
         return bytes(received)
@@ -178,16 +192,20 @@ class TcpConnection:
                 events = sel.select(wait)
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
+                    self.wire.silence()
                     end_reason = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, idle_timeout)
                     break
                 mask = events[0][1]
                 if mask & selectors.EVENT_WRITE and view:
                     quiet_since = time.monotonic()
                     try:
-                        view = view[self.sock.send(view[:CHUNK]) :]
+                        sent = self.sock.send(view[:CHUNK])
+                        self.wire.sent(view[:sent])
+                        view = view[sent:]
                     except BlockingIOError:
                         pass
                     except OSError as exc:
+                        self.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
                         end_reason = f"sending failed: {exc.strerror or exc}"
                         break
                     if not view:
@@ -198,13 +216,16 @@ class TcpConnection:
                     except BlockingIOError:
                         continue
                     except ConnectionResetError:
+                        self.wire.event(wirelog.SERVER_RST)
                         end_reason = "the server reset the connection"
                         break
                     if not chunk:
+                        self.wire.event(wirelog.SERVER_FIN)
                         end_reason = "the server closed the connection"
                         break
                     PATIENCE.heard(time.monotonic() - quiet_since)
                     quiet_since = time.monotonic()
+                    self.wire.got(chunk)
                     ContactCounter.replies += 1
                     received += chunk
         return bytes(received), end_reason
@@ -221,15 +242,21 @@ class TcpConnection:
         received = bytearray()
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
-            while len(received) < cap and sel.select(deadline.remaining()):
+            while len(received) < cap:
+                if not sel.select(deadline.remaining()):
+                    self.wire.silence()
+                    break
                 try:
                     chunk = recv_and_ack(self.sock, cap - len(received))
                 except BlockingIOError:
                     continue
                 except OSError:
+                    self.wire.event(wirelog.SERVER_RST)
                     break
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     break
+                self.wire.got(chunk)
                 received += chunk
         return bytes(received)
 
@@ -240,6 +267,7 @@ class TcpConnection:
             sel.register(self.sock, selectors.EVENT_READ)
             while True:
                 if not sel.select(deadline.remaining()):
+                    self.wire.silence()
                     raise CheckFailed(
                         f"the server did not close the connection within {deadline.seconds:g} s "
                         "after the client half-closed (shutdown of its write side)",
@@ -250,8 +278,10 @@ class TcpConnection:
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.wire.event(wirelog.SERVER_RST)
                     return
                 if not chunk:
+                    self.wire.event(wirelog.SERVER_FIN)
                     if extra:
                         raise CheckFailed(
                             f"the server sent {len(extra)} unexpected bytes before closing",
@@ -259,8 +289,18 @@ class TcpConnection:
                             received=bytes(extra),
                         )
                     return
+                self.wire.got(chunk)
                 if len(extra) < EXTRA_CAP:
                     extra += chunk
+
+
+def closing(sock: socket.socket) -> tuple[str, str]:
+    """What closing `sock` sends: a FIN, or an RST if received bytes were left unread."""
+    try:
+        unread = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        unread = b""
+    return (wirelog.CLIENT_RST, "closed with unread bytes") if unread else (wirelog.CLIENT_FIN, "close")
 
 
 def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
@@ -316,6 +356,8 @@ class UdpClient:
         self.late_copies: dict[bytes, int] = {}
         #: How long the last unanswered exchange waited (cut short after an earlier silence).
         self.last_wait = reply_timeout
+        self.wire = wirelog.connection("udp")
+        self.wire.connected(self.sock.getsockname()[1])
 
     def __enter__(self) -> UdpClient:
         return self
@@ -327,7 +369,9 @@ class UdpClient:
         try:
             self.sock.send(datagram)
         except ConnectionRefusedError:
+            self.wire.refused("ICMP port unreachable")
             raise self._gone() from None
+        self.wire.sent(datagram)
 
     def _gone(self) -> CheckFailed:
         return CheckFailed(
@@ -345,11 +389,14 @@ class UdpClient:
                 except BlockingIOError:
                     continue
                 except ConnectionRefusedError:
+                    self.wire.refused("ICMP port unreachable")
                     raise self._gone() from None
                 if self.late_copies.get(reply, 0) > 0:
                     self.late_copies[reply] -= 1
                     continue
+                self.wire.got(reply)
                 return reply
+        self.wire.silence()
         return None
 
     def exchange(self, datagram: bytes) -> bytes | None:

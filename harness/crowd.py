@@ -31,11 +31,12 @@ import selectors
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
+from harness import wirelog
 from harness.acceptqueue import WINDOW as ACCEPT_WINDOW
 from harness.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
-from harness.client import recv_and_ack, retry_offsets
+from harness.client import closing, recv_and_ack, retry_offsets
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
@@ -242,6 +243,7 @@ class _TcpClient:
     outgoing: memoryview = field(default_factory=lambda: memoryview(b""))
     awaiting: int = 0  # total echo bytes that must have arrived before the next message
     done: bool = False
+    wire: Any = wirelog.NO_WIRE
 
 
 class _TcpCrowd:
@@ -285,6 +287,7 @@ class _TcpCrowd:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         client.sock = sock
+        client.wire = wirelog.connection("tcp", f"client {client.conversation.client}")
         client.connect_deadline = Deadline(self.connect_timeout)
         code = sock.connect_ex(self.endpoint.address)
         if code not in (0, errno.EISCONN, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
@@ -293,6 +296,7 @@ class _TcpCrowd:
         self.sel.register(sock, selectors.EVENT_WRITE, client)
 
     def connect_failed(self, client: _TcpClient, reason: str) -> None:
+        client.wire.refused(reason)
         self.result.connect_errors[client.conversation.client] = reason
         client.done = True
         if client.sock is not None:
@@ -303,6 +307,8 @@ class _TcpCrowd:
             self.sel.unregister(client.sock)
         except (KeyError, ValueError):
             pass
+        if client.connected and client.sock.fileno() != -1:
+            client.wire.event(*closing(client.sock))
         client.sock.close()
 
     def finish_connect(self, client: _TcpClient) -> bool:
@@ -311,6 +317,7 @@ class _TcpCrowd:
             self.connect_failed(client, errno.errorcode.get(code, str(code)))
             return False
         client.connected = True
+        client.wire.connected(client.sock.getsockname()[1])
         self.result.connected += 1
         self.last_progress = time.monotonic()
         self.sel.modify(client.sock, selectors.EVENT_READ, client)
@@ -386,6 +393,9 @@ class _TcpCrowd:
             result.stall = f"no byte moved for {self.reply_timeout:g} s"
         never = [c for c in active if c.sock is None or not c.connected]
         result.stall += f"; {len(active)} client(s) still waiting"
+        for client in active:
+            if client.connected:
+                client.wire.silence()
         if never:
             result.stall += (f", {len(never)} of them not even connected (the server left its accept queue "
                              "full: it stopped accepting connections)")
@@ -403,9 +413,11 @@ class _TcpCrowd:
         except BlockingIOError:
             return
         except OSError as exc:
+            client.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
             self.end(client, f"sending failed: {exc.strerror or exc}")
             return
         self.last_progress = time.monotonic()
+        client.wire.sent(client.outgoing[:sent])
         client.outgoing = client.outgoing[sent:]
         if not client.outgoing:
             self.sel.modify(client.sock, selectors.EVENT_READ, client)
@@ -419,22 +431,31 @@ class _TcpCrowd:
         except BlockingIOError:
             return
         except OSError as exc:
+            client.wire.event(wirelog.SERVER_RST)
             self.end(client, "the server reset the connection" if isinstance(exc, ConnectionResetError)
                      else f"receiving failed: {exc.strerror or exc}")
             return
         if not chunk:
+            client.wire.event(wirelog.SERVER_FIN)
             self.end(client, "the server closed the connection")
             return
+        client.wire.got(chunk)
         self.last_progress = time.monotonic()
         start = len(received)
         received += chunk
         if not _check_prefix(self.result, number, start):
+            self.traced(client)
             client.done = True
             return
         if len(received) >= expected:
             client.done = True
         elif len(received) >= client.awaiting and not client.outgoing:
             self.next_message(client)
+
+    def traced(self, client: _TcpClient) -> None:
+        """The wire log: the chunk just received was another client's."""
+        origin = self.result.misdeliveries[-1].origin
+        client.wire.misdelivered(self.clients[origin.client].wire if origin is not None else None)
 
     def end(self, client: _TcpClient, reason: str) -> None:
         self.result.ended[client.conversation.client] = reason
@@ -464,6 +485,8 @@ def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
     finally:
         for client in crowd.clients:
             if client.sock is not None:
+                if client.connected and client.sock.fileno() != -1:
+                    client.wire.event(*closing(client.sock))
                 client.sock.close()
         crowd.sel.close()
         crowd.result.elapsed = time.monotonic() - started
@@ -481,6 +504,7 @@ class _UdpClient:
     try_deadline: Deadline | None = None
     answered: set[int] = field(default_factory=set)
     done: bool = False
+    wire: Any = wirelog.NO_WIRE
 
 
 def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
@@ -497,9 +521,11 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
         with selectors.DefaultSelector() as sel:
             for conversation in conversations:
                 sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
-                clients.append(_UdpClient(conversation, sock))
+                clients.append(_UdpClient(conversation, sock, wire=wirelog.connection(
+                    "udp", f"client {conversation.client}")))
                 # Connected: only the server's address can reach this socket.
                 sock.connect(endpoint.address)
+                clients[-1].wire.connected(sock.getsockname()[1])
                 sock.setblocking(False)
                 sel.register(sock, selectors.EVENT_READ, clients[-1])
             result.connected = len(clients)
@@ -513,9 +539,10 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
                     break
                 soonest = min((c.try_deadline.remaining() for c in waiting if c.try_deadline), default=0.0)
                 for key, _ in sel.select(soonest):
-                    _udp_receive(key.data, conversations, reply_timeout, tries, result)
+                    _udp_receive(key.data, conversations, reply_timeout, tries, result, clients)
                 for client in waiting:
                     if not client.done and client.try_deadline and client.try_deadline.expired():
+                        client.wire.silence()
                         if client.tries >= tries:
                             result.ended[client.conversation.client] = (
                                 f"no reply to its datagram {client.next_message} after {tries} tries "
@@ -543,6 +570,7 @@ def _udp_send(client: _UdpClient, reply_timeout: float, tries: int, result: Crow
     client.try_deadline = Deadline(until, client.first_sent)
     try:
         client.sock.send(client.conversation.messages[client.next_message])
+        client.wire.sent(client.conversation.messages[client.next_message])
     except BlockingIOError:
         pass  # counts as a lost try
     except OSError as exc:
@@ -551,7 +579,7 @@ def _udp_send(client: _UdpClient, reply_timeout: float, tries: int, result: Crow
 
 
 def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_timeout: float, tries: int,
-                 result: CrowdResult) -> None:
+                 result: CrowdResult, clients: list[_UdpClient] = ()) -> None:
     messages = client.conversation.messages
     for _ in range(64):  # drain what is queued, boundedly
         try:
@@ -559,9 +587,11 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         except BlockingIOError:
             return
         except OSError as exc:
+            client.wire.refused(exc.strerror or str(exc))
             result.ended[client.conversation.client] = f"receiving failed: {exc.strerror or exc} (the server stopped?)"
             client.done = True
             return
+        client.wire.got(reply)
         number = client.conversation.client
         if client.done:
             continue
@@ -588,6 +618,8 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         source = None if exact else _describe_odd_reply(reply, expected, origin, conversations, number)
         result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message,
                                                 source=source, shape=shape))
+        client.wire.misdelivered(next((c.wire for c in clients if origin and c.conversation.client == origin.client),
+                                      None))
         client.done = True
         return
 

@@ -9,6 +9,7 @@ result's `detail` (harness.bytesdiff).
 
 from __future__ import annotations
 
+from harness import timeline
 from harness.bytesdiff import readable
 from harness.checks import Check
 from harness.report import CheckResult
@@ -62,6 +63,8 @@ def explain(result: CheckResult | None, check: Check | None, outcome: str) -> st
             lines.append(f"{label}{text}")
     if result.detail:
         lines.append(result.detail)
+    if result.wire:
+        lines.append(timeline.render(result.wire))
     if result.server_output:
         tail = result.server_output.strip().splitlines()[-OUTPUT_LINES:]
         lines.append("Your server's output (last lines):")

@@ -15,8 +15,10 @@ from harness.assignment import Assignment
 from harness.checks import CATALOGUE
 from harness.feedback import explain
 from harness.grading import FULL_MARKS, CheckScore, Grade
+from harness.html_report import embedded_diagrams
 from harness.leaderboard import leaderboard
 from harness.report import Report
+from harness.sequence_diagram import clean
 
 STATUS = ("passed", "failed")
 
@@ -58,14 +60,16 @@ def gradescope_results(report: Report, grade: Grade, assignment: Assignment) -> 
     tests = []
     for number, score in enumerate(grade.checks, 1):
         passed = score.outcome in FULL_MARKS and score.points >= score.max_points - 1e-9
+        output = check_output(score, report.server.startup_error)
+        pictures = embedded_diagrams(score.results, report)  # the wire's sequence diagram of a failure
         tests.append({
             "name": score.id,
             "number": str(number),
             "score": round(score.points, 4),
             "max_score": round(score.max_points, 4),
             "status": "passed" if passed else "failed",
-            "output": check_output(score, report.server.startup_error),
-            "output_format": "text",
+            "output": f"<pre>{clean(output)}</pre>{pictures}" if pictures else output,
+            "output_format": "html" if pictures else "text",
             "visibility": test_visibility,
             "tags": [score.suite],
         })

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, OPT_IN_SUITES, RECOMMENDED, SUITES
-from harness import guard, hints, interrupts, isolation
+from harness import guard, hints, html_report, interrupts, isolation, timeline, wirelog
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--server", dest="harness_server", default=None,
                     help="the server to test: a .py file, an executable, or a quoted command line with {port}")
     for option in OPTIONS:
-        flag = "--strict-checks" if option.name == "strict" else f"--{option.name}"
+        flag = option.pytest_option
         if option.type is bool:
             group.addoption(flag, dest=option.dest, action="store_true", default=None, help=option.help)
         else:
@@ -259,6 +259,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     single-shot server). The check aimed at that bug (serves_next_client) makes
     several connections and is not retried."""
     ContactCounter.reset()
+    wirelog.start()
     try:
         return (yield)
     except CheckFailed as failure:
@@ -276,6 +277,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             funcargs["endpoint"] = replacement.endpoint
         item.stash[SERVER_OF_ITEM] = replacement
         ContactCounter.reset()
+        wirelog.start()
         item.runtest()
         return None
 
@@ -310,6 +312,8 @@ def _render(explained: dict[str, Any]) -> str:
             if value is not None:
                 shown = value if value.startswith("hex:") else repr(value)
                 lines.append(f"  {key}: {shown[:300]}")
+    if explained.get("wire"):
+        lines.append(timeline.render(explained["wire"]))
     if explained.get("server_output"):
         lines.append(explained["server_output"])
     return "\n".join(lines)
@@ -341,6 +345,7 @@ def plain_report_for_protocol_failures(item: pytest.Item, call: pytest.CallInfo[
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
+    log = wirelog.stop() if call.when == "call" else None
     check_id = _check_id(item)
     settings = item.config.stash.get(SETTINGS, None)
     if check_id is None or settings is None:
@@ -361,6 +366,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = instance.output_tail() or None
             explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite)
+        if log is not None and log.total:
+            explained["wire"] = _wire_of(log, call.excinfo.value, instance)
         record.update(explained)
         info = item.stash.get(INFO_OF_ITEM, None)
         if info is not None and info.get("figures"):
@@ -395,6 +402,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["startup_output"] = pool.startup_error.output_tail
     report.user_properties.append((PROPERTY, record))
     return report
+
+
+def _wire_of(log: wirelog.WireLog, error: BaseException, instance: ServerProcess | None) -> dict[str, Any]:
+    """The report's wire log of a check that did not pass, with the server's exit if it was seen."""
+    if instance is not None and not instance.alive():
+        wirelog.server_exited(log, instance.exit_description())
+    return wirelog.snapshot(log, getattr(error, "expected", None), getattr(error, "received", None))
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -481,6 +495,7 @@ class ResultCollector:
             server_output=record.get("server_output"),
             detail=record.get("detail"),
             figures=record.get("figures"),
+            wire=record.get("wire"),
         )
         self.results[result.id] = result
         self._print(result)
@@ -495,7 +510,7 @@ class ResultCollector:
             self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
         if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
             explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
-                         "received": result.received, "server_output": result.server_output}
+                         "received": result.received, "server_output": result.server_output, "wire": result.wire}
             self._say(_indent(_render(explained), "      "))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -542,6 +557,8 @@ class ResultCollector:
         path = self.config.getoption("harness_json")
         if path:
             report.write(path)
+        if self.settings.html:
+            html_report.write(report, self.settings.html)
         self._say(
             f"{summary['passed']} passed, {summary['failed']} failed, {summary['warnings']} warnings, "
             f"{summary['errors']} errors, {summary['skipped']} skipped"
@@ -550,6 +567,8 @@ class ResultCollector:
         )
         if path:
             self._say(f"report: {os.path.abspath(path)}")
+        if self.settings.html:
+            self._say(f"html report: {os.path.abspath(self.settings.html)}")
         if self.ui:
             self._end_line(session)
 

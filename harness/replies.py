@@ -15,6 +15,7 @@ from __future__ import annotations
 import selectors
 import time
 
+from harness import wirelog
 from harness.bytesdiff import describe_mismatch
 from harness.client import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
@@ -46,6 +47,7 @@ class ReplyReader:
                 started = time.monotonic()
                 if not sel.select(wait):
                     PATIENCE.silence(wait, deadline.seconds)
+                    self.conn.wire.silence()
                     if wait < deadline.remaining():
                         self.cut = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, deadline.seconds)
                     return False
@@ -55,11 +57,14 @@ class ReplyReader:
                 except BlockingIOError:
                     continue
                 except ConnectionResetError:
+                    self.conn.wire.event(wirelog.SERVER_RST)
                     self.closed = "the server reset the connection"
                     return False
                 if not chunk:
+                    self.conn.wire.event(wirelog.SERVER_FIN)
                     self.closed = "the server closed the connection"
                     return False
+                self.conn.wire.got(chunk)
                 ContactCounter.replies += 1
                 self.pending += chunk
                 return True

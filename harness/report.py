@@ -46,6 +46,8 @@ class CheckResult:
     detail: str | None = None
     #: Measured figures (speed suite), e.g. {"throughput_mb_s": 812.5, "ratio": 0.93}.
     figures: dict[str, Any] | None = None
+    #: What moved on the wire, for a check that did not pass (harness/wirelog.py).
+    wire: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -23,10 +23,16 @@ class Option:
     default: Any
     help: str
     minimum: float | None = None
+    #: The pytest option, where `--NAME` is taken by pytest or a common plugin.
+    pytest_flag: str | None = None
 
     @property
     def dest(self) -> str:
         return "harness_" + self.name.replace("-", "_")
+
+    @property
+    def pytest_option(self) -> str:
+        return self.pytest_flag or f"--{self.name}"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -42,7 +48,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("length-format", str, "!I", "struct format of the tcp-framed length header (e.g. !I or <i)"),
     Option("clients", int, 50, "simultaneous clients in the concurrency suite", minimum=1),
     Option("seed", int, None, "seed for random segmentation (printed on failure; replay with --seed)"),
-    Option("strict", bool, False, "treat failed recommended checks as failures, not warnings"),
+    Option("strict", bool, False, "treat failed recommended checks as failures, not warnings",
+           pytest_flag="--strict-checks"),
     Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
     Option("cpu-limit", int, 300, "CPU seconds per server process (0: unlimited)", minimum=0),
     Option("memory-limit", int, 2048, "memory (heap, mappings, stacks) per server process, MiB (0: unlimited)", minimum=0),
@@ -55,6 +62,8 @@ OPTIONS: tuple[Option, ...] = (
            "(default: check-timeout + startup-timeout + 30)", minimum=1),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
     Option("speed-duration", float, 0.2, "seconds each speed measurement lasts (after a 0.1 s warm-up; 9 pairs)", minimum=0.05),
+    Option("html", str, None, "write a self-contained HTML report (a sequence diagram for every failure) to FILE",
+           pytest_flag="--harness-html"),
     Option("speed-min-ratio", float, None, "grade the speed suite: fail a figure below this ratio to the reference "
            "server's (e.g. 0.5); default: informational only", minimum=0.0),
 )
@@ -88,6 +97,7 @@ class Settings:
     hello_mode: str = "line"
     speed_duration: float = 0.2
     speed_min_ratio: float | None = None
+    html: str | None = None
 
     @property
     def transport(self) -> str:

@@ -27,6 +27,7 @@ from typing import Callable
 
 import pytest
 
+from harness import wirelog
 from harness.bytesdiff import describe_mismatch, first_difference, readable
 from harness.checks import check
 from harness.client import TcpConnection
@@ -91,6 +92,7 @@ def send_and_read(conn: TcpConnection, stream: bytes, plan: Plan, settings: Sett
     then read: the streams cut into pieces are small enough to wait in the
     socket buffers.
     """
+    wirelog.note(f"sent as {plan.describe()}")
     if not plan.cuts:
         return conn.exchange(stream, settings.reply_timeout)
     try:
