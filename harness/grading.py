@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from harness.assignment import DEFAULT_POINTS, Assignment
 from harness.checks import CATALOGUE, SUITES, Check
 from harness.report import CheckResult, Report
+from harness.suitenames import lookup, selected_suites
 
 FULL_MARKS = ("passed", "warning")
 INFORMATIONAL = "informational"  # harness.checks' tier name (figures, demonstrations)
@@ -83,7 +84,7 @@ def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assi
     if expected is not None:
         ids = dict.fromkeys(e.partition("[")[0] for e in expected)
         return [CATALOGUE[i] for i in ids if i in CATALOGUE and graded(CATALOGUE[i])]
-    chosen = list(suites) if suites else None
+    chosen = selected_suites(suites) if suites else None  # `echo` brings `conversation` along
     return [
         check for check in CATALOGUE.values()
         if protocol in check.protocols
@@ -97,9 +98,10 @@ def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assi
 def check_weights(checks: list[Check], assignment: Assignment) -> dict[str, float]:
     """Max points of each check id, after sharing out suite totals."""
     default = assignment.points.get("default", DEFAULT_POINTS)
-    weights = {c.id: assignment.points.get(c.id, default) for c in checks}
+    found = {c.id: lookup(assignment.points, c.id) for c in checks}  # also under an old name (`echo::X`)
+    weights = {check_id: default if points is None else points for check_id, points in found.items()}
     for suite in {c.suite for c in checks}:
-        total = assignment.points.get(suite)
+        total = lookup(assignment.points, suite)
         if total is None:
             continue
         members = [c.id for c in checks if c.suite == suite]
