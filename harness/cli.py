@@ -17,7 +17,7 @@ from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
 from harness.errors import ConfigError
-from harness.protocolfile.loader import is_protocol_file
+from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.report import Report, ServerInfo
 from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
@@ -145,7 +145,8 @@ def list_checks(args: argparse.Namespace) -> int:
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
     print(f"harness: error: {message}", file=sys.stderr)
-    report = Report(protocol=args.harness_protocol or "tcp-echo", server=ServerInfo(command=command, startup_error=message))
+    report = Report(protocol=display_name(args.harness_protocol or "tcp-echo"),
+                    server=ServerInfo(command=command, startup_error=message))
     _write_outputs(report, args)
     return code
 
@@ -160,7 +161,8 @@ def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str]
                         getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
     if any(vars(paths).values()):
         write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
-                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected)
+                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected,
+                      protocol=getattr(args, "harness_protocol", None))
 
 
 def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
