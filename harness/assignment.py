@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import harness.checks as checks_module
+from harness import suitenames
 from harness.checks import SUITES, load_catalogue
 from harness.errors import ConfigError
 from harness.protocolfile.loader import is_protocol_file
@@ -52,6 +53,8 @@ class Assignment:
     gradescope: dict[str, str] = field(default_factory=dict)
     grade_timeout: float | None = None
     grade_jobs: int | None = None
+    #: One-line notes for the person running it (e.g. `echo` used as the old name of `conversation`).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def strict(self) -> bool:
@@ -60,9 +63,9 @@ class Assignment:
     def selects(self, check_id: str) -> bool:
         """Whether the file's `checks`/`exclude` patterns keep this check id."""
         base = check_id.partition("[")[0]
-        if self.checks is not None and not any(fnmatch.fnmatchcase(base, p) for p in self.checks):
+        if self.checks is not None and not any(suitenames.matches(base, p) for p in self.checks):
             return False
-        return not any(fnmatch.fnmatchcase(base, p) for p in self.exclude)
+        return not any(suitenames.matches(base, p) for p in self.exclude)
 
     def opts_in(self, suite: str, suites: list[str] | None) -> bool:
         """An opt-in suite (e.g. speed) counts only when chosen by name or by a `checks` pattern."""
@@ -136,7 +139,7 @@ class _Parser:
             if key in data:
                 patterns = self.string_list(key, data[key], allow_empty=(key == "exclude"))
                 for index, pattern in enumerate(patterns):
-                    if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in catalogue):
+                    if not any(suitenames.matches(check_id, pattern) for check_id in catalogue):
                         raise self.fail(f"{key}[{index}]", f"no check matches {pattern!r} (`harness list` shows the check ids)")
                 setattr(result, key, patterns)
         if "points" in data:
@@ -145,6 +148,8 @@ class _Parser:
             result.gradescope = self.gradescope(data["gradescope"])
         if "grade" in data:
             self.grade(data["grade"], result)
+        if _uses_old_name(result, catalogue):
+            result.notes.append(f"{self.where}: " + suitenames.note(result.options.get("protocol")))
         return result
 
     def option(self, option: Option, value: Any) -> Any:
@@ -178,7 +183,7 @@ class _Parser:
         result: dict[str, float] = {}
         for key, value in table.items():
             where = f"points.{key}" if "::" not in key else f'points."{key}"'
-            if key != "default" and key not in SUITES and key not in catalogue:
+            if key != "default" and key not in SUITES and key not in catalogue and not suitenames.renamed(key, catalogue):
                 close = difflib.get_close_matches(key, [*catalogue, *SUITES, "default"], n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise self.fail(where, f"no such check or suite{hint}")
@@ -209,6 +214,18 @@ class _Parser:
                 raise self.fail("grade.jobs", f"expected a whole number, got {value!r}")
         result.grade_timeout = float(table["timeout"]) if "timeout" in table else None
         result.grade_jobs = table.get("jobs")
+
+
+def _uses_old_name(assignment: Assignment, catalogue: dict[str, Any]) -> bool:
+    """Whether the file says `echo` where its protocol's checks are now `conversation::` (SPEC §6)."""
+    protocol = assignment.options.get("protocol", "tcp-echo")
+    if is_protocol_file(protocol) or suitenames.correctness_suite(protocol) == suitenames.NEW:
+        names = [*(assignment.suites or ()), *(assignment.checks or ()), *assignment.exclude, *assignment.points]
+        if any(name == suitenames.OLD or name.startswith(f"{suitenames.OLD}::") for name in names):
+            return True
+    patterns = [*(assignment.checks or ()), *assignment.exclude]
+    return (any(suitenames.renamed(key, catalogue) for key in assignment.points)
+            or any(not any(fnmatch.fnmatchcase(c, p) for c in catalogue) for p in patterns))
 
 
 def _type_word(option: Option) -> str:

@@ -54,6 +54,7 @@ from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.errors import ConfigError
 from harness.outputs import OutputPaths, write_outputs
 from harness.progress import Progress
+from harness.protocolfile.loader import display_name
 from harness.report import Report, ServerInfo
 from harness.safe_files import remove_tree
 
@@ -383,9 +384,9 @@ def _read_report(path: Path) -> dict[str, Any] | None:
 def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
     """The submission's JSON when its run left none: every check 0, with the reason."""
     protocol = plan.assignment.options.get("protocol", "tcp-echo")
-    report = Report(protocol=protocol, server=ServerInfo(command=list(plan.assignment.command or []), startup_error=why),
+    report = Report(protocol=display_name(protocol), server=ServerInfo(command=list(plan.assignment.command or []), startup_error=why),
                     interrupted=True)
-    write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites)
+    write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites, protocol=protocol)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -17,10 +17,11 @@ from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.command import resolve
 from harness.errors import ConfigError
-from harness.protocolfile.loader import is_protocol_file
+from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.report import Report, ServerInfo
 from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
+from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_START, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -145,13 +146,14 @@ def list_checks(args: argparse.Namespace) -> int:
               "or a protocol file (.toml)", file=sys.stderr)
         return EXIT_USAGE
     catalogue = load_catalogue()
+    chosen = selected_suites(args.suites)
     for suite in SUITES:
-        if args.suites and suite not in args.suites:
+        if chosen and suite not in chosen:
             continue
         entries = [c for c in catalogue.values() if c.suite == suite and (not args.protocol or args.protocol in c.protocols)]
         if not entries:
             continue
-        print(f"{suite}")
+        print(f"{suite}" + (f"  (formerly {OLD}::, still accepted as {OLD})" if suite == NEW else ""))
         for entry in entries:
             tier = "" if entry.tier == "required" else f" ({entry.tier})"
             print(f"  {entry.id}{tier}  [{', '.join(entry.protocols)}]")
@@ -162,7 +164,8 @@ def list_checks(args: argparse.Namespace) -> int:
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
     print(f"harness: error: {message}", file=sys.stderr)
-    report = Report(protocol=args.harness_protocol or "tcp-echo", server=ServerInfo(command=command, startup_error=message))
+    report = Report(protocol=display_name(args.harness_protocol or "tcp-echo"),
+                    server=ServerInfo(command=command, startup_error=message))
     _write_outputs(report, args)
     return code
 
@@ -177,7 +180,8 @@ def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str]
                         getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
     if any(vars(paths).values()):
         write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
-                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected)
+                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected,
+                      protocol=getattr(args, "harness_protocol", None))
 
 
 def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
@@ -186,6 +190,8 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
     Returns the `--` command if the file's `command` is one (a bare program name)."""
     assignment = load_assignment(find_assignment(args.config_path))
     args.assignment = assignment
+    for line in assignment.notes:
+        print(line, file=sys.stderr)
     for name, value in assignment.options.items():
         dest = OPTION_BY_NAME[name].dest
         if getattr(args, dest) is None and value is not False:
@@ -206,6 +212,7 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
 
 def run(args: argparse.Namespace, command: list[str] | None) -> int:
     run_deadline.arm()  # graded by `harness grade`: its time limit holds even if grade dies
+    typed_suites = list(args.suites or ())
     try:
         command = _apply_assignment(args, command)
     except ConfigError as error:
@@ -236,6 +243,8 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
     except ConfigError as error:
         return _fail_early(str(error), EXIT_USAGE, args, typed)
     _warn_misplaced_options(args.server_args if command is None else [], parser_options())
+    if OLD in typed_suites and correctness_suite(settings.protocol) != OLD:
+        print(note(settings.protocol_name), file=sys.stderr)
     if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
         # Without a private network namespace per worker, their servers would collide on the port.
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)

@@ -25,8 +25,12 @@ from typing import Any, Iterable
 
 from harness.apportion import share_out
 from harness.assignment import DEFAULT_POINTS, Assignment
-from harness.checks import CATALOGUE, SUITES, Check
+from harness.checks import CATALOGUE, PROTOCOL_FILE, SUITES, Check
+from harness.errors import ConfigError
+from harness.protocolfile.derive import register
+from harness.protocolfile.loader import is_protocol_file, load_protocol_file
 from harness.report import CheckResult, Report
+from harness.suitenames import lookup, selected_suites
 
 FULL_MARKS = ("passed", "warning")
 INFORMATIONAL = "informational"  # harness.checks' tier name (figures, demonstrations)
@@ -79,6 +83,9 @@ def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assi
                    expected: list[str] | None = None) -> list[Check]:
     """The checks this run is graded on (the catalogue must be loaded).
 
+    `protocol` is a built-in protocol's name or a protocol file's path (its
+    derived checks are then put into the catalogue).
+
     `expected` — the result ids pytest selected — is the truth when known (it
     applies every selection rule, e.g. checks that only apply to some
     settings); otherwise the catalogue is filtered by the same rules as far
@@ -87,10 +94,11 @@ def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assi
     if expected is not None:
         ids = dict.fromkeys(e.partition("[")[0] for e in expected)
         return [CATALOGUE[i] for i in ids if i in CATALOGUE and graded(CATALOGUE[i])]
-    chosen = list(suites) if suites else None
+    chosen = selected_suites(suites) if suites else None  # `echo` brings `conversation` along
+    kind = _catalogue_protocol(protocol)
     return [
-        check for check in CATALOGUE.values()
-        if protocol in check.protocols
+        check for check in list(CATALOGUE.values())
+        if kind in check.protocols
         and (chosen is None or check.suite in chosen)
         and assignment.selects(check.id)
         and assignment.opts_in(check.suite, chosen)
@@ -98,12 +106,25 @@ def counted_checks(protocol: str, suites: Iterable[str] | None, assignment: Assi
     ]
 
 
+def _catalogue_protocol(protocol: str) -> str:
+    """What checks declare they apply to: the protocol's name, or "protocol-file" for a
+    protocol file that loads (its derived checks registered first)."""
+    if not is_protocol_file(protocol):
+        return protocol
+    try:
+        register(load_protocol_file(protocol))
+    except ConfigError:
+        return protocol
+    return PROTOCOL_FILE
+
+
 def check_weights(checks: list[Check], assignment: Assignment) -> dict[str, float]:
     """Max points of each check id, after sharing out suite totals."""
     default = assignment.points.get("default", DEFAULT_POINTS)
-    weights = {c.id: assignment.points.get(c.id, default) for c in checks}
+    found = {c.id: lookup(assignment.points, c.id) for c in checks}  # also under an old name (`echo::X`)
+    weights = {check_id: default if points is None else points for check_id, points in found.items()}
     for suite in {c.suite for c in checks}:
-        total = assignment.points.get(suite)
+        total = lookup(assignment.points, suite)
         if total is None:
             continue
         members = [c.id for c in checks if c.suite == suite]
@@ -116,9 +137,10 @@ _SEVERITY = {"passed": 0, "warning": 1, "skipped": 2, "failed": 3, "error": 4}
 
 
 def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None = None,
-          only_results: bool = False, expected: list[str] | None = None) -> Grade:
+          only_results: bool = False, expected: list[str] | None = None, protocol: str | None = None) -> Grade:
     """Score a report. `only_results` (e.g. `-k` narrowed the run) grades only checks that ran;
-    `expected` lists the result ids selected to run, if known."""
+    `expected` lists the result ids selected to run, if known; `protocol` is the run's
+    `--protocol` when the report shows only a protocol file's name."""
     by_id: dict[str, list[CheckResult]] = {}
     for result in report.checks:
         by_id.setdefault(result.id.partition("[")[0], []).append(result)
@@ -126,7 +148,7 @@ def grade(report: Report, assignment: Assignment, suites: Iterable[str] | None =
     for result_id in expected or []:
         base = result_id.partition("[")[0]
         instances[base] = instances.get(base, 0) + 1
-    checks = [] if only_results and expected is None else counted_checks(report.protocol, suites, assignment, expected)
+    checks = [] if only_results and expected is None else counted_checks(protocol or report.protocol, suites, assignment, expected)
     known = {c.id for c in checks}
     for check_id, results in by_id.items():
         if check_id in known or not assignment.selects(check_id):

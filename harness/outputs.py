@@ -40,10 +40,11 @@ def _json(data: Any) -> str:
 
 def write_outputs(report: Report, paths: OutputPaths, assignment: Assignment,
                   suites: Iterable[str] | None = None, only_results: bool = False,
-                  expected: list[str] | None = None) -> Grade:
-    """Score the report and write every requested file; returns the grade."""
+                  expected: list[str] | None = None, protocol: str | None = None) -> Grade:
+    """Score the report and write every requested file; returns the grade. `protocol`:
+    the run's `--protocol` (a protocol file's path), when the report shows only the file's name."""
     load_catalogue()
-    result = grade(report, assignment, suites, only_results, expected)
+    result = grade(report, assignment, suites, only_results, expected, protocol)
     if paths.json:
         data = report.to_json()
         data["score"] = result.to_json()

@@ -13,12 +13,11 @@ Inert unless `--server` is given.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shlex
 import sys
 import time
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 import pytest
 
@@ -34,6 +33,7 @@ from harness.served_files import ServedFilesPool
 from harness.servers import ServerPool
 from harness.settings import OPTIONS, Settings, build_settings
 from harness.terminal import safe_text
+from harness.suitenames import matches, selected_suites as _selected_suites
 
 POOL = pytest.StashKey[ServerPool]()
 SETTINGS = pytest.StashKey[Settings]()
@@ -126,7 +126,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash.get(SETTINGS, None)
-    selected_suites = config.getoption("harness_suites", None)
+    selected_suites = _selected_suites(config.getoption("harness_suites", None))  # `echo` brings `conversation`
     selected_checks = config.getoption("harness_checks", None)
     keep, drop = [], []
     for item in items:
@@ -144,7 +144,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="no --server given"))
             keep.append(item)
         elif (applies and (not selected_suites or check.suite in selected_suites)
-              and (not selected_checks or any(fnmatch.fnmatchcase(check_id, p) for p in selected_checks))
+              and (not selected_checks or any(matches(check_id, p) for p in selected_checks))
               and _opted_in(check.suite, selected_suites, selected_checks)):
             keep.append(item)
         else:
@@ -158,11 +158,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _suite_rank(item: pytest.Item) -> int:
     check_id = _check_id(item)
-    suite = CATALOGUE[check_id].suite if check_id is not None else ""
+    suite = check_id.partition("::")[0] if check_id is not None else ""  # derived ids are not in CATALOGUE
     return SUITES.index(suite) if suite in SUITES else len(SUITES)
 
 
-def _opted_in(suite: str, suites: list[str] | None, checks: list[str] | None) -> bool:
+def _opted_in(suite: str, suites: Collection[str] | None, checks: list[str] | None) -> bool:
     """An opt-in suite (speed) runs only when named: `--suite speed`, or a check
     pattern starting with `speed::`."""
     if suite not in OPT_IN_SUITES:

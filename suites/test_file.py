@@ -5,7 +5,7 @@ Each server instance serves its own directory of files written by the harness
 (harness/served_files.py): text, binary, empty, 50 MiB, a non-ASCII name, and
 eight parts for concurrent downloads; a secret file lies just outside it.
 
-echo:: exact bytes and hash of each kind of file, a missing file, path
+conversation:: exact bytes and hash of each kind of file, a missing file, path
 traversal, several downloads on one connection. framing:: requests coalesced
 in one segment or split over many. concurrency:: parallel downloads; a
 client that does not read does not stall the others.
@@ -129,22 +129,22 @@ def download(endpoint: Endpoint, settings: Settings, served: ServedFiles, name: 
         verify(client.get(name, context), name, served, context)
 
 
-# -- echo:: the protocol ------------------------------------------------------
-@check("echo::text_file", protocols=FILE,
+# -- conversation:: the protocol ----------------------------------------------
+@check("conversation::text_file", protocols=FILE,
        description="download a UTF-8 text file (hello.txt, 60 lines)",
        expectation="header {name, size, sha256} right, then exactly the file's bytes")
 def test_text_file(endpoint, settings, served_files):
     download(endpoint, settings, served_files, "hello.txt", "get hello.txt")
 
 
-@check("echo::binary_file", protocols=FILE,
+@check("conversation::binary_file", protocols=FILE,
        description="download a binary file: all 256 byte values, \\r\\n, NUL, 64 KiB of random bytes",
        expectation="identical bytes (the file opened in binary mode, nothing decoded or translated)")
 def test_binary_file(endpoint, settings, served_files):
     download(endpoint, settings, served_files, "data.bin", "get data.bin")
 
 
-@check("echo::empty_file", protocols=FILE,
+@check("conversation::empty_file", protocols=FILE,
        description="download an empty file",
        expectation='header with "size": 0 and no body; the connection stays usable')
 def test_empty_file(endpoint, settings, served_files):
@@ -153,21 +153,21 @@ def test_empty_file(endpoint, settings, served_files):
         verify(client.get("hello.txt"), "hello.txt", served_files, "get hello.txt after the empty file")
 
 
-@check("echo::large_file", protocols=FILE,
+@check("conversation::large_file", protocols=FILE,
        description="download a 50 MiB file",
        expectation="all 52,428,800 bytes with the right SHA-256, no stall longer than the reply timeout")
 def test_large_file(endpoint, settings, served_files):
     download(endpoint, settings, served_files, ServedFiles.BIG_NAME, "get big.bin (50 MiB)")
 
 
-@check("echo::non_ascii_file_name", protocols=FILE,
+@check("conversation::non_ascii_file_name", protocols=FILE,
        description="download a file whose name is not ASCII (报告-ü.txt)",
        expectation="the name travels as UTF-8 and the file comes back whole")
 def test_non_ascii_file_name(endpoint, settings, served_files):
     download(endpoint, settings, served_files, "报告-ü.txt", "get 报告-ü.txt")
 
 
-@check("echo::missing_file", protocols=FILE,
+@check("conversation::missing_file", protocols=FILE,
        description="ask for a file that does not exist, then for one that does, on the same connection",
        expectation='an {"error": ...} header with no body; the connection stays open and serves the next request')
 def test_missing_file(endpoint, settings, served_files):
@@ -179,7 +179,7 @@ def test_missing_file(endpoint, settings, served_files):
         verify(client.get("hello.txt"), "hello.txt", served_files, "get hello.txt after the missing file")
 
 
-@check("echo::path_traversal", protocols=FILE,
+@check("conversation::path_traversal", protocols=FILE,
        description="ask for a file outside the served directory: ../x, ./../x, and its absolute path",
        expectation="each is refused with an error header; not a byte of the outside file is sent")
 def test_path_traversal(server, endpoint, settings, served_files):
@@ -206,7 +206,7 @@ def test_path_traversal(server, endpoint, settings, served_files):
                                   received=json.dumps(reply.header, ensure_ascii=False).encode())
 
 
-@check("echo::several_downloads", protocols=FILE,
+@check("conversation::several_downloads", protocols=FILE,
        description="five downloads one after another on one connection (text, non-ASCII name, empty, part, text again)",
        expectation="each reply complete and exact; the connection stays open between them")
 def test_several_downloads(endpoint, settings, served_files):

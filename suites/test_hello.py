@@ -1,12 +1,12 @@
 """tcp-hello and udp-hello checks (the seeds' greeting server; definition in
 harness/protocols/hello.py and docs/protocols.md).
 
-echo:: the protocol itself — greeting, replies, non-ASCII, empty and long
+conversation:: the protocol itself — greeting, replies, non-ASCII, empty and long
 names, `exit`. framing:: lines under coalesced and fragmented sends (line
 mode), and the informational 粘包 demonstration (unframed mode).
 concurrency:: many clients greeting at once; `exit` ends only its client.
 
-Line-mode checks other than echo::greeting accept any greeting line, so a
+Line-mode checks other than conversation::greeting accept any greeting line, so a
 wrong greeting fails that check only.
 """
 
@@ -134,8 +134,8 @@ def udp_expect(client: UdpClient, name: bytes, context: str) -> None:
                           expected=expected, received=reply, detail=describe_mismatch(expected, reply))
 
 
-# -- echo:: the protocol ------------------------------------------------------
-@check("echo::greeting", protocols=TCP,
+# -- conversation:: the protocol ----------------------------------------------
+@check("conversation::greeting", protocols=TCP,
        description="on connect the server greets first (line mode: Welcome!\\n; unframed: Welcome)",
        expectation="the greeting arrives before the client sends anything, byte for byte")
 def test_greeting_tcp(endpoint, settings):
@@ -143,7 +143,7 @@ def test_greeting_tcp(endpoint, settings):
         client.greeting(exact=True)
 
 
-@check("echo::hello_reply", protocols=TCP,
+@check("conversation::hello_reply", protocols=TCP,
        description="the seed's names Michael, Tracy, Sarah, one after another",
        expectation="each NAME is answered by Hello, NAME! (line mode: with \\n) before the next is sent")
 def test_hello_reply_tcp(endpoint, settings):
@@ -153,14 +153,14 @@ def test_hello_reply_tcp(endpoint, settings):
             client.ask(name)
 
 
-@check("echo::hello_reply", protocols=UDP)
+@check("conversation::hello_reply", protocols=UDP)
 def test_hello_reply_udp(endpoint, settings):
     with UdpClient(endpoint, settings.reply_timeout) as client:
         for name in SEED_NAMES:
             udp_expect(client, name.encode(), f"the reply to {name!r}")
 
 
-@check("echo::non_ascii_name", protocols=TCP,
+@check("conversation::non_ascii_name", protocols=TCP,
        description="names in Chinese, with accents, Greek and an emoji (UTF-8)",
        expectation="each name comes back unchanged inside Hello, NAME! (UTF-8 in, UTF-8 out)")
 def test_non_ascii_name_tcp(endpoint, settings):
@@ -170,14 +170,14 @@ def test_non_ascii_name_tcp(endpoint, settings):
             client.ask(name)
 
 
-@check("echo::non_ascii_name", protocols=UDP)
+@check("conversation::non_ascii_name", protocols=UDP)
 def test_non_ascii_name_udp(endpoint, settings):
     with UdpClient(endpoint, settings.reply_timeout) as client:
         for name in NON_ASCII_NAMES:
             udp_expect(client, name.encode(), f"the reply to {name!r}")
 
 
-@check("echo::empty_name", protocols=TCP, when=line_mode,
+@check("conversation::empty_name", protocols=TCP, when=line_mode,
        description="an empty line (TCP) or an empty datagram (UDP), then a normal name",
        expectation="Hello, !, and the server keeps serving: the next name is answered too")
 def test_empty_name_tcp(endpoint, settings):
@@ -187,14 +187,14 @@ def test_empty_name_tcp(endpoint, settings):
         client.ask("Nobody", "the reply to the name after an empty line")
 
 
-@check("echo::empty_name", protocols=UDP)
+@check("conversation::empty_name", protocols=UDP)
 def test_empty_name_udp(endpoint, settings):
     with UdpClient(endpoint, settings.reply_timeout) as client:
         udp_expect(client, b"", "the reply to an empty datagram")
         udp_expect(client, b"Nobody", "the reply to the datagram after an empty one")
 
 
-@check("echo::long_name", protocols=TCP,
+@check("conversation::long_name", protocols=TCP,
        description="a very long name: 60,000 bytes in line mode; 4,000 in one send unframed; 60,000 over UDP",
        expectation="one reply with the whole name (no cut at recv(1024), no reply per chunk)")
 def test_long_name_tcp(endpoint, settings):
@@ -205,14 +205,14 @@ def test_long_name_tcp(endpoint, settings):
         client.ask("Short", "the reply to a short name after the long one")
 
 
-@check("echo::long_name", protocols=UDP)
+@check("conversation::long_name", protocols=UDP)
 def test_long_name_udp(endpoint, settings):
     size = udp_long_name_size(settings)
     with UdpClient(endpoint, settings.reply_timeout) as client:
         udp_expect(client, long_name(size).encode(), f"the reply to a {size:,}-byte name")
 
 
-@check("echo::exit_closes_connection", protocols=TCP,
+@check("conversation::exit_closes_connection", protocols=TCP,
        description="after a name, the client sends exit",
        expectation="the server closes that connection without a reply")
 def test_exit_closes_connection_tcp(endpoint, settings):

@@ -26,3 +26,17 @@ def test_no_two_functions_implement_the_same_check_for_the_same_protocol():
                 owners[(check_id, protocol)].append(f"{module_info.name}.{name}")
     duplicates = {key: names for key, names in owners.items() if len(names) > 1}
     assert not duplicates, duplicates
+
+
+def test_only_the_echo_protocols_name_their_correctness_checks_echo():
+    """SPEC §6: tcp-echo and udp-echo keep `echo::`; tcp-hello, udp-hello and
+    tcp-file say `conversation::` (an old `echo` still selects them: harness/suitenames.py)."""
+    from harness.checks import load_catalogue
+    from harness.suitenames import ECHO_PROTOCOLS
+
+    catalogue = load_catalogue()
+    misnamed = {c.id: c.protocols for c in catalogue.values()
+                if c.suite == "echo" and set(c.protocols) - set(ECHO_PROTOCOLS)}
+    assert not misnamed, misnamed
+    for protocol in ("tcp-hello", "udp-hello", "tcp-file"):
+        assert any(c.suite == "conversation" and protocol in c.protocols for c in catalogue.values()), protocol

@@ -14,10 +14,10 @@ from conftest import TEST_REPLY_TIMEOUT, reference, server
 from harness.protocols.filetransfer import ProtocolViolation, ReplyParser, encode_reply, header_problems, request
 from harness.served_files import ServedFiles, absolute_paths
 
-SUITES = ("--suite", "echo", "--suite", "framing", "--suite", "concurrency")
+SUITES = ("--suite", "conversation", "--suite", "framing", "--suite", "concurrency")
 CHECKS = {
-    "echo::text_file", "echo::binary_file", "echo::empty_file", "echo::large_file", "echo::non_ascii_file_name",
-    "echo::missing_file", "echo::path_traversal", "echo::several_downloads",
+    "conversation::text_file", "conversation::binary_file", "conversation::empty_file", "conversation::large_file", "conversation::non_ascii_file_name",
+    "conversation::missing_file", "conversation::path_traversal", "conversation::several_downloads",
     "framing::pipelined_requests", "framing::split_request",
     "concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall",
 }
@@ -30,13 +30,13 @@ def test_reference_file_server_passes_every_check(harness):
 
 
 BUGGY = [
-    ("file_traversal.py", {"echo::path_traversal"}),
-    ("file_missing_closes.py", {"echo::missing_file"}),
+    ("file_traversal.py", {"conversation::path_traversal"}),
+    ("file_missing_closes.py", {"conversation::missing_file"}),
     ("file_recv_is_request.py", {"framing::pipelined_requests", "framing::split_request"}),
-    ("file_text_mode.py", {"echo::binary_file", "echo::large_file"}),
+    ("file_text_mode.py", {"conversation::binary_file", "conversation::large_file"}),
     ("file_sequential.py", {"concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall"}),
     ("file_blocking_send.py", {"concurrency::slow_reader_does_not_stall"}),
-    ("file_one_request.py", {"echo::empty_file", "echo::missing_file", "echo::several_downloads",
+    ("file_one_request.py", {"conversation::empty_file", "conversation::missing_file", "conversation::several_downloads",
                              "framing::pipelined_requests"}),
 ]
 
@@ -53,7 +53,7 @@ def test_buggy_file_server_fails_exactly_its_checks(harness, name, failing):
 
 def test_traversal_failure_shows_the_leaked_secret(harness):
     run = harness("--protocol", "tcp-file", "-k", "path_traversal", server("file_traversal.py"), "{port}")
-    failure = run.check("echo::path_traversal")
+    failure = run.check("conversation::path_traversal")
     assert "outside its directory" in failure["message"]
     assert failure["received"].startswith("HARNESS-SECRET-")
 
@@ -61,7 +61,7 @@ def test_traversal_failure_shows_the_leaked_secret(harness):
 def test_text_mode_failure_names_the_stall_and_the_sizes(harness):
     run = harness("--protocol", "tcp-file", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "binary_file",
                   server("file_text_mode.py"), "{port}")
-    message = run.check("echo::binary_file")["message"]
+    message = run.check("conversation::binary_file")["message"]
     assert '"size": 66565' in message and "body bytes" in message
 
 

@@ -9,14 +9,14 @@ import pytest
 
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
-SUITES = ("--suite", "echo", "--suite", "framing", "--suite", "concurrency")
+SUITES = ("--suite", "conversation", "--suite", "framing", "--suite", "concurrency")
 TCP_LINE = {
-    "echo::greeting", "echo::hello_reply", "echo::non_ascii_name", "echo::empty_name", "echo::long_name",
-    "echo::exit_closes_connection", "framing::coalesced_lines", "framing::split_line",
+    "conversation::greeting", "conversation::hello_reply", "conversation::non_ascii_name", "conversation::empty_name", "conversation::long_name",
+    "conversation::exit_closes_connection", "framing::coalesced_lines", "framing::split_line",
     "concurrency::simultaneous_greetings", "concurrency::exit_ends_only_its_client",
 }
-TCP_UNFRAMED_REQUIRED = TCP_LINE - {"echo::empty_name", "framing::coalesced_lines", "framing::split_line"}
-UDP = {"echo::hello_reply", "echo::non_ascii_name", "echo::empty_name", "echo::long_name",
+TCP_UNFRAMED_REQUIRED = TCP_LINE - {"conversation::empty_name", "framing::coalesced_lines", "framing::split_line"}
+UDP = {"conversation::hello_reply", "conversation::non_ascii_name", "conversation::empty_name", "conversation::long_name",
        "concurrency::simultaneous_greetings"}
 
 
@@ -48,14 +48,14 @@ def test_unframed_mode_shows_coalesced_messages_merging_as_information(harness):
 BUGGY = [
     # (server file, protocol, checks it must fail)
     ("tcp_hello_recv_is_line.py", "tcp-hello",
-     {"framing::coalesced_lines", "framing::split_line", "echo::long_name"}),
-    ("tcp_hello_wrong_greeting.py", "tcp-hello", {"echo::greeting"}),
-    ("tcp_hello_latin1.py", "tcp-hello", {"echo::non_ascii_name"}),
-    ("tcp_hello_empty_line_closes.py", "tcp-hello", {"echo::empty_name"}),
+     {"framing::coalesced_lines", "framing::split_line", "conversation::long_name"}),
+    ("tcp_hello_wrong_greeting.py", "tcp-hello", {"conversation::greeting"}),
+    ("tcp_hello_latin1.py", "tcp-hello", {"conversation::non_ascii_name"}),
+    ("tcp_hello_empty_line_closes.py", "tcp-hello", {"conversation::empty_name"}),
     ("tcp_hello_exit_stops_server.py", "tcp-hello", {"concurrency::exit_ends_only_its_client"}),
     ("tcp_hello_one_at_a_time.py", "tcp-hello",
      {"concurrency::simultaneous_greetings", "concurrency::exit_ends_only_its_client"}),
-    ("udp_hello_stop_on_empty.py", "udp-hello", {"echo::empty_name"}),
+    ("udp_hello_stop_on_empty.py", "udp-hello", {"conversation::empty_name"}),
 ]
 
 
@@ -71,7 +71,7 @@ def test_buggy_hello_server_fails_exactly_its_checks(harness, name, protocol, fa
 
 def test_failure_shows_the_mojibake_reply(harness):
     run = harness("--protocol", "tcp-hello", "-k", "non_ascii", server("tcp_hello_latin1.py"), "{port}")
-    failure = run.check("echo::non_ascii_name")
+    failure = run.check("conversation::non_ascii_name")
     assert failure["expected"] == "Hello, 张三!\n"
     assert failure["received"].startswith("hex:48 65 6c 6c 6f 2c 20 c3 a5 c2 bc")  # "Hello, " + mojibake
     assert "first difference at byte offset 7" in failure["detail"]
@@ -81,16 +81,16 @@ def test_seed_tcp_hello_passes_unframed_mode_but_for_its_recv_1024(harness):
     # The seed sleeps 2 s before every reply: a generous reply timeout.
     run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", "--reply-timeout", "5", "-n", "2",
                   *SUITES, server("seed_001_tcp_hello.py"), "{port}")
-    assert run.ids_with("failed") == {"echo::long_name"}, run.stdout
-    assert run.ids_with("passed") == TCP_UNFRAMED_REQUIRED - {"echo::long_name"}, run.stdout
+    assert run.ids_with("failed") == {"conversation::long_name"}, run.stdout
+    assert run.ids_with("passed") == TCP_UNFRAMED_REQUIRED - {"conversation::long_name"}, run.stdout
     assert run.check("framing::coalesced_messages")["received"] == "Hello, AliceBob!"
-    assert "Hello, " + "a" in run.check("echo::long_name")["received"]
+    assert "Hello, " + "a" in run.check("conversation::long_name")["received"]
 
 
 def test_seed_tcp_hello_fails_line_mode_greeting_and_replies(harness):
     run = harness("--protocol", "tcp-hello", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "greeting and not simultaneous",
                   server("seed_001_tcp_hello.py"), "{port}")
-    failure = run.check("echo::greeting")
+    failure = run.check("conversation::greeting")
     assert failure["outcome"] == "failed" and failure["received"] == "Welcome"
 
 
@@ -126,6 +126,6 @@ def test_line_mode_names_unframed_mode_when_the_greeting_has_no_newline(harness)
 def test_seed_udp_hello_fails_only_the_long_name(harness):
     run = harness("--protocol", "udp-hello", *SUITES, "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("seed_001_udp_hello.py"), "{port}")
-    assert run.ids_with("failed") == {"echo::long_name"}, run.stdout
-    assert run.ids_with("passed") == UDP - {"echo::long_name"}
-    assert "cut" in run.check("echo::long_name")["message"] or run.check("echo::long_name")["received"]
+    assert run.ids_with("failed") == {"conversation::long_name"}, run.stdout
+    assert run.ids_with("passed") == UDP - {"conversation::long_name"}
+    assert "cut" in run.check("conversation::long_name")["message"] or run.check("conversation::long_name")["received"]

@@ -31,6 +31,7 @@ from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
 from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
+from harness.suitenames import selected_suites
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -154,8 +155,9 @@ def list_protocol_checks(path: str, suites: list[str] | None) -> int:
     catalogue = load_catalogue()
     fixed = protocol_independent(protocol)
     say(f"protocol file {path}: {protocol.name!r} ({protocol.transport}, framing {protocol.framing})")
+    chosen = selected_suites(suites)  # `echo`, the old name, brings `conversation`
     for suite in SUITES:
-        if suites and suite not in suites:
+        if chosen and suite not in chosen:
             continue
         entries: list[tuple[str, str, str, str]] = []
         entries += [(d.id, d.tier, d.description, d.expectation) for d in derived if d.suite == suite]

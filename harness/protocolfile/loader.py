@@ -49,6 +49,16 @@ def is_protocol_file(protocol: str) -> bool:
     return protocol.lower().endswith(".toml")
 
 
+def display_name(protocol: str) -> str:
+    """What reports call a protocol: a protocol file's `name` (its path if the file cannot be loaded)."""
+    if not is_protocol_file(protocol):
+        return protocol
+    try:
+        return load_protocol_file(protocol).name
+    except ConfigError:
+        return protocol
+
+
 def load_protocol_file(path: str | Path) -> ProtocolFile:
     """The validated protocol file at `path` (cached per absolute path)."""
     resolved = Path(path).expanduser().absolute()

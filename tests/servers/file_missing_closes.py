@@ -1,5 +1,5 @@
 """BUGGY tcp-file: a missing file closes the connection instead of answering
-with an error header. Fails echo::missing_file only."""
+with an error header. Fails conversation::missing_file only."""
 import hashlib, json, os, socket, struct, sys, threading
 
 ROOT = os.path.realpath(".")

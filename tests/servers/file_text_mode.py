@@ -1,6 +1,6 @@
 """BUGGY tcp-file: reads files in text mode (newline translation turns \\r\\n and
 \\r into \\n) while the header announces the size on disk. Fails the binary
-checks only: echo::binary_file and echo::large_file."""
+checks only: conversation::binary_file and conversation::large_file."""
 import hashlib, json, os, socket, struct, sys, threading
 
 ROOT = os.path.realpath(".")

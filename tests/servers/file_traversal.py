@@ -1,5 +1,5 @@
 """BUGGY tcp-file: opens whatever NAME says, so ../x and /abs/path escape the
-directory (path traversal). Fails echo::path_traversal only."""
+directory (path traversal). Fails conversation::path_traversal only."""
 import hashlib, json, os, socket, struct, sys, threading
 
 def header(conn, fields, body=b""):

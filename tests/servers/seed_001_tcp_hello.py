@@ -6,7 +6,7 @@ called by, and defined before the accept loop that never returns).
 
 Unframed (no delimiter), time.sleep(2) before each reply, recv(1024). Expected
 under `--hello-mode unframed --reply-timeout 5`: every required check passes
-except echo::long_name (the 4,000-byte name is cut by recv(1024) into four
+except conversation::long_name (the 4,000-byte name is cut by recv(1024) into four
 replies); framing::coalesced_messages shows b'Hello, AliceBob!' (粘包).
 """
 # Server.py

@@ -1,7 +1,7 @@
 """SEED 001/003 (廖雪峰's tutorial): the UDP greeting server, as published,
 adapted only to take its port from argv.
 
-recvfrom(1024): expected to fail echo::long_name only (the name is cut to
+recvfrom(1024): expected to fail conversation::long_name only (the name is cut to
 1,024 bytes), and to pass everything else, the empty datagram included.
 """
 import socket, sys

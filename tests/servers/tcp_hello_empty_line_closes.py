@@ -1,4 +1,4 @@
-"""BUGGY tcp-hello: treats an empty line as "the client left" and closes. Fails echo::empty_name only."""
+"""BUGGY tcp-hello: treats an empty line as "the client left" and closes. Fails conversation::empty_name only."""
 import socket, sys, threading
 
 def handle(conn):

@@ -1,5 +1,5 @@
 """BUGGY tcp-hello: decodes names as Latin-1 but encodes replies as UTF-8 (mojibake).
-Fails echo::non_ascii_name only."""
+Fails conversation::non_ascii_name only."""
 import socket, sys, threading
 
 def handle(conn):

@@ -1,4 +1,4 @@
-"""BUGGY tcp-hello: greets with b"Welcome\\n" (no "!"); otherwise correct. Fails echo::greeting only."""
+"""BUGGY tcp-hello: greets with b"Welcome\\n" (no "!"); otherwise correct. Fails conversation::greeting only."""
 import socket, sys, threading
 
 def handle(conn):

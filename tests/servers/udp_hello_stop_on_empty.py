@@ -1,5 +1,5 @@
 """BUGGY udp-hello: stops on an empty datagram (as if UDP had connections to close).
-Fails echo::empty_name only."""
+Fails conversation::empty_name only."""
 import socket, sys
 
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
