@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from harness.assignment import Assignment, find_assignment, load_assignment
+from harness.command import server_file
 from harness.errors import ConfigError
+from harness.folder_lock import hold_folder
 from harness.outputs import OutputPaths, write_outputs
 from harness.progress import Progress
 from harness.report import Report, ServerInfo
@@ -48,6 +50,9 @@ DEFAULT_TIMEOUT = 300.0
 INTERRUPT_GRACE = 10.0
 MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
 STATUS_BY_EXIT = {0: "passed", 1: "failed", 2: "config error", 3: "startup error", 4: "harness error", 130: "interrupted"}
+#: The status of a submission without the file the assignment's command runs (the student's
+#: missing file, not the instructor's config).
+NO_SERVER = "no server"
 
 
 def add_grade_parser(commands: Any) -> None:
@@ -115,23 +120,37 @@ def grade_command(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    progress = Progress(len(plan.submissions), sys.stderr)
     try:
-        outcomes = grade_all(plan, progress)
-    except KeyboardInterrupt:
-        plan.stop_everything()
-        progress.close()
-        print("harness: interrupted; the gradebook was not written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    progress.close()
-    gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
-    write_gradebook(gradebook, outcomes)
+        with hold_folder(plan.out):
+            outcomes = grade_with_progress(plan)
+            if outcomes is None:
+                return EXIT_INTERRUPTED
+            gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
+            write_gradebook(gradebook, outcomes)
+    except ConfigError as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     scored = [o for o in outcomes if o.score.get("max_points")]
     mean = sum(o.score["points"] for o in scored) / len(scored) if scored else 0.0
     maximum = scored[0].score["max_points"] if scored else 0
     print(f"graded {len(outcomes)} submissions in {plan.out}; mean score {mean:.2f} / {maximum:g}", file=sys.stderr)
     print(f"gradebook: {gradebook}", file=sys.stderr)
     return EXIT_OK
+
+
+def grade_with_progress(plan: BatchPlan) -> list[Outcome] | None:
+    """Every submission graded, with progress shown; None when interrupted (and then the
+    interrupt line is the last thing printed: runs still finishing stay silent)."""
+    progress = Progress(len(plan.submissions), sys.stderr)
+    try:
+        outcomes = grade_all(plan, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        plan.stop_everything()
+        print("harness: interrupted; the gradebook was not written", file=sys.stderr)
+        return None
+    progress.close()
+    return outcomes
 
 
 def plan_batch(args: argparse.Namespace) -> BatchPlan:
@@ -250,11 +269,17 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
                else f"the harness ended without a report (exit {code}); see {log_path.name}")
         data = _zero_report(report_path, plan, why)
     server = data.get("server") or {}
+    startup_error = server.get("startup_error")
+    expected_file = server_file(plan.assignment.command or [])
+    if expected_file and not timed_out and not (path / expected_file).exists():
+        status, startup_error = NO_SERVER, f"no {expected_file} in the submission (looked for {path / expected_file})"
+    elif status == "startup error" and startup_error:
+        startup_error = _with_last_output_line(startup_error, data)
     if server.get("port_source") == "discovered":
         notes.append(f"ignores the assigned port ({{port}}/$PORT): listens on {server.get('listening') or server.get('port')}")
     return Outcome(
         name=name, status=status, score=data["score"], summary=data.get("summary") or {},
-        startup_error=server.get("startup_error"), port_source=server.get("port_source"),
+        startup_error=startup_error, port_source=server.get("port_source"),
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
         port_in_use=_says_port_in_use(data),
     )
@@ -321,6 +346,17 @@ def _says_port_in_use(data: dict[str, Any]) -> bool:
     texts = [str((data.get("server") or {}).get("startup_error") or "")]
     texts += [str(c.get("server_output") or "") + str(c.get("message") or "") for c in data.get("checks") or []]
     return any(marker in text.lower() for text in texts for marker in PORT_IN_USE)
+
+
+def _with_last_output_line(startup_error: str, data: dict[str, Any]) -> str:
+    """The startup error with the last line the server printed, its cause as a rule
+    (`...(exit code 1): SyntaxError: invalid syntax`)."""
+    output = next((c.get("server_output") for c in data.get("checks") or [] if c.get("server_output")), "")
+    lines = [line.strip() for line in str(output).splitlines()
+             if line.strip() and not (line.strip().startswith("---") and line.strip().endswith("---"))]
+    if not lines or lines[-1] in startup_error:
+        return startup_error
+    return f"{startup_error}: {lines[-1]}"
 
 
 def _read_report(path: Path) -> dict[str, Any] | None:

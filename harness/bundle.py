@@ -26,6 +26,7 @@ from typing import Any
 from harness.assignment import find_assignment, load_assignment
 from harness.bundle_scripts import (ASSIGNMENT_NAME, CLASSROOM_FOLDER, WORKFLOW_PATH, classroom_workflow,
                                     run_autograder, setup_sh)
+from harness.command import server_file
 from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
 from harness.wheel import build_harness_wheel
@@ -142,24 +143,13 @@ def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     return written
 
 
-def submission_entry(command: list[str]) -> str | None:
-    """The file a student submits, from the assignment's command: `server.py` of
-    ["python3", "server.py", "{port}"]; None when it names no file (e.g. ["make", "run"])."""
-    for argument in command:
-        if "{" in argument or argument.startswith("-"):
-            continue
-        if "/" in argument or PurePosixPath(argument).suffix:
-            return argument
-    return None
-
-
 def _checked(config: Path) -> tuple[str | None, list[PurePosixPath]]:
     """The assignment validated as `harness run` would, and the files it needs."""
     assignment = load_assignment(config)
     if not assignment.command:
         raise ConfigError(f"{config}: key 'command' is required in a bundle (how a submission's server starts), "
                           'e.g. command = ["server.py", "{port}"]')
-    return submission_entry(assignment.command), assignment_files(config)
+    return server_file(assignment.command), assignment_files(config)
 
 
 def _inside(base: Path, name: str, where: Path, key: str) -> PurePosixPath:

@@ -22,8 +22,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from conftest import REFERENCE, ROOT, SERVERS
-from harness.bundle import assignment_files, submission_entry
+from harness.bundle import assignment_files
 from harness.bundle_scripts import classroom_workflow, run_autograder, setup_sh
+from harness.command import server_file
 from harness.errors import ConfigError
 from harness.wheel import harness_distribution, installed_wheel
 from test_reports_formats import gradescope_schema_errors
@@ -313,7 +314,7 @@ def test_bundle_without_a_command_or_a_file_is_a_usage_error(tmp_path):
     (["node", "src/server.js", "--port", "{port}"], "src/server.js"), (["make", "run"], None),
 ])
 def test_the_file_students_submit_comes_from_the_command(command, entry):
-    assert submission_entry(command) == entry
+    assert server_file(command) == entry
 
 
 def test_examples_are_what_the_bundle_writes_for_the_sample_assignment():
