@@ -326,3 +326,18 @@ def test_examples_are_what_the_bundle_writes_for_the_sample_assignment():
     assert (examples / "gradescope" / "setup.sh").read_text() == setup_sh(wheel)
     assert (examples / "gradescope" / "run_autograder").read_text() == run_autograder("server.py")
     assert (examples / "github-actions" / "classroom.yml").read_text() == classroom_workflow(wheel)
+
+
+def test_nothing_in_the_repository_installs_the_harness_by_its_unpublished_name():
+    """The distribution name is not on the package index: whoever registered it would run in every course."""
+    name = harness_distribution().metadata["Name"]
+    offenders = []
+    for path in ROOT.rglob("*"):
+        if not path.is_file() or {".git", "__pycache__"} & set(path.parts) or path.suffix in (".whl", ".pyc"):
+            continue
+        if any(part.endswith(".egg-info") for part in path.parts) or path == Path(__file__):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if "install" in line and re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w-])", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
