@@ -70,6 +70,9 @@ def bundle_command(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:
+        print(f"harness: error: cannot write {error.filename or ''}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -341,3 +341,20 @@ def test_nothing_in_the_repository_installs_the_harness_by_its_unpublished_name(
             if "install" in line and re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w-])", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_run_autograder_finds_a_nested_entry_and_runs_above_its_folder(tmp_path):
+    """command = ["python3", "app/server.py", ...] and an upload of upload/app/server.py: run in upload/."""
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "harness.toml").write_text(
+        SAMPLE.read_text().replace('command = ["server.py", "{port}"]', 'command = ["python3", "app/server.py", "{port}"]'))
+    (root / "submission" / "upload" / "app").mkdir(parents=True)
+    shutil.copy(REFERENCE / "tcp_echo.py", root / "submission" / "upload" / "app" / "server.py")
+    script = root / "run_autograder"
+    script.write_text(run_autograder("app/server.py"))
+    script.chmod(0o755)
+    completed = run([str(script)], env={**os.environ, "AUTOGRADER_ROOT": str(root), "HARNESS": str(HARNESS)})
+    assert completed.returncode == 0, completed.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == MAX_SCORE, data["output"]
