@@ -29,7 +29,7 @@ from harness.bundle_scripts import (ASSIGNMENT_NAME, CLASSROOM_FOLDER, WORKFLOW_
 from harness.command import server_file
 from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
-from harness.wheel import build_harness_wheel
+from harness.wheel import build_harness_wheel, zip_entry
 
 EXIT_OK, EXIT_USAGE = 0, 2
 EXECUTABLE, READABLE = 0o755, 0o644
@@ -98,7 +98,7 @@ def assignment_files(config: Path) -> list[PurePosixPath]:
 
 def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
     """Write Gradescope's autograder zip; returns the names of its entries."""
-    entry, files = _checked(config)
+    entry, travelling = _checked(config)
     with tempfile.TemporaryDirectory(prefix="harness-bundle-") as scratch:
         wheel = build_harness_wheel(Path(scratch))
         entries: dict[str, tuple[bytes, int]] = {
@@ -106,24 +106,19 @@ def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
             "run_autograder": (run_autograder(entry).encode(), EXECUTABLE),
             wheel.name: (wheel.read_bytes(), READABLE),
         }
-    for relative in files:
-        name = ASSIGNMENT_NAME if relative == files[0] else str(relative)
-        entries[name] = ((config.parent / relative).read_bytes(), READABLE)
+    entries.update({name: (source.read_bytes(), READABLE) for name, source in travelling.items()})
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(output.name + ".tmp")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (data, mode) in entries.items():
-            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = mode << 16
-            archive.writestr(info, data)
+            archive.writestr(zip_entry(name, mode), data)
     os.replace(temporary, output)
     return list(entries)
 
 
 def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     """Write the workflow, the wheel and the assignment into a course repository; returns what was written."""
-    _entry, files = _checked(config)
+    _entry, travelling = _checked(config)
     if not repository.is_dir():
         raise ConfigError(f"repository folder not found: {str(repository)!r} (--dir)")
     folder = repository / CLASSROOM_FOLDER
@@ -132,12 +127,11 @@ def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
         old.unlink()
     wheel = build_harness_wheel(folder)
     written = [f"{CLASSROOM_FOLDER}/{wheel.name}"]
-    for relative in files:
-        name = ASSIGNMENT_NAME if relative == files[0] else str(relative)
+    for name, source in travelling.items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if (config.parent / relative).resolve() != target.resolve():
-            shutil.copyfile(config.parent / relative, target)
+        if source.resolve() != target.resolve():  # bundling the repository's own copy again
+            shutil.copyfile(source, target)
         written.append(f"{CLASSROOM_FOLDER}/{name}")
     workflow = repository / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True, exist_ok=True)
@@ -146,13 +140,17 @@ def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     return written
 
 
-def _checked(config: Path) -> tuple[str | None, list[PurePosixPath]]:
-    """The assignment validated as `harness run` would, and the files it needs."""
+def _checked(config: Path) -> tuple[str | None, dict[str, Path]]:
+    """The assignment validated as `harness run` would; the submission's server file; and
+    what travels with the assignment: name in the bundle -> file (the assignment as ASSIGNMENT_NAME)."""
     assignment = load_assignment(config)
     if not assignment.command:
         raise ConfigError(f"{config}: key 'command' is required in a bundle (how a submission's server starts), "
                           'e.g. command = ["server.py", "{port}"]')
-    return server_file(assignment.command), assignment_files(config)
+    first, *others = assignment_files(config)
+    travelling = {ASSIGNMENT_NAME: config.parent / first}
+    travelling.update({str(relative): config.parent / relative for relative in others})
+    return server_file(assignment.command), travelling
 
 
 def _inside(base: Path, name: str, where: Path, key: str) -> PurePosixPath:
