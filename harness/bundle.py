@@ -31,7 +31,6 @@ from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
 from harness.wheel import build_harness_wheel, zip_entry
 
-EXIT_OK, EXIT_USAGE = 0, 2
 EXECUTABLE, READABLE = 0o755, 0o644
 
 
@@ -69,11 +68,11 @@ def bundle_command(args: argparse.Namespace) -> int:
             print("commit them with the starter code; every push runs the checks and reports the score")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ConfigError.exit_code
     except OSError as error:
         print(f"harness: error: cannot write {error.filename or ''}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+        return ConfigError.exit_code
+    return 0
 
 
 def assignment_files(config: Path) -> list[PurePosixPath]:
