@@ -84,7 +84,7 @@ def assignment_files(config: Path) -> list[PurePosixPath]:
     base = config.parent
     found = [PurePosixPath(config.name)]
     protocol = _toml(config).get("protocol")
-    if isinstance(protocol, str) and protocol not in PROTOCOLS:
+    if isinstance(protocol, str) and protocol not in PROTOCOLS and (protocol.endswith(".toml") or "/" in protocol):
         protocol_file = _inside(base, protocol, config, "protocol")
         found.append(protocol_file)
         reference = _toml(base / protocol_file).get("reference")
