@@ -51,7 +51,13 @@ def build_harness_wheel(out_dir: Path) -> Path:
     """Write the installed harness as a wheel into `out_dir`; returns the wheel's path."""
     distribution = harness_distribution()
     source = editable_source(distribution)
-    return source_wheel(distribution, source, out_dir) if source else installed_wheel(distribution, out_dir)
+    wheel = source_wheel(distribution, source, out_dir) if source else installed_wheel(distribution, out_dir)
+    with zipfile.ZipFile(wheel) as archive:
+        if "harness/__init__.py" not in archive.namelist():  # e.g. a `setup.py develop` install: no RECORD of it
+            wheel.unlink()
+            raise ConfigError("cannot tell which files make up the installed harness; install it with "
+                              "`pip install .` (or `pip install -e .`) and bundle again")
+    return wheel
 
 
 def editable_source(distribution: metadata.Distribution) -> Path | None:

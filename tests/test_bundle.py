@@ -358,3 +358,21 @@ def test_run_autograder_finds_a_nested_entry_and_runs_above_its_folder(tmp_path)
     assert completed.returncode == 0, completed.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     assert data["score"] == MAX_SCORE, data["output"]
+
+
+def test_an_install_without_a_record_of_its_files_is_refused_not_bundled_empty(tmp_path, monkeypatch):
+    import harness.wheel as wheel_module
+
+    class Bare:
+        """A distribution pip did not record (no RECORD, no direct_url.json)."""
+        metadata = {"Name": "socket-conformance-harness"}
+        version = "0.1.0"
+        files = None
+
+        def read_text(self, name):
+            return None
+
+    monkeypatch.setattr(wheel_module, "harness_distribution", lambda: Bare())
+    with pytest.raises(ConfigError, match="cannot tell which files make up the installed harness"):
+        wheel_module.build_harness_wheel(tmp_path)
+    assert list(tmp_path.iterdir()) == []
