@@ -51,7 +51,9 @@ from typing import Any, Iterable
 
 from harness import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
+from harness.command import server_file
 from harness.errors import ConfigError
+from harness.folder_lock import hold_folder
 from harness.outputs import OutputPaths, write_outputs
 from harness.progress import Progress
 from harness.protocolfile.loader import display_name
@@ -64,6 +66,9 @@ DEFAULT_TIMEOUT = 300.0
 INTERRUPT_GRACE = 10.0
 MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
 STATUS_BY_EXIT = {0: "passed", 1: "failed", 2: "config error", 3: "startup error", 4: "harness error", 130: "interrupted"}
+#: The status of a submission without the file the assignment's command runs (the student's
+#: missing file, not the instructor's config).
+NO_SERVER = "no server"
 
 
 def add_grade_parser(commands: Any) -> None:
@@ -135,25 +140,29 @@ def grade_command(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    progress = Progress(len(plan.submissions), sys.stderr)
-    stoppable()
-    try:
-        outcomes = grade_all(plan, progress)
-    except KeyboardInterrupt:
-        plan.stop_everything()
-        progress.close()
-        gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C does not cut the gradebook short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        write_gradebook(gradebook, [plan.done.get(p.name) or _interrupted(p, plan) for p in plan.submissions])
-        print(f"harness: interrupted; gradebook of the {len(plan.done)} submission(s) graded so far (the others "
-              f"score 0, status interrupted): {gradebook}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        remove_tree(plan.private)
-    progress.close()
     gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
-    write_gradebook(gradebook, outcomes)
+    try:
+        with hold_folder(plan.out):
+            progress = Progress(len(plan.submissions), sys.stderr)
+            stoppable()
+            try:
+                outcomes = grade_all(plan, progress)
+            except KeyboardInterrupt:
+                progress.close()  # from here on, runs still finishing stay silent
+                plan.stop_everything()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C does not cut the gradebook short
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                write_gradebook(gradebook, [plan.done.get(p.name) or _interrupted(p, plan) for p in plan.submissions])
+                print(f"harness: interrupted; gradebook of the {len(plan.done)} submission(s) graded so far (the "
+                      f"others score 0, status interrupted): {gradebook}", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            finally:
+                remove_tree(plan.private)
+            progress.close()
+            write_gradebook(gradebook, outcomes)
+    except ConfigError as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     scored = [o for o in outcomes if o.score.get("max_points")]
     mean = sum(o.score["points"] for o in scored) / len(scored) if scored else 0.0
     maximum = scored[0].score["max_points"] if scored else 0
@@ -301,11 +310,17 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         html_path.unlink(missing_ok=True)
     remove_tree(private)
     server = data.get("server") or {}
+    startup_error = server.get("startup_error")
+    expected_file = server_file(plan.assignment.command or [])
+    if expected_file and not timed_out and not (path / expected_file).exists():
+        status, startup_error = NO_SERVER, f"no {expected_file} in the submission (looked for {path / expected_file})"
+    elif status == "startup error" and startup_error:
+        startup_error = _with_last_output_line(startup_error, data)
     if server.get("port_source") == "discovered":
         notes.append(f"ignores the assigned port ({{port}}/$PORT): listens on {server.get('listening') or server.get('port')}")
     return Outcome(
         name=name, status=status, score=data["score"], summary=data.get("summary") or {},
-        startup_error=server.get("startup_error"), port_source=server.get("port_source"),
+        startup_error=startup_error, port_source=server.get("port_source"),
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
         port_in_use=_says_port_in_use(data),
     )
@@ -372,6 +387,17 @@ def _says_port_in_use(data: dict[str, Any]) -> bool:
     texts = [str((data.get("server") or {}).get("startup_error") or "")]
     texts += [str(c.get("server_output") or "") + str(c.get("message") or "") for c in data.get("checks") or []]
     return any(marker in text.lower() for text in texts for marker in PORT_IN_USE)
+
+
+def _with_last_output_line(startup_error: str, data: dict[str, Any]) -> str:
+    """The startup error with the last line the server printed, its cause as a rule
+    (`...(exit code 1): SyntaxError: invalid syntax`)."""
+    output = next((c.get("server_output") for c in data.get("checks") or [] if c.get("server_output")), "")
+    lines = [line.strip() for line in str(output).splitlines()
+             if line.strip() and not (line.strip().startswith("---") and line.strip().endswith("---"))]
+    if not lines or lines[-1] in startup_error:
+        return startup_error
+    return f"{startup_error}: {lines[-1]}"
 
 
 def _read_report(path: Path) -> dict[str, Any] | None:

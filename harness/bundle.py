@@ -26,11 +26,11 @@ from typing import Any
 from harness.assignment import find_assignment, load_assignment
 from harness.bundle_scripts import (ASSIGNMENT_NAME, CLASSROOM_FOLDER, WORKFLOW_PATH, classroom_workflow,
                                     run_autograder, setup_sh)
+from harness.command import server_file
 from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
-from harness.wheel import build_harness_wheel
+from harness.wheel import build_harness_wheel, zip_entry
 
-EXIT_OK, EXIT_USAGE = 0, 2
 EXECUTABLE, READABLE = 0o755, 0o644
 
 
@@ -68,8 +68,11 @@ def bundle_command(args: argparse.Namespace) -> int:
             print("commit them with the starter code; every push runs the checks and reports the score")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+        return ConfigError.exit_code
+    except OSError as error:
+        print(f"harness: error: cannot write {error.filename or ''}: {error.strerror}", file=sys.stderr)
+        return ConfigError.exit_code
+    return 0
 
 
 def assignment_files(config: Path) -> list[PurePosixPath]:
@@ -81,7 +84,7 @@ def assignment_files(config: Path) -> list[PurePosixPath]:
     base = config.parent
     found = [PurePosixPath(config.name)]
     protocol = _toml(config).get("protocol")
-    if isinstance(protocol, str) and protocol not in PROTOCOLS:
+    if isinstance(protocol, str) and protocol not in PROTOCOLS and (protocol.endswith(".toml") or "/" in protocol):
         protocol_file = _inside(base, protocol, config, "protocol")
         found.append(protocol_file)
         reference = _toml(base / protocol_file).get("reference")
@@ -94,7 +97,7 @@ def assignment_files(config: Path) -> list[PurePosixPath]:
 
 def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
     """Write Gradescope's autograder zip; returns the names of its entries."""
-    entry, files = _checked(config)
+    entry, travelling = _checked(config)
     with tempfile.TemporaryDirectory(prefix="harness-bundle-") as scratch:
         wheel = build_harness_wheel(Path(scratch))
         entries: dict[str, tuple[bytes, int]] = {
@@ -102,24 +105,19 @@ def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
             "run_autograder": (run_autograder(entry).encode(), EXECUTABLE),
             wheel.name: (wheel.read_bytes(), READABLE),
         }
-    for relative in files:
-        name = ASSIGNMENT_NAME if relative == files[0] else str(relative)
-        entries[name] = ((config.parent / relative).read_bytes(), READABLE)
+    entries.update({name: (source.read_bytes(), READABLE) for name, source in travelling.items()})
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(output.name + ".tmp")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (data, mode) in entries.items():
-            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = mode << 16
-            archive.writestr(info, data)
+            archive.writestr(zip_entry(name, mode), data)
     os.replace(temporary, output)
     return list(entries)
 
 
 def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     """Write the workflow, the wheel and the assignment into a course repository; returns what was written."""
-    _entry, files = _checked(config)
+    _entry, travelling = _checked(config)
     if not repository.is_dir():
         raise ConfigError(f"repository folder not found: {str(repository)!r} (--dir)")
     folder = repository / CLASSROOM_FOLDER
@@ -128,12 +126,11 @@ def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
         old.unlink()
     wheel = build_harness_wheel(folder)
     written = [f"{CLASSROOM_FOLDER}/{wheel.name}"]
-    for relative in files:
-        name = ASSIGNMENT_NAME if relative == files[0] else str(relative)
+    for name, source in travelling.items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if (config.parent / relative).resolve() != target.resolve():
-            shutil.copyfile(config.parent / relative, target)
+        if source.resolve() != target.resolve():  # bundling the repository's own copy again
+            shutil.copyfile(source, target)
         written.append(f"{CLASSROOM_FOLDER}/{name}")
     workflow = repository / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True, exist_ok=True)
@@ -142,24 +139,17 @@ def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     return written
 
 
-def submission_entry(command: list[str]) -> str | None:
-    """The file a student submits, from the assignment's command: `server.py` of
-    ["python3", "server.py", "{port}"]; None when it names no file (e.g. ["make", "run"])."""
-    for argument in command:
-        if "{" in argument or argument.startswith("-"):
-            continue
-        if "/" in argument or PurePosixPath(argument).suffix:
-            return argument
-    return None
-
-
-def _checked(config: Path) -> tuple[str | None, list[PurePosixPath]]:
-    """The assignment validated as `harness run` would, and the files it needs."""
+def _checked(config: Path) -> tuple[str | None, dict[str, Path]]:
+    """The assignment validated as `harness run` would; the submission's server file; and
+    what travels with the assignment: name in the bundle -> file (the assignment as ASSIGNMENT_NAME)."""
     assignment = load_assignment(config)
     if not assignment.command:
         raise ConfigError(f"{config}: key 'command' is required in a bundle (how a submission's server starts), "
                           'e.g. command = ["server.py", "{port}"]')
-    return submission_entry(assignment.command), assignment_files(config)
+    first, *others = assignment_files(config)
+    travelling = {ASSIGNMENT_NAME: config.parent / first}
+    travelling.update({str(relative): config.parent / relative for relative in others})
+    return server_file(assignment.command), travelling
 
 
 def _inside(base: Path, name: str, where: Path, key: str) -> PurePosixPath:

@@ -87,11 +87,12 @@ RESULTS="$ROOT/results"
 ENTRY={entry}   # the file students submit (from the assignment's command)
 mkdir -p "$RESULTS"
 
-# Students often upload a folder: look for the entry point a few levels down.
+# Students often upload a folder: look for the entry point a few levels down
+# and run in the folder that holds it as the assignment expects (src/server.js: above src/).
 cd "$SUBMISSION" || exit 1
 if [ -n "$ENTRY" ] && [ ! -e "$ENTRY" ]; then
-    found="$(find . -maxdepth 3 -name "$(basename "$ENTRY")" -not -path '*/.*' | sort | head -n 1)"
-    if [ -n "$found" ]; then cd "$(dirname "$found")"; fi
+    found="$(find . -maxdepth 4 -path "*/$ENTRY" -not -path '*/.*' | sort | head -n 1)"
+    if [ -n "$found" ]; then cd "${{found%"/$ENTRY"}}"; fi
 fi
 
 # Exit codes 0-3 are verdicts on the submission (passed, failed, bad input such

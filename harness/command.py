@@ -18,6 +18,17 @@ from pathlib import Path
 from harness.errors import ConfigError
 
 
+def server_file(command: list[str]) -> str | None:
+    """The file a submission must contain, from an assignment's command: `server.py` of
+    ["python3", "server.py", "{port}"]; None when the command names no file (["make", "run"])."""
+    for argument in command:
+        if "{" in argument or argument.startswith("-"):
+            continue
+        if "/" in argument or Path(argument).suffix:
+            return argument
+    return None
+
+
 def reference_server(name: str) -> Path:
     """Path of a bundled reference server, e.g. reference_server("tcp_echo")."""
     import harness.reference_servers

@@ -3,7 +3,7 @@
 Rules of this module:
 - What the file says comes from where it is defined: the suites from the
   check catalogue (those with a check for the protocol; opt-in suites like
-  speed are left commented out), each option's comment from its help text
+  speed are left out), each option's comment from its help text
   in harness.settings, the Gradescope keys from harness.assignment. The
   file it writes is accepted as it is by `harness run --config`,
   `harness grade` and `harness bundle` (a test keeps it so).
@@ -29,7 +29,6 @@ from harness.errors import ConfigError
 from harness.protocols import PROTOCOLS
 from harness.settings import OPTION_BY_NAME
 
-EXIT_OK, EXIT_USAGE = 0, 2
 TOTAL_POINTS = 100
 CORRECTNESS_POINTS = 40
 #: Options worth showing for a protocol, beyond the timeouts every assignment has.
@@ -63,16 +62,16 @@ def init_command(args: argparse.Namespace) -> int:
         target.write_text(text, encoding="utf-8")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ConfigError.exit_code
     except OSError as error:
         print(f"harness: error: cannot write {target}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+        return ConfigError.exit_code
     print(f"wrote {target}: protocol {args.protocol}, {TOTAL_POINTS} points; read its comments, then")
     print(f"  try it:        harness run --config {target} path/to/your/reference/server.py")
     print(f"  grade a class: harness grade submissions/ --config {target}")
     print(f"  Gradescope:    harness bundle gradescope --config {target} -o autograder.zip")
     print(f"  Classroom:     harness bundle classroom --config {target} --dir COURSE_REPOSITORY")
-    return EXIT_OK
+    return 0
 
 
 def starter_protocol_files(protocol_file: Path) -> list[Path]:

@@ -2,7 +2,8 @@
 
 Hand-written (a dozen lines) rather than a dependency: on a TTY one line is
 redrawn; in a CI log or a file, one line per finished submission, no control
-characters. Thread-safe: submissions finish on worker threads.
+characters. Thread-safe: submissions finish on worker threads. Once closed it
+prints nothing more (runs still finishing after Ctrl+C stay silent).
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ class Progress:
         self.started_at = time.monotonic()
         self.lock = threading.Lock()
         self.width = 0
+        self.closed = False
 
     def started(self, name: str) -> None:
         with self.lock:
+            if self.closed:
+                return
             self.running.append(name)
             self._draw()
 
     def finished(self, name: str, text: str) -> None:
         with self.lock:
+            if self.closed:
+                return
             if name in self.running:
                 self.running.remove(name)
             self.done += 1
@@ -43,6 +49,8 @@ class Progress:
 
     def note(self, text: str) -> None:
         with self.lock:
+            if self.closed:
+                return
             if self.tty:
                 self._clear()
             self.stream.write(text + "\n")
@@ -51,6 +59,7 @@ class Progress:
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             if self.tty:
                 self._clear()
                 self.stream.flush()

@@ -51,7 +51,13 @@ def build_harness_wheel(out_dir: Path) -> Path:
     """Write the installed harness as a wheel into `out_dir`; returns the wheel's path."""
     distribution = harness_distribution()
     source = editable_source(distribution)
-    return source_wheel(distribution, source, out_dir) if source else installed_wheel(distribution, out_dir)
+    wheel = source_wheel(distribution, source, out_dir) if source else installed_wheel(distribution, out_dir)
+    with zipfile.ZipFile(wheel) as archive:
+        if "harness/__init__.py" not in archive.namelist():  # e.g. a `setup.py develop` install: no RECORD of it
+            wheel.unlink()
+            raise ConfigError("cannot tell which files make up the installed harness; install it with "
+                              "`pip install .` (or `pip install -e .`) and bundle again")
+    return wheel
 
 
 def editable_source(distribution: metadata.Distribution) -> Path | None:
@@ -124,8 +130,8 @@ def write_wheel(out_dir: Path, info: str, files: dict[str, bytes], tag: str) -> 
     target = out_dir / f"{info.removesuffix('.dist-info')}-{tag}.whl"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in ordered:
-            archive.writestr(_entry(name), files[name])
-        archive.writestr(_entry(record_name), "\n".join(record) + "\n")
+            archive.writestr(zip_entry(name), files[name])
+        archive.writestr(zip_entry(record_name), "\n".join(record) + "\n")
     return target
 
 
@@ -144,8 +150,9 @@ def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def _entry(name: str) -> zipfile.ZipInfo:
+def zip_entry(name: str, mode: int = 0o644) -> zipfile.ZipInfo:
+    """A zip member with a fixed timestamp and Unix permissions (unzip restores them)."""
     entry = zipfile.ZipInfo(name, ZIP_TIME)
     entry.compress_type = zipfile.ZIP_DEFLATED
-    entry.external_attr = 0o644 << 16
+    entry.external_attr = mode << 16
     return entry

@@ -22,8 +22,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from conftest import REFERENCE, ROOT, SERVERS
-from harness.bundle import assignment_files, submission_entry
+from harness.bundle import assignment_files
 from harness.bundle_scripts import classroom_workflow, run_autograder, setup_sh
+from harness.command import server_file
 from harness.errors import ConfigError
 from harness.wheel import harness_distribution, installed_wheel
 from test_reports_formats import gradescope_schema_errors
@@ -313,7 +314,7 @@ def test_bundle_without_a_command_or_a_file_is_a_usage_error(tmp_path):
     (["node", "src/server.js", "--port", "{port}"], "src/server.js"), (["make", "run"], None),
 ])
 def test_the_file_students_submit_comes_from_the_command(command, entry):
-    assert submission_entry(command) == entry
+    assert server_file(command) == entry
 
 
 def test_examples_are_what_the_bundle_writes_for_the_sample_assignment():
@@ -325,3 +326,53 @@ def test_examples_are_what_the_bundle_writes_for_the_sample_assignment():
     assert (examples / "gradescope" / "setup.sh").read_text() == setup_sh(wheel)
     assert (examples / "gradescope" / "run_autograder").read_text() == run_autograder("server.py")
     assert (examples / "github-actions" / "classroom.yml").read_text() == classroom_workflow(wheel)
+
+
+def test_nothing_in_the_repository_installs_the_harness_by_its_unpublished_name():
+    """The distribution name is not on the package index: whoever registered it would run in every course."""
+    name = harness_distribution().metadata["Name"]
+    offenders = []
+    for path in ROOT.rglob("*"):
+        if not path.is_file() or {".git", "__pycache__"} & set(path.parts) or path.suffix in (".whl", ".pyc"):
+            continue
+        if any(part.endswith(".egg-info") for part in path.parts) or path == Path(__file__):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if "install" in line and re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w-])", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_run_autograder_finds_a_nested_entry_and_runs_above_its_folder(tmp_path):
+    """command = ["python3", "app/server.py", ...] and an upload of upload/app/server.py: run in upload/."""
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "source" / "harness.toml").write_text(
+        SAMPLE.read_text().replace('command = ["server.py", "{port}"]', 'command = ["python3", "app/server.py", "{port}"]'))
+    (root / "submission" / "upload" / "app").mkdir(parents=True)
+    shutil.copy(REFERENCE / "tcp_echo.py", root / "submission" / "upload" / "app" / "server.py")
+    script = root / "run_autograder"
+    script.write_text(run_autograder("app/server.py"))
+    script.chmod(0o755)
+    completed = run([str(script)], env={**os.environ, "AUTOGRADER_ROOT": str(root), "HARNESS": str(HARNESS)})
+    assert completed.returncode == 0, completed.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == MAX_SCORE, data["output"]
+
+
+def test_an_install_without_a_record_of_its_files_is_refused_not_bundled_empty(tmp_path, monkeypatch):
+    import harness.wheel as wheel_module
+
+    class Bare:
+        """A distribution pip did not record (no RECORD, no direct_url.json)."""
+        metadata = {"Name": "socket-conformance-harness"}
+        version = "0.1.0"
+        files = None
+
+        def read_text(self, name):
+            return None
+
+    monkeypatch.setattr(wheel_module, "harness_distribution", lambda: Bare())
+    with pytest.raises(ConfigError, match="cannot tell which files make up the installed harness"):
+        wheel_module.build_harness_wheel(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -120,8 +120,8 @@ def test_grade_scores_a_class_in_parallel_and_writes_the_gradebook(tmp_path):
     assert book["carol_single_client"]["echo"] == "80" and book["carol_single_client"]["echo max"] == "90"
     assert book["dave_crashes"]["status"] == "startup error"
     assert "exited before it listened" in book["dave_crashes"]["startup_error"]
-    assert book["erin_nothing"]["status"] == "config error"
-    assert "server not found" in book["erin_nothing"]["startup_error"]
+    assert book["erin_nothing"]["status"] == "no server"
+    assert "no server.py in the submission" in book["erin_nothing"]["startup_error"]
     for name in ("frank_port", "grace_same_port"):
         assert f"listens on TCP 127.0.0.1:{port}" in book[name]["notes"]
         assert "graded alone" in book[name]["notes"]

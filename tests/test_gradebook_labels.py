@@ -1,0 +1,116 @@
+"""What the gradebook says about a submission, and who may write it: a missing
+server is "no server" (with the file looked for), a crash at start carries the
+server's last line, nothing is printed after the interrupt line, and two
+`harness grade` runs cannot write one output folder at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from conftest import leftover_server_processes
+from harness.folder_lock import hold_folder
+from harness.progress import Progress
+from test_grade import CONFIG, STUBBORN, gradebook, grade, make_submissions
+
+INTERRUPT_LINE = "harness: interrupted; the gradebook was not written"
+
+
+def test_missing_server_file_is_no_server_with_the_file_looked_for(tmp_path):
+    folder = make_submissions(tmp_path, {"erin": None})
+    (folder / "erin" / "README.md").write_text("forgot it")
+    completed, _ = grade(tmp_path, str(folder))
+    assert completed.returncode == 0, completed.stderr
+    row = gradebook(tmp_path / "grades" / "gradebook.csv")["erin"]
+    assert row["status"] == "no server" and row["score"] == "0"
+    assert "no server.py in the submission" in row["startup_error"]
+    assert str(folder / "erin" / "server.py") in row["startup_error"]
+
+
+def test_server_crashing_at_start_shows_its_last_line_in_the_gradebook(tmp_path):
+    folder = make_submissions(tmp_path, {"frank": "import socket\n\ndef main(:\n    pass\n"})
+    completed, _ = grade(tmp_path, str(folder))
+    assert completed.returncode == 0, completed.stderr
+    row = gradebook(tmp_path / "grades" / "gradebook.csv")["frank"]
+    assert row["status"] == "startup error"
+    assert "exited before it listened" in row["startup_error"]
+    assert row["startup_error"].endswith("SyntaxError: invalid syntax")
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_nothing_is_printed_after_the_interrupt_line(tmp_path):
+    """Runs still finishing after Ctrl+C (here two stubborn servers) stay silent."""
+    folder = make_submissions(tmp_path, {"a": STUBBORN, "b": STUBBORN, "c": STUBBORN})
+    (tmp_path / "harness.toml").write_text(CONFIG)
+    marker = uuid.uuid4().hex
+    process = subprocess.Popen([sys.executable, "-m", "harness", "grade", "-j", "2", str(folder)], cwd=tmp_path,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HARNESS_TEST_RUN": marker})
+    try:
+        logs = [tmp_path / "grades" / "a.log", tmp_path / "grades" / "b.log"]
+        wait_for(lambda: all(log.exists() and log.stat().st_size for log in logs), 60, "both runs to start")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stderr.rstrip().splitlines()[-1] == INTERRUPT_LINE
+    assert not (tmp_path / "grades" / "gradebook.csv").exists()
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+
+
+def test_progress_prints_nothing_once_closed():
+    import io
+
+    stream = io.StringIO()
+    progress = Progress(2, stream)
+    progress.finished("alice", "60/60 passed")
+    progress.close()
+    progress.finished("bob", "0/60 startup error")
+    progress.note("late")
+    assert stream.getvalue() == "[1/2] alice: 60/60 passed\n"
+
+
+def test_second_grade_into_the_same_folder_is_refused_and_names_the_holder(tmp_path):
+    folder = make_submissions(tmp_path, {"alice": None})
+    out = tmp_path / "grades"
+    out.mkdir()
+    with hold_folder(out):
+        completed, _ = grade(tmp_path, str(folder), "--out", str(out))
+    assert completed.returncode == 2
+    assert "is being written by another harness grade" in completed.stderr
+    assert f"pid {os.getpid()}" in completed.stderr
+    assert not (out / "gradebook.csv").exists() and not (out / "alice.json").exists()
+    completed, _ = grade(tmp_path, str(folder), "--out", str(out))  # released: the next one runs
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "gradebook.csv").exists()
+
+
+def test_the_lock_is_released_when_its_holder_dies(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from harness.folder_lock import hold_folder\n"
+        f"with hold_folder(Path({str(tmp_path)!r})):\n    print('held', flush=True); time.sleep(600)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.kill()
+        holder.wait(timeout=30)
+        with hold_folder(Path(tmp_path)):
+            pass
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
