@@ -162,7 +162,7 @@ def test_a_fifo_in_the_servers_current_folder_is_never_read(harness, mode, tmp_p
     run = harness(*flags(mode), "--protocol", "tcp-file", "-k", "path_traversal", *FAST,
                   str(folder / "server.py"), "{port}")
     assert run.returncode == 0, run.stdout  # the real secret, from the harness's own folder, stays unserved
-    assert run.outcomes() == {"echo::path_traversal": "passed"}
+    assert run.outcomes() == {"conversation::path_traversal": "passed"}
 
 
 @pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")

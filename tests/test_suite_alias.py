@@ -77,7 +77,7 @@ def test_an_old_hello_assignment_selects_and_weighs_as_the_new_one_with_a_note(t
     weights = {name: check_weights(counted_checks("tcp-hello", a.suites, a), a) for name, a in (("old", old), ("new", new))}
     assert weights["old"] == weights["new"]
     assert sum(weights["old"].values()) == pytest.approx(40)
-    assert weights["old"]["conversation::greeting"] == pytest.approx(5 * weights["old"]["conversation::hello_reply"])
+    assert weights["old"]["conversation::greeting"] == pytest.approx(5 * weights["old"]["conversation::hello_reply"], abs=0.25)  # quarter points
 
 
 def test_a_tcp_echo_assignment_keeps_echo_without_a_note(tmp_path):
