@@ -25,7 +25,8 @@ import harness.checks as checks_module
 from harness import suitenames
 from harness.checks import SUITES, load_catalogue
 from harness.errors import ConfigError
-from harness.protocolfile.loader import is_protocol_file
+from harness.protocolfile.derive import register
+from harness.protocolfile.loader import is_protocol_file, load_protocol_file
 from harness.settings import OPTION_BY_NAME, OPTIONS, Option, build_settings
 
 FILE_NAME = "harness.toml"
@@ -130,6 +131,9 @@ class _Parser:
         if "command" in data:
             result.command = self.string_list("command", data["command"], allow_empty=False)
         catalogue = load_catalogue()
+        if is_protocol_file(result.options.get("protocol", "")):
+            # Its derived checks (conversation::NAME, framing::NAME.PLAN) may be named in checks and [points].
+            register(load_protocol_file(result.options["protocol"]))
         if "suites" in data:
             result.suites = self.string_list("suites", data["suites"], allow_empty=False)
             for index, suite in enumerate(result.suites):

@@ -212,7 +212,6 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
 
 def run(args: argparse.Namespace, command: list[str] | None) -> int:
     run_deadline.arm()  # graded by `harness grade`: its time limit holds even if grade dies
-    typed_suites = list(args.suites or ())
     try:
         command = _apply_assignment(args, command)
     except ConfigError as error:
@@ -243,7 +242,7 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
     except ConfigError as error:
         return _fail_early(str(error), EXIT_USAGE, args, typed)
     _warn_misplaced_options(args.server_args if command is None else [], parser_options())
-    if OLD in typed_suites and correctness_suite(settings.protocol) != OLD:
+    if OLD in (args.suites or ()) and correctness_suite(settings.protocol) != OLD and not args.assignment.notes:
         print(note(settings.protocol_name), file=sys.stderr)
     if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
         # Without a private network namespace per worker, their servers would collide on the port.

@@ -26,7 +26,7 @@ from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import ServerProcess
 from harness.protocolfile import load_protocol_file
-from harness.protocolfile.derive import SIMULTANEOUS, register
+from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
 from harness.protocolfile.engine import (Answers, ConversationRun, Segmentation, first_send,
                                          half_message)
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, ProtocolFile, label_for
@@ -34,9 +34,7 @@ from harness.protocolfile.reference import ReferenceUnavailable, answers_for
 from harness.settings import Settings
 
 PF = (PROTOCOL_FILE,)
-#: Sequential runs of the first conversation in the descriptor-leak check (as many as fit in the budget).
-SEQUENTIAL_RUNS = 200
-#: A slow conversation (expect-nothing, several clients) gets as many runs as fit in this time.
+#: A slow conversation (long expect-nothing, many clients) gets as many runs as fit in this time.
 SEQUENTIAL_BUDGET = 10.0
 FD_TOLERANCE = 10
 IDLE_WINDOW = 1.0
@@ -304,16 +302,17 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
     run_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
     _wait_closed(instance, settings)
     before = probe.open_fds(instance.pids())
+    runs = sequential_runs(protocol)
     budget = Deadline(SEQUENTIAL_BUDGET)
     made = 0
-    while made < SEQUENTIAL_RUNS and not budget.expired():
+    while made < runs and not budget.expired():
         made += 1
         try:
             run_first(request, settings, protocol, instance.endpoint)
         except CheckFailed as failure:
-            raise _while(f"run {made} of {SEQUENTIAL_RUNS} of the conversation, one after another", failure,
+            raise _while(f"run {made} of {runs} of the conversation, one after another", failure,
                          "Each run must leave the server as it found it.") from None
-        if made % 50 == 0:
+        if made % 20 == 0:
             instance.reap_orphans()
     limit = before + FD_TOLERANCE
     within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))

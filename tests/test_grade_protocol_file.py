@@ -64,3 +64,19 @@ def test_a_class_is_graded_against_the_protocol_file_next_to_the_assignment(tmp_
         "conversation::unknown_key", "framing::unknown_key.coalesced", "framing::unknown_key.bytewise",
         "framing::unknown_key.random", "concurrency::simultaneous_conversations"}
     assert set(reports["dave_nothing"]["score"]["checks"]) == set(bob), "the same checks count for everyone"
+
+
+def test_checks_and_points_may_name_the_derived_checks(assignment_folder):
+    from harness.assignment import load_assignment
+    from harness.errors import ConfigError
+
+    config = assignment_folder / "harness.toml"
+    config.write_text('protocol = "kv.toml"\nchecks = ["conversation::set_then_get", "framing::*.bytewise"]\n'
+                      '[points]\n"conversation::set_then_get" = 5\n')
+    assignment = load_assignment(config)
+    assert assignment.points == {"conversation::set_then_get": 5}
+    assert assignment.selects("framing::shared_store.bytewise") and not assignment.selects("framing::shared_store.random")
+    config.write_text('protocol = "kv.toml"\n[points]\n"conversation::set_then_got" = 5\n')
+    with pytest.raises(ConfigError) as error:
+        load_assignment(config)
+    assert "no such check or suite (did you mean 'conversation::set_then_get'?)" in str(error.value)

@@ -31,6 +31,8 @@ EXPECTED_FAILURES = {
     "kv_no_reuseaddr.py": {"shutdown::port_reusable"},
     "kv_quit_stays_open.py": UNKNOWN_KEY | {SIMULTANEOUS},
     "kv_wrong_help.py": UNKNOWN_KEY | {SIMULTANEOUS},
+    "kv_leaks_connections.py": {"concurrency::no_descriptor_leak"},
+    "kv_spins_on_eof.py": {"concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop"},
 }
 
 

@@ -139,3 +139,13 @@ def test_harness_list_finds_the_renamed_checks_under_the_old_suite_name(tmp_path
                             capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert "conversation::text_file" in listed.stdout and "echo::" not in listed.stdout.replace("formerly echo::", "")
+
+
+def test_suites_echo_in_a_file_without_protocol_gets_the_note_once_when_the_command_line_picks_tcp_hello(harness, tmp_path):
+    folder = tmp_path / "assignment"
+    folder.mkdir()
+    config = write(folder, 'suites = ["echo"]\n')
+    run = harness("--config", str(config), "--protocol", "tcp-hello", "-k", "greeting and not simultaneous",
+                  reference("tcp_hello.py"), "{port}")
+    assert run.outcomes() == {"conversation::greeting": "passed"}, run.stdout + run.stderr
+    assert run.stderr.count("'echo' still works") == 1, run.stderr

@@ -23,6 +23,11 @@ from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM, WRITTEN
 from harness.protocolfile.model import SEND, Conversation, ProtocolFile
 
 SIMULTANEOUS = "concurrency::simultaneous_conversations"
+#: The descriptor-leak check runs the first conversation until it has made this many connections
+#: (6 times its tolerance of 10: a leak of one descriptor per connection cannot hide), in at least
+#: SEQUENTIAL_MIN_RUNS runs, and then stops: a correct server never costs the check's whole time budget.
+SEQUENTIAL_CONNECTIONS = 60
+SEQUENTIAL_MIN_RUNS = 20
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ def register(protocol: ProtocolFile) -> list[DerivedCheck]:
     return checks
 
 
+def sequential_runs(protocol: ProtocolFile) -> int:
+    """How many times the descriptor-leak check runs the first conversation (each of its clients connects once a run)."""
+    return max(SEQUENTIAL_MIN_RUNS, -(-SEQUENTIAL_CONNECTIONS // len(protocol.first.clients)))
+
+
 def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str, tuple[str, str]]:
     """Descriptions and expectations of the fixed-id checks, told with this file's first conversation."""
     first = protocol.first.name
@@ -118,7 +128,8 @@ def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str,
                 f"a client runs the first exchange of {first!r}, then vanishes with a reset (RST)",
                 f"the server keeps running: {first!r} then runs twice, as written"),
             "concurrency::no_descriptor_leak": (
-                f"the conversation {first!r} runs again and again (label c00), one connection after another",
+                f"the conversation {first!r} runs {sequential_runs(protocol)} times in a row (label c00; as many "
+                "as fit in 10 s if it is slow)",
                 "the server's open descriptors return to within 10 of the count before them"),
         })
     return texts
