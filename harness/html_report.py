@@ -67,10 +67,11 @@ ol.checks li{background:#fff;border:1px solid var(--line);border-radius:6px;padd
 ol.checks .id{font-weight:600;overflow-wrap:anywhere}
 ol.checks p{margin:.15rem 0;color:var(--mute);font-size:.9rem}
 a{color:#0d47a1}
-@media (max-width:40rem){main{padding:.5rem}article{padding:.6rem}}
+.narrow{display:none}
+@media (max-width:40rem){main{padding:.5rem}article{padding:.6rem}.narrow{display:inline}}
 @media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
 .diagram{overflow:visible;border:0}.diagram svg{min-width:0;max-width:100%}
-figure,pre.hexdump{break-inside:avoid}pre.hexdump{white-space:pre-wrap}
+figure,pre.hexdump{break-inside:avoid}pre.hexdump{white-space:pre-wrap}.narrow{display:none}
 article{break-inside:auto;border-left-width:3px}a{color:inherit;text-decoration:none}}
 """
 
@@ -98,8 +99,10 @@ def _bytes_block(result: CheckResult) -> str:
     return "".join(parts)
 
 
-def check_card(result: CheckResult, report: Report, *, heading: str = "h3") -> str:
-    """One failing (or warning, informational) check told in full."""
+def check_card(result: CheckResult, report: Report, *, heading: str = "h3",
+               shown_outputs: dict[str, str] | None = None) -> str:
+    """One failing (or warning, informational) check told in full. `shown_outputs`
+    (server output -> the check id it was shown under) keeps a repeated output to a link."""
     check = CATALOGUE.get(result.id.partition("[")[0])
     parts = [f'<article class="{clean(result.outcome)}" id="{_anchor(result.id)}">',
              f"<{heading}>{_badge(result.outcome)} <code>{clean(result.id)}</code></{heading}>"]
@@ -113,10 +116,17 @@ def check_card(result: CheckResult, report: Report, *, heading: str = "h3") -> s
                      f'{render_diagram(result.wire, server_label=server_label(report), title=f"the exchange of {result.id}")}'
                      f'</div><figcaption>What moved on the wire: time runs down (gaps on a logarithmic scale, '
                      f'labelled in the margin); → client to server, ← server to client; the red band is where '
-                     f'the check failed.</figcaption></figure>')
+                     f'the check failed.<span class="narrow"> Slide the picture sideways for the rest.</span>'
+                     f'</figcaption></figure>')
     parts.append(_bytes_block(result))
-    if result.server_output:
+    earlier = (shown_outputs or {}).get(result.server_output or "")
+    if earlier:
+        parts.append(f'<h4>the server\'s output</h4><p class="meta">the same as under '
+                     f'<a href="#{_anchor(earlier)}">{clean(earlier)}</a></p>')
+    elif result.server_output:
         parts.append(f"<h4>the server's output</h4><pre>{clean(result.server_output)}</pre>")
+        if shown_outputs is not None:
+            shown_outputs[result.server_output] = result.id
     parts.append("</article>")
     return "".join(parts)
 
@@ -171,7 +181,8 @@ def render(report: Report) -> str:
     body = ["<header>", *head, "</header>"]
     if told:
         body.append(f"<section><h2>Not passed ({len(told)})</h2>")
-        body += [check_card(result, report) for result in told]
+        shown_outputs: dict[str, str] = {}
+        body += [check_card(result, report, shown_outputs=shown_outputs) for result in told]
         body.append("</section>")
     body.append('<section><h2>Every check</h2><ol class="checks">')
     for result in report.checks:

@@ -211,18 +211,20 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None)
     Which connection: the one a misdelivery was recorded on; else the latest
     one that sent bytes `expected` starts with (an echo's, a crowd client's);
     else the latest with something inbound. Which event: the bytes `received`
-    are the end of that connection's received stream, so the first difference
+    are the end of that connection's received stream (None: nothing came), so the first difference
     at offset d of `received` is byte (stream length - len(received) + d) of
     it — a received chunk. When `received` stops short of `expected`, the
     missing byte is "seen" at the first silence, FIN or RST after that
-    connection's last write.
+    connection's last write (or, with none, at its last chunk: a datagram cut short).
     """
     events = log.numbered()
     if not events:
         return None
     conn = _blamed_connection(log, events, expected)
-    if conn is None or expected is None or received is None:
+    if conn is None or expected is None:
         return Verdict(None, conn, None, None, None, None)
+    if received is None:  # nothing at all came (a datagram never answered)
+        received = b""
     offset = first_difference(expected, received)
     if offset is None:
         return None
@@ -235,7 +237,10 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None)
                 return Verdict(number, conn, offset, position - start, expected_byte, received[offset])
         return Verdict(None, conn, offset, None, expected_byte, received[offset])
     last_send = max((n for n, e in events if e[1] == conn and e[2] == SEND), default=-1)
-    ending = next((n for n, e in events if n > last_send and e[1] == conn and e[2] in ENDINGS), None)
+    after = [(n, e[2]) for n, e in events if n > last_send and e[1] == conn]
+    ending = next((n for n, kind in after if kind in ENDINGS), None)
+    if ending is None:  # the check stopped at the short reply itself (a datagram cut short)
+        ending = next((n for n, kind in reversed(after) if kind == RECV), None)
     return Verdict(ending, conn, offset, None, expected_byte, None)
 
 

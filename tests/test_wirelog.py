@@ -156,6 +156,15 @@ def test_html_report_is_self_contained_and_escapes_the_server():
     assert page.count('<svg class="sequence"') == 1
 
 
+def test_html_report_shows_a_repeated_server_output_once():
+    wire = wirelog.snapshot(echo_log([b"hel"]), b"hello world, once more", b"hel")
+    first, second = hostile_result(wire), hostile_result(wire)
+    second.id = "echo::binary_bytes"
+    page = html_report.render(Report(protocol="tcp-echo", server=ServerInfo(command=["srv.py"]), checks=[first, second]))
+    assert page.count("alert(&#x27;pwned&#x27;)") == 1
+    assert 'the same as under <a href="#check-echo--single-message">' in page
+
+
 def test_gradescope_embeds_the_diagram_of_a_failure():
     wire = wirelog.snapshot(echo_log([b"hel"]), b"hello world, once more", b"hel")
     report = Report(protocol="tcp-echo", server=ServerInfo(command=["srv.py"], port=4242),
