@@ -53,12 +53,15 @@ class Layout:
     label_lines: int      # lines a label may take
     header_w: int         # a client lane's header box
     header_font: float
+    preview: int          # bytes of a chunk shown in its label
 
 
 #: For a screen or a page: one-line labels beside the lanes.
-WIDE = Layout(gutter=62, lane_gap=70, server_gap=130, label_chars=62, label_lines=1, header_w=64, header_font=11)
+WIDE = Layout(gutter=62, lane_gap=70, server_gap=130, label_chars=62, label_lines=1, header_w=64, header_font=11,
+              preview=12)
 #: For a phone: lanes closer together, labels in a narrow column on two lines.
-NARROW = Layout(gutter=54, lane_gap=50, server_gap=72, label_chars=27, label_lines=2, header_w=48, header_font=9)
+NARROW = Layout(gutter=54, lane_gap=50, server_gap=72, label_chars=27, label_lines=2, header_w=48, header_font=9,
+                preview=8)
 #: Pixels per decade of a gap (in ms), and at most this much for one gap.
 GAP_SCALE = 15.0
 GAP_MAX = 80.0
@@ -187,12 +190,12 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
         text = timeline.event_text(wire, index)
         if kind == wirelog.SEND:
             shapes = _arrow(cx, server_x, y, col, width=2 if verdict == index else 1.6)
-            text += f"  {timeline.preview(event['head'], 8)}"
+            text += f"  {timeline.preview(event['head'], L.preview)}"
         elif kind == wirelog.RECV:
             origin = event.get("from")
             shapes = _arrow(server_x, cx, y, colour.get(origin, col) if origin is not None else col,
                             dashed=origin is not None, width=2.4 if verdict == index else 1.6)
-            text += f"  {timeline.preview(event['head'], 8)}"
+            text += f"  {timeline.preview(event['head'], L.preview)}"
         elif kind == wirelog.CONNECT:
             shapes = (f'<circle cx="{cx}" cy="{y:.1f}" r="3.5" fill="{col}"/>'
                       + _arrow(cx, server_x, y, "#9e9e9e", dashed=True, width=1))
