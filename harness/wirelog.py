@@ -102,7 +102,7 @@ class Wire:
 
     def misdelivered(self, origin: Wire | None) -> None:
         """The chunk just received belongs to another client (`origin`'s bytes)."""
-        self.log.misdelivery = (self.log.total - 1, self.id, origin.id if origin is not None else None)
+        self.log.misdeliveries.append((self.log.total - 1, self.id, origin.id if origin is not None else None))
 
 
 class _NoWire:
@@ -134,8 +134,8 @@ class WireLog:
     total: int = 0
     #: Connections labelled by the log ("client 1", "client 2", ...) so far.
     unnamed: int = 0
-    #: (event number, receiving connection, origin connection) of the first misdelivered chunk.
-    misdelivery: tuple[int, int, int | None] | None = None
+    #: (event number, receiving connection, origin connection) of each misdelivered chunk, first first.
+    misdeliveries: list[tuple[int, int, int | None]] = field(default_factory=list)
 
     def add(self, event: Event) -> None:
         if self.total < HEAD_EVENTS:
@@ -208,7 +208,7 @@ class Verdict:
 def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None) -> Verdict | None:
     """The first differing byte of a failed check, found in the log.
 
-    Which connection: the one a misdelivery was recorded on; else the latest
+    Which connection: the one the first misdelivery was recorded on; else the latest
     one that sent bytes `expected` starts with (an echo's, a crowd client's);
     else the latest with something inbound. Which event: the bytes `received`
     are the end of that connection's received stream (None: nothing came), so the first difference
@@ -245,8 +245,8 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None)
 
 
 def _blamed_connection(log: WireLog, events: list[tuple[int, Event]], expected: bytes | None) -> int | None:
-    if log.misdelivery is not None:
-        return log.misdelivery[1]
+    if log.misdeliveries:
+        return log.misdeliveries[0][1]
     if expected:
         for _, (_, conn, kind, size, head, _) in reversed(events):
             if kind == SEND and conn is not None and head and expected.startswith(head[: min(size, len(expected))]):
@@ -275,7 +275,7 @@ def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None
         if event[1] is not None:
             last_seen[event[1]] = number
     lanes: list[int] = []
-    for conn in (verdict.conn if verdict else None, log.misdelivery[2] if log.misdelivery else None):
+    for conn in (verdict.conn if verdict else None, log.misdeliveries[0][2] if log.misdeliveries else None):
         if conn is not None and conn not in lanes:
             lanes.append(conn)
     for conn in sorted(last_seen, key=last_seen.__getitem__, reverse=True):
@@ -301,8 +301,9 @@ def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None
         index_of[number] = len(out)
         out.append(_event_json(log, event))
         previous_position, previous_number = position, number
-    if log.misdelivery is not None and log.misdelivery[0] in index_of and log.misdelivery[2] is not None:
-        out[index_of[log.misdelivery[0]]]["from"] = log.misdelivery[2]
+    for number, _, origin in log.misdeliveries:
+        if number in index_of and origin is not None:
+            out[index_of[number]]["from"] = origin
     connections = [c for c in log.connections if c["id"] in lanes]
     data: dict[str, Any] = {
         "connections": connections,
