@@ -101,13 +101,12 @@ def _bytes_block(result: CheckResult) -> str:
     return "".join(parts)
 
 
-def check_card(result: CheckResult, report: Report, *, heading: str = "h3",
-               shown_outputs: dict[str, str] | None = None) -> str:
+def check_card(result: CheckResult, report: Report, shown_outputs: dict[str, str] | None = None) -> str:
     """One failing (or warning, informational) check told in full. `shown_outputs`
     (server output -> the check id it was shown under) keeps a repeated output to a link."""
     check = CATALOGUE.get(result.id.partition("[")[0])
     parts = [f'<article class="{clean(result.outcome)}" id="{_anchor(result.id)}">',
-             f"<{heading}>{_badge(result.outcome)} <code>{clean(result.id)}</code></{heading}>"]
+             f"<h3>{_badge(result.outcome)} <code>{clean(result.id)}</code></h3>"]
     if check is not None:
         parts.append(f'<p class="meta">{clean(check.description)}</p>'
                      f'<p class="meta"><b>Expected:</b> {clean(check.expectation)}</p>')
