@@ -7,9 +7,10 @@ Rules:
 - Everything that came from the server (its output, its bytes) or from the
   command line is escaped (`sequence_diagram.clean`): a server printing
   `<script>` shows the text `<script>`.
-- Reads on a phone (one column; a diagram too wide for the screen scrolls
-  inside its own box, the page never does) and in print (no scroll boxes,
-  a diagram kept on one page where it fits).
+- Reads on a phone (one column; each diagram is drawn twice, wide and
+  narrow, and CSS shows the narrow one on a small screen; a diagram still too
+  wide scrolls inside its own box, the page never does) and in print (no
+  scroll boxes, a diagram kept on one page where it fits).
 - Content: the run's summary; each failure first, in full (the check's
   description and expectation, its explanation, the sequence diagram of its
   wire log, the bytes expected and received with the hex diff, the server's
@@ -28,7 +29,7 @@ from typing import Iterable
 from harness import __version__
 from harness.checks import CATALOGUE, load_catalogue
 from harness.report import CheckResult, Report
-from harness.sequence_diagram import clean
+from harness.sequence_diagram import NARROW, WIDE, clean
 from harness.sequence_diagram import render as render_diagram
 
 #: Outcomes told in full, in this order.
@@ -60,17 +61,19 @@ article.warning{border-left-color:#e0a100}article.info{border-left-color:#1565c0
 article.error{border-left-color:#6a1b9a}
 .message{white-space:pre-wrap;overflow-wrap:anywhere;margin:.4rem 0}
 .diagram{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px;margin:.4rem 0}
-.diagram svg{display:block;width:100%;min-width:34rem;height:auto}
+.diagram svg{display:block;width:100%;min-width:36rem;height:auto}.diagram svg.narrow{display:none;min-width:0}
 figure{margin:.6rem 0}figcaption{color:var(--mute);font-size:.85rem}
 ol.checks{list-style:none;padding:0;margin:0}
 ol.checks li{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.5rem .8rem;margin:.35rem 0}
 ol.checks .id{font-weight:600;overflow-wrap:anywhere}
 ol.checks p{margin:.15rem 0;color:var(--mute);font-size:.9rem}
 a{color:#0d47a1}
-@media (max-width:40rem){main{padding:.5rem}article{padding:.6rem}}
+@media (max-width:40rem){main{padding:.5rem}article{padding:.6rem}
+.diagram svg.wide{display:none}.diagram svg.narrow{display:block}}
 @media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
 .diagram{overflow:visible;border:0}.diagram svg{min-width:0;max-width:100%}
 figure,pre.hexdump{break-inside:avoid}pre.hexdump{white-space:pre-wrap}
+.diagram svg.wide{display:block}.diagram svg.narrow{display:none}
 article{break-inside:auto;border-left-width:3px}a{color:inherit;text-decoration:none}}
 """
 
@@ -98,25 +101,33 @@ def _bytes_block(result: CheckResult) -> str:
     return "".join(parts)
 
 
-def check_card(result: CheckResult, report: Report, *, heading: str = "h3") -> str:
-    """One failing (or warning, informational) check told in full."""
+def check_card(result: CheckResult, report: Report, shown_outputs: dict[str, str] | None = None) -> str:
+    """One failing (or warning, informational) check told in full. `shown_outputs`
+    (server output -> the check id it was shown under) keeps a repeated output to a link."""
     check = CATALOGUE.get(result.id.partition("[")[0])
     parts = [f'<article class="{clean(result.outcome)}" id="{_anchor(result.id)}">',
-             f"<{heading}>{_badge(result.outcome)} <code>{clean(result.id)}</code></{heading}>"]
+             f"<h3>{_badge(result.outcome)} <code>{clean(result.id)}</code></h3>"]
     if check is not None:
         parts.append(f'<p class="meta">{clean(check.description)}</p>'
                      f'<p class="meta"><b>Expected:</b> {clean(check.expectation)}</p>')
     if result.message:
         parts.append(f'<p class="message">{clean(result.message)}</p>')
     if result.wire:
-        parts.append(f'<figure><div class="diagram">'
-                     f'{render_diagram(result.wire, server_label=server_label(report), title=f"the exchange of {result.id}")}'
-                     f'</div><figcaption>What moved on the wire: time runs down (gaps on a logarithmic scale, '
+        # Two drawings of one picture: CSS shows the narrow one on a phone, the wide one elsewhere.
+        drawings = "".join(render_diagram(result.wire, server_label=server_label(report), layout=layout,
+                                          title=f"the exchange of {result.id}") for layout in (WIDE, NARROW))
+        parts.append(f'<figure><div class="diagram">{drawings}</div><figcaption>What moved on the wire: time runs down (gaps on a logarithmic scale, '
                      f'labelled in the margin); → client to server, ← server to client; the red band is where '
                      f'the check failed.</figcaption></figure>')
     parts.append(_bytes_block(result))
-    if result.server_output:
+    earlier = (shown_outputs or {}).get(result.server_output or "")
+    if earlier:
+        parts.append(f'<h4>the server\'s output</h4><p class="meta">the same as under '
+                     f'<a href="#{_anchor(earlier)}">{clean(earlier)}</a></p>')
+    elif result.server_output:
         parts.append(f"<h4>the server's output</h4><pre>{clean(result.server_output)}</pre>")
+        if shown_outputs is not None:
+            shown_outputs[result.server_output] = result.id
     parts.append("</article>")
     return "".join(parts)
 
@@ -171,7 +182,8 @@ def render(report: Report) -> str:
     body = ["<header>", *head, "</header>"]
     if told:
         body.append(f"<section><h2>Not passed ({len(told)})</h2>")
-        body += [check_card(result, report) for result in told]
+        shown_outputs: dict[str, str] = {}
+        body += [check_card(result, report, shown_outputs=shown_outputs) for result in told]
         body.append("</section>")
     body.append('<section><h2>Every check</h2><ol class="checks">')
     for result in report.checks:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -38,11 +39,29 @@ FONT = 11
 CHAR_W = 6.7  # average advance of the monospace font at FONT px
 ROW = 18
 HEADER_H = 46
-GUTTER = 62
-LANE_GAP = 70
-SERVER_GAP = 130
-LABEL_CHARS = 62
-LABEL_W = int(LABEL_CHARS * CHAR_W) + 12
+LINE = 13  # a label's second line
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go across: the gap margin, the lanes, the label column."""
+
+    gutter: int           # the left margin, for gap durations
+    lane_gap: int         # between client lanes
+    server_gap: int       # from the last client lane to the server's
+    label_chars: int      # the label column's width, in characters
+    label_lines: int      # lines a label may take
+    header_w: int         # a client lane's header box
+    header_font: float
+    preview: int          # bytes of a chunk shown in its label
+
+
+#: For a screen or a page: one-line labels beside the lanes.
+WIDE = Layout(gutter=62, lane_gap=70, server_gap=130, label_chars=62, label_lines=1, header_w=64, header_font=11,
+              preview=12)
+#: For a phone: lanes closer together, labels in a narrow column on two lines.
+NARROW = Layout(gutter=54, lane_gap=50, server_gap=72, label_chars=27, label_lines=2, header_w=48, header_font=9,
+                preview=8)
 #: Pixels per decade of a gap (in ms), and at most this much for one gap.
 GAP_SCALE = 15.0
 GAP_MAX = 80.0
@@ -84,6 +103,18 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line[: width - 1] + "…" if len(line) > width else line for line in lines] or [""]
 
 
+def _fit(text: str, width: int, lines: int) -> list[str]:
+    """`text` in at most `lines` lines of `width` characters, the last cut with "…" if need be."""
+    if len(text) <= width:
+        return [text]
+    wrapped = _wrap(text, width) if lines > 1 else [text]
+    if len(wrapped) > lines or len(wrapped[-1]) > width:
+        kept = wrapped[: lines - 1]
+        rest = " ".join(wrapped[lines - 1 :]) if lines > 1 else text
+        wrapped = kept + [rest[: width - 1] + "…" if len(rest) > width else rest]
+    return wrapped
+
+
 def _gap_height(seconds: float) -> float:
     if seconds <= 0:
         return 0.0
@@ -113,15 +144,17 @@ def _tag(x: float, y: float, text: str, colour: str) -> str:
 
 
 def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bool = False,
-           title: str | None = None) -> str:
+           title: str | None = None, layout: Layout = WIDE) -> str:
     """The SVG text of the sequence diagram of `wire`."""
+    L = layout
     events: list[dict[str, Any]] = wire.get("events") or []
     connections = wire.get("connections") or []
-    lane_x = {c["id"]: GUTTER + 34 + i * LANE_GAP for i, c in enumerate(connections)}
+    first = L.gutter + L.header_w / 2 + 4
+    lane_x = {c["id"]: first + i * L.lane_gap for i, c in enumerate(connections)}
     colour = {c["id"]: COLOURS[i % len(COLOURS)] for i, c in enumerate(connections)}
-    server_x = GUTTER + 34 + max(0, len(connections) - 1) * LANE_GAP + SERVER_GAP
+    server_x = first + max(0, len(connections) - 1) * L.lane_gap + L.server_gap
     label_x = server_x + 18
-    width = label_x + LABEL_W
+    width = label_x + int(L.label_chars * CHAR_W) + 12
     several = len(connections) > 1
     names = timeline.labels(wire)
     verdict = (wire.get("verdict") or {}).get("event")
@@ -134,7 +167,7 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
     server_end: float | None = None
     for index in _rows(events, verdict):
         if index is None:
-            body.append(f'<text x="{GUTTER}" y="{y + 4:.1f}" fill="{GREY}" font-style="italic">'
+            body.append(f'<text x="{L.gutter}" y="{y + 4:.1f}" fill="{GREY}" font-style="italic">'
                         f'⋯ events left out of this picture ⋯</text>')
             y += ROW
             last_t = None
@@ -145,10 +178,10 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             gap = _gap_height(t - last_t)
             if t - last_t >= LABELLED_GAP:
                 middle = y + gap / 2 - ROW / 2 + 3
-                body.append(f'<text x="{GUTTER - 8}" y="{middle:.1f}" text-anchor="end" fill="{GREY}">'
+                body.append(f'<text x="{L.gutter - 6}" y="{middle:.1f}" text-anchor="end" fill="{GREY}" font-size="10">'
                             f'+{clean(timeline.seconds(t - last_t))}</text>')
             y += gap
-        cx = lane_x.get(conn, GUTTER + 34)
+        cx = lane_x.get(conn, first)
         col = colour.get(conn, SERVER)
         attrs = (f'class="event" data-index="{index}" data-kind="{clean(kind)}" data-t="{t}"'
                  + (f' data-conn="{conn}"' if conn is not None else "")
@@ -157,12 +190,12 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
         text = timeline.event_text(wire, index)
         if kind == wirelog.SEND:
             shapes = _arrow(cx, server_x, y, col, width=2 if verdict == index else 1.6)
-            text += f"  {timeline.preview(event['head'], 8)}"
+            text += f"  {timeline.preview(event['head'], L.preview)}"
         elif kind == wirelog.RECV:
             origin = event.get("from")
             shapes = _arrow(server_x, cx, y, colour.get(origin, col) if origin is not None else col,
                             dashed=origin is not None, width=2.4 if verdict == index else 1.6)
-            text += f"  {timeline.preview(event['head'], 8)}"
+            text += f"  {timeline.preview(event['head'], L.preview)}"
         elif kind == wirelog.CONNECT:
             shapes = (f'<circle cx="{cx}" cy="{y:.1f}" r="3.5" fill="{col}"/>'
                       + _arrow(cx, server_x, y, "#9e9e9e", dashed=True, width=1))
@@ -187,10 +220,10 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             server_end = y
             shapes = f'<path d="M{server_x - 7} {y - 7:.1f}l14 14m0 -14l-14 14" stroke="{RED}" stroke-width="3"/>'
         elif kind == wirelog.GAP:
-            shapes = (f'<path d="M{GUTTER} {y:.1f}' + "".join(f"l6 -4l6 4" for _ in range(int((server_x - GUTTER) / 12)))
+            shapes = (f'<path d="M{L.gutter} {y:.1f}' + "".join(f"l6 -4l6 4" for _ in range(int((server_x - L.gutter) / 12)))
                       + f'" fill="none" stroke="{GREY}"/>')
         if kind == wirelog.NOTE:
-            lines = _wrap(text, LABEL_CHARS)
+            lines = _wrap(text, L.label_chars)
             body.append(f'<g {attrs}>' + "".join(
                 f'<text x="{label_x}" y="{y + 4 + i * 14:.1f}" fill="{GREY}" font-style="italic">{clean(line)}</text>'
                 for i, line in enumerate(lines)) + "</g>")
@@ -198,21 +231,22 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             last_t = t
             continue
         who = f"{names.get(conn, '')} " if several and conn is not None else ""
-        label = f"{t:.3f} {who}{text}"
-        if len(label) > LABEL_CHARS:  # one line: the row's height
-            label = label[: LABEL_CHARS - 1] + "…"
+        label = _fit(f"{t:.3f} {who}{text}", L.label_chars, L.label_lines)
+        extra = (len(label) - 1) * LINE
         label_colour = RED if kind in (wirelog.REFUSED, wirelog.SEND_FAILED, wirelog.CLIENT_RST,
                                        wirelog.SERVER_RST, wirelog.SERVER_EXIT) else "#212121"
-        body.append(f'<g {attrs}>{shapes}<text x="{label_x}" y="{y + 4:.1f}" fill="{label_colour}">'
-                    f'{clean(label)}</text></g>')
+        body.append(f'<g {attrs}>{shapes}' + "".join(
+            f'<text x="{label_x}" y="{y + 4 + i * LINE:.1f}" fill="{label_colour}">{clean(line)}</text>'
+            for i, line in enumerate(label)) + "</g>")
         if index == verdict:
-            lines = _wrap("✗ " + timeline.verdict_text(wire), LABEL_CHARS)
-            shading.append(f'<rect class="verdict" x="{GUTTER}" y="{y - ROW / 2:.1f}" width="{width - GUTTER - 2}" '
-                           f'height="{ROW * (1 + len(lines)) - 2}" rx="3" fill="#ffebee" stroke="#ef9a9a"/>')
+            lines = _wrap("✗ " + timeline.verdict_text(wire), L.label_chars)
+            shading.append(f'<rect class="verdict" x="{L.gutter}" y="{y - ROW / 2:.1f}" width="{width - L.gutter - 2}" '
+                           f'height="{ROW * (1 + len(lines)) + extra - 2}" rx="3" fill="#ffebee" stroke="#ef9a9a"/>')
             for i, line in enumerate(lines):
-                body.append(f'<text class="verdict-text" x="{label_x}" y="{y + 4 + ROW * (i + 1):.1f}" fill="{RED}" '
-                            f'font-weight="bold">{clean(line)}</text>')
+                body.append(f'<text class="verdict-text" x="{label_x}" y="{y + 4 + extra + ROW * (i + 1):.1f}" '
+                            f'fill="{RED}" font-weight="bold">{clean(line)}</text>')
             y += ROW * len(lines)
+        y += extra
         if conn is not None:
             last_y[conn] = y
         last_t = t
@@ -225,8 +259,9 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
         port = f":{c['port']}" if c.get("port") else c.get("transport", "")
         lanes.append(f'<line x1="{x}" y1="{HEADER_H - 4}" x2="{x}" y2="{height - 6:.1f}" stroke="{col}" '
                      f'stroke-opacity="0.35" stroke-width="1.5"/>'
-                     f'<rect x="{x - 32}" y="6" width="64" height="{HEADER_H - 12}" rx="5" fill="#fff" stroke="{col}"/>'
-                     f'<text x="{x}" y="21" text-anchor="middle" font-weight="bold" fill="{col}">{clean(c["label"])}</text>'
+                     f'<rect x="{x - L.header_w / 2}" y="6" width="{L.header_w}" height="{HEADER_H - 12}" rx="5" '
+                     f'fill="#fff" stroke="{col}"/><text x="{x}" y="21" text-anchor="middle" font-weight="bold" '
+                     f'font-size="{L.header_font}" fill="{col}">{clean(c["label"])}</text>'
                      f'<text x="{x}" y="34" text-anchor="middle" fill="{GREY}" font-size="9.5">{clean(port)}</text>')
     bottom = server_end if server_end is not None else height - 6
     lanes.append(f'<line x1="{server_x}" y1="{HEADER_H - 4}" x2="{server_x}" y2="{bottom:.1f}" stroke="{SERVER}" '
@@ -242,7 +277,7 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
         height += 8
     name = title or "sequence diagram of the exchange"
     namespace = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
-    return (f'<svg{namespace} class="sequence" viewBox="0 0 {width} {height:.0f}" width="{width}" '
+    return (f'<svg{namespace} class="sequence {"narrow" if L is NARROW else "wide"}" viewBox="0 0 {width} {height:.0f}" width="{width}" '
             f'height="{height:.0f}" role="img" aria-label="{clean(name)}" font-size="{FONT}" '
             f'font-family="ui-monospace, \'DejaVu Sans Mono\', Menlo, Consolas, monospace">'
             f'<title>{clean(name)}</title><rect width="100%" height="100%" fill="#fff"/>'

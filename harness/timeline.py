@@ -76,7 +76,8 @@ def event_text(wire: dict[str, Any], index: int) -> str:
     kind = event["kind"]
     text = event.get("text")
     if kind == wirelog.CONNECT:
-        return "connects"
+        udp = any(c["id"] == event.get("conn") and c["transport"] == "udp" for c in wire.get("connections", []))
+        return "opens its UDP socket" if udp else "connects"
     if kind == wirelog.REFUSED:
         return f"✗ refused ({text})" if text else "✗ connection refused"
     if kind == wirelog.SEND:
@@ -99,7 +100,7 @@ def event_text(wire: dict[str, Any], index: int) -> str:
     if kind == wirelog.SERVER_RST:
         return "← RST: the server reset the connection"
     if kind == wirelog.SERVER_EXIT:
-        return f"the server exited ({text})" if text else "the server exited"
+        return f"the server is found exited ({text})" if text else "the server is found exited"
     if kind == wirelog.GAP:
         return f"… {event['count']} events not shown …"
     if kind == wirelog.NOTE:

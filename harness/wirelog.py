@@ -102,7 +102,7 @@ class Wire:
 
     def misdelivered(self, origin: Wire | None) -> None:
         """The chunk just received belongs to another client (`origin`'s bytes)."""
-        self.log.misdelivery = (self.log.total - 1, self.id, origin.id if origin is not None else None)
+        self.log.misdeliveries.append((self.log.total - 1, self.id, origin.id if origin is not None else None))
 
 
 class _NoWire:
@@ -134,8 +134,8 @@ class WireLog:
     total: int = 0
     #: Connections labelled by the log ("client 1", "client 2", ...) so far.
     unnamed: int = 0
-    #: (event number, receiving connection, origin connection) of the first misdelivered chunk.
-    misdelivery: tuple[int, int, int | None] | None = None
+    #: (event number, receiving connection, origin connection) of each misdelivered chunk, first first.
+    misdeliveries: list[tuple[int, int, int | None]] = field(default_factory=list)
 
     def add(self, event: Event) -> None:
         if self.total < HEAD_EVENTS:
@@ -208,21 +208,23 @@ class Verdict:
 def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None) -> Verdict | None:
     """The first differing byte of a failed check, found in the log.
 
-    Which connection: the one a misdelivery was recorded on; else the latest
+    Which connection: the one the first misdelivery was recorded on; else the latest
     one that sent bytes `expected` starts with (an echo's, a crowd client's);
     else the latest with something inbound. Which event: the bytes `received`
-    are the end of that connection's received stream, so the first difference
+    are the end of that connection's received stream (None: nothing came), so the first difference
     at offset d of `received` is byte (stream length - len(received) + d) of
     it — a received chunk. When `received` stops short of `expected`, the
     missing byte is "seen" at the first silence, FIN or RST after that
-    connection's last write.
+    connection's last write (or, with none, at its last chunk: a datagram cut short).
     """
     events = log.numbered()
     if not events:
         return None
     conn = _blamed_connection(log, events, expected)
-    if conn is None or expected is None or received is None:
+    if conn is None or expected is None:
         return Verdict(None, conn, None, None, None, None)
+    if received is None:  # nothing at all came (a datagram never answered)
+        received = b""
     offset = first_difference(expected, received)
     if offset is None:
         return None
@@ -235,13 +237,16 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None)
                 return Verdict(number, conn, offset, position - start, expected_byte, received[offset])
         return Verdict(None, conn, offset, None, expected_byte, received[offset])
     last_send = max((n for n, e in events if e[1] == conn and e[2] == SEND), default=-1)
-    ending = next((n for n, e in events if n > last_send and e[1] == conn and e[2] in ENDINGS), None)
+    after = [(n, e[2]) for n, e in events if n > last_send and e[1] == conn]
+    ending = next((n for n, kind in after if kind in ENDINGS), None)
+    if ending is None:  # the check stopped at the short reply itself (a datagram cut short)
+        ending = next((n for n, kind in reversed(after) if kind == RECV), None)
     return Verdict(ending, conn, offset, None, expected_byte, None)
 
 
 def _blamed_connection(log: WireLog, events: list[tuple[int, Event]], expected: bytes | None) -> int | None:
-    if log.misdelivery is not None:
-        return log.misdelivery[1]
+    if log.misdeliveries:
+        return log.misdeliveries[0][1]
     if expected:
         for _, (_, conn, kind, size, head, _) in reversed(events):
             if kind == SEND and conn is not None and head and expected.startswith(head[: min(size, len(expected))]):
@@ -270,7 +275,7 @@ def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None
         if event[1] is not None:
             last_seen[event[1]] = number
     lanes: list[int] = []
-    for conn in (verdict.conn if verdict else None, log.misdelivery[2] if log.misdelivery else None):
+    for conn in (verdict.conn if verdict else None, log.misdeliveries[0][2] if log.misdeliveries else None):
         if conn is not None and conn not in lanes:
             lanes.append(conn)
     for conn in sorted(last_seen, key=last_seen.__getitem__, reverse=True):
@@ -296,8 +301,9 @@ def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None
         index_of[number] = len(out)
         out.append(_event_json(log, event))
         previous_position, previous_number = position, number
-    if log.misdelivery is not None and log.misdelivery[0] in index_of and log.misdelivery[2] is not None:
-        out[index_of[log.misdelivery[0]]]["from"] = log.misdelivery[2]
+    for number, _, origin in log.misdeliveries:
+        if number in index_of and origin is not None:
+            out[index_of[number]]["from"] = origin
     connections = [c for c in log.connections if c["id"] in lanes]
     data: dict[str, Any] = {
         "connections": connections,

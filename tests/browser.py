@@ -31,9 +31,12 @@ MEASURE = """<script>
     if (scrollers.some(function (s) { return s !== e && s.contains(e); })) return false;
     return e.getBoundingClientRect().right > window.innerWidth + 0.5;
   }).map(function (e) { return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + (e.getAttribute('class') || ''); });
-  var diagrams = Array.prototype.slice.call(document.querySelectorAll('svg.sequence')).map(function (svg) {
+  var shown = Array.prototype.slice.call(document.querySelectorAll('svg.sequence')).filter(function (svg) {
+    return svg.getBoundingClientRect().width > 0;  // the drawing CSS shows at this width
+  });
+  var diagrams = shown.map(function (svg) {
     var article = svg.closest('article');
-    return {check: article ? article.id : null, box: box(svg),
+    return {check: article ? article.id : null, box: box(svg), layout: svg.getAttribute('class'),
       events: Array.prototype.slice.call(svg.querySelectorAll('g.event')).map(function (g) {
         return {index: +g.dataset.index, kind: g.dataset.kind, conn: g.dataset.conn ? +g.dataset.conn : null,
                 size: g.dataset.size ? +g.dataset.size : null, t: +g.dataset.t, box: box(g),

@@ -153,7 +153,16 @@ def test_html_report_is_self_contained_and_escapes_the_server():
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert not re.search(r"(src|href)=\"(?!#|data:)", page), "the page must fetch nothing"
     assert "@import" not in page and "url(" not in page
-    assert page.count('<svg class="sequence"') == 1
+    assert page.count('<svg class="sequence wide"') == 1 and page.count('<svg class="sequence narrow"') == 1
+
+
+def test_html_report_shows_a_repeated_server_output_once():
+    wire = wirelog.snapshot(echo_log([b"hel"]), b"hello world, once more", b"hel")
+    first, second = hostile_result(wire), hostile_result(wire)
+    second.id = "echo::binary_bytes"
+    page = html_report.render(Report(protocol="tcp-echo", server=ServerInfo(command=["srv.py"]), checks=[first, second]))
+    assert page.count("alert(&#x27;pwned&#x27;)") == 1
+    assert 'the same as under <a href="#check-echo--single-message">' in page
 
 
 def test_gradescope_embeds_the_diagram_of_a_failure():
@@ -210,7 +219,8 @@ def test_html_report_of_a_buggy_run_reads_in_a_browser(harness, tmp_path):
         assert seen["scripts"] == 1, "the report must carry no script of its own (1 = the measuring one)"
         assert seen["scrollWidth"] <= seen["innerWidth"], f"{name}: the page is wider than the window"
         assert not seen["overflowing"], f"{name}: elements overflow the page: {seen['overflowing']}"
-        (diagram,) = seen["diagrams"]
+        (diagram,) = seen["diagrams"]  # the one drawing CSS shows at this width
+        assert diagram["layout"] == ("sequence narrow" if width < 640 else "sequence wide")
         assert diagram["check"] == "check-concurrency--idle-client-does-not-block"
         assert diagram["box"]["width"] > 300 and diagram["box"]["height"] > 100
         # One shape per wire-log event, in the log's order, each with the log's kind, connection, size, time.
