@@ -10,6 +10,8 @@ language that prints the system's error text.
 
 from __future__ import annotations
 
+import re
+
 #: (words in the server's output, advice), first match wins.
 _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
     (
@@ -31,7 +33,9 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 
 
 #: Words of a program or file that is not there (in the sandbox: outside what it shows).
-NOT_FOUND = ("not found", "No such file or directory", "Errno 2]", "ENOENT")
+#: Shell and OS wording only: a server's own "database not found" is not about the sandbox.
+NOT_FOUND = re.compile(r"No such file or directory|\[Errno 2\]|\bENOENT\b|command not found|^\S+: (?:\d+: )?\S+: not found$",
+                       re.MULTILINE)
 SANDBOX_ADVICE = ("it could not find a file or program: the server runs in a sandbox (bubblewrap) that shows the "
                   "system (/usr, /etc, /opt), its interpreter and a copy of its own folder, nothing else: keep "
                   "what it needs in its folder (or run with --no-bwrap to check it outside the sandbox)")
@@ -57,7 +61,7 @@ def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_g
     if not port_given and _reads_missing_argument(output_tail):
         return ("it reads its port from the command line (sys.argv[1]) and was given none: "
                 "put {port} after the server, e.g. harness run server.py {port}")
-    if sandboxed and any(word in output_tail for word in NOT_FOUND):
+    if sandboxed and NOT_FOUND.search(output_tail):
         return SANDBOX_ADVICE
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
