@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCE, TEST_REPLY_TIMEOUT, server
+from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
 from harness import bwrap
 from harness.sandbox import reachable_by_others
 from test_hostile import processes_with
 
-SANDBOX_MISSING = bwrap.unavailable_reason()
+SANDBOX_MISSING = "HARNESS_TEST_NO_BWRAP asks for the fallback" if FALLBACK else bwrap.unavailable_reason()
 MODES = pytest.mark.parametrize("mode", [
     pytest.param("sandboxed", marks=pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")),
     "fallback",
