@@ -147,11 +147,11 @@ def test_sigkilled_batch_leaves_no_run_and_no_server_behind(tmp_path):
 
 
 def test_a_run_stops_itself_at_its_deadline_even_without_its_batch(tmp_path):
+    (tmp_path / "server.py").write_text(STUBBORN)
     deadline = f"{time.time() + 3:.3f}"
     started = time.monotonic()
     run = run_harness("--startup-timeout", "120", "-k", "single_message", str(tmp_path / "server.py"),
-                      tmp_path=tmp_path, env={"HARNESS_RUN_DEADLINE": deadline}) if (
-        (tmp_path / "server.py").write_text(STUBBORN) or True) else None
+                      tmp_path=tmp_path, env={"HARNESS_RUN_DEADLINE": deadline})
     assert time.monotonic() - started < 60
     assert run.returncode == 130, run.stderr
     assert "time limit" in run.stderr
