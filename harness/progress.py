@@ -11,6 +11,8 @@ import threading
 import time
 from typing import TextIO
 
+from harness.terminal import safe_text
+
 WIDTH = 30
 
 
@@ -26,11 +28,13 @@ class Progress:
         self.width = 0
 
     def started(self, name: str) -> None:
+        name = safe_text(name)  # a submission folder's name is the student's: nothing in it acts on the terminal
         with self.lock:
             self.running.append(name)
             self._draw()
 
     def finished(self, name: str, text: str) -> None:
+        name = safe_text(name)
         with self.lock:
             if name in self.running:
                 self.running.remove(name)

@@ -8,6 +8,7 @@ asserts the true score, the victim file unchanged, no process left.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness
+from harness.progress import Progress
 from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
 
 #: A `harness` package that, if ever imported by the harness, writes a full-marks report.
@@ -169,3 +171,17 @@ def test_background_batch_with_sigint_ignored_still_stops_on_ctrl_c_and_sigterm(
         assert not _wait_for_nothing_left(marker, 30)
         book = gradebook(tmp_path / "grades" / "gradebook.csv")  # written all the same
         assert book["stubborn"]["status"] == "interrupted" and book["stubborn"]["score"] == "0"
+
+
+def test_a_submission_folder_named_with_control_sequences_is_shown_inert():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream in (io.StringIO(), Terminal()):
+        progress = Progress(1, stream)
+        progress.started("eve\x1b[2K\r  ✓ all passed")
+        progress.finished("eve\x1b[2K\r  ✓ all passed", "0/90 failed")
+        progress.close()
+        shown = stream.getvalue()
+        assert "\x1b" not in shown and "eve\\x1b[2K\\x0d" in shown
