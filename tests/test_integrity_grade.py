@@ -49,6 +49,7 @@ def test_files_in_a_submission_folder_do_not_reach_the_harness(tmp_path):
     folder = make_submissions(tmp_path, {"forger": SERVERS / "crashes_at_start.py",
                                          "innocent": REFERENCE / "tcp_echo.py"})
     poison(folder / "forger")
+    (folder / "forger" / "socket.py").write_text(POISONED)  # the harness's `socket` is never this one
     poison(folder / "innocent")  # an honest student's `json.py` must not break their grading either
     completed, _ = grade(tmp_path, "-j", "2", str(folder))
     assert completed.returncode == 0, completed.stderr
