@@ -187,3 +187,11 @@ def test_a_daemon_that_cleared_its_environment_dies_with_a_sigkilled_harness(tmp
     for line in left:  # so a failing assertion leaks nothing
         os.kill(int(line.partition(":")[0]), 9)
     assert not left, left
+
+
+def test_without_bubblewrap_the_run_says_so_in_one_line_and_works(harness):
+    run = harness("--suite", "echo", *FAST, str(REFERENCE / "tcp_echo.py"), "{port}",
+                  env={"HARNESS_BWRAP": "/nonexistent/bwrap"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    notes = [line for line in run.stderr.splitlines() if "no sandbox" in line]
+    assert len(notes) == 1 and "bwrap (bubblewrap) is not installed" in notes[0] and "harness doctor" in notes[0]
