@@ -1,8 +1,7 @@
 """What a hostile server cannot do (SPEC §5, issue #12 attacks 2, 3, 4, 7, 8,
 10, 11), in each mode this machine offers: sandboxed (bubblewrap) and the
-fallback (`--no-bwrap`), both as root here. "Fallback as a normal user" is
-not run: this machine's interpreter lives under /root, out of a normal user's
-reach (the README's table says what that mode gives).
+fallback (`--no-bwrap`), both as root here. A normal user's modes are in
+test_integrity_as_user.py (the harness run as `nobody`).
 
 Each test asserts the victim unchanged, the secret unread, the folder gone.
 """
