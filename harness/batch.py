@@ -265,7 +265,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     own_report, own_log = private / "report.json", private / "run.log"
     own_html, html_path = private / "report.html", plan.out / f"{name}.html"
     marker = uuid.uuid4().hex
-    command = [sys.executable, "-I", "-m", "harness", "run", "--config", str(plan.config), "--json", str(own_report),
+    command = [*isolated_harness(), "run", "--config", str(plan.config), "--json", str(own_report),
                "--html", str(own_html), "-q"]
     env = {**os.environ, MARKER_VARIABLE: marker, **run_deadline.environment(plan.timeout)}
     started = time.monotonic()
@@ -324,6 +324,15 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
         port_in_use=_says_port_in_use(data),
     )
+
+
+def isolated_harness() -> list[str]:
+    """`python -I` running this very harness: no current folder, no PYTHON* variables on its path;
+    this harness's own folder is appended (after the standard library and site-packages), so a
+    harness run from a checkout (PYTHONPATH) still imports itself and nothing else."""
+    home = str(Path(__file__).resolve().parent.parent)
+    entry = f"import sys; sys.path.append({home!r}); from harness.cli import main; sys.exit(main())"
+    return [sys.executable, "-I", "-c", entry]
 
 
 def stop_run(process: subprocess.Popen, grace: float = INTERRUPT_GRACE) -> int:

@@ -80,6 +80,10 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"
 
 @functools.lru_cache(maxsize=None)
 def executable() -> str | None:
+    """bwrap on PATH, or `HARNESS_BWRAP` (a path; one that does not exist stands for "not installed")."""
+    chosen = os.environ.get("HARNESS_BWRAP")
+    if chosen is not None:
+        return chosen if os.access(chosen, os.X_OK) else None
     return shutil.which("bwrap")
 
 

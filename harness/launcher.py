@@ -2,8 +2,11 @@
 
 Rules (no pytest here; the plugin is a thin caller):
 - The server runs in its own session, with stdin closed and its output drained
-  into capped files (`harness.output`), with `PORT`/`HOST` in its environment
-  and `{port}`/`{host}` substituted in its arguments.
+  into capped files (`harness.output`), with a clean environment
+  (`harness.server_env`: `PORT`/`HOST`, never the harness's own variables) and
+  `{port}`/`{host}` substituted in its arguments. Under bubblewrap
+  (`harness.bwrap`) `self.process` is the server's own process inside its
+  sandbox, so signals and exit statuses are the server's as without it.
 - Readiness is read from the kernel (`harness.probe`), never by connecting.
 - Port, in order: the fixed `--port`; the assigned port if the server listens on
   it; else the port the server (or a child) really listens on — "discovered".
@@ -317,7 +320,7 @@ class ServerProcess:
         tail = self.output_tail()
         uid = self.spec.sandbox.uid_for(self.workdir) if self.spec.sandbox else None
         port_given = any("{port}" in arg for arg in self.spec.argv)
-        sandboxed = bool(self.spec.sandbox and self.spec.sandbox.sandboxed())
+        sandboxed = bool(getattr(self.spec.sandbox, "sandboxed", lambda: False)())
         advice = startup_advice(tail, uid, port_given, sandboxed) if code else None
         return ServerStartError(
             f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail

@@ -12,6 +12,8 @@ import threading
 import time
 from typing import TextIO
 
+from harness.terminal import safe_text
+
 WIDTH = 30
 
 
@@ -28,6 +30,7 @@ class Progress:
         self.closed = False
 
     def started(self, name: str) -> None:
+        name = safe_text(name)  # a submission folder's name is the student's: nothing in it acts on the terminal
         with self.lock:
             if self.closed:
                 return
@@ -35,6 +38,7 @@ class Progress:
             self._draw()
 
     def finished(self, name: str, text: str) -> None:
+        name = safe_text(name)
         with self.lock:
             if self.closed:
                 return

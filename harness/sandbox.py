@@ -6,6 +6,11 @@ preexec function), `explain()` when describing an exit, `release()` after the
 server's tree is gone. No pytest here.
 
 Rules:
+- Where bubblewrap works (`harness.bwrap`; not with `--no-bwrap`), every
+  instance runs in a sandbox of its own, on top of everything below: bwrap
+  is spawned with the limits set, and as root the sandbox's init starts the
+  server as the instance's fresh uid (no setpriv, no capability: bwrap shows
+  it the interpreter). Otherwise the fallback below, with one note.
 - Limits (`harness.limits`) apply to every server.
 - When the harness runs as root, each server instance runs as a fresh
   unprivileged uid/gid (no name, no groups, picked from the uids this system
@@ -20,7 +25,8 @@ Rules:
   user's current task count is added (approximate).
 - The scratch copy (`harness.scratch`) is planned once per process and copied
   afresh for every instance, into `WORKDIR/submission`; it is deleted in
-  `release()`.
+  `release()`, with (fallback as root) whatever the instance's uid left in
+  `/tmp`, `/var/tmp` and `/dev/shm`.
 """
 
 from __future__ import annotations

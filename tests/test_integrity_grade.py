@@ -8,6 +8,7 @@ asserts the true score, the victim file unchanged, no process left.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness
+from harness.progress import Progress
 from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
 
 #: A `harness` package that, if ever imported by the harness, writes a full-marks report.
@@ -47,6 +49,7 @@ def test_files_in_a_submission_folder_do_not_reach_the_harness(tmp_path):
     folder = make_submissions(tmp_path, {"forger": SERVERS / "crashes_at_start.py",
                                          "innocent": REFERENCE / "tcp_echo.py"})
     poison(folder / "forger")
+    (folder / "forger" / "socket.py").write_text(POISONED)  # the harness's `socket` is never this one
     poison(folder / "innocent")  # an honest student's `json.py` must not break their grading either
     completed, _ = grade(tmp_path, "-j", "2", str(folder))
     assert completed.returncode == 0, completed.stderr
@@ -150,11 +153,11 @@ def test_sigkilled_batch_leaves_no_run_and_no_server_behind(tmp_path):
 
 
 def test_a_run_stops_itself_at_its_deadline_even_without_its_batch(tmp_path):
+    (tmp_path / "server.py").write_text(STUBBORN)
     deadline = f"{time.time() + 3:.3f}"
     started = time.monotonic()
     run = run_harness("--startup-timeout", "120", "-k", "single_message", str(tmp_path / "server.py"),
-                      tmp_path=tmp_path, env={"HARNESS_RUN_DEADLINE": deadline}) if (
-        (tmp_path / "server.py").write_text(STUBBORN) or True) else None
+                      tmp_path=tmp_path, env={"HARNESS_RUN_DEADLINE": deadline})
     assert time.monotonic() - started < 60
     assert run.returncode == 130, run.stderr
     assert "time limit" in run.stderr
@@ -172,3 +175,17 @@ def test_background_batch_with_sigint_ignored_still_stops_on_ctrl_c_and_sigterm(
         assert not _wait_for_nothing_left(marker, 30)
         book = gradebook(tmp_path / "grades" / "gradebook.csv")  # written all the same
         assert book["stubborn"]["status"] == "interrupted" and book["stubborn"]["score"] == "0"
+
+
+def test_a_submission_folder_named_with_control_sequences_is_shown_inert():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream in (io.StringIO(), Terminal()):
+        progress = Progress(1, stream)
+        progress.started("eve\x1b[2K\r  ✓ all passed")
+        progress.finished("eve\x1b[2K\r  ✓ all passed", "0/90 failed")
+        progress.close()
+        shown = stream.getvalue()
+        assert "\x1b" not in shown and "eve\\x1b[2K\\x0d" in shown

@@ -1,8 +1,7 @@
 """What a hostile server cannot do (SPEC §5, issue #12 attacks 2, 3, 4, 7, 8,
 10, 11), in each mode this machine offers: sandboxed (bubblewrap) and the
-fallback (`--no-bwrap`), both as root here. "Fallback as a normal user" is
-not run: this machine's interpreter lives under /root, out of a normal user's
-reach (the README's table says what that mode gives).
+fallback (`--no-bwrap`), both as root here. A normal user's modes are in
+test_integrity_as_user.py (the harness run as `nobody`).
 
 Each test asserts the victim unchanged, the secret unread, the folder gone.
 """
@@ -20,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCE, TEST_REPLY_TIMEOUT, server
+from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
 from harness import bwrap
 from harness.sandbox import reachable_by_others
 from test_hostile import processes_with
 
-SANDBOX_MISSING = bwrap.unavailable_reason()
+SANDBOX_MISSING = "HARNESS_TEST_NO_BWRAP asks for the fallback" if FALLBACK else bwrap.unavailable_reason()
 MODES = pytest.mark.parametrize("mode", [
     pytest.param("sandboxed", marks=pytest.mark.skipif(SANDBOX_MISSING is not None, reason=f"{SANDBOX_MISSING}")),
     "fallback",
@@ -187,3 +186,11 @@ def test_a_daemon_that_cleared_its_environment_dies_with_a_sigkilled_harness(tmp
     for line in left:  # so a failing assertion leaks nothing
         os.kill(int(line.partition(":")[0]), 9)
     assert not left, left
+
+
+def test_without_bubblewrap_the_run_says_so_in_one_line_and_works(harness):
+    run = harness("--suite", "echo", *FAST, str(REFERENCE / "tcp_echo.py"), "{port}",
+                  env={"HARNESS_BWRAP": "/nonexistent/bwrap"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    notes = [line for line in run.stderr.splitlines() if "no sandbox" in line]
+    assert len(notes) == 1 and "bwrap (bubblewrap) is not installed" in notes[0] and "harness doctor" in notes[0]
