@@ -147,8 +147,9 @@ def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], env: 
         elif os.path.isdir(folder):
             args += ["--ro-bind", folder, folder]
     size = ["--size", str(tmpfs_mib * 1024 * 1024)] if tmpfs_mib else []
-    args += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/var/tmp",
-             *size, "--tmpfs", "/dev/shm"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for temporary in ("/tmp", "/var/tmp", "/dev/shm"):  # sticky and writable by all, as on any system
+        args += [*size, "--perms", "1777", "--tmpfs", temporary]
     own = _own_folders(sys.executable)  # the init's interpreter
     binds = own + [f for f in _own_folders(argv[0]) if f not in own] + ([str(workdir)] if str(workdir) != "/" else [])
     made: set[str] = set()

@@ -194,3 +194,12 @@ def test_without_bubblewrap_the_run_says_so_in_one_line_and_works(harness):
     assert run.returncode == 0, run.stdout + run.stderr
     notes = [line for line in run.stderr.splitlines() if "no sandbox" in line]
     assert len(notes) == 1 and "bwrap (bubblewrap) is not installed" in notes[0] and "harness doctor" in notes[0]
+
+
+@MODES
+def test_a_correct_server_may_use_the_temporary_folders(harness, mode):
+    """Private temporaries are still temporaries: /tmp, /var/tmp and /dev/shm are
+    writable (sticky, 1777) inside the sandbox, as on any system."""
+    run = harness(*flags(mode), "--suite", "echo", *FAST, server("echo_uses_temporaries.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert set(run.outcomes().values()) == {"passed"}
