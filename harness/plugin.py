@@ -29,6 +29,7 @@ from harness.command import resolve
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ConfigError, ServerStartError
 from harness.launcher import Endpoint, ServerProcess, ServerSpec
+from harness.outputview import OutputView
 from harness.report import CheckResult, Report, ServerInfo, render_bytes
 from harness.served_files import ServedFilesPool
 from harness.servers import ServerPool
@@ -297,6 +298,11 @@ def _render(explained: dict[str, Any]) -> str:
     lines = [explained.get("message") or ""]
     if explained.get("detail"):
         lines.append(explained["detail"])
+    elif explained.get("received") == "":
+        expected = explained.get("expected")
+        if expected is not None:
+            shown = expected if expected.startswith("hex:") else repr(expected)
+            lines.append(f"  expected: {shown[:300]} · received nothing")
     else:
         for key in ("expected", "received"):
             value = explained.get(key)
@@ -426,6 +432,8 @@ class ResultCollector:
         #: Result ids of the checks selected to run (None under xdist), for grading.
         self.expected: list[str] | None = None
         self.out = sys.stdout
+        #: The servers' output already shown under earlier failures (shown once).
+        self.output_view = OutputView()
 
     def _say(self, text: str) -> None:
         if self.ui:
@@ -487,8 +495,14 @@ class ResultCollector:
         if self.verbosity > 0 and result.id.partition("[")[0] in CATALOGUE:
             self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
         if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
-            explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
-                         "received": result.received, "server_output": result.server_output}
+            view = self.output_view
+            explained = {"message": view.once(result.message), "detail": view.condense_detail(result.detail),
+                         "expected": result.expected, "received": result.received,
+                         "server_output": view.render(result.server_output)}
+            if result.detail != explained["detail"] and explained["server_output"].startswith("("):
+                explained["server_output"] = ""  # the detail was the server's output: no need to point at it
+            if result.received == "" and not result.detail and view.silence_shown():
+                explained["expected"] = None  # "nothing came back" has been shown with its bytes once
             self._say(_indent(_render(explained), "      "))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
