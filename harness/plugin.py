@@ -427,6 +427,7 @@ class ResultCollector:
         #: One-line notes for the report (e.g. isolation unavailable, a crashed worker).
         self.notes: list[str] = []
         self.announced = False
+        self.header_shown = False
         #: The finished report (set at session finish), for the CLI's grading reports.
         self.report: Report | None = None
         #: Result ids of the checks selected to run (None under xdist), for grading.
@@ -442,7 +443,16 @@ class ResultCollector:
     def pytest_sessionstart(self) -> None:
         if self.ui:
             silence_pytest_banners(self.config)
-        self._say(f"harness · protocol {self.settings.protocol} · server: {shlex.join(self.server.command)}")
+        self.header_shown = False  # said once the port is known (the command as it really ran)
+
+    def _header(self) -> None:
+        if self.header_shown:
+            return
+        self.header_shown = True
+        command = self.server.command
+        if self.server.port is not None:
+            command = [arg.replace("{port}", str(self.server.port)) for arg in command]
+        self._say(f"harness · protocol {self.settings.protocol} · server: {shlex.join(command)}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -454,12 +464,14 @@ class ResultCollector:
             return
         if "server" in record and self.server.port is None:
             self.server = ServerInfo(**record["server"])
+            self._header()
             self._say(
                 f"server ready: {self.server.listening} ({self.server.port_source} port) "
                 f"in {self.server.startup_s:.2f} s"
             )
             if self.server.port_source == "discovered":
                 self._say(f"note: the server ignored the assigned port; discovered it listening on {self.server.listening}")
+        self._header()
         if record.get("startup_error") and not self.server.startup_error:
             self.server.startup_error = record["startup_error"]
             self._say(f"✗ the server could not be started: {record['startup_error']}")
@@ -534,6 +546,7 @@ class ResultCollector:
             notes=self.notes,
         )
         summary = report.summary()
+        self._header()
         if self.interrupted and not self.stuck:  # whatever had failed before the stop (exit codes: README)
             status = 130
         elif self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
