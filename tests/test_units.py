@@ -149,3 +149,21 @@ def test_output_tail_says_it_was_cut_and_starts_at_a_line(tmp_path):
     short.close_write_ends()
     short.close()
     assert short.tail_text() == "--- server stdout ---\nready"
+
+
+def test_the_server_language_is_read_from_its_command():
+    from harness.serverkind import NODE, OTHER, PYTHON, language_of
+
+    assert language_of(["/usr/bin/python3.11", "-u", "server.py", "{port}"]) == PYTHON
+    assert language_of(["/usr/bin/node", "server.js"]) == NODE
+    assert language_of(["./server.py"]) == PYTHON
+    assert language_of(["socat", "TCP-LISTEN:{port},fork", "EXEC:cat"]) == OTHER
+
+
+def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command():
+    from harness.startup_advice import startup_advice
+
+    output = "OSError: [Errno 98] Address already in use"
+    assert "hard-coding" in startup_advice(output, port_given=False)
+    given = startup_advice(output, port_given=True)
+    assert "hard-coding" not in given and "already taken" in given
