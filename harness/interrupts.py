@@ -59,8 +59,11 @@ def taken() -> None:
     _taken = True
 
 
-def interrupt_once() -> None:
-    """From now on the first SIGINT/SIGTERM stops the run like Ctrl+C."""
+def interrupt_once(quiet: bool = False) -> None:
+    """From now on the first SIGINT/SIGTERM stops the run like Ctrl+C.
+    `quiet`: never print the "already stopping" note (a -n worker: its controller says it)."""
+    global _told
+    _told = _told or quiet
     if threading.current_thread() is threading.main_thread():
         _start_redeliverer()
         for sig in STOP_SIGNALS:
@@ -108,7 +111,7 @@ def _already_stopping(signum: int, frame: Any) -> None:
         _redeliver = False
         _raise_watched()
     global _told
-    if not _told and "PYTEST_XDIST_WORKER" not in os.environ:  # however many Ctrl+C: one line, from the controller
+    if not _told:  # however many Ctrl+C: one line (a -n worker never says it: its controller does)
         _told = True
         print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
 

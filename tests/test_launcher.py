@@ -260,3 +260,18 @@ def test_the_header_shows_the_command_with_its_real_port(harness):
     header = run.stdout.splitlines()[0]
     assert header.startswith("harness · protocol tcp-echo · server: ")
     assert header.endswith(f"tcp_echo.py {run.report['server']['port']}") and "{port}" not in header
+
+
+def test_a_command_server_run_from_a_big_folder_copies_nothing_of_it(harness, tmp_path):
+    """`harness run -- socat ...` started from a folder of 1,500 files: socat names
+    none of them, so none is copied (no 'the copy ... stopped' note)."""
+    if shutil.which("socat") is None:
+        pytest.skip("socat is not installed")
+    big = tmp_path / "big"
+    big.mkdir()
+    for index in range(1500):
+        (big / f"file-{index}.txt").write_text("x")
+    run = harness("--suite", "echo", "-k", "single_message", "--", "socat", "TCP-LISTEN:{port},fork,reuseaddr",
+                  "EXEC:cat", cwd=big)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "copy of" not in run.stdout + run.stderr
