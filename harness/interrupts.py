@@ -100,6 +100,16 @@ def shield_cleanup() -> None:
             signal.signal(sig, _already_stopping)
 
 
+def ignore_further_stops() -> None:
+    """The run is over and its reports written: ignore SIGINT and SIGTERM from
+    here to the exit. While Python shuts down it puts back the default handlers
+    of the signals it handled (not of ignored ones), and one more Ctrl+C then
+    would end the process by the signal (exit -2), not with 130."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def _first_interrupt(signum: int, frame: Any) -> None:
     shield_cleanup()
     _raise_watched()

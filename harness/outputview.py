@@ -268,6 +268,17 @@ class OutputView:
             fresh.append(text)
         return "\n".join(fresh), seen
 
+    def explain(self, message: str | None, detail: str | None, expected: str | None, received: str | None,
+                server_output: str | None) -> dict[str, str | None]:
+        """A failure's explanation as the terminal shows it, given what earlier failures showed."""
+        explained = {"message": self.once(message), "detail": self.condense_detail(detail),
+                     "expected": expected, "received": received, "server_output": self.render(server_output)}
+        if detail != explained["detail"] and explained["server_output"].startswith("("):
+            explained["server_output"] = ""  # the detail was the server's output: no need to point at it
+        if received == "" and not detail and self.silence_shown():
+            explained["expected"] = None  # "nothing came back" has been shown with its bytes once
+        return explained
+
     def render(self, output: str | None) -> str:
         """The lines to print under a failure for its server's output ("" if none)."""
         if not output:

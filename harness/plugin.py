@@ -507,14 +507,8 @@ class ResultCollector:
         if self.verbosity > 0 and result.id.partition("[")[0] in CATALOGUE:
             self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
         if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
-            view = self.output_view
-            explained = {"message": view.once(result.message), "detail": view.condense_detail(result.detail),
-                         "expected": result.expected, "received": result.received,
-                         "server_output": view.render(result.server_output)}
-            if result.detail != explained["detail"] and explained["server_output"].startswith("("):
-                explained["server_output"] = ""  # the detail was the server's output: no need to point at it
-            if result.received == "" and not result.detail and view.silence_shown():
-                explained["expected"] = None  # "nothing came back" has been shown with its bytes once
+            explained = self.output_view.explain(result.message, result.detail, result.expected, result.received,
+                                                 result.server_output)
             self._say(_indent(_render(explained), "      "))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -590,6 +584,12 @@ def silence_pytest_banners(config: pytest.Config) -> None:
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None and hasattr(terminal, "_report_keyboardinterrupt"):
         terminal._report_keyboardinterrupt = lambda: None
+        # Nor is the banner's text prepared: formatting a KeyboardInterrupt
+        # raised again from a finalizer can fail inside pytest (a frame with no
+        # line number), which would turn a clean stop into an internal error.
+        for impl in config.hook.pytest_keyboard_interrupt.get_hookimpls():
+            if impl.plugin is terminal:
+                impl.function = lambda excinfo: None
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
