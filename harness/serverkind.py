@@ -40,3 +40,13 @@ SURVIVE_RESET = {
     OTHER: "treat a reset connection (ECONNRESET on read, EPIPE on write) as the end of that connection only, "
            "close it, and keep serving the others",
 }
+
+
+#: How a server that outlived a stop signal should end, when it is not Python
+#: (the Python advice, with its threads and KeyboardInterrupt, lives with the shutdown suite).
+STOP_ON_SIGNAL = {
+    NODE: "{signal} must end the server: a process.on('{signal}', ...) handler must end with process.exit(), "
+          "and a child process it started must be stopped too (child.kill()).",
+    OTHER: "{signal} must end the server: do not ignore {signal}; a handler for it must exit the process, "
+           "after stopping the processes the server started.",
+}
