@@ -1,6 +1,6 @@
 """Benchmark (not a test): what a buggy server costs, next to a correct one.
 
-    python benchmarks/bench_buggy.py [--harness PATH] [--only NAME ...] [--out FILE.json]
+    python benchmarks/bench_buggy.py [--harness CMD] [--baseline CMD] [--only NAME ...] [--out FILE.json]
 
 Times the full default `harness run` (every suite that applies) of each buggy
 server in `tests/servers/` and of the bundled reference server of the same
@@ -8,6 +8,10 @@ protocol, and prints one row per buggy server: its time, the reference's, the
 ratio, and the verdict counts. `--out` keeps every check's outcome, so two
 runs (before / after a change) can be compared for verdict changes with
 `--compare OLD.json NEW.json`.
+
+`--baseline CMD` (another harness, e.g. a checkout before a change) runs
+each server under both, back to back, so that a shared machine's changing
+load falls on both alike; the table then shows both times and both ratios.
 
 Only loopback traffic; one run at a time; each run bounded by --limit seconds.
 """
@@ -131,6 +135,30 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def paired_table(results: dict) -> str:
+    base = results["baseline"]
+    lines = ["| server | protocol | before (s) | ratio before | after (s) | ratio after | verdicts changed |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    worst_before = worst_after = 0.0
+    for name, row in results["servers"].items():
+        old = base["servers"][name]
+        ref_after = results["references"][row["protocol"]]["seconds"]
+        ref_before = base["references"][row["protocol"]]["seconds"]
+        r_before, r_after = old["seconds"] / ref_before, row["seconds"] / ref_after
+        worst_before, worst_after = max(worst_before, r_before), max(worst_after, r_after)
+        changed = [c for c, o in row["checks"].items() if old["checks"].get(c, o) != o]
+        lines.append(f"| {name} | {row['protocol']} | {old['seconds']:.1f} | {r_before:.1f}× | {row['seconds']:.1f} | "
+                     f"{r_after:.1f}× | {', '.join(changed) or '-'} |")
+    refs = ", ".join(f"{p} {base['references'][p]['seconds']:.1f} / {results['references'][p]['seconds']:.1f} s"
+                     for p in results["references"])
+    total_before = sum(r["seconds"] for r in base["servers"].values())
+    total_after = sum(r["seconds"] for r in results["servers"].values())
+    lines.append(f"\nreferences (before / after): {refs}")
+    lines.append(f"worst ratio {worst_before:.1f}× before, {worst_after:.1f}× after; all buggy servers "
+                 f"{total_before:.0f} s before, {total_after:.0f} s after")
+    return "\n".join(lines)
+
+
 def compare(old_file: Path, new_file: Path) -> int:
     old, new = json.loads(old_file.read_text()), json.loads(new_file.read_text())
     changes = 0
@@ -147,6 +175,7 @@ def compare(old_file: Path, new_file: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--harness", default=None, help="the harness command (default: this Python's -m harness)")
+    parser.add_argument("--baseline", default=None, help="another harness command, run back to back with this one")
     parser.add_argument("--only", action="append", help="only this server file (repeatable)")
     parser.add_argument("--limit", type=float, default=240.0, help="seconds one run may take")
     parser.add_argument("--out", type=Path, help="write every result as JSON")
@@ -157,17 +186,26 @@ def main() -> int:
     harness = args.harness.split() if args.harness else [sys.executable, "-m", "harness"]
     chosen = [b for b in BUGGY if not args.only or b[0] in args.only]
     results: dict = {"references": {}, "servers": {}}
+    baseline = args.baseline.split() if args.baseline else None
+    if baseline:
+        results["baseline"] = {"references": {}, "servers": {}}
     for protocol in sorted({p for _, p, _ in chosen}):
+        if baseline:
+            results["baseline"]["references"][protocol] = timed_run(baseline, protocol, (), reference_path(protocol),
+                                                                    args.limit)
         results["references"][protocol] = timed_run(harness, protocol, (), reference_path(protocol), args.limit)
         print(f"reference {protocol}: {results['references'][protocol]['seconds']:.1f} s", flush=True)
     for name, protocol, options in chosen:
+        if baseline:
+            before = timed_run(baseline, protocol, options, SERVERS / name, args.limit)
+            results["baseline"]["servers"][name] = {**before, "protocol": protocol}
         row = timed_run(harness, protocol, options, SERVERS / name, args.limit)
         row["protocol"] = protocol
         results["servers"][name] = row
         print(f"{name}: {row['seconds']:.1f} s (exit {row['exit']})", flush=True)
         if args.out:
             args.out.write_text(json.dumps(results, indent=1))
-    print(table(results))
+    print(paired_table(results) if baseline else table(results))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     return 0

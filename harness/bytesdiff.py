@@ -44,12 +44,16 @@ def describe_mismatch(expected: bytes, received: bytes) -> str:
         f"expected {len(expected)} bytes, received {len(received)} bytes; "
         f"first difference at byte offset {offset}"
     ]
-    start = max(0, offset - offset % WINDOW - WINDOW)
+    # Two rows: the one holding the difference and the next, or the one before
+    # when the difference opens its row (the bytes that led up to it).
+    start = offset - offset % WINDOW
+    if offset % WINDOW < 4 and start >= WINDOW:
+        start -= WINDOW
     for label, data in (("expected", expected), ("received", received)):
         lines.append(f"  {label}:")
         if start >= len(data):
             lines.append(f"    (nothing at offset {start} and beyond)")
             continue
-        for line_offset in range(start, min(len(data), start + 3 * WINDOW), WINDOW):
+        for line_offset in range(start, min(len(data), start + 2 * WINDOW), WINDOW):
             lines.append("    " + hexdump_line(data, line_offset))
     return "\n".join(lines)

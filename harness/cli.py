@@ -249,7 +249,12 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
         workers = None
     pytest_args = build_pytest_args(args, server_argv, workers)
-    return run_pytest(pytest_args, args, server_argv)
+    code = run_pytest(pytest_args, args, server_argv)
+    from harness import interrupts
+
+    if interrupts.stop_requested():
+        interrupts.ignore_further_stops()  # the reports are written: only the exit is left
+    return code
 
 
 def parser_options() -> set[str]:

@@ -94,7 +94,7 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
             print(f"note: {text}", file=sys.stderr, flush=True)
             if collector is not None and hasattr(collector, "notes"):
                 collector.notes.append(text)
-    interrupt_once()
+    interrupt_once(quiet=is_worker)
     if is_worker or not distributed:  # this process starts servers
         config.pluginmanager.register(ChildReaper(), "harness-child-reaper")
     if collector is not None:

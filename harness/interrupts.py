@@ -59,8 +59,11 @@ def taken() -> None:
     _taken = True
 
 
-def interrupt_once() -> None:
-    """From now on the first SIGINT/SIGTERM stops the run like Ctrl+C."""
+def interrupt_once(quiet: bool = False) -> None:
+    """From now on the first SIGINT/SIGTERM stops the run like Ctrl+C.
+    `quiet`: never print the "already stopping" note (a -n worker: its controller says it)."""
+    global _told
+    _told = _told or quiet
     if threading.current_thread() is threading.main_thread():
         _start_redeliverer()
         for sig in STOP_SIGNALS:
@@ -97,6 +100,16 @@ def shield_cleanup() -> None:
             signal.signal(sig, _already_stopping)
 
 
+def ignore_further_stops() -> None:
+    """The run is over and its reports written: ignore SIGINT and SIGTERM from
+    here to the exit. While Python shuts down it puts back the default handlers
+    of the signals it handled (not of ignored ones), and one more Ctrl+C then
+    would end the process by the signal (exit -2), not with 130."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def _first_interrupt(signum: int, frame: Any) -> None:
     shield_cleanup()
     _raise_watched()
@@ -108,7 +121,7 @@ def _already_stopping(signum: int, frame: Any) -> None:
         _redeliver = False
         _raise_watched()
     global _told
-    if not _told and "PYTEST_XDIST_WORKER" not in os.environ:  # however many Ctrl+C: one line, from the controller
+    if not _told:  # however many Ctrl+C: one line (a -n worker never says it: its controller does)
         _told = True
         print("note: already stopping: killing the servers and writing the report", file=sys.stderr, flush=True)
 

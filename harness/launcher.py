@@ -164,6 +164,11 @@ def choose_port(probe_sockets: list[SocketInfo], rng: random.Random, avoid: froz
     raise RuntimeError("no free port found")
 
 
+#: How long a server may hold its assigned port with the other transport (a
+#: UDP socket for a TCP run) before it is taken as a server of that transport.
+OTHER_TRANSPORT_GRACE = 0.3
+
+
 def substitute(argv: tuple[str, ...], port: int, host: str) -> list[str]:
     return [arg.replace("{port}", str(port)).replace("{host}", host) for arg in argv]
 
@@ -259,6 +264,7 @@ class ServerProcess:
         assert self.process is not None
         seen_other: list[SocketInfo] = []
         empty_scans = 0
+        other_since = 0.0
 
         def ready() -> Endpoint | None:
             nonlocal seen_other, empty_scans
@@ -281,6 +287,11 @@ class ServerProcess:
             if sockets and not spec.fixed_port:
                 return self._endpoint(sockets, "discovered")
             seen_other = sockets + self.probe.bound_sockets(pids, "udp" if spec.transport == "tcp" else "tcp")
+            if any(s.local_port == self.port and s.transport != spec.transport for s in seen_other):
+                nonlocal other_since
+                other_since = other_since or time.monotonic()
+                if time.monotonic() - other_since >= OTHER_TRANSPORT_GRACE:
+                    raise self._wrong_transport(seen_other)  # it will not change its mind: say so now
             return None
 
         # ~0.1 ms a poll: poll often at first (most servers listen within
@@ -299,6 +310,16 @@ class ServerProcess:
         if self.process.poll() is not None:  # its children linger, e.g. after a fork bomb
             message += f"; its first process exited ({self.exit_description()})"
         raise ServerStartError(message, self.output_tail())
+
+    def _wrong_transport(self, sockets: list[SocketInfo]) -> ServerStartError:
+        """The server took its assigned port with the other transport: a UDP
+        server run as tcp-echo (the default), or a TCP one run as udp-echo."""
+        kind, other = self.spec.transport.upper(), ("UDP" if self.spec.transport == "tcp" else "TCP")
+        protocols = "--protocol udp-echo (udp-hello for the greeting server)" if other == "UDP" else \
+            "--protocol tcp-echo (or tcp-framed, tcp-hello, tcp-file)"
+        where = ", ".join(sorted({s.describe() for s in sockets}))
+        return ServerStartError(f"the server did not listen on {kind} port {self.port}: it listens on {where} "
+                                f"instead, as a {other} server does; check it with {protocols}", self.output_tail())
 
     def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
         for sock in sockets:

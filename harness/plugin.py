@@ -28,6 +28,7 @@ from harness.command import resolve
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ConfigError, ServerStartError
 from harness.launcher import Endpoint, ServerProcess, ServerSpec
+from harness.outputview import OutputView
 from harness.report import CheckResult, Report, ServerInfo, render_bytes
 from harness.served_files import ServedFilesPool
 from harness.servers import ServerPool
@@ -306,6 +307,11 @@ def _render(explained: dict[str, Any]) -> str:
     lines = [explained.get("message") or ""]
     if explained.get("detail"):
         lines.append(explained["detail"])
+    elif explained.get("received") == "":
+        expected = explained.get("expected")
+        if expected is not None:
+            shown = expected if expected.startswith("hex:") else repr(expected)
+            lines.append(f"  expected: {shown[:300]} · received nothing")
     else:
         for key in ("expected", "received"):
             value = explained.get(key)
@@ -442,11 +448,14 @@ class ResultCollector:
         #: One-line notes for the report (e.g. isolation unavailable, a crashed worker).
         self.notes: list[str] = []
         self.announced = False
+        self.header_shown = False
         #: The finished report (set at session finish), for the CLI's grading reports.
         self.report: Report | None = None
         #: Result ids of the checks selected to run (None under xdist), for grading.
         self.expected: list[str] | None = None
         self.out = sys.stdout
+        #: The servers' output already shown under earlier failures (shown once).
+        self.output_view = OutputView()
 
     def _say(self, text: str) -> None:
         if self.ui:  # server output and replies are in `text`: no control sequence reaches the terminal
@@ -455,7 +464,16 @@ class ResultCollector:
     def pytest_sessionstart(self) -> None:
         if self.ui:
             silence_pytest_banners(self.config)
-        self._say(f"harness · protocol {self.settings.protocol_name} · server: {shlex.join(self.server.command)}")
+        self.header_shown = False  # said once the port is known (the command as it really ran)
+
+    def _header(self) -> None:
+        if self.header_shown:
+            return
+        self.header_shown = True
+        command = self.server.command
+        if self.server.port is not None:
+            command = [arg.replace("{port}", str(self.server.port)) for arg in command]
+        self._say(f"harness · protocol {self.settings.protocol_name} · server: {shlex.join(command)}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -467,12 +485,14 @@ class ResultCollector:
             return
         if "server" in record and self.server.port is None:
             self.server = ServerInfo(**record["server"])
+            self._header()
             self._say(
                 f"server ready: {self.server.listening} ({self.server.port_source} port) "
                 f"in {self.server.startup_s:.2f} s"
             )
             if self.server.port_source == "discovered":
                 self._say(f"note: the server ignored the assigned port; discovered it listening on {self.server.listening}")
+        self._header()
         if record.get("startup_error") and not self.server.startup_error:
             self.server.startup_error = record["startup_error"]
             self._say(f"✗ the server could not be started: {record['startup_error']}")
@@ -509,8 +529,9 @@ class ResultCollector:
         if self.verbosity > 0 and result.id.partition("[")[0] in CATALOGUE:
             self._say(f"      {CATALOGUE[result.id.partition('[')[0]].description}")
         if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
-            explained = {"message": result.message, "detail": result.detail, "expected": result.expected,
-                         "received": result.received, "server_output": result.server_output, "wire": result.wire}
+            explained = self.output_view.explain(result.message, result.detail, result.expected, result.received,
+                                                 result.server_output)
+            explained["wire"] = result.wire
             self._say(_indent(_render(explained), "      "))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -542,6 +563,7 @@ class ResultCollector:
             notes=self.notes,
         )
         summary = report.summary()
+        self._header()
         if self.interrupted and not self.stuck:  # whatever had failed before the stop (exit codes: README)
             status = 130
         elif self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
@@ -589,6 +611,12 @@ def silence_pytest_banners(config: pytest.Config) -> None:
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None and hasattr(terminal, "_report_keyboardinterrupt"):
         terminal._report_keyboardinterrupt = lambda: None
+        # Nor is the banner's text prepared: formatting a KeyboardInterrupt
+        # raised again from a finalizer can fail inside pytest (a frame with no
+        # line number), which would turn a clean stop into an internal error.
+        for impl in config.hook.pytest_keyboard_interrupt.get_hookimpls():
+            if impl.plugin is terminal:
+                impl.function = lambda excinfo: None
 
 
 def _indent(text: str, prefix: str = "    ") -> str:

@@ -3,7 +3,11 @@
 Rules:
 - The submission folder is the folder of the server's file (the first argument
   that names an existing file outside the system's directories), or the current
-  directory when no argument names one (e.g. `-- sh -c '...'`).
+  directory when no argument names one but the command uses it: a word of its
+  arguments names something in it (`-- sh -c 'python3 server.py'`), or it is a
+  project (`package.json` for `npm start`, a Makefile). A command that names
+  nothing of the current directory (`-- ncat -l {port} -e /bin/cat`, run from
+  a big folder) gets an empty scratch folder: nothing is copied.
 - The server runs with the copy as its working directory, and arguments that
   name files in the folder are rewritten to their copies, so a server that
   deletes or rewrites files damages only the copy.
@@ -27,6 +31,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import sys
@@ -58,8 +63,8 @@ class CopyPlan:
     truncated: str | None = None
 
 
-def submission_folder(argv: list[str], cwd: Path) -> tuple[Path, Path | None]:
-    """(folder to copy, the server's own file in it or None)."""
+def submission_folder(argv: list[str], cwd: Path) -> tuple[Path | None, Path | None]:
+    """(folder to copy or None for none, the server's own file in it or None)."""
     for index, arg in enumerate(argv):
         if "{" in arg or arg.startswith("-"):
             continue
@@ -75,11 +80,32 @@ def submission_folder(argv: list[str], cwd: Path) -> tuple[Path, Path | None]:
         if str(absolute).startswith(SYSTEM_PREFIXES):
             continue
         return absolute.parent, absolute
-    return Path(os.path.abspath(cwd)), None
+    folder = Path(os.path.abspath(cwd))
+    return (folder if uses_folder(argv, folder) else None), None
 
 
-def plan(source: Path, first: Path | None = None, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> CopyPlan:
-    """Walk `source` breadth-first within the bounds."""
+#: Files that make a folder a project a command runs from without naming a file (`npm start`, `make run`).
+PROJECT_FILES = ("package.json", "Makefile", "makefile", "Cargo.toml", "go.mod", "pom.xml", "build.gradle",
+                 "Gemfile", "pyproject.toml", "setup.py", "deno.json")
+
+
+def uses_folder(argv: list[str], folder: Path) -> bool:
+    """Does a command with no file argument use `folder`, its working directory?"""
+    for arg in argv[1:]:
+        for word in re.split(r"""[\s'"=;&|<>()]+""", arg):
+            if not word or word.startswith("-") or "{" in word or "$" in word:
+                continue
+            path = Path(os.path.abspath(Path(folder, word)))
+            if path != folder and path.is_relative_to(folder) and os.path.lexists(path):
+                return True
+    return any(os.path.lexists(folder / name) for name in PROJECT_FILES)
+
+
+def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FILES,
+         max_bytes: int = MAX_BYTES) -> CopyPlan:
+    """Walk `source` breadth-first within the bounds (None: nothing to copy)."""
+    if source is None:
+        return CopyPlan(Path(os.devnull))
     result = CopyPlan(source)
     owner = (first or source).stat().st_uid
     if first is not None:
@@ -188,8 +214,10 @@ def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
                 continue
 
 
-def rewrite_argv(argv: list[str], cwd: Path, source: Path, copy: Path) -> list[str]:
+def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) -> list[str]:
     """Arguments naming files inside `source` point at their copies instead."""
+    if source is None:
+        return list(argv)
     result = []
     for index, arg in enumerate(argv):
         if index == 0 and os.sep not in arg:

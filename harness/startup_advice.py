@@ -65,6 +65,10 @@ def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_g
         return SANDBOX_ADVICE
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
+            if port_given and words is _ADVICE[1][0]:  # it takes {port} already: nothing hard-coded to blame
+                return ("its port is already taken when it binds — by another program, an earlier run still "
+                        "going, or a second bind() of its own (it does take its port from {port}): bind one "
+                        "listening socket, and set SO_REUSEADDR before bind()")
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:
                 return (f"it was refused a file or program: the harness runs as root, so the server runs as "
                         f"an unprivileged user (uid {unprivileged_uid}), and everything it runs or reads must be "

@@ -152,8 +152,10 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: Plan, receive
     pieces = plan.pieces(start, start + codec.header_size + len(payload))
     lines = [
         (f"{context}: " if context else "") + headline,
-        f"sent as {plan.describe()}; this frame in {describe_sizes(pieces, 'piece')}",
-        f"came back: {summarize(codec, received)}",
+        # One frame in one segment needs no account of how it was cut.
+        f"sent as {plan.describe()}; this frame in {describe_sizes(pieces, 'piece')}"
+        if len(payloads) > 1 or len(plan.segments(stream)) > 1 else "",
+        f"came back: {summarize(codec, received)}" if received else "",  # else the headline says 0 bytes came
     ]
     header = codec.header(len(payload))
     swapped = header[::-1]

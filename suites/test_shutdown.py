@@ -30,6 +30,7 @@ from harness.errors import CheckFailed, ServerStartError
 from harness.launcher import ServerProcess
 from harness.patience import PATIENCE
 from harness.protocols import PROTOCOLS
+from harness.serverkind import PYTHON, STOP_ON_SIGNAL, language_of
 from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
 
@@ -131,8 +132,10 @@ def leave(conn: TcpConnection, server: ServerProcess) -> None:
 
 
 # -- the signal checks -----------------------------------------------------------
-def hint(outcome: ShutdownOutcome, with_clients: bool) -> str:
-    """Why it matters and how to fix it, for the case at hand."""
+def hint(outcome: ShutdownOutcome, with_clients: bool, language: str = PYTHON) -> str:
+    """Why it matters and how to fix it, for the case at hand, in the server's language."""
+    if language != PYTHON and (not outcome.server_exited or outcome.to_group):
+        return STOP_ON_SIGNAL[language].format(signal=outcome.signal_name)
     if not outcome.server_exited and outcome.signal_name == "SIGINT":
         if with_clients:
             return ("A non-daemon thread serving a client keeps Python alive after Ctrl+C (KeyboardInterrupt "
@@ -171,7 +174,7 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
     if not outcome.clean:
         target = "to the server's process group, as Ctrl+C does," if outcome.to_group else "to the server's process"
         raise CheckFailed(f"{sig.name} sent {target} {situation}: {outcome.describe()}",
-                          detail=hint(outcome, with_clients))
+                          detail=hint(outcome, with_clients, language_of(server.spec.argv)))
 
 
 @check("shutdown::sigint_idle", protocols=ALL,

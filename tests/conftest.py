@@ -25,6 +25,30 @@ TEST_REPLY_TIMEOUT = "1.0"
 FALLBACK = ("--no-bwrap",) if os.environ.get("HARNESS_TEST_NO_BWRAP") else ()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def harness_temporaries(tmp_path_factory):
+    """Every harness run these tests start (and every server pool made here)
+    keeps its `harness-run-*` folders in one folder of this session's, removed
+    at its end: a run killed on purpose (the SIGKILL tests) cannot clean up
+    after itself, and the tests must leave nothing behind in /tmp."""
+    import shutil
+    import tempfile
+
+    tmp_path_factory.getbasetemp()  # pytest's own folders stay where they are
+    folder = Path(tempfile.mkdtemp(prefix="harness-tests-"))
+    folder.chmod(0o711)  # an unprivileged server reaches its scratch copy through it
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # this process's own mkdtemp() follows too
+    yield folder
+    if previous is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = previous
+    tempfile.tempdir = None
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass
 class HarnessRun:
     marker: str

@@ -237,3 +237,15 @@ def test_an_echo_cut_short_in_the_crowd_shows_where_it_stops(harness):
     failure = run.check("concurrency::simultaneous_clients")
     assert "did not get their whole echo back" in failure["message"], failure
     assert "first difference at byte offset" in failure["detail"]
+
+
+@pytest.mark.parametrize("command, says, never", [
+    (("--", "node", server("conc_crash_on_reset.js")), "socket.on('error'", "ConnectionResetError"),
+    ((server("conc_crash_on_reset.py"), "{port}"), "catch ConnectionResetError", "socket.on("),
+], ids=["node", "python"])
+def test_the_reset_advice_is_in_the_servers_own_language(harness, command, says, never):
+    if command[0] == "--" and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    run = harness("--suite", "concurrency", "-k", "abrupt", *command)
+    message = run.check("concurrency::survives_abrupt_disconnect")["message"]
+    assert says in message and never not in message, message

@@ -125,3 +125,17 @@ def test_max_frame_sets_the_largest_frame_every_check_sends(harness, name, max_f
     path = reference(name) if name == "tcp_framed.py" else server(name)
     run = harness("--protocol", "tcp-framed", "--suite", "framing", "--max-frame", max_frame, path, "{port}")
     assert run.outcomes() == {check: "passed" for check in FRAMED_CHECKS}, run.stdout
+
+
+def test_a_native_int_server_run_fits_a_screenful_with_every_failure_explained(harness):
+    """The struct.pack('i') server's full default run (SPEC §7): under 80 lines,
+    its tracebacks shown once, and every failed check followed by its cause."""
+    run = harness("--protocol", "tcp-framed", "--seed", "1", server("framed_native_int.py"), "{port}")
+    lines = run.stdout.splitlines()
+    assert len(lines) < 80, run.stdout
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("✗"):
+            assert lines[index + 1].startswith("      ") and lines[index + 1].strip(), run.stdout  # its explanation
+    assert run.stdout.count("MemoryError") == 1, run.stdout  # 50 threads' tracebacks, shown once
+    assert run.stdout.count("other byte order") == 1, run.stdout  # the hint once, later failures point to it
+    assert "/submission/" not in run.stdout

@@ -155,6 +155,21 @@ def test_server_listening_on_the_wrong_transport_says_what_it_listens_on(harness
     assert "it listens on UDP 127.0.0.1:" in run.report["server"]["startup_error"]
 
 
+def test_a_udp_server_run_as_tcp_is_named_udp_at_once(harness):
+    """No --protocol: the default tcp-echo. The UDP socket on the assigned port is the evidence:
+    the run says --protocol udp-echo without waiting out the start-up timeout."""
+    run = harness(reference("udp_echo.py"), "{port}")
+    assert run.returncode == 3
+    error = run.report["server"]["startup_error"]
+    assert "--protocol udp-echo" in error and "within" not in error
+
+
+def test_a_server_with_no_udp_socket_is_not_told_to_use_udp(harness):
+    run = harness("--startup-timeout", "1", server("never_listens.py"), "{port}")
+    assert run.returncode == 3
+    assert "--protocol" not in run.report["server"]["startup_error"]
+
+
 def test_fixed_port_mismatch_names_both_ports(harness):
     actual, expected = free_port(), free_port()
     run = harness("--startup-timeout", "1", "--port", str(expected), server("tcp_echo_hardcoded_port.py"), str(actual))
@@ -253,3 +268,25 @@ def test_socat_udp_echo_without_a_big_buffer_is_told_the_option(harness):
     assert run.ids_with("failed") == {"echo::large_payload"}, run.stdout
     assert "cut to 8192 of 65507 bytes" in run.check("echo::large_payload")["message"]
     assert "socat: add -b 65536" in run.check("echo::large_payload")["message"]
+
+
+def test_the_header_shows_the_command_with_its_real_port(harness):
+    run = harness("-k", "single_message", reference("tcp_echo.py"), "{port}")
+    header = run.stdout.splitlines()[0]
+    assert header.startswith("harness · protocol tcp-echo · server: ")
+    assert header.endswith(f"tcp_echo.py {run.report['server']['port']}") and "{port}" not in header
+
+
+def test_a_command_server_run_from_a_big_folder_copies_nothing_of_it(harness, tmp_path):
+    """`harness run -- socat ...` started from a folder of 1,500 files: socat names
+    none of them, so none is copied (no 'the copy ... stopped' note)."""
+    if shutil.which("socat") is None:
+        pytest.skip("socat is not installed")
+    big = tmp_path / "big"
+    big.mkdir()
+    for index in range(1500):
+        (big / f"file-{index}.txt").write_text("x")
+    run = harness("--suite", "echo", "-k", "single_message", "--", "socat", "TCP-LISTEN:{port},fork,reuseaddr",
+                  "EXEC:cat", cwd=big)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "copy of" not in run.stdout + run.stderr

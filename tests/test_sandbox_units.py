@@ -72,7 +72,18 @@ def test_submission_folder_is_the_server_file_folder_and_arguments_follow_the_co
 
 
 def test_submission_folder_without_a_file_argument_is_the_working_directory(tmp_path):
+    (tmp_path / "x.py").write_text("")
     assert scratch.submission_folder(["sh", "-c", "exec python3 x.py"], tmp_path) == (tmp_path, None)
+
+
+def test_a_command_that_names_nothing_of_its_folder_gets_nothing_copied(tmp_path):
+    (tmp_path / "unrelated.txt").write_text("")
+    argv = ["ncat", "-l", "{port}", "-k", "-e", "/bin/cat"]
+    assert scratch.submission_folder(argv, tmp_path) == (None, None)
+    assert scratch.plan(None).files == [] and scratch.plan(None).truncated is None
+    assert scratch.rewrite_argv(argv, tmp_path, None, tmp_path / "copy") == argv
+    (tmp_path / "package.json").write_text("{}")  # a project: `npm start` runs from it
+    assert scratch.submission_folder(["npm", "start"], tmp_path) == (tmp_path, None)
 
 
 def test_submission_folder_ignores_system_programs(tmp_path):

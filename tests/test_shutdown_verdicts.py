@@ -6,6 +6,7 @@ included) survives any of these runs."""
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import shutil
 import signal
@@ -218,3 +219,16 @@ def test_children_that_outlive_a_server_started_through_a_launcher_are_still_cau
     assert run.outcomes() == {"shutdown::sigterm_idle": "passed", "shutdown::sigterm_with_clients": "failed"}, run.stdout
     message = run.check("shutdown::sigterm_with_clients")["message"]
     assert "started by sh -c" in message and "still ran 1.5 s after the signal" in message
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_node_server_ignoring_sigterm_is_advised_in_node_terms(harness):
+    run = harness("--suite", "shutdown", "-k", "sigterm_idle", "--", "node", server("shut_ignores_sigterm.js"))
+    failure = run.check("shutdown::sigterm_idle")
+    assert failure["outcome"] == "failed"
+    assert "process.exit()" in failure["detail"] and "sys.exit" not in failure["detail"], failure["detail"]
+
+
+def test_a_python_server_ignoring_sigterm_is_advised_in_python_terms(harness):
+    run = run_buggy(harness, "shut_ignores_sigterm.py", "tcp-echo", "-k", "sigterm_idle")
+    assert "sys.exit(0)" in run.check("shutdown::sigterm_idle")["detail"]

@@ -149,3 +149,75 @@ def test_output_tail_says_it_was_cut_and_starts_at_a_line(tmp_path):
     short.close_write_ends()
     short.close()
     assert short.tail_text() == "--- server stdout ---\nready"
+
+
+def test_the_server_language_is_read_from_its_command():
+    from harness.serverkind import NODE, OTHER, PYTHON, language_of
+
+    assert language_of(["/usr/bin/python3.11", "-u", "server.py", "{port}"]) == PYTHON
+    assert language_of(["/usr/bin/node", "server.js"]) == NODE
+    assert language_of(["./server.py"]) == PYTHON
+    assert language_of(["socat", "TCP-LISTEN:{port},fork", "EXEC:cat"]) == OTHER
+
+
+def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command():
+    from harness.startup_advice import startup_advice
+
+    output = "OSError: [Errno 98] Address already in use"
+    assert "hard-coding" in startup_advice(output, port_given=False)
+    given = startup_advice(output, port_given=True)
+    assert "hard-coding" not in given and "already taken" in given
+
+
+def test_udp_retries_fit_inside_the_reply_timeout():
+    from harness.client import retry_offsets
+
+    assert retry_offsets(2.0, 3) == [0.0, 0.2, 0.6]
+    for timeout in (0.3, 1.0, 2.0, 10.0):
+        offsets = retry_offsets(timeout, 3)
+        assert len(offsets) == 3 and offsets == sorted(offsets) and offsets[-1] < timeout
+    assert retry_offsets(2.0, 1) == [0.0]
+
+
+def test_a_late_copy_of_a_retried_reply_is_not_taken_for_the_next_reply():
+    """A slow server answers both sends of a retried datagram: the second answer
+    must not be read as the reply to the next datagram."""
+    import threading
+    import time as clock
+
+    from harness.client import UdpClient
+    from harness.launcher import Endpoint
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(5)
+
+    def serve() -> None:
+        for _ in range(3):  # "one" twice (a retry), then "two"
+            data, address = server.recvfrom(100)
+            clock.sleep(0.3)
+            server.sendto(data, address)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    endpoint = Endpoint("127.0.0.1", server.getsockname()[1], socket.AF_INET, "assigned", "UDP")
+    with UdpClient(endpoint, reply_timeout=3.0) as client:
+        assert client.exchange(b"one") == b"one"
+        assert client.exchange(b"two") == b"two"
+    thread.join(5)
+    server.close()
+
+
+def test_a_silence_is_waited_for_in_full_once():
+    from harness.patience import PatienceMemory
+
+    memory = PatienceMemory()
+    assert memory.wait(2.0) == 2.0
+    memory.heard(0.01)
+    memory.silence(1.0, 2.0)  # a shorter wait that ended quietly is not a whole-timeout silence
+    assert memory.wait(2.0) == 2.0
+    memory.silence(2.0, 2.0)
+    assert memory.wait(2.0) == 0.5 and memory.why_short(0.5, 2.0)
+    memory.heard(0.3)  # a slow reply seen: later cuts keep 4 times its margin
+    assert memory.wait(2.0) == 1.2
+    assert memory.wait(0.4) == 0.4  # never more than the check allows

@@ -1,0 +1,289 @@
+"""The server's output as a person reads it under the failures of a run.
+
+Rules (SPEC §7):
+- Output is shown once: a failure shows only what its server printed that no
+  earlier failure showed, and otherwise says that the output is above. The
+  tail of an instance's output is cumulative (and several instances of one
+  server print the same tracebacks), so "shown" is judged block by block,
+  across the run.
+- A traceback is one block, shown once with how many times it was printed:
+  50 threads dying the same way are one traceback "(printed 50 times)".
+  Threads writing tracebacks at once interleave their lines; the lines of a
+  run of tracebacks are put back together by their shape (each traceback is
+  a header, frames, an exception line), and caret lines (`^^^^`), which
+  interleave into garbage first and add nothing a student needs, are left out.
+- The scratch copy's path (`/tmp/harness-run-…/server-3/submission/`) is left
+  out of file names: the student knows their own files by name.
+
+Pure text in, text out (no pytest), so every rule is testable alone. The JSON
+report keeps each check's raw output tail; only the terminal view is condensed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SCRATCH = re.compile(r"""(?:/[^\s"']*)?/harness-run-[^/\s"']+/server-\d+/submission/""")
+_START = re.compile(r"^(Exception in thread .*|Traceback \(most recent call last\):)$")
+_CARETS = re.compile(r"^[\s^~]*[\^~][\s^~]*$")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
+_THREAD = re.compile(r"Thread-\d+")
+_THREAD_HEADER = re.compile(r"^Exception in thread .*?: ?(?=Traceback|$)")
+_LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
+_STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
+_NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
+_SECTION = re.compile(r"^--- server (stdout|stderr)\b.*---$")
+
+
+@dataclass
+class Block:
+    """One traceback, or one plain line, and how many times it was printed."""
+
+    text: str
+    count: int = 1
+    interleaved: bool = False  # some copies came interleaved with other threads' lines
+
+    @property
+    def key(self) -> str:
+        """The same traceback whichever thread printed it, with or without threading's header."""
+        lines = [_THREAD_HEADER.sub("", line) for line in self.text.splitlines()]
+        return _THREAD.sub("Thread-N", "\n".join(line for line in lines if line))
+
+
+_FILE = re.compile(r'^  File ".*", line \d+, in .+$')
+_CODE = re.compile(r"^    \S.*$")
+_NAMES = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Interrupt|Exit))\b")
+
+
+def well_formed(lines: list[str]) -> bool:
+    """One whole traceback, not pieces of several: its headers, then frames
+    (a File line, maybe its code line), then one exception line."""
+    index = 0
+    if lines and lines[0].startswith("Exception in thread ") and lines[0].endswith(":"):
+        index = 1
+    if index >= len(lines) or lines[index] != "Traceback (most recent call last):":
+        return False
+    body, last = lines[index + 1 : -1], lines[-1]
+    if not body or not _EXCEPTION.match(last) or _START.match(last):
+        return False
+    previous_was_file = False
+    for line in body:
+        if _FILE.match(line):
+            previous_was_file = True
+        elif _CODE.match(line) and previous_was_file and "Traceback" not in line and "File \"" not in line:
+            previous_was_file = False
+        else:
+            return False
+    return True
+
+
+def without_stdlib_frames(lines: list[str]) -> list[str]:
+    """A traceback with each run of frames inside Python's own library (socket.accept,
+    say) folded into one line, and a thread's two start-up frames (threading's
+    _bootstrap_inner and run) left out: the student's frames are the ones to read."""
+    kept: list[str] = []
+    folded: list[str] = []
+
+    def fold() -> None:
+        if folded == ["threading.py", "threading.py"] and len(kept) <= 2:
+            folded.clear()  # a thread's own start-up (_bootstrap_inner, run): every thread has it
+        if folded:
+            names = sorted(set(folded))
+            kept.append(f"  ({len(folded)} frame{'s' if len(folded) > 1 else ''} in Python's {', '.join(names)})")
+            folded.clear()
+
+    index = 0
+    while index < len(lines):
+        match = _STDLIB_FRAME.match(lines[index])
+        if match:
+            folded.append(match.group(1))
+            index += 1
+            if index < len(lines) and _CODE.match(lines[index]):
+                index += 1  # its code line
+            continue
+        fold()
+        kept.append(lines[index])
+        index += 1
+    fold()
+    return kept
+
+
+def blocks_of(output: str) -> list[Block]:
+    """Split a server's output into blocks, each distinct traceback once with
+    its count; the pieces of tracebacks that threads printed at the same
+    moment (interleaved mid-line) become one summary block naming their
+    exceptions, since no byte-exact reconstruction exists."""
+    blocks: dict[str, Block] = {}
+    garbled: list[str] = []
+    current: list[str] | None = None  # the traceback being read
+
+    def add(text: str) -> None:
+        block = Block(text)
+        if block.key in blocks:
+            blocks[block.key].count += 1
+        else:
+            blocks[block.key] = block
+
+    def close() -> None:
+        nonlocal current
+        if current:
+            if well_formed(current):
+                lines = without_stdlib_frames(current)
+                if lines[0].startswith("Exception in thread ") and lines[1].startswith("Traceback"):
+                    lines[:2] = [f"{lines[0]} {lines[1]}"]  # one header line for a thread's traceback
+                add("\n".join(lines))
+            else:
+                garbled.extend(current)
+        current = None
+
+    for raw in output.splitlines():
+        line = _LEADING_CARETS.sub("", _SCRATCH.sub("", raw.rstrip()))
+        uncareted = re.sub(r"[\^~]{2,}", "", line).rstrip()
+        if uncareted != line and _NAMES.fullmatch(uncareted.strip()):
+            line = uncareted  # "ConnectionResetError^^^^^^^   ^^^": an exception name and another thread's carets
+        if not line.strip() or _CARETS.match(line) or _SECTION.match(line):
+            continue
+        if _START.match(line):
+            if current and current[-1].startswith("Exception in thread") and line.startswith("Traceback"):
+                current.append(line)  # the two headers of one thread's traceback
+                continue
+            close()
+            current = [line]
+        elif current is not None and (line.startswith((" ", "\t")) or not _EXCEPTION.match(line)):
+            current.append(line)
+        elif current is not None and len(current) > 1:
+            current.append(line)
+            close()
+        else:
+            close()
+            # Indented lines outside a traceback are its cut-off start (a tail
+            # begins mid-way) or pieces of interleaved ones.
+            if line.startswith((" ", "\t")) or _THREAD.search(line) or (garbled and _is_fragment(line, blocks)):
+                garbled.append(line)
+            else:
+                add(line)
+    close()
+    tracebacks = [b.text for b in blocks.values() if "Traceback" in b.text] + ["\n".join(garbled)]
+    result = []
+    for block in blocks.values():
+        piece = block.text.strip()
+        if "\n" not in block.text and (any(piece in t for t in tracebacks if t != block.text)
+                                        or (garbled and _NAMES.fullmatch(piece.split(":")[0]))):
+            garbled.append(block.text)  # a stray piece of an interleaved traceback
+        else:
+            result.append(block)
+    if garbled:
+        text = "\n".join(garbled)
+        names = set(_NAMES.findall(text))
+        like = [b for b in result if "Traceback" in b.text and b.text.splitlines()[-1].split(":")[0] in names]
+        if len(names) == 1 and len(like) == 1:  # the same exception as a whole traceback: counted with it
+            like[0].count += max(1, text.count("Traceback (most recent call last)"))
+            like[0].interleaved = True
+        else:
+            result.append(Block(_garbled_summary(text, blocks)))
+    return result
+
+
+def _is_fragment(line: str, blocks: dict[str, Block]) -> bool:
+    """A stray piece of an interleaved traceback: part of a traceback's line, or an exception name."""
+    stripped = line.strip()
+    return bool(_NAMES.fullmatch(stripped.split(":")[0])) or any(stripped in b.text for b in blocks.values())
+
+
+def _garbled_summary(text: str, blocks: dict[str, Block]) -> str:
+    counts: dict[str, int] = {}
+    for name in _NAMES.findall(text):
+        counts[name] = counts.get(name, 0) + 1
+    starts = text.count("Traceback (most recent call last)")
+    names = ", ".join(f"{name} ×{count}" for name, count in counts.items()) or "exceptions"
+    like = ""
+    if any(name in b.text.splitlines()[-1] for b in blocks.values() if "Traceback" in b.text for name in counts):
+        like = " (like the traceback above)"
+    return (f"(and {max(starts, 1)} more traceback(s) that threads printed at the same moment, their lines "
+            f"interleaved: {names}{like})")
+
+
+@dataclass
+class OutputView:
+    """What the run has shown of the servers' output so far."""
+
+    shown: set[str] = field(default_factory=set)
+    #: The tracebacks shown (a stray piece of one, later, is not news).
+    tracebacks: list[str] = field(default_factory=list)
+    #: Hints already shown, by their wording without the numbers.
+    hints: set[str] = field(default_factory=set)
+
+    #: Whether a failure with no reply at all has been shown with its expected bytes.
+    silent: bool = False
+
+    def silence_shown(self) -> bool:
+        """True from the second failure on where nothing came back: the first one
+        shows the expected bytes; later ones say "nothing came back" in their first line."""
+        shown, self.silent = self.silent, True
+        return shown
+
+    def condense_detail(self, detail: str | None) -> str | None:
+        """A check's detail quoting the server's tracebacks (shutdown::no_traceback)
+        is condensed like the output, and marks them shown; any other detail is kept."""
+        if not detail or "Traceback (most recent call last)" not in detail:
+            return detail
+        fresh, seen = self.new_part(detail)
+        return fresh or f"(the traceback{'s' if seen > 1 else ''}: as shown above)"
+
+    def once(self, message: str | None) -> str | None:
+        """`message` without hint lines an earlier failure showed in the same words
+        (numbers aside): its first line points to the hint above instead."""
+        if not message:
+            return message
+        lines, dropped = [], False
+        for line in message.splitlines():
+            if line.startswith("hint:"):
+                shape = _NUMBERS.sub("#", line)
+                if shape in self.hints:
+                    dropped = True
+                    continue
+                self.hints.add(shape)
+            lines.append(line)
+        if dropped and lines:
+            lines[0] += " (see the hint above)"
+        return "\n".join(lines)
+
+    def new_part(self, output: str) -> tuple[str, int]:
+        """(the blocks of `output` not shown before, rendered; how many were already shown)."""
+        fresh, seen = [], 0
+        for block in blocks_of(output):
+            stray = "\n" not in block.text and any(block.text.strip() in t for t in self.tracebacks)
+            if block.key in self.shown or stray:
+                seen += 1
+                continue
+            self.shown.add(block.key)
+            if "Traceback" in block.text:
+                self.tracebacks.append(block.text)
+            text = block.text
+            if block.count > 1:
+                threads = " by as many threads" if "Thread-" in text or block.interleaved else ""
+                mixed = ", their lines interleaved" if block.interleaved else ""
+                text += f"  (printed {block.count} times{threads}{mixed})"
+            fresh.append(text)
+        return "\n".join(fresh), seen
+
+    def explain(self, message: str | None, detail: str | None, expected: str | None, received: str | None,
+                server_output: str | None) -> dict[str, str | None]:
+        """A failure's explanation as the terminal shows it, given what earlier failures showed."""
+        explained = {"message": self.once(message), "detail": self.condense_detail(detail),
+                     "expected": expected, "received": received, "server_output": self.render(server_output)}
+        if detail != explained["detail"] and explained["server_output"].startswith("("):
+            explained["server_output"] = ""  # the detail was the server's output: no need to point at it
+        if received == "" and not detail and self.silence_shown():
+            explained["expected"] = None  # "nothing came back" has been shown with its bytes once
+        return explained
+
+    def render(self, output: str | None) -> str:
+        """The lines to print under a failure for its server's output ("" if none)."""
+        if not output:
+            return ""
+        fresh, seen = self.new_part(output)
+        if fresh:
+            return "--- server output" + (" (new since the last failure)" if seen else "") + " ---\n" + fresh
+        return "(the server's output: as shown above)"

@@ -1,0 +1,52 @@
+"""What the server is — its language, from its command line — so that advice
+names what the student wrote (SPEC §7: a Node server is not told to catch
+Python's ConnectionResetError).
+
+Read from the command only (the interpreter, or the script's file type);
+"other" when it cannot be told (a compiled program, a shell pipeline), and
+then the advice names the operating system's terms (ECONNRESET), which every
+language shows somewhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+PYTHON, NODE, OTHER = "python", "node", "other"
+
+_BY_INTERPRETER = {"python": PYTHON, "pypy": PYTHON, "node": NODE, "nodejs": NODE, "bun": NODE,
+                   "deno": NODE}
+_BY_SUFFIX = {".py": PYTHON, ".js": NODE, ".mjs": NODE, ".cjs": NODE, ".ts": NODE}
+
+
+def language_of(argv: tuple[str, ...] | list[str]) -> str:
+    """PYTHON, NODE or OTHER for a server's command line."""
+    for arg in argv[:3]:
+        name = os.path.basename(arg)
+        interpreter = _BY_INTERPRETER.get(name) or _BY_INTERPRETER.get(name.rstrip("0123456789."))  # python3.11
+        if interpreter:
+            return interpreter
+        if os.path.splitext(name)[1] in _BY_SUFFIX:
+            return _BY_SUFFIX[os.path.splitext(name)[1]]
+    return OTHER
+
+
+#: How to survive a client that vanishes with a reset, in the server's own terms.
+SURVIVE_RESET = {
+    PYTHON: "catch ConnectionResetError and BrokenPipeError around each connection's recv()/send(), close that "
+            "connection, and keep serving the others",
+    NODE: "handle each connection socket's 'error' event (ECONNRESET, EPIPE): socket.on('error', ...) — an "
+          "unhandled 'error' event ends the whole process — and keep serving the others",
+    OTHER: "treat a reset connection (ECONNRESET on read, EPIPE on write) as the end of that connection only, "
+           "close it, and keep serving the others",
+}
+
+
+#: How a server that outlived a stop signal should end, when it is not Python
+#: (the Python advice, with its threads and KeyboardInterrupt, lives with the shutdown suite).
+STOP_ON_SIGNAL = {
+    NODE: "{signal} must end the server: a process.on('{signal}', ...) handler must end with process.exit(), "
+          "and a child process it started must be stopped too (child.kill()).",
+    OTHER: "{signal} must end the server: do not ignore {signal}; a handler for it must exit the process, "
+           "after stopping the processes the server started.",
+}

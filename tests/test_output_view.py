@@ -1,0 +1,63 @@
+"""The terminal view of server output: once per run, tracebacks once each (pure text, no server)."""
+
+from __future__ import annotations
+
+from harness.outputview import OutputView, blocks_of
+
+TRACEBACK = """Exception in thread Thread-{n} (handle):
+Traceback (most recent call last):
+  File "/usr/lib/python3.11/threading.py", line 1045, in _bootstrap_inner
+    self.run()
+  File "/usr/lib/python3.11/threading.py", line 982, in run
+    self._target(*self._args, **self._kwargs)
+  File "/tmp/harness-run-ab12/server-3/submission/server.py", line 9, in handle
+    conn.sendall(data)
+    ^^^^^^^^^^^^^^^^^^
+ConnectionResetError: [Errno 104] Connection reset by peer
+"""
+
+
+def test_the_same_traceback_from_many_threads_is_shown_once_with_its_count():
+    output = "--- server stderr ---\n" + "".join(TRACEBACK.format(n=n) for n in range(2, 5))
+    (block,) = blocks_of(output)
+    assert block.count == 3
+    assert 'File "server.py", line 9, in handle' in block.text  # the scratch copy's path left out
+    assert "threading.py" not in block.text and "^^^" not in block.text  # a thread's start-up frames, carets
+    assert block.text.splitlines()[-1].startswith("ConnectionResetError")
+
+
+def test_output_already_shown_is_referred_to_not_repeated():
+    view = OutputView()
+    first = view.render(TRACEBACK.format(n=2))
+    assert "ConnectionResetError" in first
+    assert view.render(TRACEBACK.format(n=2) + TRACEBACK.format(n=7)) == "(the server's output: as shown above)"
+    later = view.render(TRACEBACK.format(n=2) + "listening again on 5000\n")
+    assert "listening again on 5000" in later and "ConnectionResetError" not in later
+
+
+def test_interleaved_tracebacks_are_counted_not_printed_as_garbage():
+    clean = TRACEBACK.format(n=2)
+    garbled = ('Exception in thread Thread-8 (handle)Exception in thread Thread-9 (handle):\n'
+               'Traceback (most recent call last):\n  File "/usr/lib/python3.11/threading.py"Traceback (most recent '
+               'call last):\n    self.run()    self.run()\nConnectionResetError: [Errno 104] Connection reset by peer\n'
+               'ConnectionResetError^^^^^^^       ^^^^^^\n')
+    blocks = blocks_of(clean + garbled)
+    assert len(blocks) == 1, [b.text for b in blocks]
+    assert blocks[0].count >= 2 and blocks[0].interleaved
+    shown = OutputView().render(clean + garbled)
+    assert "interleaved" in shown and "^^^" not in shown and "self.run()    self.run()" not in shown
+
+
+def test_plain_output_lines_are_kept_in_order():
+    blocks = blocks_of("listening on 5000\nclient connected\nclient connected\nbye\n")
+    assert [(b.text, b.count) for b in blocks] == [("listening on 5000", 1), ("client connected", 2), ("bye", 1)]
+
+
+def test_a_hint_is_shown_once_and_later_failures_point_to_it():
+    view = OutputView()
+    first = view.once("frame 1 was not answered\nhint: this frame's header 00 00 00 13 means 19 in '!I'")
+    assert "hint:" in first
+    second = view.once("frame 2 was not answered\nhint: this frame's header 00 00 02 06 means 518 in '!I'")
+    assert "hint:" not in second and second.startswith("frame 2 was not answered (see the hint above)")
+    other = view.once("zero frame\nhint: an empty payload is still a frame")
+    assert "hint: an empty payload" in other
