@@ -142,8 +142,8 @@ def explain(returncode: int | None, output_tail: str, limits: Limits) -> str | N
             return f"it used up its CPU time limit (--cpu-limit {limits.cpu_s} s)"
         if sig == signal.SIGXFSZ and flags["--file-size-limit"] is not None:
             return f"it wrote a file beyond the file size limit (--file-size-limit {limits.file_size_mib} MiB)"
-    if returncode in (None, 0):
-        return None
+    if returncode in (None, 0, -signal.SIGINT, -signal.SIGTERM):
+        return None  # a stop someone asked for (the shutdown checks' own signals), not a limit
     if "can't start new thread" in output_tail and flags["--memory-limit"] is not None:
         # Each thread's stack counts against the address-space limit as well as the process limit.
         return (

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 _SCRATCH = re.compile(r"""(?:/[^\s"']*)?/harness-run-[^/\s"']+/server-\d+/submission/""")
 _START = re.compile(r"^(Exception in thread .*|Traceback \(most recent call last\):)$")
@@ -216,6 +217,10 @@ class OutputView:
 
     #: Whether a failure with no reply at all has been shown with its expected bytes.
     silent: bool = False
+    #: The shapes (event kinds per connection) of the wire timelines drawn so far.
+    _timelines: set[tuple] = field(default_factory=set)
+    #: Suites whose first failure drew its timeline (one per suite keeps a run short; -v draws every one).
+    _timeline_suites: set[str] = field(default_factory=set)
 
     def silence_shown(self) -> bool:
         """True from the second failure on where nothing came back: the first one
@@ -278,6 +283,22 @@ class OutputView:
         if received == "" and not detail and self.silence_shown():
             explained["expected"] = None  # "nothing came back" has been shown with its bytes once
         return explained
+
+    def timeline_once(self, wire: dict[str, Any] | None, check_id: str) -> dict[str, Any] | None:
+        """The wire log to draw under a failure, or None: a shutdown check's subject is the
+        server's exit, not the exchange; one timeline per suite (its first failure) keeps a
+        buggy server's run short, and an exchange shaped like one already drawn (the same
+        moves, other sizes and times) adds nothing. The JSON and HTML reports keep every one."""
+        suite = check_id.partition("::")[0]
+        if not wire or suite == "shutdown" or suite in self._timeline_suites:
+            return None
+        moves = [(e.get("kind"), e.get("conn")) for e in wire.get("events", ()) if e.get("kind") != "note"]
+        shape = tuple(move for i, move in enumerate(moves) if i == 0 or move != moves[i - 1])  # 46 writes = 1 write
+        if shape in self._timelines:
+            return None
+        self._timelines.add(shape)
+        self._timeline_suites.add(suite)
+        return wire
 
     def render(self, output: str | None) -> str:
         """The lines to print under a failure for its server's output ("" if none)."""

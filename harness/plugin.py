@@ -531,7 +531,8 @@ class ResultCollector:
         if result.outcome in ("failed", "warning", "info") or (result.outcome == "error" and not self.server.startup_error):
             explained = self.output_view.explain(result.message, result.detail, result.expected, result.received,
                                                  result.server_output)
-            explained["wire"] = result.wire
+            explained["wire"] = (result.wire if self.verbosity > 0
+                                 else self.output_view.timeline_once(result.wire, result.id))
             self._say(_indent(_render(explained), "      "))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

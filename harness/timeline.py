@@ -14,7 +14,7 @@ from typing import Any
 from harness import wirelog
 
 #: Lines of timeline shown in the terminal (around the failure).
-LINES = 8
+LINES = 6
 #: Lines shown after the failure point (what came late).
 AFTER = 2
 #: Sizes listed in one line of writes/reads before "...".

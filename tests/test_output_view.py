@@ -61,3 +61,20 @@ def test_a_hint_is_shown_once_and_later_failures_point_to_it():
     assert "hint:" not in second and second.startswith("frame 2 was not answered (see the hint above)")
     other = view.once("zero frame\nhint: an empty payload is still a frame")
     assert "hint: an empty payload" in other
+
+
+def test_a_run_draws_one_timeline_per_suite_and_never_for_shutdown():
+    from harness.outputview import OutputView
+
+    def wire(*kinds: str) -> dict:
+        return {"events": [{"kind": kind, "conn": 1} for kind in kinds]}
+
+    view = OutputView()
+    silent = wire("connect", "send", "silence", "client-fin")
+    assert view.timeline_once(silent, "framing::single_frame") is silent
+    assert view.timeline_once(wire("connect", "send", "recv", "silence"), "framing::split_header") is None  # same suite
+    assert view.timeline_once(wire("connect", "send", "send", "silence", "client-fin"), "concurrency::x") is None  # same shape
+    other = wire("connect", "send", "server-rst")
+    assert view.timeline_once(other, "concurrency::idle_client_does_not_block") is other
+    assert view.timeline_once(wire("connect", "server-fin"), "shutdown::sigterm_idle") is None
+    assert view.timeline_once(None, "echo::single_message") is None

@@ -221,3 +221,15 @@ def test_a_silence_is_waited_for_in_full_once():
     memory.heard(0.3)  # a slow reply seen: later cuts keep 4 times its margin
     assert memory.wait(2.0) == 1.2
     assert memory.wait(0.4) == 0.4  # never more than the check allows
+
+
+def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
+    import signal
+
+    from harness.limits import Limits, explain
+
+    limits = Limits()
+    tail = "MemoryError"  # printed earlier by one of its threads
+    assert explain(-signal.SIGINT, tail, limits) is None
+    assert explain(-signal.SIGTERM, tail, limits) is None
+    assert "memory" in (explain(1, tail, limits) or "")
