@@ -2,11 +2,12 @@
 promptly, and the port is free again at once (SPEC §4).
 
 Each check runs on its own fresh server instance, because each ends it.
-SIGTERM goes to the server's own process, as `kill PID` sends it: passing the
-shutdown on to the processes it started is the server's job (a forked child
-blocked in recv() never sees its parent's SIGTERM). SIGINT goes to the
-server's process group, as Ctrl+C in a terminal sends it. Whatever a check
-leaves running is killed by the fixture's teardown.
+Both signals go to the server's process group: SIGINT as Ctrl+C in a terminal
+sends it, SIGTERM as a service manager stops a service (systemd's default
+KillMode=control-group) — so a fork-per-client server's children get it too
+and, by default, exit. A process that ignores it, or left the group (setsid,
+a double fork), survives and fails the check. Whatever a check leaves running
+is killed by the fixture's teardown.
 
 The bugs, as students write them: client threads that are not daemons (Ctrl+C
 hangs while a client is connected), SIGTERM ignored, fork-per-client children
@@ -32,6 +33,7 @@ from harness.patience import PATIENCE
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
+from harness.shutdown_advice import hint
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -131,30 +133,6 @@ def leave(conn: TcpConnection, server: ServerProcess) -> None:
 
 
 # -- the signal checks -----------------------------------------------------------
-def hint(outcome: ShutdownOutcome, with_clients: bool) -> str:
-    """Why it matters and how to fix it, for the case at hand."""
-    if not outcome.server_exited and outcome.signal_name == "SIGINT":
-        if with_clients:
-            return ("A non-daemon thread serving a client keeps Python alive after Ctrl+C (KeyboardInterrupt "
-                    "ends only the main thread): start client threads with daemon=True, or close their sockets "
-                    "and join them when the main loop ends.")
-        return "Ctrl+C (KeyboardInterrupt) must end the server: do not catch it and carry on (a bare except: does)."
-    if not outcome.server_exited:
-        text = ("SIGTERM is how kill, systemd and docker stop ask a server to stop; it must exit: do not ignore "
-                "SIGTERM, and if you handle it, end the process (signal.signal(signal.SIGTERM, lambda *_: "
-                "sys.exit(0))).")
-        if with_clients:
-            text += " If it does, check that no non-daemon client thread keeps it alive."
-        return text
-    if outcome.to_group:
-        return ("Ctrl+C reaches every process in the server's process group; the processes listed ignored it, "
-                "caught it and carried on, or left the group (setsid). Every process the server started must "
-                "end with it: let them exit on KeyboardInterrupt, or stop them from the parent (os.kill each).")
-    return ("Every process the server started must end with it: a forked child blocked in recv() never sees "
-            "the signal sent to its parent. Forward the signal to the children (os.kill each, or os.killpg), "
-            "make them exit when the parent does, or serve clients with threads.")
-
-
 def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with_clients: bool) -> None:
     server = fresh_server()
     with ExitStack() as clients:
@@ -169,9 +147,21 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
             f"{situation}; shutdown::runs_until_stopped judges that"
         )
     if not outcome.clean:
-        target = "to the server's process group, as Ctrl+C does," if outcome.to_group else "to the server's process"
-        raise CheckFailed(f"{sig.name} sent {target} {situation}: {outcome.describe()}",
-                          detail=hint(outcome, with_clients))
+        raise CheckFailed(f"{sig.name} sent {signal_target_text(sig, outcome.to_group)} {situation}: "
+                          f"{outcome.describe()}",
+                          detail=hint(outcome, with_clients, command_lines(server, outcome)))
+
+
+def signal_target_text(sig: signal.Signals, to_group: bool) -> str:
+    if not to_group:
+        return "to the server's process"
+    how = "as Ctrl+C does" if sig == signal.SIGINT else "as a service manager stops a service"
+    return f"to the server's process group, {how},"
+
+
+def command_lines(server: ServerProcess, outcome: ShutdownOutcome) -> list[str]:
+    """The server's command and its survivors', to tell its language by."""
+    return [" ".join(server.spec.argv), *(s.command for s in outcome.survivors)]
 
 
 @check("shutdown::sigint_idle", protocols=ALL,
@@ -182,7 +172,8 @@ def test_sigint_idle(fresh_server, settings):
 
 
 @check("shutdown::sigterm_idle", protocols=ALL,
-       description="SIGTERM is sent to the server's process (kill PID) while no client is connected",
+       description="SIGTERM is sent to the server's process group (as a service manager stops a service: "
+                   "systemd's KillMode=control-group) while no client is connected",
        expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
 def test_sigterm_idle(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=False)
@@ -198,10 +189,11 @@ def test_sigint_with_clients(fresh_server, settings):
 
 
 @check("shutdown::sigterm_with_clients", protocols=ALL,
-       description="SIGTERM is sent to the server's process (kill PID) while clients are connected "
-                   "mid-conversation",
-       expectation="the server and every process it started (children serving clients included) "
-                   "exit within --shutdown-timeout; no descendant survives")
+       description="SIGTERM is sent to the server's process group (as a service manager stops a service: "
+                   "systemd's KillMode=control-group) while clients are connected mid-conversation",
+       expectation="the server and every process it started (children serving clients included) exit within "
+                   "--shutdown-timeout; no descendant survives (one that ignores SIGTERM, or left the group "
+                   "with setsid or a double fork, fails)")
 def test_sigterm_with_clients(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=True)
 
