@@ -256,3 +256,24 @@ def test_a_child_that_left_the_group_is_named_and_the_advice_says_why(harness):
     failure = run.check("shutdown::sigterm_with_clients")
     assert re.search(r"but [123] process(es)? it started still ran 1.5 s after the signal", failure["message"])
     assert "left the group (setsid, a double fork)" in failure["detail"]
+
+
+def test_a_fixed_port_server_that_closes_first_gets_real_verdicts_not_port_taken(harness):
+    """Seed 001's greeting server on a fixed port without SO_REUSEADDR: its
+    `exit` makes it close first. The harness's clients reset such connections
+    (no TIME_WAIT left on the server's side), so every later instance starts;
+    only shutdown::port_reusable, whose point that is, fails on it."""
+    port = free_port()
+    run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", "--shutdown-timeout", BUGGY_SHUTDOWN_TIMEOUT,
+                  "--port", str(port), server("seed_001_tcp_fixed_port.py"), str(port))
+    assert run.ids_with("error") == set(), run.stdout
+    assert run.outcomes()["conversation::exit_closes_connection"] == "passed", run.stdout
+    shutdown = {c: o for c, o in run.outcomes().items() if c.startswith("shutdown::")}
+    assert shutdown == {
+        "shutdown::sigint_idle": "passed", "shutdown::sigterm_idle": "passed",
+        "shutdown::sigint_with_clients": "failed",  # non-daemon client threads hang Ctrl+C
+        "shutdown::sigterm_with_clients": "passed",
+        "shutdown::port_reusable": "failed",  # no SO_REUSEADDR
+        "shutdown::runs_until_stopped": "passed", "shutdown::no_traceback": "warning",
+    }, run.stdout
+    assert "Address already in use" in run.check("shutdown::port_reusable")["message"]
