@@ -66,7 +66,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     return b"hello before shutdown\n", b"half a messa"
 
 
-def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> None:
+def converse(server: ServerProcess, settings: Settings, stack: ExitStack, partial: bool = True) -> None:
     """Hold clients of `server` mid-conversation until `stack` closes.
 
     The first client gets an answer first (any bytes), which proves a handler
@@ -74,10 +74,12 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
     one-client-at-a-time server has not accepted them, which is not this
     suite's business). Connecting must work; what the conversation says is
     the protocol suites' business, so its failures are ignored here.
+    Without `partial`, every client completes one exchange and sends nothing
+    more (see `test_port_reusable`).
     """
     endpoint = server.endpoint
     assert endpoint is not None
-    complete, partial = opening_messages(settings)
+    complete, partial_message = opening_messages(settings)
     answered = False
     for index in range(UDP_CLIENTS if settings.transport == "udp" else TCP_CLIENTS):
         if settings.transport == "udp":
@@ -85,15 +87,16 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
             with suppress(CheckFailed):
                 if index == 0:
                     client.exchange(complete)
-                client.send(partial)
+                client.send(partial_message)
         else:
             conn = stack.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
             stack.callback(leave, conn, server)
             with suppress(CheckFailed):
                 # A protocol file's clients each complete the first exchange (SPEC §6) while answers come.
-                if index == 0 or (settings.protocol_file and answered):
+                if index == 0 or (settings.protocol_file and answered) or not partial:
                     answered = exchange_once(conn, complete, settings)
-                conn.send_all(partial, Deadline(settings.reply_timeout))
+                if partial:
+                    conn.send_all(partial_message, Deadline(settings.reply_timeout))
 
 
 def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bool:
@@ -209,7 +212,15 @@ def test_port_reusable(fresh_server, settings):
     port = first.endpoint.port
     kind = settings.transport.upper()
     with ExitStack() as clients:
-        converse(first, settings, clients)
+        # The server's side of each connection must close first and cleanly
+        # (a FIN, never a reset: no byte left unread), and the clients stay
+        # open through the restart, so those connections linger as
+        # FIN_WAIT2 — exactly what stops a plain bind() without SO_REUSEADDR.
+        # (A reset, from a message half-read at the kill, wipes them and let
+        # such a server pass now and then.)
+        converse(first, settings, clients, partial=settings.transport != "tcp")
+        if kind == "TCP":
+            all_read(first, port, Deadline(settings.reply_timeout))
         first.stop(grace=settings.shutdown_timeout)  # a shutdown; whether it was prompt is judged elsewhere
         lingering = sorted({s.state for s in first.probe.tcp_sockets_on_port(port)}) if kind == "TCP" else []
         try:
@@ -236,6 +247,17 @@ def test_port_reusable(fresh_server, settings):
             f"the new instance was told to use {kind} port {port} (free again) but listened on "
             f"{second.endpoint.listening} instead"
         )
+
+
+def all_read(server: ServerProcess, port: int, deadline: Deadline) -> bool:
+    """Wait until the server has read every byte its clients sent (its accepted
+    connections' receive queues are empty), so closing them sends FINs, not
+    resets. Connections still in the accept queue (no inode yet) are not its
+    to read; a server that never reads is not waited for past `deadline`."""
+    def empty() -> bool:
+        return all(s.rqueue == 0 for s in server.probe.tcp_sockets_on_port(port)
+                   if s.state == "ESTABLISHED" and s.inode)
+    return poll_until(empty, deadline, interval=0.002, max_interval=0.02)
 
 
 # -- runs until stopped --------------------------------------------------------------

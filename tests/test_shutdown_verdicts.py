@@ -277,3 +277,17 @@ def test_a_fixed_port_server_that_closes_first_gets_real_verdicts_not_port_taken
         "shutdown::runs_until_stopped": "passed", "shutdown::no_traceback": "warning",
     }, run.stdout
     assert "Address already in use" in run.check("shutdown::port_reusable")["message"]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_restart_check_fails_a_server_without_reuseaddr_every_time(harness, attempt):
+    """It passed 1 run in ~25 while the live connections could end in resets."""
+    run = harness("--suite", "shutdown", "-k", "port_reusable", server("shut_no_reuseaddr_plain.py"), "{port}")
+    assert run.outcomes() == {"shutdown::port_reusable": "failed"}, run.stdout
+    assert "Address already in use" in run.check("shutdown::port_reusable")["message"]
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_restart_check_passes_the_reference_every_time(harness, attempt):
+    run = harness("--suite", "shutdown", "-k", "port_reusable", reference("tcp_echo.py"), "{port}")
+    assert run.outcomes() == {"shutdown::port_reusable": "passed"}, run.stdout
