@@ -295,12 +295,28 @@ class TcpConnection:
 
 
 def closing(sock: socket.socket) -> tuple[str, str]:
-    """What closing `sock` sends: a FIN, or an RST if received bytes were left unread."""
+    """Prepare `sock` to be closed; what closing it will send: a FIN, or an RST.
+
+    An RST when received bytes are left unread (the kernel's choice), and
+    when the server has closed its side first (its FIN is waiting): then the
+    client answers with a reset (SO_LINGER 0) so that the server's side of the
+    connection ends at once instead of lingering in TIME_WAIT for a minute,
+    which would keep a server without SO_REUSEADDR on a fixed port from
+    starting again — failing every later check for a connection the harness
+    closed. (shutdown::port_reusable keeps its clients open through the
+    restart: there the server's own closed connections are the point.)
+    """
     try:
         unread = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:  # nothing pending (EAGAIN), or reset: a close sends a FIN, or nothing
+        return wirelog.CLIENT_FIN, "close"
+    if unread:
+        return wirelog.CLIENT_RST, "closed with unread bytes"
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
-        unread = b""
-    return (wirelog.CLIENT_RST, "closed with unread bytes") if unread else (wirelog.CLIENT_FIN, "close")
+        return wirelog.CLIENT_FIN, "close"
+    return wirelog.CLIENT_RST, "reset after the server closed first (no TIME_WAIT left on its side)"
 
 
 def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:

@@ -1,17 +1,20 @@
 """Stop the server with a signal and record what happened (SPEC §4 shutdown).
 
 Rules (no pytest here; `suites/test_shutdown.py` is the caller):
-- SIGTERM goes to the server's own process only, as `kill PID` (and
-  `docker stop`) send it: whether the processes it started end too is what
-  is being checked. SIGINT goes to the server's process group, as Ctrl+C in
-  a terminal sends it — children still in the group get it too, so a
-  fork-per-client server behaves as its author saw it behave at Ctrl+C.
-  A server that daemonized (its first process exited long ago) is signalled
-  at the oldest live process of its tree, as its pidfile would name it (that
-  process only). A server started through a launcher that did not `exec`
-  it (`sh -c "cd src && python3 server.py"`, a shell script, `npm start`) is
-  signalled at the process that holds its listening socket, as whoever runs
-  it would `kill` the server, not the shell: the launcher is not the
+- SIGTERM and SIGINT both go to the server's process group: SIGINT as Ctrl+C
+  in a terminal sends it, SIGTERM as a service manager stops a service
+  (systemd's default KillMode=control-group, `kill -TERM -PGID`). So the
+  processes the server started and left in its group (fork-per-client
+  children, socat's and `nc -e`'s forks, a launcher's shell) get the signal
+  too and, by default, exit; what is checked is that none survives — one
+  that ignores or catches the signal and carries on, or that left the group
+  (setsid, a double fork), still fails. A server that daemonized (its first
+  process exited long ago) is signalled at the oldest live process of its
+  tree, as its pidfile would name it (that process only). A server started
+  through a launcher that did not `exec` it (`sh -c "cd src && python3
+  server.py"`, a shell script, `npm start`) is signalled with its group as
+  well, but "the server's process" whose exit is timed and told is the one
+  that holds its listening socket, not the shell: the launcher is not the
   student's code, and it ends when the server does.
 - "Gone" means the whole tree: the server's process and every process it
   started, found by parent chain, session and environment token (children
@@ -67,7 +70,7 @@ class ShutdownOutcome:
     tree_seconds: float | None  # signal -> no process of the tree left (None: some survived)
     survivors: tuple[Survivor, ...]
     ignored: bool = False  # the signalled process had the signal set to SIG_IGN
-    to_group: bool = False  # sent to the server's process group (Ctrl+C), not its process only
+    to_group: bool = False  # sent to the server's process group, not its process only
     launcher: str | None = None  # the launcher's command line, when the server was started through one
 
     @property
@@ -160,14 +163,17 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
     ignored = sig in ignored_signals(pid)
     deadline = Deadline(timeout)
-    to_group = sig == signal.SIGINT and not daemonized  # Ctrl+C: the terminal signals the whole group
-    launcher = None if to_group else target.launcher
-    if daemonized or launcher:
+    to_group = not daemonized  # Ctrl+C, or a service manager: the whole group
+    launcher = target.launcher
+    if daemonized:
         server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
-        if launcher and exit == NOT_VISIBLE:
+    elif launcher:
+        server.send_signal(sig, group=True)
+        server_seconds, exit = _signal_and_wait_foreign(server, pid, None, deadline)
+        if exit == NOT_VISIBLE:
             exit = ""  # the launcher collected it; not worth a word
     else:
-        server.send_signal(sig, group=to_group)
+        server.send_signal(sig, group=True)
         server_seconds = server.wait_exit(deadline)
         exit = server.exit_description()
     gone = poll_until(lambda: not server.pids(with_token=True), deadline, **POLL)
@@ -208,9 +214,11 @@ def ignored_signals(pid: int) -> set[int]:
 
 
 def _signal_and_wait_foreign(
-    server: ServerProcess, pid: int, sig: signal.Signals, deadline: Deadline
+    server: ServerProcess, pid: int, sig: signal.Signals | None, deadline: Deadline
 ) -> tuple[float | None, str]:
-    """Signal a daemonized server process (not our direct child) and wait for it.
+    """Signal a server process that is not our direct child (a daemon's, or
+    one under a launcher; `sig` None: already signalled with its group) and
+    wait for it.
 
     Orphans re-parent to the harness (a child subreaper), so its exit status
     is usually ours to collect; otherwise it is only known to be gone.
@@ -227,10 +235,11 @@ def _signal_and_wait_foreign(
             pass
         return bool(status) or server.probe.start_time(pid) != started
 
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+    if sig is not None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
     if not poll_until(exited, deadline, **POLL):
         return None, "still running"
     exited()

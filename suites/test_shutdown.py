@@ -2,11 +2,12 @@
 promptly, and the port is free again at once (SPEC §4).
 
 Each check runs on its own fresh server instance, because each ends it.
-SIGTERM goes to the server's own process, as `kill PID` sends it: passing the
-shutdown on to the processes it started is the server's job (a forked child
-blocked in recv() never sees its parent's SIGTERM). SIGINT goes to the
-server's process group, as Ctrl+C in a terminal sends it. Whatever a check
-leaves running is killed by the fixture's teardown.
+Both signals go to the server's process group: SIGINT as Ctrl+C in a terminal
+sends it, SIGTERM as a service manager stops a service (systemd's default
+KillMode=control-group) — so a fork-per-client server's children get it too
+and, by default, exit. A process that ignores it, or left the group (setsid,
+a double fork), survives and fails the check. Whatever a check leaves running
+is killed by the fixture's teardown.
 
 The bugs, as students write them: client threads that are not daemons (Ctrl+C
 hangs while a client is connected), SIGTERM ignored, fork-per-client children
@@ -30,9 +31,9 @@ from harness.errors import CheckFailed, ServerStartError
 from harness.launcher import ServerProcess
 from harness.patience import PATIENCE
 from harness.protocols import PROTOCOLS
-from harness.serverkind import PYTHON, STOP_ON_SIGNAL, language_of
 from harness.settings import Settings
 from harness.shutdown import ShutdownOutcome, shut_down
+from harness.shutdown_advice import hint
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -65,7 +66,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     return b"hello before shutdown\n", b"half a messa"
 
 
-def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> None:
+def converse(server: ServerProcess, settings: Settings, stack: ExitStack, partial: bool = True) -> None:
     """Hold clients of `server` mid-conversation until `stack` closes.
 
     The first client gets an answer first (any bytes), which proves a handler
@@ -73,10 +74,12 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
     one-client-at-a-time server has not accepted them, which is not this
     suite's business). Connecting must work; what the conversation says is
     the protocol suites' business, so its failures are ignored here.
+    Without `partial`, every client completes one exchange and sends nothing
+    more (see `test_port_reusable`).
     """
     endpoint = server.endpoint
     assert endpoint is not None
-    complete, partial = opening_messages(settings)
+    complete, partial_message = opening_messages(settings)
     answered = False
     for index in range(UDP_CLIENTS if settings.transport == "udp" else TCP_CLIENTS):
         if settings.transport == "udp":
@@ -84,15 +87,16 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack) -> Non
             with suppress(CheckFailed):
                 if index == 0:
                     client.exchange(complete)
-                client.send(partial)
+                client.send(partial_message)
         else:
             conn = stack.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
             stack.callback(leave, conn, server)
             with suppress(CheckFailed):
                 # A protocol file's clients each complete the first exchange (SPEC §6) while answers come.
-                if index == 0 or (settings.protocol_file and answered):
+                if index == 0 or (settings.protocol_file and answered) or not partial:
                     answered = exchange_once(conn, complete, settings)
-                conn.send_all(partial, Deadline(settings.reply_timeout))
+                if partial:
+                    conn.send_all(partial_message, Deadline(settings.reply_timeout))
 
 
 def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bool:
@@ -132,32 +136,6 @@ def leave(conn: TcpConnection, server: ServerProcess) -> None:
 
 
 # -- the signal checks -----------------------------------------------------------
-def hint(outcome: ShutdownOutcome, with_clients: bool, language: str = PYTHON) -> str:
-    """Why it matters and how to fix it, for the case at hand, in the server's language."""
-    if language != PYTHON and (not outcome.server_exited or outcome.to_group):
-        return STOP_ON_SIGNAL[language].format(signal=outcome.signal_name)
-    if not outcome.server_exited and outcome.signal_name == "SIGINT":
-        if with_clients:
-            return ("A non-daemon thread serving a client keeps Python alive after Ctrl+C (KeyboardInterrupt "
-                    "ends only the main thread): start client threads with daemon=True, or close their sockets "
-                    "and join them when the main loop ends.")
-        return "Ctrl+C (KeyboardInterrupt) must end the server: do not catch it and carry on (a bare except: does)."
-    if not outcome.server_exited:
-        text = ("SIGTERM is how kill, systemd and docker stop ask a server to stop; it must exit: do not ignore "
-                "SIGTERM, and if you handle it, end the process (signal.signal(signal.SIGTERM, lambda *_: "
-                "sys.exit(0))).")
-        if with_clients:
-            text += " If it does, check that no non-daemon client thread keeps it alive."
-        return text
-    if outcome.to_group:
-        return ("Ctrl+C reaches every process in the server's process group; the processes listed ignored it, "
-                "caught it and carried on, or left the group (setsid). Every process the server started must "
-                "end with it: let them exit on KeyboardInterrupt, or stop them from the parent (os.kill each).")
-    return ("Every process the server started must end with it: a forked child blocked in recv() never sees "
-            "the signal sent to its parent. Forward the signal to the children (os.kill each, or os.killpg), "
-            "make them exit when the parent does, or serve clients with threads.")
-
-
 def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with_clients: bool) -> None:
     server = fresh_server()
     with ExitStack() as clients:
@@ -172,9 +150,21 @@ def run_signal_check(fresh_server, settings: Settings, sig: signal.Signals, with
             f"{situation}; shutdown::runs_until_stopped judges that"
         )
     if not outcome.clean:
-        target = "to the server's process group, as Ctrl+C does," if outcome.to_group else "to the server's process"
-        raise CheckFailed(f"{sig.name} sent {target} {situation}: {outcome.describe()}",
-                          detail=hint(outcome, with_clients, language_of(server.spec.argv)))
+        raise CheckFailed(f"{sig.name} sent {signal_target_text(sig, outcome.to_group)} {situation}: "
+                          f"{outcome.describe()}",
+                          detail=hint(outcome, with_clients, command_lines(server, outcome)))
+
+
+def signal_target_text(sig: signal.Signals, to_group: bool) -> str:
+    if not to_group:
+        return "to the server's process"
+    how = "as Ctrl+C does" if sig == signal.SIGINT else "as a service manager stops a service"
+    return f"to the server's process group, {how},"
+
+
+def command_lines(server: ServerProcess, outcome: ShutdownOutcome) -> list[str]:
+    """The server's command and its survivors', to tell its language by."""
+    return [" ".join(server.spec.argv), *(s.command for s in outcome.survivors)]
 
 
 @check("shutdown::sigint_idle", protocols=ALL,
@@ -185,7 +175,8 @@ def test_sigint_idle(fresh_server, settings):
 
 
 @check("shutdown::sigterm_idle", protocols=ALL,
-       description="SIGTERM is sent to the server's process (kill PID) while no client is connected",
+       description="SIGTERM is sent to the server's process group (as a service manager stops a service: "
+                   "systemd's KillMode=control-group) while no client is connected",
        expectation="the server and every process it started exit within --shutdown-timeout (3 s)")
 def test_sigterm_idle(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=False)
@@ -201,10 +192,11 @@ def test_sigint_with_clients(fresh_server, settings):
 
 
 @check("shutdown::sigterm_with_clients", protocols=ALL,
-       description="SIGTERM is sent to the server's process (kill PID) while clients are connected "
-                   "mid-conversation",
-       expectation="the server and every process it started (children serving clients included) "
-                   "exit within --shutdown-timeout; no descendant survives")
+       description="SIGTERM is sent to the server's process group (as a service manager stops a service: "
+                   "systemd's KillMode=control-group) while clients are connected mid-conversation",
+       expectation="the server and every process it started (children serving clients included) exit within "
+                   "--shutdown-timeout; no descendant survives (one that ignores SIGTERM, or left the group "
+                   "with setsid or a double fork, fails)")
 def test_sigterm_with_clients(fresh_server, settings):
     run_signal_check(fresh_server, settings, signal.SIGTERM, with_clients=True)
 
@@ -220,7 +212,15 @@ def test_port_reusable(fresh_server, settings):
     port = first.endpoint.port
     kind = settings.transport.upper()
     with ExitStack() as clients:
-        converse(first, settings, clients)
+        # The server's side of each connection must close first and cleanly
+        # (a FIN, never a reset: no byte left unread), and the clients stay
+        # open through the restart, so those connections linger as
+        # FIN_WAIT2 — exactly what stops a plain bind() without SO_REUSEADDR.
+        # (A reset, from a message half-read at the kill, wipes them and let
+        # such a server pass now and then.)
+        converse(first, settings, clients, partial=settings.transport != "tcp")
+        if kind == "TCP":
+            all_read(first, port, Deadline(settings.reply_timeout))
         first.stop(grace=settings.shutdown_timeout)  # a shutdown; whether it was prompt is judged elsewhere
         lingering = sorted({s.state for s in first.probe.tcp_sockets_on_port(port)}) if kind == "TCP" else []
         try:
@@ -247,6 +247,17 @@ def test_port_reusable(fresh_server, settings):
             f"the new instance was told to use {kind} port {port} (free again) but listened on "
             f"{second.endpoint.listening} instead"
         )
+
+
+def all_read(server: ServerProcess, port: int, deadline: Deadline) -> bool:
+    """Wait until the server has read every byte its clients sent (its accepted
+    connections' receive queues are empty), so closing them sends FINs, not
+    resets. Connections still in the accept queue (no inode yet) are not its
+    to read; a server that never reads is not waited for past `deadline`."""
+    def empty() -> bool:
+        return all(s.rqueue == 0 for s in server.probe.tcp_sockets_on_port(port)
+                   if s.state == "ESTABLISHED" and s.inode)
+    return poll_until(empty, deadline, interval=0.002, max_interval=0.02)
 
 
 # -- runs until stopped --------------------------------------------------------------

@@ -144,6 +144,27 @@ def test_concurrency_bugs_are_not_blamed_on_the_echo_suite(harness, name, failin
     assert run.ids_with("failed") == failing, run.stdout
 
 
+PROPERTY_CHECKS = {
+    "concurrency::survives_abrupt_disconnect", "concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop",
+}
+ECHO_BUGS = [
+    # (server file, the property checks it must fail): a wrong echo is echo::'s finding, not a leak or a busy loop.
+    ("conc_strips_newline.py", set()),
+    ("tcp_wait_eof.py", set()),  # echoes only once the client half-closes
+    ("conc_strips_newline_leaks.py", {"concurrency::no_descriptor_leak"}),
+    ("conc_strips_newline_spins.py", {"concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop"}),
+]
+
+
+@pytest.mark.parametrize("name, failing", ECHO_BUGS, ids=[e[0] for e in ECHO_BUGS])
+def test_a_wrong_echo_does_not_fail_the_leak_busy_loop_and_reset_checks(harness, name, failing):
+    run = harness("--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "-k", " or ".join(sorted(check.split("::")[1] for check in PROPERTY_CHECKS)),
+                  server(name), "{port}")
+    outcomes = {c: o for c, o in run.outcomes().items() if c in PROPERTY_CHECKS}
+    assert outcomes == {c: "failed" if c in failing else "passed" for c in PROPERTY_CHECKS}, run.stdout
+
+
 # -- the evidence a student gets --------------------------------------------------
 def test_cross_talk_names_who_got_whose_bytes(harness):
     run = harness("--suite", "concurrency", "-k", "simultaneous", "--reply-timeout", TEST_REPLY_TIMEOUT,

@@ -106,3 +106,17 @@ def test_settle_waits_for_rest_and_gives_up_on_a_busy_server(rest, resting):
         assert waited >= 0.3 if not resting else waited < 0.3
     finally:
         server.stop()
+
+
+# -- advice in the server's language ------------------------------------------------
+def test_survivor_advice_fits_the_servers_language():
+    from harness.shutdown_advice import hint
+    survived = outcome(signal_name="SIGTERM", tree_seconds=None, survivors=(Survivor(101, "./echo 9000"),),
+                       to_group=True)
+    for_c = hint(survived, True, ["./echo 9000"])
+    assert "kill(0, SIGTERM)" in for_c and "os.kill" not in for_c and "left the group (setsid" in for_c
+    for_python = hint(survived, True, ["/usr/bin/python3 -u server.py 9000"])
+    assert "os.kill" in for_python and "kill(0" not in for_python
+    assert "child.kill()" in hint(survived, True, ["node server.js 9000"])
+    hung = outcome(signal_name="SIGINT", server_seconds=None, tree_seconds=None, exit="still running")
+    assert "daemon=True" in hint(hung, True, ["python3 s.py"]) and "daemon=True" not in hint(hung, True, ["./s"])

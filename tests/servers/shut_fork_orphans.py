@@ -1,9 +1,10 @@
-"""BUGGY: fork per client; the children outlive the parent's SIGTERM.
+"""BUGGY: fork per client; the children ignore SIGTERM and outlive the parent.
 
-The parent exits quietly on SIGINT or SIGTERM, but a child blocked in recv()
-never sees the SIGTERM sent to its parent (`kill PID`): it keeps serving its
-client as an orphan. Ctrl+C reaches the children (SIGINT to the process
-group). Without clients there are no children, and the shutdown is clean.
+The parent exits quietly on SIGINT or SIGTERM, but each child sets SIGTERM to
+SIG_IGN (as a student does "so a client is not cut off"): the SIGTERM sent to
+the server's process group reaches it and does nothing, and it keeps serving
+its client as an orphan. Ctrl+C ends the children (SIGINT is left to its
+default). Without clients there are no children, and the shutdown is clean.
 """
 import os, signal, socket, sys
 
@@ -19,7 +20,7 @@ try:
         if os.fork() == 0:
             sk.close()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the bug
             while data := conn.recv(65536):
                 conn.sendall(data)
             os._exit(0)

@@ -1,5 +1,5 @@
-"""Correct at echo: classic fork-per-client server (children reaped with SIGCHLD ignored). At shutdown its
-children serving clients outlive the parent's SIGTERM (Ctrl+C reaches them: they are in its process group)."""
+"""Correct: classic fork-per-client server (children reaped with SIGCHLD ignored). Its children are in its
+process group, so SIGTERM and Ctrl+C sent to the group end them too."""
 import os, signal, socket, sys
 
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
