@@ -40,6 +40,7 @@ from harness.client import closing, recv_and_ack, retry_offsets
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
+from harness.patience import PATIENCE
 
 T = TypeVar("T")
 EXTRA_CAP = 4096
@@ -67,6 +68,7 @@ def connect_while_accepting(connect: Callable[[], T], count: int, unaccepted: Ac
     `into` is the caller's, so whatever was connected is closed by its caller."""
     for _ in range(count):
         if not wait_for_accept_room(unaccepted, Deadline(wait)):
+            PATIENCE.silence(wait, wait)  # it left its accept queue full for a whole timeout
             return
         into.append(connect())
 

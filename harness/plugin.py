@@ -600,9 +600,11 @@ class ResultCollector:
         if self.interrupted and not self.stuck:
             self._say("interrupted: the servers were stopped" + (" and the partial report written"
                                                                  if self.config.getoption("harness_json") else ""))
-        elif session.shouldstop and self.config.getoption("exitfirst", False):
+        elif session.shouldfail:  # -x: pytest's maxfail of 1 was reached
             self._say("stopped at the first failed check (-x); the checks after it did not run")
-        session.shouldstop = False  # the run is over: pytest need not announce it again
+        # The run is over: pytest need not announce it again ("!!! stopping after 1 failures !!!"). It refuses
+        # to unset these flags with False (its runner relies on them while running); an empty reason is quiet.
+        session.shouldfail = session.shouldstop = ""
 
 
 def silence_pytest_banners(config: pytest.Config) -> None:

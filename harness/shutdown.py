@@ -94,9 +94,11 @@ class ShutdownOutcome:
             text += f", but {_count(len(self.survivors), 'process')} it started still ran " \
                     f"{self.timeout:g} s after the signal (--shutdown-timeout)"
         else:
-            text = f"{who} was still running {self.timeout:g} s after {self.signal_name} (--shutdown-timeout)"
             if self.ignored:
-                text += f" — it ignores {self.signal_name} (its handler is SIG_IGN)"
+                text = (f"{who} was still running {self.timeout:g} s after {self.signal_name} — it ignores "
+                        f"{self.signal_name} (its handler is SIG_IGN), so it cannot exit on it")
+            else:
+                text = f"{who} was still running {self.timeout:g} s after {self.signal_name} (--shutdown-timeout)"
             others = [s for s in self.survivors if s.pid != self.target_pid]
             if others:
                 text += f", and so {'was' if len(others) == 1 else 'were'} {_count(len(others), 'process')} it started"
@@ -150,6 +152,10 @@ def _through_launcher(server: ServerProcess) -> SignalTarget | None:
     return SignalTarget(first, launcher=command)
 
 
+#: How long a process that ignores the signal is watched (its children may still go).
+IGNORED_WAIT = 0.5
+
+
 def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> ShutdownOutcome | None:
     """Send `sig` to the server, wait up to `timeout` for its whole tree to exit.
 
@@ -162,7 +168,9 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     settle(server)
     server.pids(with_token=True)  # remember the whole tree before it starts to unravel
     ignored = sig in ignored_signals(pid)
-    deadline = Deadline(timeout)
+    # A process that ignores the signal (SIG_IGN) cannot exit on it: the kernel
+    # discards it. Waiting out the whole timeout would only cost time.
+    deadline = Deadline(min(timeout, IGNORED_WAIT) if ignored else timeout)
     to_group = not daemonized  # Ctrl+C, or a service manager: the whole group
     launcher = target.launcher
     if daemonized:
@@ -181,8 +189,8 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     survivors = () if gone else tuple(
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))
     )
-    return ShutdownOutcome(sig.name, timeout, pid, daemonized, exit, server_seconds, tree_seconds, survivors, ignored,
-                           to_group, launcher)
+    return ShutdownOutcome(sig.name, deadline.seconds, pid, daemonized, exit, server_seconds, tree_seconds, survivors,
+                           ignored, to_group, launcher)
 
 
 def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:

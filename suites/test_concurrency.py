@@ -31,6 +31,7 @@ from harness.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_c
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.launcher import Endpoint, ServerProcess
+from harness.patience import PATIENCE
 from harness.serverkind import SURVIVE_RESET, language_of
 from harness.settings import Settings
 
@@ -310,7 +311,7 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
     try:
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
         # Some of the echo, to be sure the exchange is under way (whether it comes is another check's business).
-        vanishing.read_available(settings.reply_timeout, cap=4096)
+        vanishing.read_available(PATIENCE.wait(settings.reply_timeout), cap=4096)
     finally:
         vanishing.abort()
     # The next clients come once the server has dealt with the reset (closed that socket, or died);

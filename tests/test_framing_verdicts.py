@@ -139,3 +139,18 @@ def test_a_native_int_server_run_fits_a_screenful_with_every_failure_explained(h
     assert run.stdout.count("MemoryError") == 1, run.stdout  # 50 threads' tracebacks, shown once
     assert run.stdout.count("other byte order") == 1, run.stdout  # the hint once, later failures point to it
     assert "/submission/" not in run.stdout
+
+
+def test_exitfirst_stops_at_the_first_failed_check_with_one_plain_line(harness):
+    run = harness("-x", "--protocol", "tcp-framed", "--reply-timeout", "0.5", server("framed_native_int.py"), "{port}")
+    assert run.returncode == 1
+    assert list(run.outcomes().values()) == ["failed"]  # framing::single_frame, the run's first check
+    assert "framing::single_frame" in run.outcomes()
+    assert "stopped at the first failed check (-x)" in run.stdout and "!!!" not in run.stdout + run.stderr
+
+
+def test_a_run_goes_from_correctness_to_shutdown(harness):
+    run = harness("--reply-timeout", "0.5", "-k", "single_message or simultaneous_clients or sigint_idle or coalesced",
+                  reference("tcp_echo.py"), "{port}")
+    suites = [check["suite"] for check in run.report["checks"]]
+    assert suites == sorted(suites, key=["echo", "framing", "concurrency", "shutdown"].index), suites
