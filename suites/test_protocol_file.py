@@ -33,6 +33,11 @@ from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, ProtocolFile, 
 from harness.protocolfile.reference import ReferenceUnavailable, answers_for
 from harness.settings import Settings
 
+# The fixed-id concurrency checks below take their description from their first declaration, in the echo
+# suites' module: import it first, or a process that imports only this module (an xdist controller naming
+# the results of `-n N`) would find them undescribed.
+import harness.suites.test_concurrency  # noqa: E402,F401  isort: skip
+
 PF = (PROTOCOL_FILE,)
 #: A slow conversation (long expect-nothing, many clients) gets as many runs as fit in this time.
 SEQUENTIAL_BUDGET = 10.0
