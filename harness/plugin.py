@@ -26,7 +26,7 @@ from harness import guard, hints, html_report, interrupts, isolation, timeline, 
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
-from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
 from harness.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.report import CheckResult, Report, ServerInfo, render_bytes
 from harness.served_files import ServedFilesPool
@@ -294,6 +294,8 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException], settings: Settings) -
         }
     if isinstance(error, ServerStartError):
         return {"message": f"the server could not be started: {error}", "server_output": error.output_tail or None}
+    if isinstance(error, CheckNotRun):
+        return {"message": str(error)}
     text = str(error).strip()
     if "Timeout" in text and ">" in text:
         return {"message": f"the check did not finish within {settings.check_timeout:g} s (--check-timeout)"}
@@ -325,7 +327,7 @@ def plain_report_for_protocol_failures(item: pytest.Item, call: pytest.CallInfo[
     ServerStartError): pytest's traceback formatting costs 0.2–0.4 s a check,
     and the wrapper below replaces that text anyway."""
     excinfo = call.excinfo
-    if excinfo is None or _check_id(item) is None or not isinstance(excinfo.value, (CheckFailed, ServerStartError)):
+    if excinfo is None or _check_id(item) is None or not isinstance(excinfo.value, (CheckFailed, ServerStartError, CheckNotRun)):
         return None
     return pytest.TestReport(
         nodeid=item.nodeid,
@@ -356,7 +358,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record: dict[str, Any] = {"id": result_id(item), "suite": check.suite, "when": call.when}
     if report.failed and call.excinfo is not None:
         explained = _explain(call.excinfo, settings)
-        if instance is not None and not isinstance(call.excinfo.value, ServerStartError):
+        if instance is not None and not isinstance(call.excinfo.value, (ServerStartError, CheckNotRun)):
             # Give a crashing server a moment to finish dying and printing its traceback.
             poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
@@ -372,7 +374,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         info = item.stash.get(INFO_OF_ITEM, None)
         if info is not None and info.get("figures"):
             record["figures"] = info["figures"]
-        if isinstance(call.excinfo.value, ServerStartError):
+        if isinstance(call.excinfo.value, (ServerStartError, CheckNotRun)):
             record["outcome"] = "error"  # the check could not run: its own instance (fresh_server) did not start
         elif call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
             record["outcome"] = "warning"

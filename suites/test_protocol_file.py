@@ -29,8 +29,8 @@ from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
 from harness.protocolfile.engine import (Answers, ConversationRun, Segmentation, first_send,
                                          half_message)
-from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, ProtocolFile, label_for
-from harness.protocolfile.reference import ReferenceUnavailable, answers_for
+from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
+from harness.protocolfile.reference import answers_for
 from harness.settings import Settings
 
 # The fixed-id concurrency checks below take their description from their first declaration, in the echo
@@ -79,16 +79,17 @@ def protocol_of(settings: Settings) -> ProtocolFile:
     return load_protocol_file(settings.protocol)
 
 
-def answers(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile) -> Answers:
-    """The @reference answers of this run, recorded from the reference server on first use."""
-    if not protocol.uses_reference:
+def answers(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile,
+            *conversations: Conversation) -> Answers:
+    """The @reference answers of this run, recorded from the reference server on first use — only when one of
+    `conversations` (default: all) needs them: a check that needs none runs even if the reference is missing
+    (ReferenceUnavailable, a CheckNotRun, makes the others end as errors)."""
+    needed = conversations or protocol.conversations
+    if not any(step.reference for conversation in needed for step in conversation.steps):
         return {}
     from harness.plugin import POOL
 
-    try:
-        return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
-    except ReferenceUnavailable as problem:
-        raise RuntimeError(f"harness setup (not the server's fault): {problem}") from None
+    return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
 
 
 def seed_of(settings: Settings) -> int:
@@ -102,7 +103,7 @@ def connect_timeout(settings: Settings) -> float:
 def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
               label: str = SOLO_LABEL) -> None:
     with ConversationRun(protocol, protocol.first, endpoint, reply_timeout=settings.reply_timeout, label=label,
-                         answers=answers(request, settings, protocol)) as run:
+                         answers=answers(request, settings, protocol, protocol.first)) as run:
         run.run()
 
 
@@ -112,7 +113,7 @@ def test_conversation(derived, endpoint, settings, request):
     protocol = protocol_of(settings)
     conversation = protocol.conversation(derived.conversation)
     with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                         answers=answers(request, settings, protocol)) as run:
+                         answers=answers(request, settings, protocol, conversation)) as run:
         run.run()
 
 
@@ -122,7 +123,7 @@ def test_framing(derived, endpoint, settings, request, inform):
     conversation = protocol.conversation(derived.conversation)
     segmentation = Segmentation(derived.plan, seed_of(settings))
     with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                         segmentation=segmentation, answers=answers(request, settings, protocol)) as run:
+                         segmentation=segmentation, answers=answers(request, settings, protocol, conversation)) as run:
         if protocol.framing != "none":
             run.run()
             return
@@ -255,7 +256,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     probe = instance.probe
     descriptors = probe.open_fds(instance.pids())
     vanishing = ConversationRun(protocol, protocol.first, instance.endpoint, reply_timeout=settings.reply_timeout,
-                                label=VANISHING_LABEL, answers=answers(request, settings, protocol))
+                                label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.first))
     try:
         with suppress(CheckFailed):  # whether it answers right is the conversation check's business
             vanishing.run_until(after_first_expect())

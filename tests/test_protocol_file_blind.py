@@ -28,3 +28,23 @@ def test_parallel_run_with_a_protocol_file_reports_every_check(harness):
     assert "INTERNALERROR" not in result.stderr
     assert {"concurrency::idle_client_does_not_block", "concurrency::simultaneous_conversations"} <= \
         result.ids_with("passed")
+
+
+# -- B3: a missing reference server is the protocol file's problem, not the student's ----------
+def test_missing_reference_errors_only_the_checks_that_need_it(harness):
+    result = harness("--protocol", str(BLIND / "ref_missing.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "conversation", str(BLIND / "pubsub_threads.py"), "{port}")
+    outcomes = result.outcomes()
+    assert outcomes == {"conversation::publish": "passed", "conversation::help": "error",
+                        "conversation::leave": "passed"}, result.stdout
+    message = result.check("conversation::help")["message"]
+    assert message.startswith("not run: this check needs the @reference answers of ref_missing.toml")
+    assert "'missing_ref.py'" in message and "not of the server under test" in message
+    assert result.returncode == 1
+
+
+def test_missing_reference_still_fails_a_buggy_server_on_the_other_conversations(harness):
+    result = harness("--protocol", str(BLIND / "ref_missing.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "conversation", str(BLIND / "pubsub_bug_broadcast.py"), "{port}")
+    assert result.outcomes()["conversation::publish"] == "failed", result.stdout
+    assert result.outcomes()["conversation::help"] == "error"

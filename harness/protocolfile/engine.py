@@ -32,7 +32,7 @@ from typing import Callable
 from harness.bytesdiff import describe_mismatch, readable
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline
-from harness.errors import CheckFailed
+from harness.errors import CheckFailed, CheckNotRun
 from harness.launcher import Endpoint
 from harness.protocolfile.model import (BARRIERS, CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, SEND, SOLO_LABEL,
                                         Conversation, ProtocolFile, Step)
@@ -228,7 +228,7 @@ class ConversationRun:
                 return None
             key = (self.conversation.name, step.number)
             if key not in self.answers:
-                raise RuntimeError(f"no reference answer recorded for conversation {self.conversation.name!r}, "
+                raise CheckNotRun(f"no reference answer recorded for conversation {self.conversation.name!r}, "
                                    f"step {step.number} (the reference server did not reach it)")
             return self.answers[key]
         return step.payload(self.label)
