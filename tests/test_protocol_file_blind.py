@@ -48,3 +48,26 @@ def test_missing_reference_still_fails_a_buggy_server_on_the_other_conversations
                      "--suite", "conversation", str(BLIND / "pubsub_bug_broadcast.py"), "{port}")
     assert result.outcomes()["conversation::publish"] == "failed", result.stdout
     assert result.outcomes()["conversation::help"] == "error"
+
+
+# -- B2: an @reference answer that depends on the label ------------------------------------
+def protocol_check(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(path), "--reply-timeout", "1"],
+                          capture_output=True, text=True, timeout=240, cwd=str(path.parent))
+
+
+def test_protocol_check_reports_a_reference_answer_that_depends_on_the_label(tmp_path):
+    result = protocol_check(BLIND / "label_reference.toml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("conversation 'echo', step 2: the reference answered b'hic00', then b'hic01' with label c01"
+            in result.stdout)
+    assert "@reference answers are stable" not in result.stdout
+
+
+def test_protocol_check_accepts_a_reference_answer_without_the_label(tmp_path):
+    (tmp_path / "counter_srv.py").write_text((BLIND / "counter_srv.py").read_text())
+    text = (BLIND / "label_reference.toml").read_text().replace("ECHO hi{client}", "ECHO hi")
+    (tmp_path / "label_free.toml").write_text(text)
+    result = protocol_check(tmp_path / "label_free.toml")
+    assert "@reference answers are stable" in result.stdout, result.stdout + result.stderr
+    assert "✗" not in result.stdout
