@@ -71,3 +71,35 @@ def test_protocol_check_accepts_a_reference_answer_without_the_label(tmp_path):
     result = protocol_check(tmp_path / "label_free.toml")
     assert "@reference answers are stable" in result.stdout, result.stdout + result.stderr
     assert "✗" not in result.stdout
+
+
+# -- B1: `.bytewise` of a large send is bounded ---------------------------------------------
+def test_bytewise_plan_of_a_long_send_is_bounded_and_splits_its_edges_byte_by_byte():
+    from harness.segmentation import BYTEWISE_EDGE, BYTEWISE_LIMIT, one_byte_per_segment_bounded
+
+    assert one_byte_per_segment_bounded(BYTEWISE_LIMIT).sizes() == [1] * BYTEWISE_LIMIT
+    sizes = one_byte_per_segment_bounded(70_004).sizes()
+    assert len(sizes) == BYTEWISE_LIMIT and sum(sizes) == 70_004
+    assert sizes[:BYTEWISE_EDGE] == [1] * BYTEWISE_EDGE  # the length header and the message's start
+    assert sizes[-BYTEWISE_EDGE:] == [1] * BYTEWISE_EDGE  # the message's end (a line ending)
+
+
+def big_frame_file(tmp_path, size: int = 10_000):
+    """rev.toml's shape with one frame of `size` bytes (one byte per 2 ms would take 2 s per 1,000 bytes)."""
+    for name in ("rev_ref.py", "rev_bug_recvn.py"):
+        (tmp_path / name).write_text((BLIND / name).read_text())
+    text = ('name = "rev"\ntransport = "tcp"\nframing = "length"\n\n[[conversation]]\nname = "big_frame"\n'
+            f'steps = [ {{ send = "{"ab" * (size // 2)}" }}, {{ expect = "{"ba" * (size // 2)}" }} ]\n')
+    (tmp_path / "big.toml").write_text(text)
+    return str(tmp_path / "big.toml")
+
+
+def test_bytewise_of_a_long_send_fits_the_check_timeout_and_still_catches_a_recv_without_loop(harness, tmp_path):
+    protocol = big_frame_file(tmp_path)
+    args = ("--protocol", protocol, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check-timeout", "15",
+            "--check", "framing::big_frame.bytewise")
+    good = harness(*args, str(tmp_path / "rev_ref.py"), "{port}")
+    assert good.outcomes() == {"framing::big_frame.bytewise": "passed"}, good.stdout
+    bad = harness(*args, str(tmp_path / "rev_bug_recvn.py"), "{port}")
+    assert bad.outcomes() == {"framing::big_frame.bytewise": "failed"}, bad.stdout
+    assert "first and last 64 bytes" in bad.check("framing::big_frame.bytewise")["detail"]

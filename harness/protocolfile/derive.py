@@ -66,7 +66,8 @@ def framing_plans(protocol: ProtocolFile) -> list[str]:
 
 PLAN_TEXT = {
     COALESCED: "sent coalesced: within each stretch of one client's steps, all its sends in one segment",
-    BYTEWISE: "sent one byte per segment (TCP_NODELAY, 2 ms apart; length headers split too)",
+    BYTEWISE: "sent one byte per segment (TCP_NODELAY, 2 ms apart; length headers split too; a send over 256 "
+              "bytes: its first and last 64 bytes so, its middle in 128 pieces)",
     RANDOM: "sent cut at seeded random offsets (--seed replays)",
 }
 

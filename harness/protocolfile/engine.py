@@ -37,7 +37,8 @@ from harness.launcher import Endpoint
 from harness.protocolfile.model import (BARRIERS, CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, SEND, SOLO_LABEL,
                                         Conversation, ProtocolFile, Step)
 from harness.protocolfile.wire import Received, StreamReader, Wire
-from harness.segmentation import PAUSE, Plan, all_in_one, one_byte_per_segment, random_split
+from harness.segmentation import (BYTEWISE_EDGE, BYTEWISE_LIMIT, PAUSE, Plan, all_in_one,
+                                  one_byte_per_segment_bounded, random_split)
 
 WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
 PLANS = (WRITTEN, COALESCED, BYTEWISE, RANDOM)
@@ -56,13 +57,14 @@ class Segmentation:
             WRITTEN: "as written: each send one write",
             COALESCED: "coalesced: within each stretch of one client's steps, all its sends in one segment, "
                        "then its expects",
-            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart",
+            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart (a send over "
+                      f"{BYTEWISE_LIMIT} bytes: its first and last {BYTEWISE_EDGE} bytes so, its middle in pieces)",
             RANDOM: f"random: every send cut at seeded random offsets (seed {self.seed}; replay with --seed {self.seed})",
         }[self.plan]
 
     def cut(self, data: bytes, header_size: int, rng: random.Random) -> Plan:
         if self.plan == BYTEWISE and len(data) > 1:
-            return one_byte_per_segment(len(data))
+            return one_byte_per_segment_bounded(len(data))
         if self.plan == RANDOM and len(data) > 1:
             return random_split([len(data)], header_size, rng, "seeded random cuts", max_cuts=8)
         return all_in_one(max(1, len(data)), "one write")
