@@ -107,6 +107,25 @@ def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: Prot
         run.run()
 
 
+def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
+                    conversations: tuple[Conversation, ...] | None = None) -> None:
+    """Run each conversation once alone (label c00) before a check's situation: a conversation that fails
+    even alone is its own failure (conversation::NAME tells it), and the hints of this check would not fit."""
+    for conversation in conversations or (protocol.first,):
+        try:
+            with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                                 answers=answers(request, settings, protocol, conversation)) as run:
+                run.run()
+        except CheckFailed as failure:
+            raise fails_alone(conversation, failure) from None
+
+
+def fails_alone(conversation: Conversation, failure: CheckFailed) -> CheckFailed:
+    return CheckFailed(f"the conversation {conversation.name!r} already fails when run alone, so this check cannot "
+                       f"tell more (see conversation::{conversation.name}): {failure.message}",
+                       expected=failure.expected, received=failure.received, detail=failure.detail)
+
+
 # -- conversation:: and framing:: ---------------------------------------------------
 @derived("conversation")
 def test_conversation(derived, endpoint, settings, request):
@@ -146,6 +165,7 @@ def test_simultaneous_conversations(fresh_server, settings, request):
     protocol = protocol_of(settings)
     known = answers(request, settings, protocol)
     conversations = protocol.conversations
+    run_alone_first(request, settings, protocol, instance.endpoint, conversations)
     runs = [ConversationRun(protocol, conversations[(copy - 1) % len(conversations)], instance.endpoint,
                             reply_timeout=settings.reply_timeout, label=label_for(copy), answers=known,
                             connect_timeout=connect_timeout(settings))
@@ -184,6 +204,11 @@ def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]
         failures[index] = CheckFailed(f"conversation {run.conversation.name!r}: {error!r}")
 
 
+#: Words of the engine's failures: a client's connect found the accept queue full; a reply that never came.
+ACCEPT_QUEUE_FULL = "accept queue stayed full"
+NOTHING_IN_TIME = "arrived within"
+
+
 def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
     """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
     first = min(failures)
@@ -196,13 +221,19 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
             foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
                        "connection's data in variables of its own (local to the handler), never in one global buffer")
             break
+    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
+        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
+                           "connections while it served the first ones (its accept queue stayed full) — it serves "
+                           "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
+                           "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
     if connected < len(runs):
         summary = f"only {connected} of {len(runs)} copies could connect"
     else:
         summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
-    advice = ("" if foreign or len(failures) < len(runs) // 2 else
-              " (most copies waited: does the server serve one client at a time? Serve each client in its own "
-              "thread, or multiplex them with selectors)")
+    waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
+    advice = ("" if foreign or waited < len(runs) // 2 else
+              f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
+              "each client in its own thread, or multiplex them with selectors)")
     return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
                        expected=failure.expected, received=failure.received, detail=failure.detail)
 
@@ -222,6 +253,7 @@ WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's messag
 def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
+    run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
     with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)):
         if unaccepted is not None:  # let the server take the idle client first
@@ -237,6 +269,7 @@ def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     stalled_bytes = half_message(protocol, first_send(protocol, VANISHING_LABEL))
+    run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
     with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)) as stalled:
         stalled.send_all(stalled_bytes, Deadline(settings.reply_timeout))
@@ -254,6 +287,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     probe = instance.probe
+    run_alone_first(request, settings, protocol, instance.endpoint)
     descriptors = probe.open_fds(instance.pids())
     vanishing = ConversationRun(protocol, protocol.first, instance.endpoint, reply_timeout=settings.reply_timeout,
                                 label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.first))
@@ -305,7 +339,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     probe = instance.probe
-    run_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
+    run_alone_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
     _wait_closed(instance, settings)
     before = probe.open_fds(instance.pids())
     runs = sequential_runs(protocol)
@@ -340,7 +374,8 @@ def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
 def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
-    for _ in range(3):
+    run_alone_first(request, settings, protocol, instance.endpoint)
+    for _ in range(2):
         run_first(request, settings, protocol, instance.endpoint)
     probe = instance.probe
     pids = instance.pids()

@@ -103,3 +103,40 @@ def test_bytewise_of_a_long_send_fits_the_check_timeout_and_still_catches_a_recv
     bad = harness(*args, str(tmp_path / "rev_bug_recvn.py"), "{port}")
     assert bad.outcomes() == {"framing::big_frame.bytewise": "failed"}, bad.stdout
     assert "first and last 64 bytes" in bad.check("framing::big_frame.bytewise")["detail"]
+
+
+# -- M1: a conversation that fails alone is not a concurrency problem -----------------------
+CONCURRENCY = ("concurrency::simultaneous_conversations", "concurrency::idle_client_does_not_block",
+               "concurrency::stalled_client_does_not_block", "concurrency::survives_abrupt_disconnect",
+               "concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop")
+
+
+def test_concurrency_checks_say_the_conversation_fails_alone_without_unrelated_hints(harness):
+    result = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "concurrency", str(BLIND / "rev_bug_zero.py"), "{port}")
+    for check_id in CONCURRENCY:
+        message = result.check(check_id)["message"]
+        assert message.startswith("the conversation 'reverse_text' already fails when run alone"), message
+        assert "see conversation::reverse_text" in message
+        for unrelated in ("one client at a time", "ConnectionResetError", "copies waited"):
+            assert unrelated not in message, message
+
+
+def test_a_server_serving_one_client_at_a_time_still_gets_the_blocking_hint(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                     "concurrency::idle_client_does_not_block", server("kv_one_at_a_time.py"), "{port}")
+    message = result.check("concurrency::idle_client_does_not_block")["message"]
+    assert message.startswith("while another client stayed connected and silent")
+    assert "serve one client at a time" in message and "fails when run alone" not in message
+
+
+# -- M4: a crowd that cannot connect to a one-at-a-time server ------------------------------
+def test_crowd_that_cannot_connect_blames_one_client_at_a_time_not_the_accept_queue(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+            "--check", "concurrency::simultaneous_conversations")
+    good = harness(*args, str(BLIND / "calc_ref.py"), "{port}")
+    assert good.outcomes() == {"concurrency::simultaneous_conversations": "passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "calc_bug_serial.py"), "{port}")
+    message = bad.check("concurrency::simultaneous_conversations")["message"]
+    assert "stopped accepting new connections while it served the first ones" in message, message
+    assert "it serves one client at a time" in message
