@@ -27,8 +27,8 @@ from harness.errors import CheckFailed
 from harness.launcher import ServerProcess
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
-from harness.protocolfile.engine import (Answers, ConversationRun, Segmentation, first_send,
-                                         half_message)
+from harness.protocolfile.engine import (BYTEWISE, COALESCED, RANDOM, Answers, ConversationRun, Segmentation,
+                                         first_send, half_message)
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
 from harness.protocolfile.reference import answers_for
 from harness.settings import Settings
@@ -144,7 +144,11 @@ def test_framing(derived, endpoint, settings, request, inform):
     with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
                          segmentation=segmentation, answers=answers(request, settings, protocol, conversation)) as run:
         if protocol.framing != "none":
-            run.run()
+            try:
+                run.run()
+            except CheckFailed as failure:
+                raise segmentation_failure(request, settings, protocol, conversation, endpoint, derived.plan,
+                                           failure) from None
             return
         try:  # framing "none": the coalescing demonstration, informational
             run.run()
@@ -153,6 +157,38 @@ def test_framing(derived, endpoint, settings, request, inform):
                    "length header) no server can tell where one message ends", detail=failure.detail)
             return
         inform("sends coalesced in one segment were answered as if sent apart")
+
+
+#: The likely cause of a framing failure, by plan, once the conversation passed as written (the cuts matter).
+SEGMENTATION_CAUSES = {
+    COALESCED: "the server does not answer messages that arrive together in one segment as it answers them one "
+               "by one: it treats one recv() as one message. Keep a buffer per connection and take out every "
+               "complete message it holds",
+    BYTEWISE: "the server fails when a message arrives in pieces (one byte per segment), while it passes when "
+              "each arrives whole: it treats one recv() as one message, or expects recv(n) to return n bytes. {loop}",
+    RANDOM: "the server fails when a message arrives cut at random places, while it passes when each arrives "
+            "whole: it treats one recv() as one message, or expects recv(n) to return n bytes. {loop}",
+}
+LOOP = {"line": "Keep receiving until the line ending has arrived",
+        "length": "Keep receiving until the whole header, then as many bytes as it says, have arrived"}
+
+
+def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile,
+                         conversation: Conversation, endpoint: Any, plan: str, failure: CheckFailed) -> CheckFailed:
+    """Lead with the cause the evidence shows: run the conversation as written once more — if it passes, the
+    cuts are the cause; if it fails too, the conversation's own failure is (conversation::NAME)."""
+    try:
+        with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                             answers=answers(request, settings, protocol, conversation)) as written:
+            written.run()
+    except CheckFailed:
+        return CheckFailed(f"the conversation {conversation.name!r} fails as written too, so the cuts are not the "
+                           f"cause (see conversation::{conversation.name}): {failure.message}",
+                           expected=failure.expected, received=failure.received, detail=failure.detail)
+    cause = SEGMENTATION_CAUSES[plan].format(loop=LOOP.get(protocol.framing, "Keep receiving until the message is "
+                                                                                     "complete"))
+    return CheckFailed(f"{cause} — {failure.message}", expected=failure.expected,
+                       received=failure.received, detail=failure.detail)
 
 
 # -- concurrency:: ------------------------------------------------------------------------

@@ -140,3 +140,71 @@ def test_crowd_that_cannot_connect_blames_one_client_at_a_time_not_the_accept_qu
     message = bad.check("concurrency::simultaneous_conversations")["message"]
     assert "stopped accepting new connections while it served the first ones" in message, message
     assert "it serves one client at a time" in message
+
+
+# -- M2: framing failures lead with the likely cause ----------------------------------------
+def test_framing_failures_of_a_server_that_takes_one_recv_as_one_message_lead_with_that(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "framing::arith.*")
+    good = harness(*args, str(BLIND / "calc_ref.py"), "{port}")
+    assert set(good.outcomes().values()) == {"passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "calc_bug_onerecv.py"), "{port}")
+    assert bad.check("framing::arith.coalesced")["message"].startswith(
+        "the server does not answer messages that arrive together in one segment as it answers them one by one: "
+        "it treats one recv() as one message")
+    for plan in ("bytewise", "random"):
+        message = bad.check(f"framing::arith.{plan}")["message"]
+        assert message.startswith("the server fails when a message arrives"), message
+        assert "Keep receiving until the line ending has arrived" in message
+
+
+def test_a_recv_without_loop_on_a_length_header_leads_with_the_pieces(harness):
+    bad = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "framing::reverse_text.bytewise", str(BLIND / "rev_bug_recvn.py"), "{port}")
+    message = bad.check("framing::reverse_text.bytewise")["message"]
+    assert message.startswith("the server fails when a message arrives in pieces (one byte per segment)"), message
+    assert "the whole header, then as many bytes as it says" in message
+
+
+def test_framing_failure_of_a_conversation_that_fails_as_written_blames_no_cuts(harness):
+    bad = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "framing::reverse_text.*", str(BLIND / "rev_bug_zero.py"), "{port}")
+    for plan in ("coalesced", "bytewise", "random"):
+        message = bad.check(f"framing::reverse_text.{plan}")["message"]
+        assert message.startswith("the conversation 'reverse_text' fails as written too, so the cuts are not the "
+                                  "cause (see conversation::reverse_text)"), message
+
+
+def test_udp_reply_cut_after_a_long_request_blames_a_small_recvfrom_and_marks_the_request(harness):
+    args = ("--protocol", str(BLIND / "reg.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "conversation::long_address")
+    good = harness(*args, str(BLIND / "reg_ref.py"), "{port}")
+    assert good.outcomes() == {"conversation::long_address": "passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "reg_bug_small.py"), "{port}")
+    check = bad.check("conversation::long_address")
+    assert check["message"].startswith("conversation 'long_address', step 1: the server likely cut this "
+                                       "1511-byte datagram"), check["message"]
+    assert "use recvfrom(65535)" in check["message"]
+    assert ">>  1  send" in check["detail"] and "<<  4  expect" in check["detail"]
+
+
+# -- M5/M6: steps shown as written, long ones elided -------------------------------------------
+def test_steps_show_patterns_as_written_and_elide_long_bytes():
+    from harness.protocolfile.model import MATCH, SEND, Step
+
+    assert Step(1, "client", MATCH, pattern=r"^ERR \d+$").shown() == r"expect-match '^ERR \d+$'"
+    long_send = Step(2, "client", SEND, text="x" * 1500).shown()
+    assert len(long_send) < 120 and "(1500 bytes)" in long_send
+    long_hex = Step(3, "client", SEND, raw=bytes(range(256)) * 4).shown()
+    assert len(long_hex) < 120 and "(1024 bytes)" in long_hex
+
+
+def test_list_shows_a_regex_without_doubled_backslashes(tmp_path):
+    (tmp_path / "p.toml").write_text('name = "p"\ntransport = "tcp"\nframing = "line"\n[[conversation]]\n'
+                                     'name = "c"\nsteps = [{ send = "X" }, { expect-match = \'^ERR \\d+$\', '
+                                     'example = "ERR 1" }]\n')
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", str(tmp_path / "p.toml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert r"expect-match '^ERR \d+$'" in result.stdout
+    assert "\\\\d" not in result.stdout
