@@ -208,3 +208,23 @@ def test_list_shows_a_regex_without_doubled_backslashes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert r"expect-match '^ERR \d+$'" in result.stdout
     assert "\\\\d" not in result.stdout
+
+
+# -- M3: "Address already in use" for a server that binds the port it is given -------------
+def test_startup_advice_for_a_taken_port_tells_hard_coding_only_without_port():
+    from harness.startup_advice import startup_advice
+
+    tail = "OSError: [Errno 98] Address already in use"
+    assert "instead of hard-coding it" in startup_advice(tail, port_given=False)
+    given = startup_advice(tail, port_given=True)
+    assert "hard-coding" not in given and "SO_REUSEADDR" in given
+
+
+def test_port_reusable_failure_does_not_tell_a_server_using_port_to_stop_hard_coding(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "shutdown::port_reusable")
+    bad = harness(*args, str(BLIND / "calc_bug_noreuse.py"), "{port}")
+    check = bad.check("shutdown::port_reusable")
+    assert check["outcome"] == "failed"
+    shown = check["message"] + (check.get("detail") or "")
+    assert "SO_REUSEADDR" in shown and "hard-coding" not in shown, shown
