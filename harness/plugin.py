@@ -304,6 +304,15 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException], settings: Settings) -
     return {"message": f"{type(error).__name__}: {text}"}
 
 
+def _not_shown_yet(output: str, detail: str | None) -> str:
+    """The server's output, unless the check's detail already quotes every line of it (a traceback shown by
+    shutdown::no_traceback): the same lines twice bury the message."""
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("--- ")]
+    if detail and lines and all(line in detail for line in lines):
+        return ""
+    return output
+
+
 def _render(explained: dict[str, Any]) -> str:
     lines = [explained.get("message") or ""]
     if explained.get("detail"):
@@ -362,11 +371,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             # Give a crashing server a moment to finish dying and printing its traceback.
             poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
-            if not instance.alive() and check.suite != "shutdown":
+            if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
                 explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
-            explained["server_output"] = instance.output_tail() or None
+            explained["server_output"] = _not_shown_yet(instance.output_tail(), explained.get("detail")) or None
             explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite)
         if log is not None and log.total:
             explained["wire"] = _wire_of(log, call.excinfo.value, instance)

@@ -228,3 +228,20 @@ def test_port_reusable_failure_does_not_tell_a_server_using_port_to_stop_hard_co
     assert check["outcome"] == "failed"
     shown = check["message"] + (check.get("detail") or "")
     assert "SO_REUSEADDR" in shown and "hard-coding" not in shown, shown
+
+
+# -- minor: the same lines shown once -------------------------------------------------------
+def test_traceback_warning_shows_the_traceback_once(harness):
+    run = harness("--suite", "shutdown", "-k", "no_traceback", server("double_fork_daemon.py"), "{port}")
+    check = run.check("shutdown::no_traceback")
+    assert "KeyboardInterrupt" in check["detail"]
+    assert not check.get("server_output"), check.get("server_output")
+    assert run.stdout.count("fd, addr = self._accept()") == 1, run.stdout
+
+
+def test_a_server_dying_of_a_reset_is_said_to_have_exited_once(harness):
+    run = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "concurrency::survives_abrupt_disconnect", str(BLIND / "calc_bug_rst.py"), "{port}")
+    message = run.check("concurrency::survives_abrupt_disconnect")["message"]
+    assert message.startswith("the server exited (exit code 1) after a client vanished with a reset"), message
+    assert message.count("exited") == 1
