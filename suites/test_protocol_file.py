@@ -193,8 +193,9 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
 
 # -- concurrency:: ------------------------------------------------------------------------
 @check(SIMULTANEOUS, protocols=PF,
-       description="--clients copies of the file's conversations at once (copy i runs conversation (i-1) mod K, "
-                   "label c01…c50), all connected first, then interleaved",
+       description="--clients copies of the file's conversations at once, labelled c01…c50 and dealt out in "
+                   "file order (c01 the first conversation, c02 the second, …, starting over after the last), all "
+                   "connected first, then interleaved",
        expectation="each copy gets exactly its own replies, as when run alone")
 def test_simultaneous_conversations(fresh_server, settings, request):
     instance = fresh_server()

@@ -245,3 +245,27 @@ def test_a_server_dying_of_a_reset_is_said_to_have_exited_once(harness):
     message = run.check("concurrency::survives_abrupt_disconnect")["message"]
     assert message.startswith("the server exited (exit code 1) after a client vanished with a reset"), message
     assert message.count("exited") == 1
+
+
+def test_protocol_check_counts_in_the_singular(tmp_path):
+    (tmp_path / "one.toml").write_text('name = "one"\ntransport = "tcp"\nframing = "line"\n[[conversation]]\n'
+                                       'name = "c"\nsteps = [{ send = "X" }, { expect-match = \'^Y$\', '
+                                       'example = "Y" }]\n')
+    result = protocol_check(tmp_path / "one.toml")
+    assert result.returncode == 0, result.stderr
+    assert "1 conversation, 1 expect-match pattern matching its example" in result.stdout
+
+
+def test_list_says_plainly_which_conversation_each_copy_runs():
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", KV_FILE],
+                            capture_output=True, text=True, timeout=60)
+    assert "c01 runs the first conversation, c02 the second" in result.stdout
+    assert "c04 'set_then_get'" in result.stdout  # three conversations: the fourth copy starts over
+
+
+def test_udp_shutdown_checks_do_not_say_clients_are_connected():
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol",
+                             str(ROOT / "tests" / "protocols" / "udp_hello.toml")],
+                            capture_output=True, text=True, timeout=60)
+    assert "shutdown::sigint_with_clients" in result.stdout
+    assert "clients are connected" not in result.stdout

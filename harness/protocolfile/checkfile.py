@@ -54,6 +54,10 @@ def protocol_command(args: argparse.Namespace) -> int:
     return check_protocol_file(args.file, args.reply_timeout)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -67,7 +71,8 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     timeout = reply_timeout or protocol.reply_timeout or 2.0
     matches = sum(1 for c in protocol.conversations for s in c.steps if s.kind == "expect-match")
     say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
-        f"{len(protocol.conversations)} conversations, {matches} expect-match patterns matching their examples")
+        f"{plural(len(protocol.conversations), 'conversation')}, {plural(matches, 'expect-match pattern')} "
+        f"matching {'its example' if matches == 1 else 'their examples'}")
     if protocol.reference is None:
         say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "
             "conversations against your own server)")
