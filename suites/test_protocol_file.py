@@ -27,8 +27,8 @@ from harness.errors import CheckFailed
 from harness.launcher import ServerProcess
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
-from harness.protocolfile.engine import (BYTEWISE, COALESCED, RANDOM, Answers, ConversationRun, Segmentation,
-                                         first_send, half_message)
+from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message
+from harness.protocolfile.explain import cuts_are_the_cause, fails_alone, fails_as_written
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
 from harness.protocolfile.reference import answers_for
 from harness.settings import Settings
@@ -120,12 +120,6 @@ def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol
             raise fails_alone(conversation, failure) from None
 
 
-def fails_alone(conversation: Conversation, failure: CheckFailed) -> CheckFailed:
-    return CheckFailed(f"the conversation {conversation.name!r} already fails when run alone, so this check cannot "
-                       f"tell more (see conversation::{conversation.name}): {failure.message}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
-
-
 # -- conversation:: and framing:: ---------------------------------------------------
 @derived("conversation")
 def test_conversation(derived, endpoint, settings, request):
@@ -159,20 +153,6 @@ def test_framing(derived, endpoint, settings, request, inform):
         inform("sends coalesced in one segment were answered as if sent apart")
 
 
-#: The likely cause of a framing failure, by plan, once the conversation passed as written (the cuts matter).
-SEGMENTATION_CAUSES = {
-    COALESCED: "the server does not answer messages that arrive together in one segment as it answers them one "
-               "by one: it treats one recv() as one message. Keep a buffer per connection and take out every "
-               "complete message it holds",
-    BYTEWISE: "the server fails when a message arrives in pieces (one byte per segment), while it passes when "
-              "each arrives whole: it treats one recv() as one message, or expects recv(n) to return n bytes. {loop}",
-    RANDOM: "the server fails when a message arrives cut at random places, while it passes when each arrives "
-            "whole: it treats one recv() as one message, or expects recv(n) to return n bytes. {loop}",
-}
-LOOP = {"line": "Keep receiving until the line ending has arrived",
-        "length": "Keep receiving until the whole header, then as many bytes as it says, have arrived"}
-
-
 def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile,
                          conversation: Conversation, endpoint: Any, plan: str, failure: CheckFailed) -> CheckFailed:
     """Lead with the cause the evidence shows: run the conversation as written once more — if it passes, the
@@ -182,13 +162,8 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
                              answers=answers(request, settings, protocol, conversation)) as written:
             written.run()
     except CheckFailed:
-        return CheckFailed(f"the conversation {conversation.name!r} fails as written too, so the cuts are not the "
-                           f"cause (see conversation::{conversation.name}): {failure.message}",
-                           expected=failure.expected, received=failure.received, detail=failure.detail)
-    cause = SEGMENTATION_CAUSES[plan].format(loop=LOOP.get(protocol.framing, "Keep receiving until the message is "
-                                                                                     "complete"))
-    return CheckFailed(f"{cause} — {failure.message}", expected=failure.expected,
-                       received=failure.received, detail=failure.detail)
+        return fails_as_written(conversation, failure)
+    return cuts_are_the_cause(protocol, plan, failure)
 
 
 # -- concurrency:: ------------------------------------------------------------------------
