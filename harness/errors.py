@@ -31,6 +31,12 @@ class ServerStartError(HarnessError):
         self.output_tail = output_tail
 
 
+class CheckNotRun(HarnessError):
+    """The harness could not run a check for a reason that is not the server's
+    fault (e.g. the protocol file's reference server is missing): the check
+    ends as an error, never as the student's failure."""
+
+
 class CheckFailed(AssertionError):
     """The server broke the protocol. Carries the evidence for the report.
 

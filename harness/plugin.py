@@ -26,7 +26,7 @@ from harness import guard, hints, html_report, interrupts, isolation, timeline, 
 from harness.client import ContactCounter
 from harness.command import resolve
 from harness.deadline import Deadline, poll_until
-from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
 from harness.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.outputview import OutputView
 from harness.report import CheckResult, Report, ServerInfo, render_bytes
@@ -295,12 +295,23 @@ def _explain(excinfo: pytest.ExceptionInfo[BaseException], settings: Settings) -
         }
     if isinstance(error, ServerStartError):
         return {"message": f"the server could not be started: {error}", "server_output": error.output_tail or None}
+    if isinstance(error, CheckNotRun):
+        return {"message": str(error)}
     text = str(error).strip()
     if "Timeout" in text and ">" in text:
         return {"message": f"the check did not finish within {settings.check_timeout:g} s (--check-timeout)"}
     if isinstance(error, (OSError, EOFError)):
         return {"message": f"network error talking to the server: {error!r}"}
     return {"message": f"{type(error).__name__}: {text}"}
+
+
+def _not_shown_yet(output: str, detail: str | None) -> str:
+    """The server's output, unless the check's detail already quotes every line of it (a traceback shown by
+    shutdown::no_traceback): the same lines twice bury the message."""
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("--- ")]
+    if detail and lines and all(line in detail for line in lines):
+        return ""
+    return output
 
 
 def _render(explained: dict[str, Any]) -> str:
@@ -331,7 +342,7 @@ def plain_report_for_protocol_failures(item: pytest.Item, call: pytest.CallInfo[
     ServerStartError): pytest's traceback formatting costs 0.2–0.4 s a check,
     and the wrapper below replaces that text anyway."""
     excinfo = call.excinfo
-    if excinfo is None or _check_id(item) is None or not isinstance(excinfo.value, (CheckFailed, ServerStartError)):
+    if excinfo is None or _check_id(item) is None or not isinstance(excinfo.value, (CheckFailed, ServerStartError, CheckNotRun)):
         return None
     return pytest.TestReport(
         nodeid=item.nodeid,
@@ -362,15 +373,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record: dict[str, Any] = {"id": result_id(item), "suite": check.suite, "when": call.when}
     if report.failed and call.excinfo is not None:
         explained = _explain(call.excinfo, settings)
-        if instance is not None and not isinstance(call.excinfo.value, ServerStartError):
+        if instance is not None and not isinstance(call.excinfo.value, (ServerStartError, CheckNotRun)):
             # Give a crashing server a moment to finish dying and printing its traceback.
             poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
-            if not instance.alive() and check.suite != "shutdown":
+            if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
                 explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
-            explained["server_output"] = instance.output_tail() or None
+            explained["server_output"] = _not_shown_yet(instance.output_tail(), explained.get("detail")) or None
             explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite)
         if log is not None and log.total:
             explained["wire"] = _wire_of(log, call.excinfo.value, instance)
@@ -378,7 +389,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         info = item.stash.get(INFO_OF_ITEM, None)
         if info is not None and info.get("figures"):
             record["figures"] = info["figures"]
-        if isinstance(call.excinfo.value, ServerStartError):
+        if isinstance(call.excinfo.value, (ServerStartError, CheckNotRun)):
             record["outcome"] = "error"  # the check could not run: its own instance (fresh_server) did not start
         elif call.when == "call" and check.tier == RECOMMENDED and not settings.strict:
             record["outcome"] = "warning"

@@ -110,6 +110,26 @@ def one_byte_per_segment(total: int) -> Plan:
     return _plan("one byte per segment", total, range(1, total))
 
 
+#: `one_byte_per_segment_bounded`: a send up to BYTEWISE_LIMIT bytes goes one byte per segment; a longer one
+#: sends its first and last BYTEWISE_EDGE bytes one byte per segment (where the length header, the start of
+#: the message and the line ending are) and its middle in equal pieces, so that it takes BYTEWISE_LIMIT
+#: segments (about 0.5 s at PAUSE) whatever its size — 70,000 bytes one per 2 ms would take 140 s.
+BYTEWISE_LIMIT = 256
+BYTEWISE_EDGE = 64
+
+
+def one_byte_per_segment_bounded(total: int) -> Plan:
+    """One byte per segment, at most BYTEWISE_LIMIT segments (see above)."""
+    if total <= BYTEWISE_LIMIT:
+        return one_byte_per_segment(total)
+    head, tail = range(1, BYTEWISE_EDGE + 1), range(total - BYTEWISE_EDGE, total)
+    pieces = BYTEWISE_LIMIT - 2 * BYTEWISE_EDGE
+    middle = total - 2 * BYTEWISE_EDGE
+    inner = (BYTEWISE_EDGE + middle * i // pieces for i in range(1, pieces))
+    return _plan(f"one byte per segment for the first and last {BYTEWISE_EDGE} bytes, the middle "
+                 f"{middle} bytes in {pieces} pieces", total, [*head, *inner, *tail])
+
+
 def header_split(frame_sizes: list[int], header_size: int, first: int) -> Plan:
     """Each frame as two segments: the header's first `first` bytes, then the rest of the frame."""
     if not 0 < first < header_size:

@@ -32,6 +32,13 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+#: "Address already in use" for a server that binds the {port} of its command line: the port was free when the
+#: harness chose it, so what holds it is most likely the server's own earlier instance's connections.
+PORT_GIVEN_IN_USE = ("its port is already taken, though it was free when the harness chose it: the connections of "
+                     "its previous instance still hold it (set SO_REUSEADDR before bind(): sock.setsockopt("
+                     "socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)), or it binds the port twice (create one "
+                     "listening socket)")
+
 #: Words of a program or file that is not there (in the sandbox: outside what it shows).
 #: Shell and OS wording only: a server's own "database not found" is not about the sandbox.
 NOT_FOUND = re.compile(r"No such file or directory|\[Errno 2\]|\bENOENT\b|command not found|^\S+: (?:\d+: )?\S+: not found$",
@@ -65,10 +72,8 @@ def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_g
         return SANDBOX_ADVICE
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
-            if port_given and words is _ADVICE[1][0]:  # it takes {port} already: nothing hard-coded to blame
-                return ("its port is already taken when it binds — by another program, an earlier run still "
-                        "going, or a second bind() of its own (it does take its port from {port}): bind one "
-                        "listening socket, and set SO_REUSEADDR before bind()")
+            if port_given and words is _ADVICE[1][0]:  # it already binds the port it is given: no hard-coding
+                return PORT_GIVEN_IN_USE
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:
                 return (f"it was refused a file or program: the harness runs as root, so the server runs as "
                         f"an unprivileged user (uid {unprivileged_uid}), and everything it runs or reads must be "

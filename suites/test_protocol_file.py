@@ -27,11 +27,16 @@ from harness.errors import CheckFailed
 from harness.launcher import ServerProcess
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
-from harness.protocolfile.engine import (Answers, ConversationRun, Segmentation, first_send,
-                                         half_message)
-from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, ProtocolFile, label_for
-from harness.protocolfile.reference import ReferenceUnavailable, answers_for
+from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message
+from harness.protocolfile.explain import cuts_are_the_cause, fails_alone, fails_as_written
+from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
+from harness.protocolfile.reference import answers_for
 from harness.settings import Settings
+
+# The fixed-id concurrency checks below take their description from their first declaration, in the echo
+# suites' module: import it first, or a process that imports only this module (an xdist controller naming
+# the results of `-n N`) would find them undescribed.
+import harness.suites.test_concurrency  # noqa: E402,F401  isort: skip
 
 PF = (PROTOCOL_FILE,)
 #: A slow conversation (long expect-nothing, many clients) gets as many runs as fit in this time.
@@ -74,16 +79,17 @@ def protocol_of(settings: Settings) -> ProtocolFile:
     return load_protocol_file(settings.protocol)
 
 
-def answers(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile) -> Answers:
-    """The @reference answers of this run, recorded from the reference server on first use."""
-    if not protocol.uses_reference:
+def answers(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile,
+            *conversations: Conversation) -> Answers:
+    """The @reference answers of this run, recorded from the reference server on first use — only when one of
+    `conversations` (default: all) needs them: a check that needs none runs even if the reference is missing
+    (ReferenceUnavailable, a CheckNotRun, makes the others end as errors)."""
+    needed = conversations or protocol.conversations
+    if not any(step.reference for conversation in needed for step in conversation.steps):
         return {}
     from harness.plugin import POOL
 
-    try:
-        return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
-    except ReferenceUnavailable as problem:
-        raise RuntimeError(f"harness setup (not the server's fault): {problem}") from None
+    return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
 
 
 def seed_of(settings: Settings) -> int:
@@ -97,8 +103,21 @@ def connect_timeout(settings: Settings) -> float:
 def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
               label: str = SOLO_LABEL) -> None:
     with ConversationRun(protocol, protocol.first, endpoint, reply_timeout=settings.reply_timeout, label=label,
-                         answers=answers(request, settings, protocol)) as run:
+                         answers=answers(request, settings, protocol, protocol.first)) as run:
         run.run()
+
+
+def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
+                    conversations: tuple[Conversation, ...] | None = None) -> None:
+    """Run each conversation once alone (label c00) before a check's situation: a conversation that fails
+    even alone is its own failure (conversation::NAME tells it), and the hints of this check would not fit."""
+    for conversation in conversations or (protocol.first,):
+        try:
+            with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                                 answers=answers(request, settings, protocol, conversation)) as run:
+                run.run()
+        except CheckFailed as failure:
+            raise fails_alone(conversation, failure) from None
 
 
 # -- conversation:: and framing:: ---------------------------------------------------
@@ -107,7 +126,7 @@ def test_conversation(derived, endpoint, settings, request):
     protocol = protocol_of(settings)
     conversation = protocol.conversation(derived.conversation)
     with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                         answers=answers(request, settings, protocol)) as run:
+                         answers=answers(request, settings, protocol, conversation)) as run:
         run.run()
 
 
@@ -117,9 +136,13 @@ def test_framing(derived, endpoint, settings, request, inform):
     conversation = protocol.conversation(derived.conversation)
     segmentation = Segmentation(derived.plan, seed_of(settings))
     with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                         segmentation=segmentation, answers=answers(request, settings, protocol)) as run:
+                         segmentation=segmentation, answers=answers(request, settings, protocol, conversation)) as run:
         if protocol.framing != "none":
-            run.run()
+            try:
+                run.run()
+            except CheckFailed as failure:
+                raise segmentation_failure(request, settings, protocol, conversation, endpoint, derived.plan,
+                                           failure) from None
             return
         try:  # framing "none": the coalescing demonstration, informational
             run.run()
@@ -130,16 +153,31 @@ def test_framing(derived, endpoint, settings, request, inform):
         inform("sends coalesced in one segment were answered as if sent apart")
 
 
+def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile,
+                         conversation: Conversation, endpoint: Any, plan: str, failure: CheckFailed) -> CheckFailed:
+    """Lead with the cause the evidence shows: run the conversation as written once more — if it passes, the
+    cuts are the cause; if it fails too, the conversation's own failure is (conversation::NAME)."""
+    try:
+        with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                             answers=answers(request, settings, protocol, conversation)) as written:
+            written.run()
+    except CheckFailed:
+        return fails_as_written(conversation, failure)
+    return cuts_are_the_cause(protocol, plan, failure)
+
+
 # -- concurrency:: ------------------------------------------------------------------------
 @check(SIMULTANEOUS, protocols=PF,
-       description="--clients copies of the file's conversations at once (copy i runs conversation (i-1) mod K, "
-                   "label c01…c50), all connected first, then interleaved",
+       description="--clients copies of the file's conversations at once, labelled c01…c50 and dealt out in "
+                   "file order (c01 the first conversation, c02 the second, …, starting over after the last), all "
+                   "connected first, then interleaved",
        expectation="each copy gets exactly its own replies, as when run alone")
 def test_simultaneous_conversations(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     known = answers(request, settings, protocol)
     conversations = protocol.conversations
+    run_alone_first(request, settings, protocol, instance.endpoint, conversations)
     runs = [ConversationRun(protocol, conversations[(copy - 1) % len(conversations)], instance.endpoint,
                             reply_timeout=settings.reply_timeout, label=label_for(copy), answers=known,
                             connect_timeout=connect_timeout(settings))
@@ -178,6 +216,11 @@ def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]
         failures[index] = CheckFailed(f"conversation {run.conversation.name!r}: {error!r}")
 
 
+#: Words of the engine's failures: a client's connect found the accept queue full; a reply that never came.
+ACCEPT_QUEUE_FULL = "accept queue stayed full"
+NOTHING_IN_TIME = "arrived within"
+
+
 def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
     """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
     first = min(failures)
@@ -190,13 +233,19 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
             foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
                        "connection's data in variables of its own (local to the handler), never in one global buffer")
             break
+    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
+        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
+                           "connections while it served the first ones (its accept queue stayed full) — it serves "
+                           "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
+                           "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
     if connected < len(runs):
         summary = f"only {connected} of {len(runs)} copies could connect"
     else:
         summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
-    advice = ("" if foreign or len(failures) < len(runs) // 2 else
-              " (most copies waited: does the server serve one client at a time? Serve each client in its own "
-              "thread, or multiplex them with selectors)")
+    waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
+    advice = ("" if foreign or waited < len(runs) // 2 else
+              f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
+              "each client in its own thread, or multiplex them with selectors)")
     return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
                        expected=failure.expected, received=failure.received, detail=failure.detail)
 
@@ -216,6 +265,7 @@ WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's messag
 def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
+    run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
     with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)):
         if unaccepted is not None:  # let the server take the idle client first
@@ -231,6 +281,7 @@ def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     stalled_bytes = half_message(protocol, first_send(protocol, VANISHING_LABEL))
+    run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
     with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)) as stalled:
         stalled.send_all(stalled_bytes, Deadline(settings.reply_timeout))
@@ -248,9 +299,10 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     probe = instance.probe
+    run_alone_first(request, settings, protocol, instance.endpoint)
     descriptors = probe.open_fds(instance.pids())
     vanishing = ConversationRun(protocol, protocol.first, instance.endpoint, reply_timeout=settings.reply_timeout,
-                                label=VANISHING_LABEL, answers=answers(request, settings, protocol))
+                                label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.first))
     try:
         with suppress(CheckFailed):  # whether it answers right is the conversation check's business
             vanishing.run_until(after_first_expect())
@@ -299,7 +351,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     probe = instance.probe
-    run_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
+    run_alone_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
     _wait_closed(instance, settings)
     before = probe.open_fds(instance.pids())
     runs = sequential_runs(protocol)
@@ -334,7 +386,8 @@ def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
 def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
-    for _ in range(3):
+    run_alone_first(request, settings, protocol, instance.endpoint)
+    for _ in range(2):
         run_first(request, settings, protocol, instance.endpoint)
     probe = instance.probe
     pids = instance.pids()

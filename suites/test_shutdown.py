@@ -183,8 +183,8 @@ def test_sigterm_idle(fresh_server, settings):
 
 
 @check("shutdown::sigint_with_clients", protocols=ALL,
-       description="SIGINT (Ctrl+C) is sent to the server's process group while clients are connected "
-                   "mid-conversation",
+       description="SIGINT (Ctrl+C) is sent to the server's process group while clients are "
+                   "mid-conversation (TCP: connected; UDP: a request sent)",
        expectation="the server and every process it started (children serving clients included) "
                    "exit within --shutdown-timeout; no descendant survives")
 def test_sigint_with_clients(fresh_server, settings):
@@ -193,7 +193,8 @@ def test_sigint_with_clients(fresh_server, settings):
 
 @check("shutdown::sigterm_with_clients", protocols=ALL,
        description="SIGTERM is sent to the server's process group (as a service manager stops a service: "
-                   "systemd's KillMode=control-group) while clients are connected mid-conversation",
+                   "systemd's KillMode=control-group) while clients are mid-conversation (TCP: connected; UDP: "
+                   "a request sent)",
        expectation="the server and every process it started (children serving clients included) exit within "
                    "--shutdown-timeout; no descendant survives (one that ignores SIGTERM, or left the group "
                    "with setsid or a double fork, fails)")
@@ -203,7 +204,8 @@ def test_sigterm_with_clients(fresh_server, settings):
 
 # -- restart on the same port ------------------------------------------------------
 @check("shutdown::port_reusable", protocols=ALL,
-       description="the server is stopped while clients are connected, then a new instance is started on the same port",
+       description="the server is stopped while clients are mid-conversation, then a new instance is started on "
+                   "the same port",
        expectation="the new instance listens on the port at once (SO_REUSEADDR: old connections linger in "
                    "TIME_WAIT for a minute)")
 def test_port_reusable(fresh_server, settings):
@@ -232,7 +234,7 @@ def test_port_reusable(fresh_server, settings):
                    "sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n") if in_use else ""
             raise CheckFailed(
                 f"a new instance could not listen on {kind} port {port} right after the previous instance "
-                f"was stopped with clients connected{old}"
+                f"was stopped with clients mid-conversation{old}"
                 + (": bind() failed with 'Address already in use'" if in_use else f": {error}"),
                 detail=f"{fix}--- the new instance: {error}\n{error.output_tail}",
             ) from None

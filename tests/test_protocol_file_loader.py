@@ -67,6 +67,10 @@ BAD_FILES = [
     ("a send containing the line ending", GOOD_HEAD + '[[conversation]]\nname = "c1"\nsteps = [{ send = "a\\nb" }]\n',
      ["step 1", "contains the line ending"]),
     ("not TOML at all", "name = \n", ["not valid TOML"]),
+    ("conversation name with a space", GOOD_HEAD + '[[conversation]]\nname = "two words"\nsteps = [{ send = "x" }]\n',
+     ["conversation 'two words'", "not a valid conversation name", "ASCII letters, digits, '_' and '-'"]),
+    ("conversation name with a dot", GOOD_HEAD + '[[conversation]]\nname = "a.b"\nsteps = [{ send = "x" }]\n',
+     ["not a valid conversation name"]),
 ]
 
 
@@ -114,3 +118,9 @@ def test_bad_file_on_the_command_line_exits_2_without_traceback(tmp_path, comman
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "conversation 'c1', step 2: two actions" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["c1", "set_then_get", "get-missing", "_private", "2nd"])
+def test_identifier_like_conversation_names_are_accepted(tmp_path, name):
+    path = write(tmp_path, GOOD_HEAD + ONE_CONVERSATION.replace('"c1"', f'"{name}"'))
+    assert load_protocol_file(str(path)).first.name == name

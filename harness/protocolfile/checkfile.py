@@ -3,10 +3,10 @@
 `protocol check` proves a protocol file before students meet it (SPEC §6):
 1. the file is consistent (every error of "Bad files"; every expect-match
    matches its example) — else exit 2;
-2. with a [reference] server: each conversation runs twice in a row on one
-   instance (a conversation that cannot be rerun does not leave the server as
-   it found it), recording the @reference answers both times (an answer that
-   changed depends on the label or the time);
+2. with a [reference] server: each conversation runs three times in a row on
+   one instance, labelled c00, c00, c01 (a conversation that cannot be rerun
+   does not leave the server as it found it), recording the @reference answers
+   each time (an answer that changed depends on the time, or on the label);
 3. every derived check runs against the reference (`harness run --protocol
    FILE` in a child process), and must pass.
 Exit 0: consistent, and the reference passes everything; 1: the reference
@@ -34,6 +34,9 @@ from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
 from harness.suitenames import selected_suites
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: Each conversation runs three times on one reference instance: again as c00 (can it be rerun? is an
+#: @reference answer stable in time?), then as c01 (does an @reference answer depend on the label?).
+RECORDING_LABELS = (SOLO_LABEL, SOLO_LABEL, "c01")
 
 
 def add_protocol_parser(commands: argparse._SubParsersAction) -> None:
@@ -51,6 +54,10 @@ def protocol_command(args: argparse.Namespace) -> int:
     return check_protocol_file(args.file, args.reply_timeout)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -64,7 +71,8 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     timeout = reply_timeout or protocol.reply_timeout or 2.0
     matches = sum(1 for c in protocol.conversations for s in c.steps if s.kind == "expect-match")
     say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
-        f"{len(protocol.conversations)} conversations, {matches} expect-match patterns matching their examples")
+        f"{plural(len(protocol.conversations), 'conversation')}, {plural(matches, 'expect-match pattern')} "
+        f"matching {'its example' if matches == 1 else 'their examples'}")
     if protocol.reference is None:
         say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "
             "conversations against your own server)")
@@ -78,7 +86,8 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     for problem in problems:
         say(f"✗ {problem}")
     if not problems:
-        say("✓ every conversation passes twice in a row on one reference instance; @reference answers are stable")
+        say(f"✓ every conversation passes {len(RECORDING_LABELS)} times in a row on one reference instance (labels "
+            f"{', '.join(RECORDING_LABELS)}); @reference answers are stable")
     say(f"running every derived check against the reference server: {' '.join(argv)}")
     code = run_derived(protocol, argv, reply_timeout)
     if problems or code != 0:
@@ -89,7 +98,7 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
 
 
 def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[str]:
-    """Run each conversation twice on one instance; what went wrong, one line (or block) each."""
+    """Run each conversation RECORDING_LABELS times on one instance; what went wrong, one line (or block) each."""
     spec = ServerSpec(argv=tuple(argv), transport=protocol.transport, cwd=str(protocol.path.parent))
     instance = ServerProcess(spec)
     problems: list[str] = []
@@ -101,29 +110,43 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
         assert instance.endpoint is not None
         for conversation in protocol.conversations:
             recordings: list[Answers] = []
-            for attempt in (1, 2):
+            for attempt, label in enumerate(RECORDING_LABELS, start=1):
                 recorded: Answers = {}
                 try:
                     with ConversationRun(protocol, conversation, instance.endpoint, reply_timeout=timeout,
-                                         label=SOLO_LABEL, record=recorded) as run:
+                                         label=label, record=recorded) as run:
                         run.run()
                 except CheckFailed as failure:
                     when = ("the reference server fails it" if attempt == 1 else
                             "it passes once but not when run again on the same instance: a conversation must "
-                            "leave the server as it found it (release what it took)")
+                            "leave the server as it found it (release what it took)" if label == SOLO_LABEL else
+                            f"it passes with label {SOLO_LABEL} but not with label {label}: does an expect step "
+                            "miss a {client}?")
                     problems.append(f"conversation {conversation.name!r}: {when}: {failure.message}\n"
                                     f"{failure.detail}")
                     break
                 recordings.append(recorded)
-            if len(recordings) == 2:
-                for key, first in recordings[0].items():
-                    second = recordings[1].get(key)
-                    if second != first:
-                        problems.append(f"conversation {conversation.name!r}, step {key[1]}: the reference answered "
-                                        f"{first!r}, then {second!r} when run again: an @reference answer must not "
-                                        "depend on the label, the time or earlier runs")
+            problems += unstable_answers(conversation.name, recordings)
     finally:
         instance.stop()
+    return problems
+
+
+def unstable_answers(name: str, recordings: list[Answers]) -> list[str]:
+    """Each @reference answer that changed between the recordings (labels RECORDING_LABELS)."""
+    problems = []
+    for later, label in zip(recordings[1:], RECORDING_LABELS[1:]):
+        for key, first in recordings[0].items():
+            second = later.get(key)
+            if second != first:
+                why = ("when run again: an @reference answer must not depend on the time or earlier runs"
+                       if label == SOLO_LABEL else
+                       f"with label {label} instead of {SOLO_LABEL}: an @reference answer must not depend on the "
+                       "label (the {client} in what was sent) — use expect or expect-match with {client} there")
+                problems.append(f"conversation {name!r}, step {key[1]}: the reference answered {first!r}, then "
+                                f"{second!r} {why}")
+        if problems:
+            break
     return problems
 
 

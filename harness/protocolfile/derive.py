@@ -66,7 +66,8 @@ def framing_plans(protocol: ProtocolFile) -> list[str]:
 
 PLAN_TEXT = {
     COALESCED: "sent coalesced: within each stretch of one client's steps, all its sends in one segment",
-    BYTEWISE: "sent one byte per segment (TCP_NODELAY, 2 ms apart; length headers split too)",
+    BYTEWISE: "sent one byte per segment (TCP_NODELAY, 2 ms apart; length headers split too; a send over 256 "
+              "bytes: its first and last 64 bytes so, its middle in 128 pieces)",
     RANDOM: "sent cut at seeded random offsets (--seed replays)",
 }
 
@@ -103,13 +104,20 @@ def sequential_runs(protocol: ProtocolFile) -> int:
     return max(SEQUENTIAL_MIN_RUNS, -(-SEQUENTIAL_CONNECTIONS // len(protocol.first.clients)))
 
 
+def _names(protocol: ProtocolFile, limit: int = 3) -> str:
+    """E.g. "c01 'set_then_get', c02 'unknown_key', c03 'shared_store', c04 'set_then_get'…"."""
+    count = len(protocol.conversations)
+    shown = [f"c{i + 1:02d} {protocol.conversations[i % count].name!r}" for i in range(min(count, limit) + 1)]
+    return ", ".join(shown) + "…"
+
+
 def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str, tuple[str, str]]:
     """Descriptions and expectations of the fixed-id checks, told with this file's first conversation."""
     first = protocol.first.name
     texts = {
-        SIMULTANEOUS: (f"--clients ({clients}) copies of the conversations at once, copy i running conversation "
-                       f"(i-1) mod {len(protocol.conversations)} with label c01…c{clients:02d}, all connected "
-                       "first, then interleaved",
+        SIMULTANEOUS: (f"--clients ({clients}) copies of the conversations at once, labelled c01…c{clients:02d} and "
+                       f"dealt out in file order: c01 runs the first conversation, c02 the second, and so on, "
+                       f"starting over after the last ({_names(protocol)}); all connected first, then interleaved",
                        "each copy gets exactly its own replies, as when run alone (no cross-talk, no client "
                        "waiting for another)"),
         "concurrency::idle_without_busy_loop": (f"the conversation {first!r} runs three times; then nobody talks "

@@ -32,16 +32,19 @@ from typing import Callable
 from harness.bytesdiff import describe_mismatch, readable
 from harness.client import TcpConnection, UdpClient
 from harness.deadline import Deadline
-from harness.errors import CheckFailed
+from harness.errors import CheckFailed, CheckNotRun
 from harness.launcher import Endpoint
 from harness.protocolfile.model import (BARRIERS, CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, SEND, SOLO_LABEL,
-                                        Conversation, ProtocolFile, Step)
+                                        Conversation, ProtocolFile, Step, pattern_shown)
 from harness.protocolfile.wire import Received, StreamReader, Wire
-from harness.segmentation import PAUSE, Plan, all_in_one, one_byte_per_segment, random_split
+from harness.segmentation import (BYTEWISE_EDGE, BYTEWISE_LIMIT, PAUSE, Plan, all_in_one,
+                                  one_byte_per_segment_bounded, random_split)
 
 WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
 PLANS = (WRITTEN, COALESCED, BYTEWISE, RANDOM)
 UDP_SENDS = 3
+#: A UDP request longer than this, followed by a reply cut short, is blamed on a small recvfrom() buffer.
+CUT_REQUEST_MIN = 512
 #: Reference answers: (conversation name, step number) -> the message the reference server sent.
 Answers = dict[tuple[str, int], bytes]
 
@@ -56,13 +59,14 @@ class Segmentation:
             WRITTEN: "as written: each send one write",
             COALESCED: "coalesced: within each stretch of one client's steps, all its sends in one segment, "
                        "then its expects",
-            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart",
+            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart (a send over "
+                      f"{BYTEWISE_LIMIT} bytes: its first and last {BYTEWISE_EDGE} bytes so, its middle in pieces)",
             RANDOM: f"random: every send cut at seeded random offsets (seed {self.seed}; replay with --seed {self.seed})",
         }[self.plan]
 
     def cut(self, data: bytes, header_size: int, rng: random.Random) -> Plan:
         if self.plan == BYTEWISE and len(data) > 1:
-            return one_byte_per_segment(len(data))
+            return one_byte_per_segment_bounded(len(data))
         if self.plan == RANDOM and len(data) > 1:
             return random_split([len(data)], header_size, rng, "seeded random cuts", max_cuts=8)
         return all_in_one(max(1, len(data)), "one write")
@@ -109,6 +113,7 @@ class ConversationRun:
         self.rng = random.Random(f"{segmentation.seed}:{conversation.name}")
         self.clients = {name: _Client(name) for name in conversation.clients}
         self.done: set[int] = set()
+        self.longest_datagram: tuple[int, Step] | None = None  # UDP: (bytes, step) of the longest request sent
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> ConversationRun:
@@ -204,6 +209,8 @@ class ConversationRun:
             except OSError as exc:
                 raise self.failure(step, f"sending the datagram failed: {exc.strerror or exc}") from None
             client.last_request, client.unanswered = data, True
+            if self.longest_datagram is None or len(data) > self.longest_datagram[0]:
+                self.longest_datagram = (len(data), step)
             client.last_sent = f"step {step.number} sent the datagram {readable(data)}"
             return
         assert client.conn is not None
@@ -228,7 +235,7 @@ class ConversationRun:
                 return None
             key = (self.conversation.name, step.number)
             if key not in self.answers:
-                raise RuntimeError(f"no reference answer recorded for conversation {self.conversation.name!r}, "
+                raise CheckNotRun(f"no reference answer recorded for conversation {self.conversation.name!r}, "
                                    f"step {step.number} (the reference server did not reach it)")
             return self.answers[key]
         return step.payload(self.label)
@@ -244,10 +251,26 @@ class ConversationRun:
         if step.kind == MATCH:
             self.match(step, got)
         elif expected is not None and got.message != expected:
+            cut = self.cut_request(step, got.message, expected)
+            if cut is not None:
+                raise self.failure(cut[0], cut[1], expected=expected_wire, received=got.raw, seen_at=step)
             raise self.failure(step, "the reply differs from what the protocol requires",
                                expected=expected_wire, received=got.raw)
         if step.reference and self.record is not None:
             self.record[(self.conversation.name, step.number)] = got.message
+
+    def cut_request(self, step: Step, message: bytes, expected: bytes) -> tuple[Step, str] | None:
+        """UDP: a reply that is the start of the expected one, after a long request, points at a server that
+        read the request with a too small recvfrom(bufsize) (the rest of a datagram is dropped silently)."""
+        if self.longest_datagram is None or not expected.startswith(message) or len(message) >= len(expected):
+            return None
+        size, request = self.longest_datagram
+        if size <= CUT_REQUEST_MIN:
+            return None
+        return request, (f"the server likely cut this {size}-byte datagram: recvfrom(bufsize) keeps only bufsize "
+                         "bytes of a longer datagram and drops the rest silently (recvfrom(1024) keeps 1024) — use "
+                         f"recvfrom(65535). Seen at step {step.number}: the reply is {len(message)} bytes instead "
+                         f"of {len(expected)}, the start of the expected one")
 
     def match(self, step: Step, got: Received) -> None:
         assert got.message is not None
@@ -256,9 +279,9 @@ class ConversationRun:
             text = got.message.decode(self.protocol.encoding)
         except UnicodeDecodeError as exc:
             raise self.failure(step, f"the reply is not valid {self.protocol.encoding} ({exc.reason} at byte "
-                               f"{exc.start}), so it cannot match {pattern!r}", received=got.raw) from None
+                               f"{exc.start}), so it cannot match {pattern_shown(pattern)}", received=got.raw) from None
         if re.fullmatch(pattern, text) is None:
-            raise self.failure(step, f"the reply {readable(got.message)} does not match {pattern!r} "
+            raise self.failure(step, f"the reply {readable(got.message)} does not match {pattern_shown(pattern)} "
                                f"(e.g. {step.example!r})", received=got.raw)
 
     def receive(self, client: _Client, step: Step, timeout: float, expected: bytes | None) -> Received:
@@ -318,14 +341,17 @@ class ConversationRun:
 
     # -- evidence --------------------------------------------------------------
     def failure(self, step: Step, cause: str, *, expected: bytes | None = None, received: bytes | None = None,
-                before: bool = False) -> CheckFailed:
+                before: bool = False, seen_at: Step | None = None) -> CheckFailed:
+        """`step` is marked >>; `seen_at` (where the evidence arrived, when the cause is an earlier step) <<."""
         conversation = self.conversation
         who = f" (client {step.client!r})" if len(conversation.clients) > 1 else ""
         message = f"conversation {conversation.name!r}, step {step.number}{who}: {cause}"
         lines = [f"conversation {conversation.name!r} ({self.protocol.transport}, {self.wire.describe()}; "
                  f"label {self.label}; segmentation {self.segmentation.describe()}):"]
         for each in conversation.steps:
-            mark = ">>" if each.number == step.number and not before else ("  " if each.number in self.done else " .")
+            mark = (">>" if each.number == step.number and not before else
+                    "<<" if seen_at is not None and each.number == seen_at.number else
+                    "  " if each.number in self.done else " .")
             client = f"{each.client}: " if len(conversation.clients) > 1 else ""
             lines.append(f"  {mark} {each.number:>2}  {client}{each.shown(self.label)}")
         sender = self.clients[step.client]
@@ -334,7 +360,7 @@ class ConversationRun:
         if expected is not None:
             lines.append(f"  expected: {readable(expected)}")
         elif step.kind == MATCH:
-            lines.append(f"  expected: a message matching {step.regex(self.label)!r}")
+            lines.append(f"  expected: a message matching {pattern_shown(step.regex(self.label))}")
         if received is not None:
             lines.append(f"  received: {readable(received)}")
         if expected is not None and received:

@@ -28,6 +28,8 @@ TOP_KEYS = ("name", "transport", "framing", "line-ending", "encoding", "length-f
             "reply-timeout", "reference", "conversation")
 REQUIRED_TOP = ("name", "transport", "framing")
 CONVERSATION_KEYS = ("name", "description", "tier", "clients", "steps")
+#: A conversation name is an identifier: it becomes part of check ids, pytest ids and command lines (--check).
+CONVERSATION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 ACTIONS = ("send", "send-hex", "expect", "expect-hex", "expect-match", "expect-close", "expect-nothing", "close")
 STEP_MODIFIERS = ("client", "timeout", "example")
 FRAMINGS = {"tcp": ("line", "length", "none"), "udp": ("datagram",)}
@@ -205,8 +207,10 @@ class _Loader:
             raise self.fail("missing required key 'name'", shown)
         if not isinstance(raw_name, str) or not raw_name.strip():
             raise self.fail(f"key 'name': expected a non-empty string, got {raw_name!r}", shown)
-        if any(c in raw_name for c in "[]") or raw_name != raw_name.strip():
-            raise self.fail("key 'name': a conversation name becomes a check id; no brackets or surrounding spaces", shown)
+        if not CONVERSATION_NAME.fullmatch(raw_name):
+            raise self.fail(f"key 'name': {raw_name!r} is not a valid conversation name: it becomes part of check "
+                            "ids (conversation::NAME, framing::NAME.bytewise), so use only ASCII letters, digits, "
+                            "'_' and '-', starting with a letter, digit or '_' (e.g. \"set_then_get\")", shown)
         description = table.get("description", "")
         if not isinstance(description, str):
             raise self.fail(f"key 'description': expected a string, got {description!r}", shown)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.bytesdiff import readable
+
 #: Label of a conversation run alone; copy i of a crowd gets c + two digits of i.
 SOLO_LABEL = "c00"
 PLACEHOLDER = "{client}"
@@ -18,6 +20,23 @@ SEND, EXPECT, MATCH, CLOSE_EXPECTED, NOTHING, CLOSE = (
     "send", "expect", "expect-match", "expect-close", "expect-nothing", "close")
 #: Steps that end a coalesced stretch (SPEC §6 Details), besides a step of another client.
 BARRIERS = (NOTHING, CLOSE, CLOSE_EXPECTED)
+
+
+#: Hex steps longer than this many bytes are shown by their start, end and length.
+HEX_SHOWN = 32
+
+
+def hex_shown(data: bytes) -> str:
+    if len(data) <= HEX_SHOWN:
+        return data.hex(" ")
+    return f"{data[:HEX_SHOWN // 2].hex(' ')} ... {data[-HEX_SHOWN // 4:].hex(' ')} ({len(data)} bytes)"
+
+
+def pattern_shown(pattern: str, limit: int = 120) -> str:
+    """A regular expression as the file writes it (no doubled backslashes), quoted; escaped only if it holds
+    characters that would break the line."""
+    shown = f"'{pattern}'" if pattern.isprintable() else repr(pattern)
+    return shown if len(shown) <= limit else f"{shown[:limit - 20]}...{shown[-12:]} ({len(pattern)} characters)"
 
 
 def label_for(copy: int) -> str:
@@ -53,15 +72,17 @@ class Step:
         return self.kind in (EXPECT, MATCH, CLOSE_EXPECTED, NOTHING)
 
     def shown(self, label: str = SOLO_LABEL) -> str:
-        """One line for a transcript, escaped (server-independent, but still repr'd)."""
+        """One line for a transcript or `harness list`: bytes escaped and long ones elided (as expected/received
+        are), a pattern as written in the file."""
         if self.kind == SEND:
-            return f"send {self.payload(label)!r}" if self.raw is None else f"send-hex {self.raw.hex(' ')}"
+            return f"send {readable(self.payload(label))}" if self.raw is None else f"send-hex {hex_shown(self.raw)}"
         if self.kind == EXPECT:
             if self.reference:
                 return "expect @reference (what the reference server answered here)"
-            return f"expect {self.payload(label)!r}" if self.raw is None else f"expect-hex {self.raw.hex(' ')}"
+            return (f"expect {readable(self.payload(label))}" if self.raw is None else
+                    f"expect-hex {hex_shown(self.raw)}")
         if self.kind == MATCH:
-            return f"expect-match {self.regex(label)!r}"
+            return f"expect-match {pattern_shown(self.regex(label))}"
         if self.kind == NOTHING:
             return f"expect-nothing for {self.seconds:g} s"
         if self.kind == CLOSE_EXPECTED:

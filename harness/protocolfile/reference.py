@@ -12,16 +12,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.command import resolve
-from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
 from harness.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.model import ProtocolFile
 
 _RECORDED: dict[Path, Answers] = {}
+#: Why the reference could not give its answers, per protocol file: tried once per process, not once per check.
+_UNAVAILABLE: dict[Path, str] = {}
 
 
-class ReferenceUnavailable(RuntimeError):
-    """The reference server could not give its answers: the protocol file's fault, not the student's."""
+class ReferenceUnavailable(CheckNotRun):
+    """The reference server could not give its answers: the protocol file's fault, not the student's.
+    A check that needs them ends as an error; the checks that do not need them run normally."""
 
 
 def reference_argv(protocol: ProtocolFile) -> list[str]:
@@ -64,17 +67,31 @@ def answers_for(protocol: ProtocolFile, spec: ServerSpec, reply_timeout: float) 
         return {}
     if protocol.path in _RECORDED:
         return _RECORDED[protocol.path]
+    if protocol.path not in _UNAVAILABLE:
+        try:
+            _RECORDED[protocol.path] = _record(protocol, spec, reply_timeout)
+            return _RECORDED[protocol.path]
+        except ReferenceUnavailable as problem:
+            _UNAVAILABLE[protocol.path] = str(problem)
+    raise ReferenceUnavailable(
+        f"not run: this check needs the @reference answers of {protocol.path.name}, and "
+        f"{_UNAVAILABLE[protocol.path]} — a problem of the protocol file, not of the server under test "
+        f"(`harness protocol check {protocol.path}` tells more)")
+
+
+def _record(protocol: ProtocolFile, spec: ServerSpec, reply_timeout: float) -> Answers:
     instance = None
     try:
+        argv = reference_argv(protocol)
         instance = start_reference(protocol, spec)
-        answers = record_answers(protocol, instance, reply_timeout)
+        return record_answers(protocol, instance, reply_timeout)
+    except ReferenceUnavailable as problem:
+        why = str(problem).partition("[reference] command: ")[2] or str(problem)
+        raise ReferenceUnavailable(f"its [reference] command cannot run: {why}") from None
     except ServerStartError as error:
-        raise ReferenceUnavailable(f"the protocol file's reference server could not be started: {error}") from None
+        raise ReferenceUnavailable(f"its reference server ({' '.join(argv)}) could not be started: {error}") from None
     except CheckFailed as failure:
-        raise ReferenceUnavailable(f"the protocol file's reference server failed its own conversation "
-                              f"({failure.message}): run `harness protocol check {protocol.path}`") from None
+        raise ReferenceUnavailable(f"its reference server failed its own conversation ({failure.message})") from None
     finally:
         if instance is not None:
             instance.stop()
-    _RECORDED[protocol.path] = answers
-    return answers

@@ -1,0 +1,271 @@
+"""Regressions found by the blind tester (protocol files written from SPEC §6
+alone, /work/wt/blind): each proven both ways where it is a check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT, TEST_REPLY_TIMEOUT, server
+
+KV = ROOT / "examples" / "protocols" / "kv"
+KV_FILE = str(KV / "kv.toml")
+BLIND = ROOT / "tests" / "protocols" / "blind"
+
+
+# -- B4: `-n N` with a protocol file ------------------------------------------------
+def test_protocol_file_suite_imports_alone():
+    """The xdist controller names results by importing only this suite module: it must import on its own."""
+    result = subprocess.run([sys.executable, "-c", "import harness.suites.test_protocol_file"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_parallel_run_with_a_protocol_file_reports_every_check(harness):
+    result = harness("-n", "2", "--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "concurrency", str(KV / "kv_server.py"), "{port}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "INTERNALERROR" not in result.stderr
+    assert {"concurrency::idle_client_does_not_block", "concurrency::simultaneous_conversations"} <= \
+        result.ids_with("passed")
+
+
+# -- B3: a missing reference server is the protocol file's problem, not the student's ----------
+def test_missing_reference_errors_only_the_checks_that_need_it(harness):
+    result = harness("--protocol", str(BLIND / "ref_missing.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "conversation", str(BLIND / "pubsub_threads.py"), "{port}")
+    outcomes = result.outcomes()
+    assert outcomes == {"conversation::publish": "passed", "conversation::help": "error",
+                        "conversation::leave": "passed"}, result.stdout
+    message = result.check("conversation::help")["message"]
+    assert message.startswith("not run: this check needs the @reference answers of ref_missing.toml")
+    assert "'missing_ref.py'" in message and "not of the server under test" in message
+    assert result.returncode == 1
+
+
+def test_missing_reference_still_fails_a_buggy_server_on_the_other_conversations(harness):
+    result = harness("--protocol", str(BLIND / "ref_missing.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "conversation", str(BLIND / "pubsub_bug_broadcast.py"), "{port}")
+    assert result.outcomes()["conversation::publish"] == "failed", result.stdout
+    assert result.outcomes()["conversation::help"] == "error"
+
+
+# -- B2: an @reference answer that depends on the label ------------------------------------
+def protocol_check(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(path), "--reply-timeout", "1"],
+                          capture_output=True, text=True, timeout=240, cwd=str(path.parent))
+
+
+def test_protocol_check_reports_a_reference_answer_that_depends_on_the_label(tmp_path):
+    result = protocol_check(BLIND / "label_reference.toml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("conversation 'echo', step 2: the reference answered b'hic00', then b'hic01' with label c01"
+            in result.stdout)
+    assert "@reference answers are stable" not in result.stdout
+
+
+def test_protocol_check_accepts_a_reference_answer_without_the_label(tmp_path):
+    (tmp_path / "counter_srv.py").write_text((BLIND / "counter_srv.py").read_text())
+    text = (BLIND / "label_reference.toml").read_text().replace("ECHO hi{client}", "ECHO hi")
+    (tmp_path / "label_free.toml").write_text(text)
+    result = protocol_check(tmp_path / "label_free.toml")
+    assert "@reference answers are stable" in result.stdout, result.stdout + result.stderr
+    assert "✗" not in result.stdout
+
+
+# -- B1: `.bytewise` of a large send is bounded ---------------------------------------------
+def test_bytewise_plan_of_a_long_send_is_bounded_and_splits_its_edges_byte_by_byte():
+    from harness.segmentation import BYTEWISE_EDGE, BYTEWISE_LIMIT, one_byte_per_segment_bounded
+
+    assert one_byte_per_segment_bounded(BYTEWISE_LIMIT).sizes() == [1] * BYTEWISE_LIMIT
+    sizes = one_byte_per_segment_bounded(70_004).sizes()
+    assert len(sizes) == BYTEWISE_LIMIT and sum(sizes) == 70_004
+    assert sizes[:BYTEWISE_EDGE] == [1] * BYTEWISE_EDGE  # the length header and the message's start
+    assert sizes[-BYTEWISE_EDGE:] == [1] * BYTEWISE_EDGE  # the message's end (a line ending)
+
+
+def big_frame_file(tmp_path, size: int = 10_000):
+    """rev.toml's shape with one frame of `size` bytes (one byte per 2 ms would take 2 s per 1,000 bytes)."""
+    for name in ("rev_ref.py", "rev_bug_recvn.py"):
+        (tmp_path / name).write_text((BLIND / name).read_text())
+    text = ('name = "rev"\ntransport = "tcp"\nframing = "length"\n\n[[conversation]]\nname = "big_frame"\n'
+            f'steps = [ {{ send = "{"ab" * (size // 2)}" }}, {{ expect = "{"ba" * (size // 2)}" }} ]\n')
+    (tmp_path / "big.toml").write_text(text)
+    return str(tmp_path / "big.toml")
+
+
+def test_bytewise_of_a_long_send_fits_the_check_timeout_and_still_catches_a_recv_without_loop(harness, tmp_path):
+    protocol = big_frame_file(tmp_path)
+    args = ("--protocol", protocol, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check-timeout", "15",
+            "--check", "framing::big_frame.bytewise")
+    good = harness(*args, str(tmp_path / "rev_ref.py"), "{port}")
+    assert good.outcomes() == {"framing::big_frame.bytewise": "passed"}, good.stdout
+    bad = harness(*args, str(tmp_path / "rev_bug_recvn.py"), "{port}")
+    assert bad.outcomes() == {"framing::big_frame.bytewise": "failed"}, bad.stdout
+    assert "first and last 64 bytes" in bad.check("framing::big_frame.bytewise")["detail"]
+
+
+# -- M1: a conversation that fails alone is not a concurrency problem -----------------------
+CONCURRENCY = ("concurrency::simultaneous_conversations", "concurrency::idle_client_does_not_block",
+               "concurrency::stalled_client_does_not_block", "concurrency::survives_abrupt_disconnect",
+               "concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop")
+
+
+def test_concurrency_checks_say_the_conversation_fails_alone_without_unrelated_hints(harness):
+    result = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--suite", "concurrency", str(BLIND / "rev_bug_zero.py"), "{port}")
+    for check_id in CONCURRENCY:
+        message = result.check(check_id)["message"]
+        assert message.startswith("the conversation 'reverse_text' already fails when run alone"), message
+        assert "see conversation::reverse_text" in message
+        for unrelated in ("one client at a time", "ConnectionResetError", "copies waited"):
+            assert unrelated not in message, message
+
+
+def test_a_server_serving_one_client_at_a_time_still_gets_the_blocking_hint(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                     "concurrency::idle_client_does_not_block", server("kv_one_at_a_time.py"), "{port}")
+    message = result.check("concurrency::idle_client_does_not_block")["message"]
+    assert message.startswith("while another client stayed connected and silent")
+    assert "serve one client at a time" in message and "fails when run alone" not in message
+
+
+# -- M4: a crowd that cannot connect to a one-at-a-time server ------------------------------
+def test_crowd_that_cannot_connect_blames_one_client_at_a_time_not_the_accept_queue(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+            "--check", "concurrency::simultaneous_conversations")
+    good = harness(*args, str(BLIND / "calc_ref.py"), "{port}")
+    assert good.outcomes() == {"concurrency::simultaneous_conversations": "passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "calc_bug_serial.py"), "{port}")
+    message = bad.check("concurrency::simultaneous_conversations")["message"]
+    assert "stopped accepting new connections while it served the first ones" in message, message
+    assert "it serves one client at a time" in message
+
+
+# -- M2: framing failures lead with the likely cause ----------------------------------------
+def test_framing_failures_of_a_server_that_takes_one_recv_as_one_message_lead_with_that(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "framing::arith.*")
+    good = harness(*args, str(BLIND / "calc_ref.py"), "{port}")
+    assert set(good.outcomes().values()) == {"passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "calc_bug_onerecv.py"), "{port}")
+    assert bad.check("framing::arith.coalesced")["message"].startswith(
+        "the server does not answer messages that arrive together in one segment as it answers them one by one: "
+        "it treats one recv() as one message")
+    for plan in ("bytewise", "random"):
+        message = bad.check(f"framing::arith.{plan}")["message"]
+        assert message.startswith("the server fails when a message arrives"), message
+        assert "Keep receiving until the line ending has arrived" in message
+
+
+def test_a_recv_without_loop_on_a_length_header_leads_with_the_pieces(harness):
+    bad = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "framing::reverse_text.bytewise", str(BLIND / "rev_bug_recvn.py"), "{port}")
+    message = bad.check("framing::reverse_text.bytewise")["message"]
+    assert message.startswith("the server fails when a message arrives in pieces (one byte per segment)"), message
+    assert "the whole header, then as many bytes as it says" in message
+
+
+def test_framing_failure_of_a_conversation_that_fails_as_written_blames_no_cuts(harness):
+    bad = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "framing::reverse_text.*", str(BLIND / "rev_bug_zero.py"), "{port}")
+    for plan in ("coalesced", "bytewise", "random"):
+        message = bad.check(f"framing::reverse_text.{plan}")["message"]
+        assert message.startswith("the conversation 'reverse_text' fails as written too, so the cuts are not the "
+                                  "cause (see conversation::reverse_text)"), message
+
+
+def test_udp_reply_cut_after_a_long_request_blames_a_small_recvfrom_and_marks_the_request(harness):
+    args = ("--protocol", str(BLIND / "reg.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "conversation::long_address")
+    good = harness(*args, str(BLIND / "reg_ref.py"), "{port}")
+    assert good.outcomes() == {"conversation::long_address": "passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "reg_bug_small.py"), "{port}")
+    check = bad.check("conversation::long_address")
+    assert check["message"].startswith("conversation 'long_address', step 1: the server likely cut this "
+                                       "1511-byte datagram"), check["message"]
+    assert "use recvfrom(65535)" in check["message"]
+    assert ">>  1  send" in check["detail"] and "<<  4  expect" in check["detail"]
+
+
+# -- M5/M6: steps shown as written, long ones elided -------------------------------------------
+def test_steps_show_patterns_as_written_and_elide_long_bytes():
+    from harness.protocolfile.model import MATCH, SEND, Step
+
+    assert Step(1, "client", MATCH, pattern=r"^ERR \d+$").shown() == r"expect-match '^ERR \d+$'"
+    long_send = Step(2, "client", SEND, text="x" * 1500).shown()
+    assert len(long_send) < 120 and "(1500 bytes)" in long_send
+    long_hex = Step(3, "client", SEND, raw=bytes(range(256)) * 4).shown()
+    assert len(long_hex) < 120 and "(1024 bytes)" in long_hex
+
+
+def test_list_shows_a_regex_without_doubled_backslashes(tmp_path):
+    (tmp_path / "p.toml").write_text('name = "p"\ntransport = "tcp"\nframing = "line"\n[[conversation]]\n'
+                                     'name = "c"\nsteps = [{ send = "X" }, { expect-match = \'^ERR \\d+$\', '
+                                     'example = "ERR 1" }]\n')
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", str(tmp_path / "p.toml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert r"expect-match '^ERR \d+$'" in result.stdout
+    assert "\\\\d" not in result.stdout
+
+
+# -- M3: "Address already in use" for a server that binds the port it is given -------------
+def test_startup_advice_for_a_taken_port_tells_hard_coding_only_without_port():
+    from harness.startup_advice import startup_advice
+
+    tail = "OSError: [Errno 98] Address already in use"
+    assert "instead of hard-coding it" in startup_advice(tail, port_given=False)
+    given = startup_advice(tail, port_given=True)
+    assert "hard-coding" not in given and "SO_REUSEADDR" in given
+
+
+def test_port_reusable_failure_does_not_tell_a_server_using_port_to_stop_hard_coding(harness):
+    args = ("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+            "shutdown::port_reusable")
+    bad = harness(*args, str(BLIND / "calc_bug_noreuse.py"), "{port}")
+    check = bad.check("shutdown::port_reusable")
+    assert check["outcome"] == "failed"
+    shown = check["message"] + (check.get("detail") or "")
+    assert "SO_REUSEADDR" in shown and "hard-coding" not in shown, shown
+
+
+# -- minor: the same lines shown once -------------------------------------------------------
+def test_traceback_warning_shows_the_traceback_once(harness):
+    run = harness("--suite", "shutdown", "-k", "no_traceback", server("double_fork_daemon.py"), "{port}")
+    check = run.check("shutdown::no_traceback")
+    assert "KeyboardInterrupt" in check["detail"]
+    assert not check.get("server_output"), check.get("server_output")
+    assert run.stdout.count("fd, addr = self._accept()") == 1, run.stdout
+
+
+def test_a_server_dying_of_a_reset_is_said_to_have_exited_once(harness):
+    run = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "concurrency::survives_abrupt_disconnect", str(BLIND / "calc_bug_rst.py"), "{port}")
+    message = run.check("concurrency::survives_abrupt_disconnect")["message"]
+    assert message.startswith("the server exited (exit code 1) after a client vanished with a reset"), message
+    assert message.count("exited") == 1
+
+
+def test_protocol_check_counts_in_the_singular(tmp_path):
+    (tmp_path / "one.toml").write_text('name = "one"\ntransport = "tcp"\nframing = "line"\n[[conversation]]\n'
+                                       'name = "c"\nsteps = [{ send = "X" }, { expect-match = \'^Y$\', '
+                                       'example = "Y" }]\n')
+    result = protocol_check(tmp_path / "one.toml")
+    assert result.returncode == 0, result.stderr
+    assert "1 conversation, 1 expect-match pattern matching its example" in result.stdout
+
+
+def test_list_says_plainly_which_conversation_each_copy_runs():
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", KV_FILE],
+                            capture_output=True, text=True, timeout=60)
+    assert "c01 runs the first conversation, c02 the second" in result.stdout
+    assert "c04 'set_then_get'" in result.stdout  # three conversations: the fourth copy starts over
+
+
+def test_udp_shutdown_checks_do_not_say_clients_are_connected():
+    result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol",
+                             str(ROOT / "tests" / "protocols" / "udp_hello.toml")],
+                            capture_output=True, text=True, timeout=60)
+    assert "shutdown::sigint_with_clients" in result.stdout
+    assert "clients are connected" not in result.stdout
