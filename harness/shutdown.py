@@ -121,6 +121,8 @@ class SignalTarget:
     pid: int
     daemonized: bool = False  # the server's first process had exited; this is its oldest process
     launcher: str | None = None  # the server runs under this launcher, which was not signalled
+    #: `pid`'s start time when it was chosen, before any signal: how its exit is told from a reused pid.
+    started: float | None = None
 
 
 def signal_target(server: ServerProcess) -> SignalTarget | None:
@@ -131,8 +133,8 @@ def signal_target(server: ServerProcess) -> SignalTarget | None:
     tree = server.pids(with_token=True)
     if not tree:
         return None
-    probe = server.probe
-    return SignalTarget(min(tree, key=lambda pid: (probe.start_time(pid) or math.inf, pid)), daemonized=True)
+    oldest = _oldest(server, tree)
+    return SignalTarget(oldest, daemonized=True, started=server.probe.start_time(oldest))
 
 
 def _through_launcher(server: ServerProcess) -> SignalTarget | None:
@@ -148,8 +150,12 @@ def _through_launcher(server: ServerProcess) -> SignalTarget | None:
     holders = [pid for pid in server.pids() if any(s.local_port == port for s in probe.bound_sockets([pid], transport))]
     if not holders or root in holders:
         return None
-    first = min(holders, key=lambda pid: (probe.start_time(pid) or math.inf, pid))
-    return SignalTarget(first, launcher=command)
+    first = _oldest(server, holders)
+    return SignalTarget(first, launcher=command, started=probe.start_time(first))
+
+
+def _oldest(server: ServerProcess, pids: list[int]) -> int:
+    return min(pids, key=lambda pid: (server.probe.start_time(pid) or math.inf, pid))
 
 
 #: How long a process that ignores the signal is watched (its children may still go).
@@ -174,10 +180,10 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     to_group = not daemonized  # Ctrl+C, or a service manager: the whole group
     launcher = target.launcher
     if daemonized:
-        server_seconds, exit = _signal_and_wait_foreign(server, pid, sig, deadline)
+        server_seconds, exit = _signal_and_wait_foreign(server, target, sig, deadline)
     elif launcher:
         server.send_signal(sig, group=True)
-        server_seconds, exit = _signal_and_wait_foreign(server, pid, None, deadline)
+        server_seconds, exit = _signal_and_wait_foreign(server, target, None, deadline)
         if exit == NOT_VISIBLE:
             exit = ""  # the launcher collected it; not worth a word
     else:
@@ -222,16 +228,21 @@ def ignored_signals(pid: int) -> set[int]:
 
 
 def _signal_and_wait_foreign(
-    server: ServerProcess, pid: int, sig: signal.Signals | None, deadline: Deadline
+    server: ServerProcess, target: SignalTarget, sig: signal.Signals | None, deadline: Deadline
 ) -> tuple[float | None, str]:
     """Signal a server process that is not our direct child (a daemon's, or
     one under a launcher; `sig` None: already signalled with its group) and
     wait for it.
 
     Orphans re-parent to the harness (a child subreaper), so its exit status
-    is usually ours to collect; otherwise it is only known to be gone.
+    is usually ours to collect; otherwise it is only known to be gone: its
+    pid shows no live process, or one started at another time (a reused
+    pid). Its start time is the one read when it was chosen, before the
+    signal: a process that exits at once may be reaped by its launcher or a
+    sandbox's init before this function first looks, and its start time read
+    then would be "none", which never changes.
     """
-    started = server.probe.start_time(pid)
+    pid, started = target.pid, target.started
     status: list[int] = []
 
     def exited() -> bool:
@@ -241,7 +252,8 @@ def _signal_and_wait_foreign(
                 status.append(code)
         except ChildProcessError:
             pass
-        return bool(status) or server.probe.start_time(pid) != started
+        now = server.probe.start_time(pid)  # None: gone (or, from /proc, a zombie: exited, not ours to reap)
+        return bool(status) or now is None or now != started
 
     if sig is not None:
         try:

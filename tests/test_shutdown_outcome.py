@@ -13,7 +13,8 @@ import pytest
 
 from harness.launcher import ServerProcess, ServerSpec
 from harness.probe import LinuxProbe, PsutilProbe
-from harness.shutdown import QUIET_S, ShutdownOutcome, Survivor, ignored_signals, settle
+from harness.deadline import Deadline, poll_until
+from harness.shutdown import QUIET_S, ShutdownOutcome, Survivor, ignored_signals, settle, shut_down
 
 
 def outcome(**changes) -> ShutdownOutcome:
@@ -106,6 +107,34 @@ def test_settle_waits_for_rest_and_gives_up_on_a_busy_server(rest, resting):
         assert settle(server, limit=0.3) == resting
         waited = time.monotonic() - started
         assert waited >= 0.3 if not resting else waited < 0.3
+    finally:
+        server.stop()
+
+
+# -- telling that a server under a launcher exited ---------------------------------
+def test_a_server_reaped_by_its_launcher_before_the_harness_looks_has_exited(tmp_path):
+    """The launcher (or a sandbox's init) may reap the server's process before
+    the harness first looks after the signal, as on a loaded machine: it has
+    exited all the same, not "still running" until the deadline."""
+    script = tmp_path / "server.py"
+    script.write_text("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_DFL)\n" + LISTENS + "listener.accept()\n")
+    # The shell ignores SIGTERM, so it is alive to reap the server itself.
+    server = ServerProcess(ServerSpec(argv=("sh", "-c", f"trap '' TERM; {sys.executable} {script} {{port}}; echo ended")))
+    send = server.send_signal
+
+    def send_then_lag(sig: int, group: bool = False) -> None:
+        assert server.process is not None
+        listening = [pid for pid in server.pids() if pid != server.process.pid]
+        send(sig, group)
+        assert poll_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in listening), Deadline(10))
+
+    server.send_signal = send_then_lag  # type: ignore[method-assign]
+    try:
+        server.start()
+        result = shut_down(server, signal.SIGTERM, timeout=3.0)
+        assert result is not None and result.launcher is not None
+        assert result.server_exited and result.server_seconds < 3.0, result.describe()
+        assert result.clean, result.describe()
     finally:
         server.stop()
 
