@@ -31,6 +31,8 @@ _CARETS = re.compile(r"^[\s^~]*[\^~][\s^~]*$")
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
 _THREAD = re.compile(r"Thread-\d+")
 _THREAD_HEADER = re.compile(r"^Exception in thread .*?: ?(?=Traceback|$)")
+#: A source line another thread's caret markers ran into ("x = f(y)^^^  ^^   ^^^^"): no code ends so.
+_MIXED_CARETS = re.compile(r"[\^~]{3,}\s*$")
 _LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
 _STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
 _NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
@@ -143,7 +145,7 @@ def blocks_of(output: str) -> list[Block]:
         uncareted = re.sub(r"[\^~]{2,}", "", line).rstrip()
         if uncareted != line and _NAMES.fullmatch(uncareted.strip()):
             line = uncareted  # "ConnectionResetError^^^^^^^   ^^^": an exception name and another thread's carets
-        if not line.strip() or _CARETS.match(line) or _SECTION.match(line):
+        if not line.strip() or _CARETS.match(line) or _SECTION.match(line) or _MIXED_CARETS.search(line):
             continue
         if _START.match(line):
             if current and current[-1].startswith("Exception in thread") and line.startswith("Traceback"):
@@ -219,7 +221,7 @@ class OutputView:
     silent: bool = False
     #: The shapes (event kinds per connection) of the wire timelines drawn so far.
     _timelines: set[tuple] = field(default_factory=set)
-    #: Suites whose first failure drew its timeline (one per suite keeps a run short; -v draws every one).
+    #: Suites whose failure drew the run's timeline (one per run keeps it short; -v draws every one).
     _timeline_suites: set[str] = field(default_factory=set)
 
     def silence_shown(self) -> bool:
@@ -286,11 +288,11 @@ class OutputView:
 
     def timeline_once(self, wire: dict[str, Any] | None, check_id: str) -> dict[str, Any] | None:
         """The wire log to draw under a failure, or None: a shutdown check's subject is the
-        server's exit, not the exchange; one timeline per suite (its first failure) keeps a
-        buggy server's run short, and an exchange shaped like one already drawn (the same
-        moves, other sizes and times) adds nothing. The JSON and HTML reports keep every one."""
+        server's exit, not the exchange; one timeline per run (its first failure, the one a
+        student reads first) keeps a buggy server's run short, and an exchange shaped like
+        one already drawn adds nothing. The JSON and HTML reports keep every one (-v draws all)."""
         suite = check_id.partition("::")[0]
-        if not wire or suite == "shutdown" or suite in self._timeline_suites:
+        if not wire or suite == "shutdown" or self._timeline_suites:
             return None
         moves = [(e.get("kind"), e.get("conn")) for e in wire.get("events", ()) if e.get("kind") != "note"]
         shape = tuple(move for i, move in enumerate(moves) if i == 0 or move != moves[i - 1])  # 46 writes = 1 write

@@ -143,6 +143,9 @@ def render(wire: dict[str, Any], lines: int = LINES) -> str:
     events = wire.get("events") or []
     verdict = (wire.get("verdict") or {}).get("event")
     groups = _groups(events, verdict)
+    if len(groups) >= 2 and verdict == groups[-2][-1] and events[verdict]["kind"] == wirelog.SILENCE \
+            and events[groups[-1][0]]["kind"] == wirelog.CLIENT_FIN:
+        groups.pop()  # "nothing came", then only our own close: the close says nothing more
     if not groups:
         return ""
     at = next((g for g, group in enumerate(groups) if verdict in group), None)

@@ -63,7 +63,7 @@ def test_a_hint_is_shown_once_and_later_failures_point_to_it():
     assert "hint: an empty payload" in other
 
 
-def test_a_run_draws_one_timeline_per_suite_and_never_for_shutdown():
+def test_a_run_draws_one_timeline_and_never_for_shutdown():
     from harness.outputview import OutputView
 
     def wire(*kinds: str) -> dict:
@@ -74,7 +74,16 @@ def test_a_run_draws_one_timeline_per_suite_and_never_for_shutdown():
     assert view.timeline_once(silent, "framing::single_frame") is silent
     assert view.timeline_once(wire("connect", "send", "recv", "silence"), "framing::split_header") is None  # same suite
     assert view.timeline_once(wire("connect", "send", "send", "silence", "client-fin"), "concurrency::x") is None  # same shape
-    other = wire("connect", "send", "server-rst")
-    assert view.timeline_once(other, "concurrency::idle_client_does_not_block") is other
+    assert view.timeline_once(wire("connect", "send", "server-rst"), "concurrency::idle_client_does_not_block") is None
     assert view.timeline_once(wire("connect", "server-fin"), "shutdown::sigterm_idle") is None
     assert view.timeline_once(None, "echo::single_message") is None
+
+
+def test_source_lines_with_another_threads_carets_run_into_them_are_dropped():
+    from harness.outputview import OutputView
+
+    garbled = ("Exception in thread Thread-1 (handle):\nTraceback (most recent call last):\n"
+               '  File "s.py", line 3, in handle\n    chunk = conn.recv(n)^^^  ^^    ^        ^^^^^^^^^^^^\n'
+               "MemoryError\n")
+    shown = OutputView().render(garbled)
+    assert "^^^" not in shown and "MemoryError" in shown, shown
