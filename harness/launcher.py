@@ -381,7 +381,7 @@ class ServerProcess:
     def _describe(self, code: int | None) -> str:
         """The exit status, and which resource limit caused it if one did."""
         text = describe_exit(code)
-        cause = self.spec.sandbox.explain(code, self.output_tail(4000)) if self.spec.sandbox else None
+        cause = self.spec.sandbox.explain(code, self.output_tail(4000), self.workdir) if self.spec.sandbox else None
         return f"{text}: {cause}" if cause else text
 
     def still_listening(self) -> bool:

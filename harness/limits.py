@@ -15,9 +15,11 @@ Rules:
   of its own (`harness.sandbox` runs it as a fresh unprivileged uid when the
   harness is root); otherwise the tasks that user already has are added to it.
 - rlimits are per process: a server that forks N children may use N times the
-  memory limit (bounded by the process limit). No cgroups are used.
-- The cause of a death is read from what the kernel did (the signal) and what
-  the server printed (MemoryError, EMFILE, EAGAIN from fork) — a best effort,
+  memory limit (bounded by the process limit) — except where `harness.memcg`
+  gives the instance a memory cgroup: there the limit holds for its whole
+  tree, shared memory, tmpfs files and memfd included.
+- The cause of a death is read from what the kernel did (the signal; SIGKILL
+  with the instance's memory cgroup counting an OOM kill) and what the server printed (MemoryError, EMFILE, EAGAIN from fork) — a best effort,
   worded as such.
 """
 
@@ -133,11 +135,15 @@ _SYMPTOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def explain(returncode: int | None, output_tail: str, limits: Limits) -> str | None:
-    """Which limit most likely ended the server, with its value, or None."""
+def explain(returncode: int | None, output_tail: str, limits: Limits, oom_killed: bool = False) -> str | None:
+    """Which limit most likely ended the server, with its value, or None;
+    `oom_killed`: the instance's memory cgroup says its OOM killer struck."""
     flags = limits.flags()
     if returncode is not None and returncode < 0:
         sig = -returncode
+        if sig == signal.SIGKILL and oom_killed and flags["--memory-limit"] is not None:
+            return (f"it was killed at the memory limit (--memory-limit {limits.memory_mib} MiB, shared memory, "
+                    "tmpfs files and memfd of all its processes included)")
         if sig == signal.SIGXCPU and flags["--cpu-limit"] is not None:
             return f"it used up its CPU time limit (--cpu-limit {limits.cpu_s} s)"
         if sig == signal.SIGXFSZ and flags["--file-size-limit"] is not None:

@@ -11,7 +11,11 @@ Rules:
   is spawned with the limits set, and as root the sandbox's init starts the
   server as the instance's fresh uid (no setpriv, no capability: bwrap shows
   it the interpreter). Otherwise the fallback below, with one note.
-- Limits (`harness.limits`) apply to every server.
+- Limits (`harness.limits`) apply to every server. Where a memory cgroup can
+  be made (`harness.memcg`), each instance gets one at its memory limit,
+  joined first in the preexec function (before the limits and the uid drop),
+  so shared memory, tmpfs files and memfd count too; it is removed in
+  `release()`, and its OOM kills are how `explain()` knows the limit struck.
 - When the harness runs as root, each server instance runs as a fresh
   unprivileged uid/gid (no name, no groups, picked from the uids this system
   maps), so `RLIMIT_NPROC` counts exactly that server's tasks and the server
@@ -44,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import bwrap, isolation
+from harness import bwrap, isolation, memcg
 from harness import limits as limits_module
 from harness import scratch
 from harness.limits import Limits
@@ -80,9 +84,12 @@ class Sandbox:
     quiet: bool = False
     #: Run each instance under bubblewrap where it works (harness.bwrap); else the fallback.
     use_bwrap: bool = True
+    #: A memory cgroup per instance where one can be made (harness.memcg).
+    use_memcg: bool = True
     notes: list[str] = field(default_factory=list)
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
     _uids: dict[str, int] = field(default_factory=dict)
+    _cgroups: dict[str, memcg.MemoryCgroup] = field(default_factory=dict)
 
     def prepare(self, workdir: Path, argv: list[str], cwd: str | None) -> Prepared:
         base = Path(cwd) if cwd else Path.cwd()
@@ -108,7 +115,7 @@ class Sandbox:
         if self.sandboxed() and uid is None:  # not root: bwrap and the sandbox's init run as the user too
             tasks += 2
         table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
-        set_limits = limits_module.setter(table)
+        set_limits = self._in_memory_cgroup(workdir, limits_module.setter(table))
         if uid is not None:
             _open_path_for_others(workdir)
         if self.sandboxed() and self.scratch:
@@ -125,6 +132,25 @@ class Sandbox:
         wrapper = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                    "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *_pdeathsig(setpriv), "--"]
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
+
+    def _in_memory_cgroup(self, workdir: Path, set_limits: Callable[[], None]) -> Callable[[], None]:
+        """`set_limits`, after joining a new memory cgroup for this instance (where one can be made)."""
+        if not self.use_memcg or self.limits.memory_mib is None:
+            return set_limits
+        cgroup = memcg.create(self.limits.memory_mib)
+        if cgroup is None:
+            return set_limits
+        old = self._cgroups.pop(str(workdir), None)
+        if old is not None:
+            old.remove()
+        self._cgroups[str(workdir)] = cgroup
+        join = cgroup.join()
+
+        def preexec() -> None:
+            join()
+            set_limits()
+
+        return preexec
 
     def sandboxed(self) -> bool:
         """Do servers run under bubblewrap here?"""
@@ -160,8 +186,10 @@ class Sandbox:
         """The unprivileged uid the server of `workdir` runs as, if it was dropped to one."""
         return self._uids.get(str(workdir))
 
-    def explain(self, returncode: int | None, output_tail: str) -> str | None:
-        return limits_module.explain(returncode, output_tail, self.limits)
+    def explain(self, returncode: int | None, output_tail: str, workdir: Path | None = None) -> str | None:
+        cgroup = self._cgroups.get(str(workdir)) if workdir is not None else None
+        oom_killed = cgroup is not None and cgroup.oom_kills() > 0
+        return limits_module.explain(returncode, output_tail, self.limits, oom_killed)
 
     def release(self, workdir: Path) -> None:
         """After stop(): kill whatever still runs as this instance's own uid (a daemon that
@@ -170,6 +198,9 @@ class Sandbox:
         if uid is not None:
             kill_user(uid)
             remove_temporaries_of(uid)
+        cgroup = self._cgroups.get(str(workdir))
+        if cgroup is not None:
+            cgroup.remove()  # kept: its OOM count still explains the exit
         scratch.remove(workdir / "submission")
 
     def preflight(self, argv: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
-from harness import bwrap
+from harness import bwrap, memcg
 from harness.sandbox import reachable_by_others
 from test_hostile import processes_with
 
@@ -30,6 +31,8 @@ MODES = pytest.mark.parametrize("mode", [
     "fallback",
 ])
 ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="the attack needs a root harness to mean anything")
+MEMCG_MISSING = memcg.unavailable_reason()
+NEEDS_MEMCG = pytest.mark.skipif(MEMCG_MISSING is not None, reason=f"no memory cgroup here: {MEMCG_MISSING}")
 FAST = ("--reply-timeout", TEST_REPLY_TIMEOUT, "--startup-timeout", "10")
 
 
@@ -112,7 +115,10 @@ def test_temporaries_vanish_with_the_server_and_tmpfs_counts_as_memory(harness, 
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         left = [name for name in os.listdir(folder) if token in name]
         assert not left, f"left in {folder}: {left}"
-    if mode == "sandboxed":  # its private /dev/shm is as big as the memory limit: 128 MiB never fit
+    if MEMCG_MISSING is None:  # its memory cgroup counts the files: killed at the limit, or refused space
+        assert "HELD 128 MiB" not in run.stdout
+        assert run.returncode == 0 or "killed at the memory limit (--memory-limit 100 MiB" in run.stdout, run.stdout
+    elif mode == "sandboxed":  # its private /dev/shm is as big as the memory limit: 128 MiB never fit
         assert run.returncode == 0, run.stdout
     else:  # the fallback cannot count tmpfs files as memory (README: containment "partly")
         assert run.returncode == 3 and "HELD 128 MiB" in run.stdout
@@ -203,3 +209,33 @@ def test_a_correct_server_may_use_the_temporary_folders(harness, mode):
     run = harness(*flags(mode), "--suite", "echo", *FAST, server("echo_uses_temporaries.py"), "{port}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert set(run.outcomes().values()) == {"passed"}
+
+
+def memory_cgroups() -> set[str]:
+    """The instances' memory cgroups below ours (harness.memcg) that exist now."""
+    folder = memcg.own_memory_folder()
+    return {name for name in os.listdir(folder[0]) if name.startswith(memcg.PREFIX)} if folder else set()
+
+
+@NEEDS_MEMCG
+@MODES
+def test_memory_in_memfd_counts_against_the_memory_limit(harness, mode):
+    """Attack 7: memfd written, never mapped, is counted by no per-process limit;
+    the instance's memory cgroup counts it: the server holds at most the limit."""
+    before = memory_cgroups()
+    run = harness(*flags(mode), "-k", "single_message", *FAST, "--memory-limit", "256",
+                  server("hostile_fills_memfd.py"), "{port}")
+    held = [int(mib) for mib in re.findall(r"MEMFD HELD (\d+) MiB", run.stdout)]
+    assert held and max(held) <= 256, run.stdout
+    assert run.returncode == 0 or "killed at the memory limit (--memory-limit 256 MiB" in run.stdout, run.stdout
+    assert memory_cgroups() <= before
+
+
+@NEEDS_MEMCG
+@MODES
+def test_a_correct_server_passes_everything_in_its_memory_cgroup(harness, mode):
+    before = memory_cgroups()
+    run = harness(*flags(mode), *FAST, str(REFERENCE / "tcp_echo.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert set(run.outcomes().values()) == {"passed"}
+    assert memory_cgroups() <= before

@@ -4,6 +4,7 @@ uid choice, reachability, the watchdog engine. No harness subprocess here."""
 from __future__ import annotations
 
 import os
+import subprocess
 import signal
 import sys
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import isolation, limits, sandbox, scratch
+from harness import isolation, limits, memcg, sandbox, scratch
 from harness.limits import Limits
 from harness.watchdog import Watchdog
 
@@ -188,3 +189,39 @@ def test_scratch_copy_leaves_out_other_users_files(tmp_path):
     os.chown(source / "f001.txt", 12345, 12345)
     plan = scratch.plan(source, source / "server.py")
     assert sorted(plan.files) == ["f000.txt", "f002.txt", "server.py"]
+
+
+def test_a_sigkill_from_the_memory_cgroups_oom_killer_is_the_memory_limit():
+    given = Limits(memory_mib=256)
+    assert "killed at the memory limit (--memory-limit 256 MiB" in (
+        limits.explain(-signal.SIGKILL, "", given, oom_killed=True) or "")
+    assert limits.explain(-signal.SIGKILL, "", given, oom_killed=False) is None  # a SIGKILL alone proves nothing
+    assert limits.explain(1, "", given, oom_killed=True) is None  # an exit of its own is not the OOM killer's
+
+
+@pytest.mark.parametrize(("mountpoint", "root", "path", "expected"), [
+    ("/sys/fs/cgroup/memory", "/", "/process_api/abc", "/sys/fs/cgroup/memory/process_api/abc"),
+    ("/sys/fs/cgroup", "/", "/", "/sys/fs/cgroup"),
+    ("/sys/fs/cgroup", "/docker/x", "/docker/x", "/sys/fs/cgroup"),  # a container sees its own cgroup as the root
+    ("/sys/fs/cgroup", "/docker/x", "/docker/x/sub", "/sys/fs/cgroup/sub"),
+    ("/sys/fs/cgroup", "/docker/x", "/other", None),
+])
+def test_the_harnesss_own_cgroup_folder_is_found_below_its_mount(mountpoint, root, path, expected):
+    assert memcg._below(mountpoint, root, path) == expected
+
+
+@pytest.mark.skipif(memcg.unavailable_reason() is not None, reason=f"no memory cgroup: {memcg.unavailable_reason()}")
+def test_a_memory_cgroup_is_limited_joined_and_removed():
+    cgroup = memcg.create(64)
+    assert cgroup is not None and cgroup.path.is_dir()
+    limit = "memory.max" if cgroup.version == 2 else "memory.limit_in_bytes"
+    assert int((cgroup.path / limit).read_text()) == 64 * memcg.MIB
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], preexec_fn=cgroup.join())
+    try:
+        assert cgroup.pids() == [child.pid]
+        assert cgroup.remove()  # kills what is left in it
+        assert not cgroup.path.exists() and cgroup.removed
+        assert child.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
