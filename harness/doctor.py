@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
-from harness import bwrap, isolation
+from harness import bwrap, isolation, memcg
 from harness.sandbox import CAP_SETGID, CAP_SETUID, has_capabilities, pick_uid
 
 #: Guarantee number (SPEC §5) -> its short name.
@@ -70,6 +70,7 @@ def facts() -> dict[str, Any]:
         "max_user_namespaces": userns,
         "network_problem": isolation.unavailable_reason(),
         "uid_switch": uid_switch,
+        "memcg_problem": memcg.unavailable_reason(),
     }
 
 
@@ -108,11 +109,16 @@ def report(f: dict[str, Any]) -> str:
         "",
         "limits (per server process)",
         *limit_lines(),
+        f"  {memcg.describe(f.get('memcg_problem'))}",
         "",
         f"mode: {chosen}",
     ]
     for number, name in GUARANTEES.items():
         verdict = BY_MODE[chosen][number]
+        if number == 4 and chosen == "fallback as root" and f.get("memcg_problem", "") is None:
+            verdict = "yes"  # removed by uid, and counted by the instance's memory cgroup
+        elif number == 4 and chosen == "sandboxed" and f.get("memcg_problem") is not None:
+            verdict = "partly: memfd is not counted in the memory limit (no memory cgroup)"
         word, _, why = verdict.partition(": ")
         lines.append(f"  {word:<6} {number}. {name}" + (f" ({why})" if why else ""))
     advice = []

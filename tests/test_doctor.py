@@ -30,3 +30,11 @@ def test_every_mode_names_all_six_guarantees():
     for verdicts in doctor.BY_MODE.values():
         assert set(verdicts) == set(doctor.GUARANTEES)
         assert all(v.partition(":")[0] in ("yes", "partly", "no") for v in verdicts.values())
+
+
+def test_doctor_says_in_one_line_whether_the_memory_limit_counts_memfd():
+    with_cgroup = doctor.report({**doctor.facts(), "memcg_problem": None})
+    without = doctor.report({**doctor.facts(), "memcg_problem": "no memory cgroup controller is mounted"})
+    assert len([line for line in with_cgroup.splitlines() if "counts shared memory, tmpfs files and memfd" in line]) == 1
+    assert "yes  memory limit counts shared memory, tmpfs files and memfd" in with_cgroup
+    assert "no   memory limit counts shared memory, tmpfs files and memfd (no memory cgroup controller" in without
