@@ -225,3 +225,18 @@ def test_a_memory_cgroup_is_limited_joined_and_removed():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.skipif(memcg.unavailable_reason() is not None, reason=f"no memory cgroup: {memcg.unavailable_reason()}")
+def test_a_memory_cgroup_left_by_a_killed_harness_is_removed_by_the_next():
+    folder, _ = memcg.own_memory_folder()
+    dead = 2 ** 22 + 12345  # above pid_max's default: no such process
+    stale = folder / f"{memcg.PREFIX}{dead}-0"
+    stale.mkdir()
+    try:
+        cgroup = memcg.create(64)
+        assert cgroup is not None and not stale.exists()
+        assert cgroup.remove()
+    finally:
+        if stale.exists():
+            stale.rmdir()
