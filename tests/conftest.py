@@ -57,6 +57,7 @@ class HarnessRun:
     stderr: str
     report: dict | None
     elapsed: float
+    pid: int = 0  # the `harness run` process (names its memory cgroups)
 
     def outcomes(self) -> dict[str, str]:
         assert self.report is not None, f"no JSON report; stderr:\n{self.stderr}"
@@ -116,7 +117,7 @@ def run_harness(*args: str, tmp_path: Path, timeout: float = 120, cwd: Path | No
         raise
     elapsed = time.monotonic() - started
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return HarnessRun(marker, process.returncode, stdout, stderr, report, elapsed)
+    return HarnessRun(marker, process.returncode, stdout, stderr, report, elapsed, process.pid)
 
 
 def kill_marked_processes(marker: str) -> None:

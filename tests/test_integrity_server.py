@@ -211,10 +211,12 @@ def test_a_correct_server_may_use_the_temporary_folders(harness, mode):
     assert set(run.outcomes().values()) == {"passed"}
 
 
-def memory_cgroups() -> set[str]:
-    """The instances' memory cgroups below ours (harness.memcg) that exist now."""
+def memory_cgroups_of(run) -> set[str]:
+    """The memory cgroups (harness.memcg) of `run`'s harness process that still exist: other
+    runs of the suite make and remove their own at the same time, named by their own pid."""
     folder = memcg.own_memory_folder()
-    return {name for name in os.listdir(folder[0]) if name.startswith(memcg.PREFIX)} if folder else set()
+    mine = f"{memcg.PREFIX}{run.pid}-"
+    return {name for name in os.listdir(folder[0]) if name.startswith(mine)} if folder else set()
 
 
 @NEEDS_MEMCG
@@ -222,20 +224,18 @@ def memory_cgroups() -> set[str]:
 def test_memory_in_memfd_counts_against_the_memory_limit(harness, mode):
     """Attack 7: memfd written, never mapped, is counted by no per-process limit;
     the instance's memory cgroup counts it: the server holds at most the limit."""
-    before = memory_cgroups()
     run = harness(*flags(mode), "-k", "single_message", *FAST, "--memory-limit", "256",
                   server("hostile_fills_memfd.py"), "{port}")
     held = [int(mib) for mib in re.findall(r"MEMFD HELD (\d+) MiB", run.stdout)]
     assert held and max(held) <= 256, run.stdout
     assert run.returncode == 0 or "killed at the memory limit (--memory-limit 256 MiB" in run.stdout, run.stdout
-    assert memory_cgroups() <= before
+    assert run.pid and not memory_cgroups_of(run)
 
 
 @NEEDS_MEMCG
 @MODES
 def test_a_correct_server_passes_everything_in_its_memory_cgroup(harness, mode):
-    before = memory_cgroups()
     run = harness(*flags(mode), *FAST, str(REFERENCE / "tcp_echo.py"), "{port}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert set(run.outcomes().values()) == {"passed"}
-    assert memory_cgroups() <= before
+    assert run.pid and not memory_cgroups_of(run)
