@@ -122,8 +122,11 @@ BUGGY = [
 def test_buggy_server_fails_exactly_its_concurrency_checks(harness, name, protocol, failing):
     run = harness("--protocol", protocol, "--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server(name), "{port}")
-    assert run.ids_with("failed") == failing, run.stdout
-    assert run.ids_with("passed") == (UDP_CHECKS if protocol == "udp-echo" else TCP_CHECKS) - failing, run.stdout
+    # The shared buffer's cross-talk can also reach the stalled client's check, when a loaded machine
+    # runs the stalled client's thread after the second client's: the same bug, seen there too.
+    extra = {"concurrency::stalled_client_does_not_block"} if name == "conc_shared_buffer.py" else set()
+    assert failing <= run.ids_with("failed") <= failing | extra, run.stdout
+    assert run.ids_with("passed") == (UDP_CHECKS if protocol == "udp-echo" else TCP_CHECKS) - run.ids_with("failed"), run.stdout
     assert run.returncode == 1, run.stdout + run.stderr
     for check_id in failing:
         assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
