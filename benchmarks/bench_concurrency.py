@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
-from harness.launcher import ServerProcess, ServerSpec
+from harness.clients.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.server.launcher import ServerProcess, ServerSpec
 from harness.settings import Settings
 from harness.suites.test_concurrency import SequentialClients, accept_queue_of
 

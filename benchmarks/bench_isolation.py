@@ -21,10 +21,10 @@ import time
 
 SCRIPT = r"""
 import statistics, sys, time
-from harness import isolation
-from harness.command import reference_server
-from harness.launcher import ServerProcess, ServerSpec
-from harness.sandbox import Sandbox
+from harness.system import isolation
+from harness.server.command import reference_server
+from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system.sandbox import Sandbox
 
 mode, repeat = sys.argv[1], int(sys.argv[2])
 entered = None
@@ -62,7 +62,7 @@ def main() -> None:
         print(f"{mode:>10}: server start median {statistics.median(times) * 1000:.1f} ms over {len(times)}")
     print(f"namespace entry (unshare + loopback up), median: {statistics.median(entries) * 1000:.2f} ms")
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from harness import isolation; isolation.enter()"], check=True)
+    subprocess.run([sys.executable, "-c", "from harness.system import isolation; isolation.enter()"], check=True)
     print(f"a fresh interpreter that enters a namespace: {(time.perf_counter() - started) * 1000:.0f} ms wall")
 
 

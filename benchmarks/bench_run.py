@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.command import reference_server
-from harness.launcher import ServerProcess, ServerSpec
+from harness.server.command import reference_server
+from harness.server.launcher import ServerProcess, ServerSpec
 
 LISTEN_STAMP = (
     "import socket, sys, time\n"

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 STARTS = r"""
 import sys, time
-from harness import isolation
-from harness.command import reference_server
-from harness.launcher import ServerProcess, ServerSpec
-from harness.sandbox import Sandbox
+from harness.system import isolation
+from harness.server.command import reference_server
+from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system.sandbox import Sandbox
 
 use_bwrap, repeat = sys.argv[1] == "bwrap", int(sys.argv[2])
 isolation.enter()

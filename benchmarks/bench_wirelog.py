@@ -51,7 +51,7 @@ for name, folder in (("harness.suites", "suites"), ("harness.reference_servers",
                                                   submodule_search_locations=[f"{tree}/{folder}"])
     module = importlib.util.module_from_spec(spec); sys.modules[name] = module; spec.loader.exec_module(module)
     setattr(harness, name.split(".")[1], module)
-from harness.cli import main
+from harness.cli.main import main
 raise SystemExit(main(["run", "-q", sys.argv[2], "{port}"]))
 """
 

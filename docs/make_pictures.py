@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import browser  # noqa: E402  (tests/browser.py)
 
-from harness.html_report import page, server_label  # noqa: E402
-from harness.report import CheckResult, Report, ServerInfo  # noqa: E402
-from harness.sequence_diagram import clean, render  # noqa: E402
+from harness.results.html_report import page, server_label  # noqa: E402
+from harness.results.report import CheckResult, Report, ServerInfo  # noqa: E402
+from harness.evidence.sequence_diagram import clean, render  # noqa: E402
 
 #: name, server, protocol, check, what the picture shows.
 BUGS = (

@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM stop a run like Ctrl+C: once, and never silently lost.
 
-Rules (no pytest here; `harness.guard` installs it):
+Rules (no pytest here; `harness.plugin.confinement` installs it):
 - The first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread;
   pytest then stops, the servers are killed and the partial report written.
 - Later ones only say that we are on it, so they cannot cut that cleanup

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from harness.errors import ConfigError
-from harness.framing import FrameCodec
+from harness.protocols.framing import FrameCodec
 from harness.protocolfile.loader import is_protocol_file, load_protocol_file
 from harness.protocols import PROTOCOLS
 

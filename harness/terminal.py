@@ -5,7 +5,7 @@ control character except newline and tab — ESC (ANSI sequences), carriage
 return and backspace (which could overwrite a harness line), BEL, DEL, the C1
 controls, and the Unicode bidirectional overrides — as a visible escape such
 as `\\x1b`. The JSON report keeps the real text (JSON escapes controls itself);
-the JUnit file encodes what XML cannot hold (`harness.junit`).
+the JUnit file encodes what XML cannot hold (`harness.results.junit`).
 """
 
 from __future__ import annotations

@@ -24,19 +24,19 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from harness.bytesdiff import describe_mismatch
+from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
-from harness.client import TcpConnection, echo_mismatch
-from harness.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.clients.connection import TcpConnection, echo_mismatch
+from harness.clients.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_crowd, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint, ServerProcess
-from harness.patience import PATIENCE
-from harness.serverkind import SURVIVE_RESET, language_of
+from harness.server.launcher import Endpoint, ServerProcess
+from harness.clients.patience import PATIENCE
+from harness.server.serverkind import SURVIVE_RESET, language_of
 from harness.settings import Settings
 
 if TYPE_CHECKING:
-    from harness.framing import FrameCodec
+    from harness.protocols.framing import FrameCodec
 
 TCP = ("tcp-echo",)
 FRAMED = ("tcp-framed",)
@@ -86,7 +86,7 @@ def wire(settings: Settings, payload: bytes) -> bytes:
 
 
 def frame_codec(settings: Settings) -> "FrameCodec":
-    from harness.framing import FrameCodec  # only tcp-framed needs the codec
+    from harness.protocols.framing import FrameCodec  # only tcp-framed needs the codec
 
     return FrameCodec(settings.length_format, settings.max_frame)
 
@@ -515,7 +515,7 @@ def test_simultaneous_clients_udp(fresh_server, settings):
 
 @check("concurrency::idle_without_busy_loop", protocols=UDP)
 def test_idle_without_busy_loop_udp(fresh_server, settings):
-    from harness.client import UdpClient
+    from harness.clients.connection import UdpClient
 
     instance = fresh_server()
     with UdpClient(instance.endpoint, settings.reply_timeout) as client:

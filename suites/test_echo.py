@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from harness.checks import RECOMMENDED, check
-from harness.client import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 
@@ -99,7 +99,7 @@ def test_half_close_tcp(endpoint, settings):
                 failure.args = (failure.message,)
             raise
         if received != message:
-            from harness.client import echo_mismatch
+            from harness.clients.connection import echo_mismatch
 
             raise echo_mismatch(message, received, "", "after half-close")
         conn.expect_eof(Deadline(settings.reply_timeout))

@@ -2,7 +2,7 @@
 harness/protocols/filetransfer.py and docs/protocols.md).
 
 Each server instance serves its own directory of files written by the harness
-(harness/served_files.py): text, binary, empty, 50 MiB, a non-ASCII name, and
+(harness/server/served_files.py): text, binary, empty, 50 MiB, a non-ASCII name, and
 eight parts for concurrent downloads; a secret file lies just outside it.
 
 conversation:: exact bytes and hash of each kind of file, a missing file, path
@@ -18,15 +18,15 @@ import selectors
 
 import pytest
 
-from harness.bytesdiff import describe_mismatch
+from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
-from harness.client import TcpConnection
-from harness.crowd import accept_queue_of, connect_while_accepting, fewer_connected
+from harness.clients.connection import TcpConnection
+from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint
+from harness.server.launcher import Endpoint
 from harness.protocols.filetransfer import ProtocolViolation, Reply, ReplyParser, header_problems, request
-from harness.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
+from harness.server.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
 from harness.settings import Settings
 
 FILE = ("tcp-file",)

@@ -3,12 +3,12 @@
 TCP is a byte stream: one send() may arrive in several recv()s and several
 send()s in one (粘包, "sticky packets"). A server that assumes one recv() is
 one message works on a quiet loopback and breaks on a real network. Each check
-here sends the same kind of bytes cut differently (harness/segmentation.py:
+here sends the same kind of bytes cut differently (harness/clients/segmentation.py:
 all in one segment, one byte per segment, a split header, a header with part
 of the payload, seeded random cuts) and requires the replies to be exactly
 what an ideal server returns, whatever the cuts.
 
-tcp-framed (harness/framing.py): every frame answered by an identical frame,
+tcp-framed (harness/protocols/framing.py): every frame answered by an identical frame,
 in order. Its basic checks (single, binary, many frames) live here too, with
 framing:: ids, since the echo suite does not apply to it. tcp-echo: coalesced
 and fragmented bursts come back as the same byte stream.
@@ -27,15 +27,15 @@ from typing import Callable
 
 import pytest
 
-from harness import wirelog
-from harness.bytesdiff import describe_mismatch, first_difference, readable
+from harness.evidence import wirelog
+from harness.evidence.bytesdiff import describe_mismatch, first_difference, readable
 from harness.checks import check
-from harness.client import TcpConnection
+from harness.clients.connection import TcpConnection
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.hints import BYTE_ORDER_HINT
-from harness.framing import FrameCodec, locate, summarize
-from harness.segmentation import (
+from harness.evidence.hints import BYTE_ORDER_HINT
+from harness.protocols.framing import FrameCodec, locate, summarize
+from harness.clients.segmentation import (
     Plan, coalesced, describe_sizes, frame_starts, header_split, header_then_partial, one_byte_per_segment, random_split,
 )
 from harness.settings import Settings
@@ -48,7 +48,7 @@ ECHO = ("tcp-echo",)
 
 #: Every byte value, plus the whitespace that strip() would eat at both ends.
 BINARY = b"\x00 \t" + bytes(range(256)) + bytes(reversed(range(256))) + b" \r\n"
-#: How harness.client words a reply timeout (as opposed to a close or a reset).
+#: How harness.clients.connection words a reply timeout (as opposed to a close or a reset).
 STALLED = "no more bytes arrived"
 #: Random segmentation: rounds per check, frames per round, payload sizes (a range picked at random).
 RANDOM_ROUNDS = 3

@@ -12,15 +12,15 @@ wrong greeting fails that check only.
 
 from __future__ import annotations
 
-from harness.bytesdiff import describe_mismatch
+from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
-from harness.client import TcpConnection, UdpClient
-from harness.crowd import accept_queue_of, connect_while_accepting, fewer_connected
+from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint
+from harness.server.launcher import Endpoint
 from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
-from harness.replies import ReplyReader
+from harness.clients.reply_reader import ReplyReader
 from harness.settings import Settings
 
 TCP = ("tcp-hello",)

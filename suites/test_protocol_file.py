@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from harness.checks import PROTOCOL_FILE, check
-from harness.client import TcpConnection
-from harness.crowd import accept_queue_of, wait_for_accept_room
+from harness.clients.connection import TcpConnection
+from harness.clients.crowd import accept_queue_of, wait_for_accept_room
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
-from harness.launcher import ServerProcess
+from harness.server.launcher import ServerProcess
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
 from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message

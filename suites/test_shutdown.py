@@ -25,15 +25,15 @@ from contextlib import ExitStack, suppress
 import pytest
 
 from harness.checks import PROTOCOL_FILE, RECOMMENDED, check
-from harness.client import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
-from harness.launcher import ServerProcess
-from harness.patience import PATIENCE
+from harness.server.launcher import ServerProcess
+from harness.clients.patience import PATIENCE
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
-from harness.shutdown import ShutdownOutcome, shut_down
-from harness.shutdown_advice import hint
+from harness.server.shutdown import ShutdownOutcome, shut_down
+from harness.server.shutdown_advice import hint
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -104,7 +104,7 @@ def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bo
     whatever else has arrived with them); whether an answer came."""
     conn.send_all(message, Deadline(settings.reply_timeout))
     # The reply is not this suite's subject: a server already known to go
-    # silent (harness.patience) is not waited for a whole timeout again.
+    # silent (harness.clients.patience) is not waited for a whole timeout again.
     if conn.read_available(PATIENCE.wait(settings.reply_timeout), cap=1):
         conn.read_available(0, cap=1 << 20)
         return True

@@ -21,7 +21,7 @@ Rules:
   in five at ±45 %). Pairs 10 ms apart share the phase. p50/p99 shown
   are over every window's round trips pooled.
 - The load generator runs on a CPU of its own and both servers on the
-  others (harness/affinity.py; nothing changes below 2 CPUs). Left to the
+  others (harness/system/affinity.py; nothing changes below 2 CPUs). Left to the
   scheduler, two instances of the same thread-per-client server are placed
   differently and stay so: 50-client latency of the reference against
   itself spread ±29 % over 6 runs unpinned, ±1 % pinned.
@@ -29,7 +29,7 @@ Rules:
   pairs at the top load.
 - Ratios read "higher is better": throughput and datagram rate are
   server / reference; latency is reference p50 / server p50.
-- The load generator (harness/loadgen.py) reports its own CPU share, so the
+- The load generator (harness/clients/loadgen.py) reports its own CPU share, so the
   report shows that it outran the server rather than measured itself.
 """
 
@@ -46,11 +46,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from harness import affinity, loadgen
+from harness.system import affinity
+from harness.clients import loadgen
 from harness.checks import INFORMATIONAL, check
-from harness.command import reference_server
+from harness.server.command import reference_server
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint, ServerProcess
+from harness.server.launcher import Endpoint, ServerProcess
 from harness.settings import Settings
 
 TCP = ("tcp-echo", "tcp-framed")
@@ -94,7 +95,7 @@ def reference(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Se
 @pytest.fixture
 def apart(server: ServerProcess, reference: ServerProcess) -> Iterator[affinity.Apart]:
     """The load generator on a CPU of its own, both servers on the others, for
-    the whole check (see harness/affinity.py)."""
+    the whole check (see harness/system/affinity.py)."""
     with affinity.generator_apart([lambda: server.pids(with_token=True),
                                    lambda: reference.pids(with_token=True)]) as placed:
         yield placed

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness import affinity
+from harness.system import affinity
 
 
 def test_plan_gives_the_generator_one_cpu_and_the_servers_the_rest():

@@ -22,11 +22,11 @@ import pytest
 from packaging.requirements import Requirement
 
 from conftest import REFERENCE, ROOT, SERVERS
-from harness.bundle import assignment_files
-from harness.bundle_scripts import classroom_workflow, run_autograder, setup_sh
-from harness.command import server_file
+from harness.cli.bundle import assignment_files
+from harness.cli.bundle_scripts import classroom_workflow, run_autograder, setup_sh
+from harness.server.command import server_file
 from harness.errors import ConfigError
-from harness.wheel import harness_distribution, installed_wheel
+from harness.cli.wheel import harness_distribution, installed_wheel
 from test_reports_formats import gradescope_schema_errors
 
 SAMPLE = ROOT / "examples" / "harness.toml"
@@ -361,7 +361,7 @@ def test_run_autograder_finds_a_nested_entry_and_runs_above_its_folder(tmp_path)
 
 
 def test_an_install_without_a_record_of_its_files_is_refused_not_bundled_empty(tmp_path, monkeypatch):
-    import harness.wheel as wheel_module
+    import harness.cli.wheel as wheel_module
 
     class Bare:
         """A distribution pip did not record (no RECORD, no direct_url.json)."""

@@ -8,10 +8,11 @@ import socket
 
 import pytest
 
-from harness import sockdiag, wirelog
-from harness.client import TcpConnection, closing
+from harness.system import sockdiag
+from harness.evidence import wirelog
+from harness.clients.connection import TcpConnection, closing
 from harness.deadline import Deadline
-from harness.launcher import Endpoint
+from harness.server.launcher import Endpoint
 
 
 def states_on(port: int) -> set[str]:

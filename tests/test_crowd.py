@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import socket
 
-from harness.acceptqueue import QueueState
-from harness.crowd import (
+from harness.system.acceptqueue import QueueState
+from harness.clients.crowd import (
     wait_for_accept_room,
     Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, _describe_odd_reply, attribute, message_tag, tagged_conversations,
 )
@@ -116,9 +116,9 @@ def test_connects_wait_for_room_in_the_accept_queue():
 
 
 def test_a_small_backlog_narrows_the_window_of_connects():
-    from harness.acceptqueue import state_of
+    from harness.system.acceptqueue import state_of
     from harness.deadline import Deadline
-    from harness.sockdiag import SocketInfo
+    from harness.system.sockdiag import SocketInfo
 
     def listening(port: int, waiting: int, backlog: int) -> SocketInfo:
         return SocketInfo("tcp", socket.AF_INET, "127.0.0.1", port, "0.0.0.0", 0, "LISTEN", 1, waiting, backlog)

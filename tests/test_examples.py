@@ -23,7 +23,7 @@ from test_reports_formats import gradescope_schema_errors
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
 #: The sample assignment: echo worth 60, binary_bytes and half_close weigh 2, the other 7 checks 1:
-#: 60/11 per unit of weight, shared in quarter points that add up to 60 (harness.apportion).
+#: 60/11 per unit of weight, shared in quarter points that add up to 60 (harness.results.apportion).
 SERVES_NEXT_CLIENT_POINTS = 5.5
 
 

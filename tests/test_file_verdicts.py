@@ -12,7 +12,7 @@ import pytest
 
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 from harness.protocols.filetransfer import ProtocolViolation, ReplyParser, encode_reply, header_problems, request
-from harness.served_files import ServedFiles, absolute_paths
+from harness.server.served_files import ServedFiles, absolute_paths
 
 SUITES = ("--suite", "conversation", "--suite", "framing", "--suite", "concurrency")
 CHECKS = {

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harness.framing import FrameCodec, FrameError, Position, locate, summarize
+from harness.protocols.framing import FrameCodec, FrameError, Position, locate, summarize
 
 CODEC = FrameCodec()
 PAYLOADS = [b"hello", b"", bytes(range(256)), b"\x00\x00\x00\x05", b"x" * 70_000]

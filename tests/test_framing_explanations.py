@@ -3,8 +3,8 @@ it was cut and what came back: tested here without a server."""
 
 from __future__ import annotations
 
-from harness.framing import FrameCodec
-from harness.segmentation import coalesced, header_split, one_byte_per_segment
+from harness.protocols.framing import FrameCodec
+from harness.clients.segmentation import coalesced, header_split, one_byte_per_segment
 from harness.suites.test_framing import frames_failure, stream_failure
 
 CODEC = FrameCodec()
@@ -67,7 +67,7 @@ def test_stream_failure_names_the_message_and_byte():
 
 
 def test_a_short_unpack_in_the_server_output_replaces_the_byte_order_hint():
-    from harness.hints import revise
+    from harness.evidence.hints import revise
 
     message = "frame 1 of 1 was not answered\nhint: this frame's header 05 00 00 00 means 5 ...\nrandom cuts"
     output = "Traceback ...\nstruct.error: unpack requires a buffer of 4 bytes\n"

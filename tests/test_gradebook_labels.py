@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 
 from conftest import leftover_server_processes
-from harness.folder_lock import hold_folder
-from harness.progress import Progress
+from harness.cli.folder_lock import hold_folder
+from harness.cli.progress import Progress
 from test_grade import CONFIG, STUBBORN, gradebook, grade, make_submissions
 
 INTERRUPT_LINE = "harness: interrupted; gradebook of the "
@@ -102,7 +102,7 @@ def test_second_grade_into_the_same_folder_is_refused_and_names_the_holder(tmp_p
 
 def test_the_lock_is_released_when_its_holder_dies(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from harness.folder_lock import hold_folder\n"
+        "import sys, time; from pathlib import Path; from harness.cli.folder_lock import hold_folder\n"
         f"with hold_folder(Path({str(tmp_path)!r})):\n    print('held', flush=True); time.sleep(600)")],
         stdout=subprocess.PIPE, text=True)
     try:

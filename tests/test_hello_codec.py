@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from harness.client import TcpConnection
+from harness.clients.connection import TcpConnection
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.launcher import Endpoint
+from harness.server.launcher import Endpoint
 from harness.protocols.hello import LINE, UNFRAMED, coalesced_reply_candidates, reply_for
-from harness.replies import ReplyReader
+from harness.clients.reply_reader import ReplyReader
 
 
 def test_line_mode_bytes():

@@ -112,7 +112,7 @@ def test_server_damaging_its_folder_damages_only_the_scratch_copy(harness, tmp_p
 
 
 def test_a_huge_submission_folder_is_copied_only_up_to_the_bound(harness, tmp_path):
-    from harness import scratch
+    from harness.system import scratch
 
     submission = tmp_path / "home"
     (submission / "junk").mkdir(parents=True)

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REFERENCE, ROOT
 from harness.assignment import load_assignment
-from harness.init_assignment import TOTAL_POINTS, assignment_text
+from harness.cli.init_assignment import TOTAL_POINTS, assignment_text
 from harness.protocols import PROTOCOLS
 
 

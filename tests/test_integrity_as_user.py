@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REFERENCE, SERVERS
-from harness import bwrap
-from harness.sandbox import reachable_by_others
+from harness.system import bwrap
+from harness.system.sandbox import reachable_by_others
 
 NOBODY = 65534
 HARNESS_HOME = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness
-from harness.progress import Progress
+from harness.cli.progress import Progress
 from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
 
 #: A `harness` package that, if ever imported by the harness, writes a full-marks report.

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
-from harness import bwrap, memcg
-from harness.sandbox import reachable_by_others
+from harness.system import bwrap, memcg
+from harness.system.sandbox import reachable_by_others
 from test_hostile import processes_with
 
 SANDBOX_MISSING = "HARNESS_TEST_NO_BWRAP asks for the fallback" if FALLBACK else bwrap.unavailable_reason()
@@ -213,7 +213,7 @@ def test_a_correct_server_may_use_the_temporary_folders(harness, mode):
 
 
 def memory_cgroups_of(run) -> set[str]:
-    """The memory cgroups (harness.memcg) of `run`'s harness process that still exist: other
+    """The memory cgroups (harness.system.memcg) of `run`'s harness process that still exist: other
     runs of the suite make and remove their own at the same time, named by their own pid."""
     folder = memcg.own_memory_folder()
     mine = f"{memcg.PREFIX}{run.pid}-"

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from conftest import FALLBACK, reference, server
-from harness import bwrap
+from harness.system import bwrap
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.outputview import OutputView, blocks_of
+from harness.evidence.outputview import OutputView, blocks_of
 
 TRACEBACK = """Exception in thread Thread-{n} (handle):
 Traceback (most recent call last):
@@ -64,7 +64,7 @@ def test_a_hint_is_shown_once_and_later_failures_point_to_it():
 
 
 def test_a_run_draws_one_timeline_and_never_for_shutdown():
-    from harness.outputview import OutputView
+    from harness.evidence.outputview import OutputView
 
     def wire(*kinds: str) -> dict:
         return {"events": [{"kind": kind, "conn": 1} for kind in kinds]}
@@ -80,7 +80,7 @@ def test_a_run_draws_one_timeline_and_never_for_shutdown():
 
 
 def test_source_lines_with_another_threads_carets_run_into_them_are_dropped():
-    from harness.outputview import OutputView
+    from harness.evidence.outputview import OutputView
 
     garbled = ("Exception in thread Thread-1 (handle):\nTraceback (most recent call last):\n"
                '  File "s.py", line 3, in handle\n    chunk = conn.recv(n)^^^  ^^    ^        ^^^^^^^^^^^^\n'

@@ -75,7 +75,7 @@ def test_protocol_check_accepts_a_reference_answer_without_the_label(tmp_path):
 
 # -- B1: `.bytewise` of a large send is bounded ---------------------------------------------
 def test_bytewise_plan_of_a_long_send_is_bounded_and_splits_its_edges_byte_by_byte():
-    from harness.segmentation import BYTEWISE_EDGE, BYTEWISE_LIMIT, one_byte_per_segment_bounded
+    from harness.clients.segmentation import BYTEWISE_EDGE, BYTEWISE_LIMIT, one_byte_per_segment_bounded
 
     assert one_byte_per_segment_bounded(BYTEWISE_LIMIT).sizes() == [1] * BYTEWISE_LIMIT
     sizes = one_byte_per_segment_bounded(70_004).sizes()
@@ -212,7 +212,7 @@ def test_list_shows_a_regex_without_doubled_backslashes(tmp_path):
 
 # -- M3: "Address already in use" for a server that binds the port it is given -------------
 def test_startup_advice_for_a_taken_port_tells_hard_coding_only_without_port():
-    from harness.startup_advice import startup_advice
+    from harness.server.startup_advice import startup_advice
 
     tail = "OSError: [Errno 98] Address already in use"
     assert "instead of hard-coding it" in startup_advice(tail, port_given=False)

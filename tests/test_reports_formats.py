@@ -13,12 +13,12 @@ import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 from harness.assignment import Assignment
 from harness.checks import load_catalogue
-from harness.classroom import classroom_results
-from harness.feedback import explain, shown
-from harness.gradescope import gradescope_results
-from harness.grading import grade
-from harness.junit import junit_xml
-from harness.report import CheckResult, Report, ServerInfo
+from harness.results.classroom import classroom_results
+from harness.results.feedback import explain, shown
+from harness.results.gradescope import gradescope_results
+from harness.results.grading import grade
+from harness.results.junit import junit_xml
+from harness.results.report import CheckResult, Report, ServerInfo
 
 load_catalogue()
 

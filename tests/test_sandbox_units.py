@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import isolation, limits, memcg, sandbox, scratch
-from harness.limits import Limits
-from harness.watchdog import Watchdog
+from harness.system import isolation, limits, memcg, sandbox, scratch
+from harness.system.limits import Limits
+from harness.plugin.watchdog import Watchdog
 
 
 def make_tree(root: Path, files: int, size: int = 10) -> None:

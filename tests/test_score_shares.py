@@ -10,13 +10,13 @@ from functools import reduce
 
 import pytest
 
-from harness.apportion import largest_remainder, share_out
+from harness.results.apportion import largest_remainder, share_out
 from harness.assignment import Assignment
 from harness.checks import load_catalogue
-from harness.classroom import classroom_results
-from harness.gradescope import gradescope_results
-from harness.grading import check_weights, counted_checks, grade
-from harness.report import CheckResult, Report, ServerInfo
+from harness.results.classroom import classroom_results
+from harness.results.gradescope import gradescope_results
+from harness.results.grading import check_weights, counted_checks, grade
+from harness.results.report import CheckResult, Report, ServerInfo
 
 load_catalogue()
 

@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from harness.client import TcpConnection
+from harness.clients.connection import TcpConnection
 from harness.deadline import Deadline
-from harness.launcher import Endpoint
-from harness.segmentation import (
+from harness.server.launcher import Endpoint
+from harness.clients.segmentation import (
     Plan, all_in_one, coalesced, describe_sizes, header_split, header_then_partial, one_byte_per_segment,
     random_split,
 )

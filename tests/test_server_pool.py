@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from harness.launcher import ServerSpec
-from harness.servers import SPARES, ServerPool
+from harness.server.launcher import ServerSpec
+from harness.server.pool import SPARES, ServerPool
 
 SERVE = "import socket,sys;s=socket.create_server(('127.0.0.1',int(sys.argv[1])));s.accept()"
 WAITS = "import time;time.sleep(1.2);" + SERVE

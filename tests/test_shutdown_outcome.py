@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from harness.launcher import ServerProcess, ServerSpec
-from harness.probe import LinuxProbe, PsutilProbe
+from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system.probe import LinuxProbe, PsutilProbe
 from harness.deadline import Deadline, poll_until
-from harness.shutdown import QUIET_S, ShutdownOutcome, Survivor, ignored_signals, settle, shut_down
+from harness.server.shutdown import QUIET_S, ShutdownOutcome, Survivor, ignored_signals, settle, shut_down
 
 
 def outcome(**changes) -> ShutdownOutcome:
@@ -141,7 +141,7 @@ def test_a_server_reaped_by_its_launcher_before_the_harness_looks_has_exited(tmp
 
 # -- advice in the server's language ------------------------------------------------
 def test_survivor_advice_fits_the_servers_language():
-    from harness.shutdown_advice import hint
+    from harness.server.shutdown_advice import hint
     survived = outcome(signal_name="SIGTERM", tree_seconds=None, survivors=(Survivor(101, "./echo 9000"),),
                        to_group=True)
     for_c = hint(survived, True, ["./echo 9000"])

@@ -19,7 +19,7 @@ import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 from harness.checks import load_catalogue
 from harness.protocols import PROTOCOLS
-from harness.sandbox import reachable_by_others
+from harness.system.sandbox import reachable_by_others
 
 CHECKS = {
     "shutdown::sigint_idle", "shutdown::sigterm_idle", "shutdown::sigint_with_clients",

@@ -73,8 +73,8 @@ def test_tcp_framed_speed_uses_frames(harness):
 
 
 def test_speed_figures_become_gradescope_leaderboard_columns():
-    from harness.leaderboard import leaderboard
-    from harness.report import CheckResult, Report, ServerInfo
+    from harness.results.leaderboard import leaderboard
+    from harness.results.report import CheckResult, Report, ServerInfo
 
     report = Report("tcp-echo", ServerInfo(command=["s"]), checks=[
         CheckResult("speed::throughput", "speed", "info", 3.0, figures={"mb_s": 812.34567, "ratio": 0.9}),

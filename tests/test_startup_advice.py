@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.startup_advice import startup_advice
+from harness.server.startup_advice import startup_advice
 
 
 @pytest.mark.parametrize("tail", [

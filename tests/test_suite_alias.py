@@ -16,7 +16,7 @@ from conftest import reference
 from harness.assignment import load_assignment
 from harness.checks import load_catalogue
 from harness.errors import ConfigError
-from harness.grading import check_weights, counted_checks
+from harness.results.grading import check_weights, counted_checks
 from harness.suitenames import lookup, matches, renamed, selected_suites
 
 OLD_HELLO = """protocol = "tcp-hello"

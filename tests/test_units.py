@@ -11,13 +11,13 @@ import sys
 
 import pytest
 
-from harness.bytesdiff import describe_mismatch, first_difference
-from harness.command import resolve
+from harness.evidence.bytesdiff import describe_mismatch, first_difference
+from harness.server.command import resolve
 from harness.errors import ConfigError
-from harness.output import OutputCapture
-from harness.report import render_bytes
+from harness.server.output_capture import OutputCapture
+from harness.results.report import render_bytes
 from harness.settings import build_settings
-from harness import sockdiag
+from harness.system import sockdiag
 
 
 @pytest.mark.parametrize("expected, received, offset", [
@@ -152,7 +152,7 @@ def test_output_tail_says_it_was_cut_and_starts_at_a_line(tmp_path):
 
 
 def test_the_server_language_is_read_from_its_command():
-    from harness.serverkind import NODE, OTHER, PYTHON, language_of
+    from harness.server.serverkind import NODE, OTHER, PYTHON, language_of
 
     assert language_of(["/usr/bin/python3.11", "-u", "server.py", "{port}"]) == PYTHON
     assert language_of(["/usr/bin/node", "server.js"]) == NODE
@@ -161,7 +161,7 @@ def test_the_server_language_is_read_from_its_command():
 
 
 def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command():
-    from harness.startup_advice import startup_advice
+    from harness.server.startup_advice import startup_advice
 
     output = "OSError: [Errno 98] Address already in use"
     assert "hard-coding" in startup_advice(output, port_given=False)
@@ -170,7 +170,7 @@ def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command()
 
 
 def test_udp_retries_fit_inside_the_reply_timeout():
-    from harness.client import retry_offsets
+    from harness.clients.connection import retry_offsets
 
     assert retry_offsets(2.0, 3) == [0.0, 0.2, 0.6]
     for timeout in (0.3, 1.0, 2.0, 10.0):
@@ -185,8 +185,8 @@ def test_a_late_copy_of_a_retried_reply_is_not_taken_for_the_next_reply():
     import threading
     import time as clock
 
-    from harness.client import UdpClient
-    from harness.launcher import Endpoint
+    from harness.clients.connection import UdpClient
+    from harness.server.launcher import Endpoint
 
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind(("127.0.0.1", 0))
@@ -209,7 +209,7 @@ def test_a_late_copy_of_a_retried_reply_is_not_taken_for_the_next_reply():
 
 
 def test_a_silence_is_waited_for_in_full_once():
-    from harness.patience import PatienceMemory
+    from harness.clients.patience import PatienceMemory
 
     memory = PatienceMemory()
     assert memory.wait(2.0) == 2.0
@@ -226,7 +226,7 @@ def test_a_silence_is_waited_for_in_full_once():
 def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
     import signal
 
-    from harness.limits import Limits, explain
+    from harness.system.limits import Limits, explain
 
     limits = Limits()
     tail = "MemoryError"  # printed earlier by one of its threads

@@ -1,4 +1,4 @@
-"""The wire log (harness/wirelog.py), its terminal timeline, its sequence
+"""The wire log (harness/evidence/wirelog.py), its terminal timeline, its sequence
 diagram and the HTML report — down to what a person sees of the report in a
 real browser (headless Chromium; skipped with a reason where it is missing)."""
 
@@ -14,11 +14,13 @@ import pytest
 
 import browser
 from conftest import ROOT, TEST_REPLY_TIMEOUT, reference, server
-from harness import html_report, sequence_diagram, timeline, wirelog
+from harness.results import html_report
+from harness.evidence import sequence_diagram, timeline
+from harness.evidence import wirelog
 from harness.assignment import Assignment
-from harness.gradescope import gradescope_results
-from harness.grading import grade
-from harness.report import CheckResult, Report, ServerInfo
+from harness.results.gradescope import gradescope_results
+from harness.results.grading import grade
+from harness.results.report import CheckResult, Report, ServerInfo
 
 #: Screenshots of the rendered report, kept for a person to look at (ignored by git).
 SCREENSHOTS = Path(os.environ.get("HARNESS_SCREENSHOTS", ROOT / "tests" / "screenshots"))

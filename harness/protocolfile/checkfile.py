@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.errors import CheckFailed, ConfigError, ServerStartError
-from harness.launcher import ServerProcess, ServerSpec
+from harness.server.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.bytesdiff import readable
+from harness.evidence.bytesdiff import readable
 
 #: Label of a conversation run alone; copy i of a crowd gets c + two digits of i.
 SOLO_LABEL = "c00"

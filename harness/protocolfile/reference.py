@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from harness.command import resolve
+from harness.server.command import resolve
 from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
-from harness.launcher import ServerProcess, ServerSpec
+from harness.server.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.model import ProtocolFile
 

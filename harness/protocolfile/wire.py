@@ -17,9 +17,9 @@ from __future__ import annotations
 import selectors
 from dataclasses import dataclass
 
-from harness.client import ContactCounter, TcpConnection, recv_and_ack
+from harness.clients.connection import ContactCounter, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
-from harness.framing import FrameCodec, FrameError
+from harness.protocols.framing import FrameCodec, FrameError
 from harness.protocolfile.model import ProtocolFile
 
 #: The largest message read when its size is not known in advance (expect-match, @reference).

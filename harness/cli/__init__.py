@@ -1,0 +1,13 @@
+"""The applications: `harness run`, `list`, `grade`, `doctor`, `bundle`, `init`, `protocol`.
+
+Rules:
+- Options are validated once, into `Settings` (`harness.settings`); a run is
+  pytest with the harness plugin, and the CLI reads its outcome from the report.
+- Every error a user can cause ends in one line and an exit code, never a
+  traceback.
+
+Modules: `main` (argument parsing, `run` and `list`), `grade` (a class of
+submissions: planning, supervision, gradebook), `progress`, `folder_lock`,
+`run_deadline`, `doctor`, `bundle`, `bundle_scripts`, `wheel`,
+`init_assignment`.
+"""

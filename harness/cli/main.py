@@ -1,0 +1,360 @@
+"""`harness run` and `harness list`: a thin wrapper that runs pytest on the suites.
+
+Exit codes (SPEC §1): 0 all checks passed · 1 a check failed · 2 usage or
+configuration error · 3 the server could not be started · 4 a bug in the
+harness itself · 130 interrupted (Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.system import isolation
+from harness.cli import run_deadline
+from harness.assignment import Assignment, find_assignment, load_assignment
+from harness.checks import CATALOGUE, SUITES, load_catalogue
+from harness.server.command import resolve
+from harness.errors import ConfigError
+from harness.protocolfile.loader import display_name, is_protocol_file
+from harness.protocols import PROTOCOLS
+from harness.results.report import Report, ServerInfo
+from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
+from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_START, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def suites_dir() -> Path:
+    import harness.suites
+
+    return Path(harness.suites.__file__).parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Conformance tests for TCP/UDP socket servers."
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="start a server and run the conformance suites against it",
+        usage="harness run [OPTIONS] SERVER [SERVER_ARGS...]\n       harness run [OPTIONS] -- COMMAND [ARGS...]",
+        description="SERVER is a .py file (run with this Python) or an executable. "
+        "{port} and {host} in arguments become the assigned port and host; $PORT and $HOST are set too.",
+    )
+    for option in OPTIONS:
+        flag = f"--{option.name}"
+        if option.type is bool:
+            run.add_argument(flag, dest=option.dest, action="store_true", default=None, help=option.help)
+        else:
+            run.add_argument(flag, dest=option.dest, default=None, metavar=option.name.split("-")[-1].upper(),
+                             help=f"{option.help} (default: {option.default})")
+    run.add_argument("--suite", action="append", dest="suites", help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    run.add_argument("--json", dest="json_path", metavar="FILE", help="write the JSON report to FILE")
+    run.add_argument("--junit-xml", dest="junit_path", metavar="FILE", help="write a JUnit XML report to FILE (check ids as test names)")
+    run.add_argument("--gradescope", dest="gradescope_path", metavar="FILE", help="write Gradescope's results.json to FILE")
+    run.add_argument("--classroom", dest="classroom_path", metavar="FILE",
+                     help="write GitHub Classroom autograding results (JSON; base64 it into <RUNNER>_RESULTS) to FILE")
+    run.add_argument("--config", dest="config_path", metavar="FILE",
+                     help="assignment file: options, command, suites, points (default: ./harness.toml if present)")
+    run.add_argument("--check", action="append", dest="checks", metavar="ID",
+                     help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
+    run.add_argument("-n", dest="workers", metavar="N", help="parallel workers (pytest-xdist); servers must honour {port}")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    run.add_argument("-x", "--exitfirst", dest="exitfirst", action="store_true",
+                     help="stop at the first failed check (fix one thing at a time)")
+    run.add_argument("-v", dest="verbose", action="count", default=0, help="more output")
+    run.add_argument("-q", dest="quiet", action="count", default=0, help="less output")
+    run.add_argument("server", metavar="SERVER", nargs="?", help="the server: a .py file or an executable")
+    run.add_argument("server_args", metavar="SERVER_ARGS", nargs=argparse.REMAINDER, help="its arguments")
+
+    listing = commands.add_parser("list", help="list the checks with their ids, descriptions and expectations")
+    listing.add_argument("--protocol", help=f"only checks for this protocol ({', '.join(sorted(PROTOCOLS))}) "
+                         "or protocol file (path/to/proto.toml)")
+    listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
+
+    from harness.cli.grade import add_grade_parser
+    from harness.cli.bundle import add_bundle_parser
+    from harness.cli.doctor import add_doctor_parser
+    from harness.cli.init_assignment import add_init_parser
+    from harness.protocolfile.checkfile import add_protocol_parser
+
+    add_grade_parser(commands)
+    add_doctor_parser(commands)
+    add_bundle_parser(commands)
+    add_init_parser(commands)
+    add_protocol_parser(commands)
+    return parser
+
+
+def split_dashdash(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """`run [OPTIONS] -- COMMAND...`: the part after `--` is the server command."""
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1 :]
+    return argv, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, command = split_dashdash(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(own)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    if args.command == "list":
+        try:
+            return list_checks(args)
+        except BrokenPipeError:  # `harness list | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+    if args.command == "protocol":
+        from harness.protocolfile.checkfile import protocol_command
+
+        return protocol_command(args)
+    if args.command == "doctor":
+        from harness.cli.doctor import doctor_command
+
+        return doctor_command()
+    if args.command == "grade":
+        from harness.cli.grade import grade_command
+
+        return grade_command(args)
+    if args.command == "bundle":
+        from harness.cli.bundle import bundle_command
+
+        return bundle_command(args)
+    if args.command == "init":
+        from harness.cli.init_assignment import init_command
+
+        return init_command(args)
+    return run(args, command)
+
+
+def list_checks(args: argparse.Namespace) -> int:
+    if args.protocol and is_protocol_file(args.protocol):
+        from harness.protocolfile.checkfile import list_protocol_checks
+
+        return list_protocol_checks(args.protocol, args.suites)
+    if args.protocol and args.protocol not in PROTOCOLS:
+        print(f"harness: error: unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}, "
+              "or a protocol file (.toml)", file=sys.stderr)
+        return EXIT_USAGE
+    catalogue = load_catalogue()
+    chosen = selected_suites(args.suites)
+    for suite in SUITES:
+        if chosen and suite not in chosen:
+            continue
+        entries = [c for c in catalogue.values() if c.suite == suite and (not args.protocol or args.protocol in c.protocols)]
+        if not entries:
+            continue
+        print(f"{suite}" + (f"  (formerly {OLD}::, still accepted as {OLD})" if suite == NEW else ""))
+        for entry in entries:
+            tier = "" if entry.tier == "required" else f" ({entry.tier})"
+            print(f"  {entry.id}{tier}  [{', '.join(entry.protocols)}]")
+            print(f"      {entry.description}")
+            print(f"      expect: {entry.expectation}")
+    return EXIT_OK
+
+
+def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
+    print(f"harness: error: {message}", file=sys.stderr)
+    report = Report(protocol=display_name(args.harness_protocol or "tcp-echo"),
+                    server=ServerInfo(command=command, startup_error=message))
+    _write_outputs(report, args)
+    return code
+
+
+def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str] | None = None) -> None:
+    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for.
+
+    `expected`: the result ids pytest selected, so that checks that never ran still count."""
+    from harness.results.report_files import OutputPaths, write_outputs
+
+    paths = OutputPaths(getattr(args, "json_path", None), getattr(args, "junit_path", None),
+                        getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
+    if any(vars(paths).values()):
+        write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
+                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected,
+                      protocol=getattr(args, "harness_protocol", None))
+
+
+def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
+    """Fill what the command line left open from the assignment file (the command line wins).
+
+    Returns the `--` command if the file's `command` is one (a bare program name)."""
+    assignment = load_assignment(find_assignment(args.config_path))
+    args.assignment = assignment
+    for line in assignment.notes:
+        print(line, file=sys.stderr)
+    for name, value in assignment.options.items():
+        dest = OPTION_BY_NAME[name].dest
+        if getattr(args, dest) is None and value is not False:
+            setattr(args, dest, value)
+    if args.suites is None and assignment.suites:
+        args.suites = list(assignment.suites)
+    if args.checks is None and (assignment.checks is not None or assignment.exclude):
+        load_catalogue()
+        args.checks = [check.id for check in CATALOGUE.values()
+                       if assignment.selects(check.id) and assignment.opts_in(check.suite, args.suites)]
+    if command is None and not args.server and assignment.command:
+        first, rest = assignment.command[0], assignment.command[1:]
+        if os.sep not in first and not os.path.splitext(first)[1]:
+            return list(assignment.command)
+        args.server, args.server_args = first, list(rest)
+    return command
+
+
+def run(args: argparse.Namespace, command: list[str] | None) -> int:
+    run_deadline.arm()  # graded by `harness grade`: its time limit holds even if grade dies
+    try:
+        command = _apply_assignment(args, command)
+    except ConfigError as error:
+        return _fail_early(str(error), EXIT_USAGE, args, [args.server or "", *args.server_args] if command is None else command)
+    raw = {o.name: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest) is not None}
+    typed = [args.server or "", *args.server_args] if command is None else command
+    try:
+        settings = build_settings(raw)
+        for suite in args.suites or []:
+            if suite not in SUITES:
+                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
+        if command is None and not args.server:
+            raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
+        if command is not None:
+            if not command:
+                raise ConfigError("no command after --")
+            server_argv = resolve(command[0], command[1:], dashdash=True)
+        else:
+            server_argv = resolve(args.server, list(args.server_args))
+        workers = args.workers
+        if workers is not None:
+            try:
+                if int(workers) < 0:
+                    raise ValueError
+            except ValueError:
+                if workers != "auto":
+                    raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'") from None
+    except ConfigError as error:
+        return _fail_early(str(error), EXIT_USAGE, args, typed)
+    _warn_misplaced_options(args.server_args if command is None else [], parser_options())
+    if OLD in (args.suites or ()) and correctness_suite(settings.protocol) != OLD and not args.assignment.notes:
+        print(note(settings.protocol_name), file=sys.stderr)
+    if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
+        # Without a private network namespace per worker, their servers would collide on the port.
+        print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
+        workers = None
+    pytest_args = build_pytest_args(args, server_argv, workers)
+    code = run_pytest(pytest_args, args, server_argv)
+    from harness import interrupts
+
+    if interrupts.stop_requested():
+        interrupts.ignore_further_stops()  # the reports are written: only the exit is left
+    return code
+
+
+def parser_options() -> set[str]:
+    """Every option `harness run` knows, e.g. {"--json", "--protocol", "-k"}."""
+    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    return {flag for action in run._actions for flag in action.option_strings}
+
+
+def _warn_misplaced_options(server_args: list[str], known: set[str]) -> None:
+    """`harness run server.py --json r.json` passes --json to the server: say so kindly."""
+    misplaced = [arg.split("=")[0] for arg in server_args if arg.split("=")[0] in known and arg not in ("-h", "-v", "-q")]
+    if misplaced:
+        print(
+            f"note: {', '.join(misplaced)} came after SERVER, so the server receives it; "
+            "put harness options before SERVER (harness run [OPTIONS] SERVER [SERVER_ARGS...])",
+            file=sys.stderr,
+        )
+
+
+def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers: str | None) -> list[str]:
+    import shlex
+
+    directory = str(suites_dir())
+    result = [
+        directory, "--rootdir", directory, "-c", os.devnull,
+        # pytest's terminal output is silenced (our collector prints one line per
+        # check) but kept loaded: pytest-timeout and xdist write through it.
+        "-p", "harness.plugin", "-p", "pytest_timeout", "-qq", "--no-header", "--no-summary",
+        "-p", "no:cacheprovider",
+        "-p", "no:legacypath", "--harness-ui", str(max(-1, min(1, args.verbose - args.quiet))),
+        "--server", shlex.join(server_argv),
+    ]
+    for option in OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None:
+            continue
+        if option.type is bool:
+            result.append(option.pytest_option)
+        else:
+            result += [option.pytest_option, str(value)]
+    for suite in args.suites or []:
+        result += ["--suite", suite]
+    if args.json_path:
+        result += ["--harness-json", args.json_path]
+    for pattern in args.checks or []:
+        result += ["--check", pattern]
+    if args.keyword:
+        result += ["-k", args.keyword]
+    if args.exitfirst:
+        result.append("-x")
+    if workers not in (None, "0"):
+        result += ["-p", "xdist", "-n", str(workers)]
+    return result
+
+
+class _Observer:
+    """Keeps the pytest config so the CLI can read what the run found."""
+
+    config = None
+
+    def pytest_configure(self, config) -> None:  # noqa: ANN001
+        self.config = config
+
+
+def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: list[str]) -> int:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # other installed plugins cost seconds per start
+    import pytest
+
+    from harness.plugin import COLLECTOR
+
+    observer = _Observer()
+    try:
+        code = int(pytest.main(pytest_args, plugins=[observer]))
+    except KeyboardInterrupt:  # a stop that escaped pytest (it had already ended the session)
+        code = EXIT_INTERRUPTED
+    from harness import interrupts
+
+    if interrupts.stop_requested():
+        interrupts.shield_cleanup()  # a late Ctrl+C must not cut the reports short
+    collector = observer.config.stash.get(COLLECTOR, None) if observer.config is not None else None
+    if collector is None:
+        if code == pytest.ExitCode.USAGE_ERROR:
+            return _fail_early("bad arguments (see above)", EXIT_USAGE, args, server_argv)
+        return _fail_early(f"the harness could not run (pytest exit {code})", EXIT_INTERNAL, args, server_argv)
+    crashes = [note for note in getattr(collector, "notes", []) if "crashed" in note]
+    if crashes and not collector.results:
+        return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
+                           EXIT_INTERNAL, args, server_argv)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
+        return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
+    if getattr(collector, "report", None) is not None:
+        _write_outputs(collector.report, args, getattr(collector, "expected", None))
+    if code == pytest.ExitCode.INTERNAL_ERROR and not collector.server.startup_error:
+        return EXIT_INTERNAL
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

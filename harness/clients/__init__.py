@@ -1,0 +1,13 @@
+"""Talking to a server: sockets with deadlines, reply reading, crowds, the load generator.
+
+Rules:
+- Every socket is loopback only and every read is capped and bounded by a
+  `Deadline`; what moved is recorded in the check's wire log
+  (`harness.evidence.wirelog`).
+- No pytest here, no processes: a client knows an `Endpoint`, not a server.
+
+Modules: `connection` (TCP and UDP clients), `reply_reader` (reading replies
+the harness can predict), `segmentation` (how a stream is cut into sends),
+`patience` (how long to wait, given what the run saw), `crowd` (many clients
+at once from one thread), `loadgen` (the speed suite's load).
+"""

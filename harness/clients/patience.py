@@ -1,0 +1,50 @@
+"""How long a check waits for a reply, given what this run already saw.
+
+Rule: a run waits its full reply timeout for a silence once. After the
+server has once been silent for a whole reply timeout, a later wait for its
+next bytes is cut to `PatienceMemory.wait` — at least FLOOR s, a quarter of the
+timeout, and four times the slowest reply the run has measured (a slow server
+that answers keeps its margin), never more than the timeout. A correct server
+is never silent for a whole timeout, so it always gets the full timeout; a
+buggy server that went silent once (a wrong byte order, a server waiting for
+EOF) costs a fraction of a timeout per check after that, not a full one.
+
+One memory per process (a run, or one -n worker), read and updated by the
+client's reading loops (harness.clients.connection, harness.clients.reply_reader).
+"""
+
+from __future__ import annotations
+
+#: The shortest cut wait, whatever was seen before (s).
+FLOOR = 0.5
+
+
+class PatienceMemory:
+    def __init__(self) -> None:
+        self.silent_once = False
+        self.slowest = 0.0
+
+    def wait(self, timeout: float) -> float:
+        """How long to wait now for the next bytes, when the check allows `timeout`."""
+        if not self.silent_once:
+            return timeout
+        return min(timeout, max(FLOOR, timeout / 4, 4 * self.slowest))
+
+    def heard(self, after: float) -> None:
+        """Bytes arrived `after` s into a wait."""
+        self.slowest = max(self.slowest, after)
+
+    def silence(self, waited: float, timeout: float) -> None:
+        """Nothing arrived in `waited` s of a wait the check allowed `timeout` s for."""
+        if waited >= timeout:
+            self.silent_once = True
+
+    def why_short(self, waited: float, timeout: float) -> str:
+        """What a failure says when its wait was cut."""
+        if waited >= timeout:
+            return ""
+        return (f" (not the full {timeout:g} s: this server already stayed silent for a whole reply timeout "
+                "earlier in the run)")
+
+
+PATIENCE = PatienceMemory()

@@ -1,0 +1,129 @@
+"""Read a server's replies when the harness knows what they should be.
+
+Rules:
+- Stop at the first byte that differs from the expected reply: a wrong reply
+  fails at once, not after waiting for bytes that will never come (a server
+  that cut a long line at recv(1024) answers a prefix, then garbage).
+- Keep what arrived beyond the current reply for the next one (a stream has
+  no message boundaries; two replies may come in one recv()).
+- Every read is bounded by a deadline and capped in size.
+- A mismatch shows what was expected and received, with the first difference.
+"""
+
+from __future__ import annotations
+
+import selectors
+import time
+
+from harness.evidence import wirelog
+from harness.evidence.bytesdiff import describe_mismatch
+from harness.clients.connection import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
+from harness.deadline import Deadline
+from harness.errors import CheckFailed
+from harness.clients.patience import PATIENCE
+
+CHUNK = 64 * 1024
+#: After a mismatch, how long to keep reading so the report shows more of the reply.
+EVIDENCE_WAIT = 0.05
+
+
+class ReplyReader:
+    """Buffered, deadline-bounded reading of expected replies on one TcpConnection."""
+
+    def __init__(self, conn: TcpConnection) -> None:
+        self.conn = conn
+        self.pending = bytearray()
+        self.closed = ""  # why the stream ended ("" while open)
+        self.cut = ""  # why the last wait was shorter than its timeout ("" if it was not)
+
+    def _fill(self, deadline: Deadline, cap: int) -> bool:
+        """Read one chunk into `pending`; False on deadline or end of stream."""
+        if self.closed:
+            return False
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.conn.sock, selectors.EVENT_READ)
+            while True:
+                wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
+                started = time.monotonic()
+                if not sel.select(wait):
+                    PATIENCE.silence(wait, deadline.seconds)
+                    self.conn.wire.silence()
+                    if wait < deadline.remaining():
+                        self.cut = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, deadline.seconds)
+                    return False
+                PATIENCE.heard(time.monotonic() - started)
+                try:
+                    chunk = recv_and_ack(self.conn.sock, min(CHUNK, max(1, cap - len(self.pending))))
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    self.conn.wire.event(wirelog.SERVER_RST)
+                    self.closed = "the server reset the connection"
+                    return False
+                if not chunk:
+                    self.conn.wire.event(wirelog.SERVER_FIN)
+                    self.closed = "the server closed the connection"
+                    return False
+                self.conn.wire.got(chunk)
+                ContactCounter.replies += 1
+                self.pending += chunk
+                return True
+
+    def expect(self, expected: bytes, timeout: float, context: str) -> None:
+        """Require `expected` to be the next bytes from the server within `timeout` seconds."""
+        deadline = Deadline(timeout)
+        cap = len(expected) + EXTRA_CAP
+        while len(self.pending) < len(expected) and expected.startswith(bytes(self.pending)):
+            if not self._fill(deadline, cap):
+                break
+        if self.pending[: len(expected)] == expected:
+            del self.pending[: len(expected)]
+            return
+        got = bytes(self.pending)
+        if expected.startswith(got):
+            reason = self.closed or self.cut or f"no more bytes arrived within {timeout:g} s"
+            summary = f"nothing arrived ({reason})" if not got else f"only {len(got)} of {len(expected)} bytes arrived ({reason})"
+        else:
+            evidence = Deadline(EVIDENCE_WAIT)
+            while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap):
+                pass
+            got = bytes(self.pending)
+            summary = "the reply differs from what the protocol requires"
+        raise CheckFailed(f"{context}: {summary}", expected=expected, received=got,
+                          detail=describe_mismatch(expected, got) if got else "")
+
+    def read_line(self, timeout: float, limit: int = 4096) -> bytes | None:
+        """The next line (with its b"\\n"), or None if none completes in time."""
+        deadline = Deadline(timeout)
+        while b"\n" not in self.pending and len(self.pending) < limit:
+            if not self._fill(deadline, limit):
+                return None
+        end = self.pending.find(b"\n")
+        if end < 0:
+            return None
+        line = bytes(self.pending[: end + 1])
+        del self.pending[: end + 1]
+        return line
+
+    def read_until(self, done, seconds: float, settle: float = 0.1, cap: int = EXTRA_CAP) -> bytes:
+        """What arrives until `done(bytes_so_far)` holds and then `settle` s pass
+        quietly (or `seconds` in all): a demonstration need not wait out the timeout."""
+        deadline = Deadline(seconds)
+        while len(self.pending) < cap and not deadline.expired():
+            window = Deadline(min(settle, deadline.remaining())) if done(bytes(self.pending)) else deadline
+            if not self._fill(window, cap) and (window is deadline or self.closed or done(bytes(self.pending))):
+                break
+        got = bytes(self.pending)
+        self.pending.clear()
+        return got
+
+    def expect_close(self, timeout: float, context: str) -> None:
+        """The server must close the connection, sending nothing more, within `timeout`."""
+        deadline = Deadline(timeout)
+        while not self.closed and len(self.pending) < EXTRA_CAP and self._fill(deadline, EXTRA_CAP):
+            pass
+        if self.pending:
+            raise CheckFailed(f"{context}: the server sent {len(self.pending)} unexpected bytes",
+                              expected=b"", received=bytes(self.pending))
+        if not self.closed:
+            raise CheckFailed(f"{context}: the server did not close the connection within {timeout:g} s")

@@ -1,0 +1,15 @@
+"""One server's life: launch, readiness, port discovery, output, the pool, shutdown.
+
+Rules:
+- The server under test is untrusted; every wait here is bounded by a
+  `Deadline`, every process started here is reaped here (`launcher`).
+- OS facts come from `harness.system`; nothing here reads `/proc` itself.
+- Nothing here imports pytest: the plugin hands a `ServerPool` to the suites.
+
+Modules: `command` (what the user typed → argv), `launcher` (start, ready,
+kill the tree), `output_capture` (bounded stdout/stderr capture), `pool` (the
+instances one test process uses, restarted after a crash), `served_files`
+(tcp-file's directory per instance), `shutdown` (signal and watch the tree),
+`startup_advice`, `shutdown_advice` and `serverkind` (advice in the server's
+own language).
+"""

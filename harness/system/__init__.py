@@ -1,0 +1,16 @@
+"""The one operating-system seam: what the kernel knows, and how a server is confined.
+
+Rules:
+- Only modules here read `/proc`, speak NETLINK_SOCK_DIAG, create namespaces,
+  cgroups or rlimits. Everything else asks this package (`probe` answers on
+  Linux from /proc and sock_diag, elsewhere through psutil).
+- Nothing here imports pytest, or any harness package but the top-level
+  vocabulary (`deadline`, `errors`): the layers above decide what a figure means.
+
+Modules: `probe` (processes, sockets, descriptors, CPU), `sockdiag` (the
+kernel's socket tables), `acceptqueue` (a listener's backlog, to pace crowds),
+`affinity` (CPU placement for speed figures), `isolation` (the loopback-only
+network namespace), `sandbox` (limits, uid, scratch copy; bubblewrap or the
+hardened fallback), `bwrap`, `limits`, `memcg`, `scratch`, `server_env` (the
+server's clean environment), `safe_files` (touching files a server controls).
+"""
