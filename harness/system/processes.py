@@ -1,0 +1,188 @@
+"""The machine's process table: which processes exist, whose they are, and
+how the harness keeps, kills and reaps them.
+
+Rules:
+- This is where `/proc/PID/...` is scanned for a process sweep. On Linux the
+  table is read from /proc (cheap, no extra dependency); where /proc is
+  missing (macOS, BSD), through psutil. Both readers give the same answers;
+  `PROC` says which one is used (tests switch it to exercise psutil).
+- A zombie is not a live process: it has exited, and its parent reaps it.
+- `processes_with_env` is the one sweep by environment marker (a run's id, a
+  graded submission's marker, a server's token). What it cannot catch: a
+  process that cleared or replaced its environment (`env -i`, `execve` with a
+  new one), or one run by another user whose environment we may not read.
+- `become_subreaper` and `dies_with_us` are Linux's `prctl`; elsewhere they do
+  nothing, and the sweeps are what finds orphans.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+
+#: Read the process table from /proc (else through psutil).
+PROC = os.path.isdir("/proc/self")
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _proc_pids() -> Iterable[int]:
+    return (int(name) for name in os.listdir("/proc") if name.isdigit())
+
+
+def _proc_stat(pid: int) -> tuple[bytes, int, int] | None:
+    """(state, parent pid, session id) from /proc/PID/stat; None if gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()  # stat field N is fields[N - 3]
+    try:
+        return fields[0], int(fields[1]), int(fields[3])
+    except (ValueError, IndexError):
+        return None
+
+
+def live_children(parent: int) -> list[int]:
+    """Live (non-zombie) child processes of `parent`."""
+    if PROC:
+        return [pid for pid in _proc_pids() if (stat := _proc_stat(pid)) and stat[1] == parent and stat[0] != b"Z"]
+    import psutil
+
+    found = []
+    try:
+        children = psutil.Process(parent).children()
+    except psutil.Error:
+        return []
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def zombie_children(parent: int, session: int) -> list[int]:
+    """Dead, unreaped children of `parent` that were in `session` (never `session`'s leader itself)."""
+    if PROC:
+        return [pid for pid in _proc_pids() if pid != session and (stat := _proc_stat(pid))
+                and stat[0] == b"Z" and stat[1] == parent and stat[2] == session]
+    import psutil
+
+    found = []
+    try:
+        children = psutil.Process(parent).children()
+    except psutil.Error:
+        return []
+    for child in children:
+        try:
+            if child.pid != session and child.status() == psutil.STATUS_ZOMBIE and os.getsid(child.pid) == session:
+                found.append(child.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def processes_with_env(variable: str, value: str) -> list[int]:
+    """Processes (not this one) whose environment sets `variable` to exactly `value`."""
+    me = os.getpid()
+    if PROC:
+        entry = f"{variable}={value}".encode()
+        found = []
+        for pid in _proc_pids():
+            if pid == me:
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if entry in f.read().split(b"\0"):
+                        found.append(pid)
+            except OSError:
+                continue
+        return found
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid != me and process.environ().get(variable) == value:
+                found.append(process.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def kill(pids: Iterable[int], sig: int = signal.SIGKILL) -> list[int]:
+    """Send `sig` to each of `pids`; the ones it reached."""
+    reached = []
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+            reached.append(pid)
+        except OSError:
+            continue
+    return reached
+
+
+def reap(pids: Iterable[int], wait: bool = False) -> int:
+    """Collect the exit status of those of `pids` that are our children and
+    have exited (`wait`: wait for each to exit); how many were our children."""
+    count = 0
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0 if wait else os.WNOHANG)
+            count += 1
+        except ChildProcessError:
+            pass
+    return count
+
+
+def ignored_signals(pid: int) -> set[int]:
+    """The signals `pid` ignores (SIG_IGN); empty where unknown (no /proc: psutil does not say)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
+    except (OSError, ValueError, IndexError):
+        return set()
+    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+
+
+def become_subreaper() -> None:
+    """Orphaned grandchildren (double forks) re-parent to us, so we can reap them."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
+    """`preexec`, then: if the harness dies (even by SIGKILL), the child gets SIGKILL.
+
+    Set last, after any uid switch, which clears it. The kernel sends it when
+    the thread that started the child ends, so only the main thread (which
+    lives as long as the run) asks for it. Orphans the child made itself are
+    still the sweep's to find.
+    """
+    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+        return preexec
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: no dlopen after fork
+    except (OSError, AttributeError):
+        return preexec
+    parent = os.getpid()
+
+    def run() -> None:
+        if preexec is not None:
+            preexec()
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # we died before it was set
+            os._exit(1)
+
+    return run
