@@ -72,3 +72,16 @@ def test_zombie_children_lists_the_dead_children_in_a_session(reader):
     assert poll_until(lambda: child.pid in processes.zombie_children(os.getpid(), os.getsid(0)), Deadline(5))
     assert processes.reap([child.pid]) == 1
     child.returncode = 0  # reaped above
+
+
+def test_a_users_processes_and_threads(reader, sleeper):
+    child, _ = sleeper
+    mine = processes.pids_of_user(os.getuid())
+    assert os.getpid() in mine and child.pid in mine
+    assert processes.pids_of_user(2**31 - 7) == []  # nobody's uid
+    assert processes.threads_of_user(os.getuid()) >= len(mine)
+
+
+def test_children_by_parent(reader, sleeper):
+    child, _ = sleeper
+    assert child.pid in processes.children_by_parent()[os.getpid()]

@@ -49,6 +49,32 @@ def _proc_stat(pid: int) -> tuple[bytes, int, int] | None:
         return None
 
 
+def _proc_status(pid: int) -> dict[bytes, bytes] | None:
+    """The fields of /proc/PID/status; None if gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return None
+    return dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
+
+
+def children_by_parent() -> dict[int, list[int]]:
+    """Every process (zombies too), listed under its parent's pid."""
+    children: dict[int, list[int]] = {}
+    if PROC:
+        for pid in _proc_pids():
+            if (stat := _proc_stat(pid)) is not None:
+                children.setdefault(stat[1], []).append(pid)
+        return children
+    import psutil
+
+    for process in psutil.process_iter(["ppid"]):
+        if process.info["ppid"] is not None:
+            children.setdefault(process.info["ppid"], []).append(process.pid)
+    return children
+
+
 def live_children(parent: int) -> list[int]:
     """Live (non-zombie) child processes of `parent`."""
     if PROC:
@@ -88,6 +114,53 @@ def zombie_children(parent: int, session: int) -> list[int]:
         except (psutil.Error, OSError):
             continue
     return found
+
+
+def pids_of_user(uid: int) -> list[int]:
+    """Live (non-zombie) processes whose real uid is `uid`."""
+    if PROC:
+        found = []
+        for pid in _proc_pids():
+            fields = _proc_status(pid)
+            try:
+                if fields and fields[b"State"].split()[0] != b"Z" and int(fields[b"Uid"].split()[0]) == uid:
+                    found.append(pid)
+            except (KeyError, ValueError, IndexError):
+                continue
+        return found
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.uids().real == uid and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def threads_of_user(uid: int) -> int:
+    """How many tasks (threads count) `uid` runs now, zombies included: they count against RLIMIT_NPROC."""
+    total = 0
+    if PROC:
+        for pid in _proc_pids():
+            fields = _proc_status(pid)
+            try:
+                if fields and int(fields[b"Uid"].split()[0]) == uid:
+                    total += int(fields.get(b"Threads", b"1"))
+            except (KeyError, ValueError, IndexError):
+                continue
+        return total
+    import psutil
+
+    for process in psutil.process_iter():
+        try:
+            if process.uids().real == uid:
+                total += process.num_threads()
+        except psutil.Error:
+            continue
+    return total
 
 
 def processes_with_env(variable: str, value: str) -> list[int]:
