@@ -2,9 +2,10 @@
 how the harness keeps, kills and reaps them.
 
 Rules:
-- This is where `/proc/PID/...` is scanned for a process sweep. On Linux the
-  table is read from /proc (cheap, no extra dependency); where /proc is
-  missing (macOS, BSD), through psutil. Both readers give the same answers;
+- Every scan of the process table is here, but for the probe's own fast
+  reader of a server's tree (`probe.LinuxProbe`). On Linux the table is read
+  from /proc (cheap, no extra dependency); where /proc is missing (macOS,
+  BSD), through psutil. Both readers give the same answers;
   `PROC` says which one is used (tests switch it to exercise psutil).
 - A zombie is not a live process: it has exited, and its parent reaps it.
 - `processes_with_env` is the one sweep by environment marker (a run's id, a
