@@ -17,12 +17,12 @@ from harness.system import isolation
 from harness.cli import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
-from harness.server.command import resolve
+from harness.server.command import is_bare_command, typed_argv
 from harness.errors import ConfigError, ExitCode
 from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.results.report import Report, ServerInfo
-from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
+from harness.settings import OPTION_BY_NAME, OPTIONS, check_workers, fixed_port_collides, pytest_args, run_settings
 from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
 
 
@@ -204,7 +204,7 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
                        if assignment.selects(check.id) and assignment.opts_in(check.suite, args.suites)]
     if command is None and not args.server and assignment.command:
         first, rest = assignment.command[0], assignment.command[1:]
-        if os.sep not in first and not os.path.splitext(first)[1]:
+        if is_bare_command(first):
             return list(assignment.command)
         args.server, args.server_args = first, list(rest)
     return command
@@ -216,35 +216,18 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
         command = _apply_assignment(args, command)
     except ConfigError as error:
         return _fail_early(str(error), ExitCode.USAGE, args, [args.server or "", *args.server_args] if command is None else command)
-    raw = {o.name: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest) is not None}
     typed = [args.server or "", *args.server_args] if command is None else command
-    try:
-        settings = build_settings(raw)
-        for suite in args.suites or []:
-            if suite not in SUITES:
-                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
-        if command is None and not args.server:
-            raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
-        if command is not None:
-            if not command:
-                raise ConfigError("no command after --")
-            server_argv = resolve(command[0], command[1:], dashdash=True)
-        else:
-            server_argv = resolve(args.server, list(args.server_args))
-        workers = args.workers
-        if workers is not None:
-            try:
-                if int(workers) < 0:
-                    raise ValueError
-            except ValueError:
-                if workers != "auto":
-                    raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'") from None
+    try:  # the same validation as `pytest --server` (harness.settings), then the command, resolved once
+        settings = run_settings(lambda dest: getattr(args, dest), suites=args.suites)
+        server_argv = typed_argv(args.server, args.server_args, command)
+        check_workers(args.workers)
     except ConfigError as error:
         return _fail_early(str(error), ExitCode.USAGE, args, typed)
+    workers = args.workers
     _warn_misplaced_options(args.server_args if command is None else [], parser_options())
     if OLD in (args.suites or ()) and correctness_suite(settings.protocol) != OLD and not args.assignment.notes:
         print(note(settings.protocol_name), file=sys.stderr)
-    if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
+    if fixed_port_collides(settings, workers, isolation.unavailable_reason):
         # Without a private network namespace per worker, their servers would collide on the port.
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
         workers = None
@@ -285,16 +268,9 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
         "-p", "harness.plugin", "-p", "pytest_timeout", "-qq", "--no-header", "--no-summary",
         "-p", "no:cacheprovider",
         "-p", "no:legacypath", "--harness-ui", str(max(-1, min(1, args.verbose - args.quiet))),
-        "--server", shlex.join(server_argv),
+        "--server", shlex.join(server_argv), "--harness-resolved",
+        *pytest_args(lambda dest: getattr(args, dest)),
     ]
-    for option in OPTIONS:
-        value = getattr(args, option.dest)
-        if value is None:
-            continue
-        if option.type is bool:
-            result.append(option.pytest_option)
-        else:
-            result += [option.pytest_option, str(value)]
     for suite in args.suites or []:
         result += ["--suite", suite]
     if args.json_path:
