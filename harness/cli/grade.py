@@ -52,7 +52,7 @@ from typing import Any, Iterable
 from harness.cli import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.server.command import server_file
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ExitCode
 from harness.cli.folder_lock import hold_folder
 from harness.results.report_files import OutputPaths, write_outputs
 from harness.cli.progress import Progress
@@ -60,12 +60,12 @@ from harness.protocolfile.loader import display_name
 from harness.results.report import Report, ServerInfo
 from harness.system.safe_files import remove_tree
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 DEFAULT_TIMEOUT = 300.0
 #: After SIGINT, how long a run has to stop its server and write its report.
 INTERRUPT_GRACE = 10.0
 MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
-STATUS_BY_EXIT = {0: "passed", 1: "failed", 2: "config error", 3: "startup error", 4: "harness error", 130: "interrupted"}
+STATUS_BY_EXIT = {ExitCode.OK: "passed", ExitCode.FAILED: "failed", ExitCode.USAGE: "config error",
+                  ExitCode.START: "startup error", ExitCode.INTERNAL: "harness error", ExitCode.INTERRUPTED: "interrupted"}
 #: The status of a submission without the file the assignment's command runs (the student's
 #: missing file, not the instructor's config).
 NO_SERVER = "no server"
@@ -139,7 +139,7 @@ def grade_command(args: argparse.Namespace) -> int:
         plan = plan_batch(args)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
     try:
         with hold_folder(plan.out):
@@ -155,20 +155,20 @@ def grade_command(args: argparse.Namespace) -> int:
                 write_gradebook(gradebook, [plan.done.get(p.name) or _interrupted(p, plan) for p in plan.submissions])
                 print(f"harness: interrupted; gradebook of the {len(plan.done)} submission(s) graded so far (the "
                       f"others score 0, status interrupted): {gradebook}", file=sys.stderr)
-                return EXIT_INTERRUPTED
+                return ExitCode.INTERRUPTED
             finally:
                 remove_tree(plan.private)
             progress.close()
             write_gradebook(gradebook, outcomes)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     scored = [o for o in outcomes if o.score.get("max_points")]
     mean = sum(o.score["points"] for o in scored) / len(scored) if scored else 0.0
     maximum = scored[0].score["max_points"] if scored else 0
     print(f"graded {len(outcomes)} submissions in {plan.out}; mean score {mean:.2f} / {maximum:g}", file=sys.stderr)
     print(f"gradebook: {gradebook}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def stoppable() -> None:
