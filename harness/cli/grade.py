@@ -44,10 +44,8 @@ from harness.cli.grade_plan import DEFAULT_TIMEOUT, plan_batch
 from harness.cli.grade_supervise import grade_all, interrupted_outcome, stop_everything
 from harness.cli.gradebook import write_gradebook
 from harness.cli.progress import Progress
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ExitCode
 from harness.system.safe_files import remove_tree
-
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def add_grade_parser(commands: Any) -> None:
@@ -75,7 +73,7 @@ def grade_command(args: argparse.Namespace) -> int:
         plan = plan_batch(args)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     gradebook = Path(args.gradebook) if args.gradebook else plan.out / "gradebook.csv"
     try:
         with hold_folder(plan.out):
@@ -91,20 +89,20 @@ def grade_command(args: argparse.Namespace) -> int:
                 write_gradebook(gradebook, [plan.done.get(p.name) or interrupted_outcome(p, plan) for p in plan.submissions])
                 print(f"harness: interrupted; gradebook of the {len(plan.done)} submission(s) graded so far (the "
                       f"others score 0, status interrupted): {gradebook}", file=sys.stderr)
-                return EXIT_INTERRUPTED
+                return ExitCode.INTERRUPTED
             finally:
                 remove_tree(plan.private)
             progress.close()
             write_gradebook(gradebook, outcomes)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     scored = [o for o in outcomes if o.score.get("max_points")]
     mean = sum(o.score["points"] for o in scored) / len(scored) if scored else 0.0
     maximum = scored[0].score["max_points"] if scored else 0
     print(f"graded {len(outcomes)} submissions in {plan.out}; mean score {mean:.2f} / {maximum:g}", file=sys.stderr)
     print(f"gradebook: {gradebook}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def stoppable() -> None:

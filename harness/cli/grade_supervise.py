@@ -30,6 +30,7 @@ from harness.cli import run_deadline
 from harness.cli.grade_plan import BatchPlan, regrade_alone
 from harness.cli.gradebook import Outcome, readable_number
 from harness.cli.progress import Progress
+from harness.errors import ExitCode
 from harness.protocolfile.loader import display_name
 from harness.results.report import Report, ServerInfo
 from harness.results.report_files import OutputPaths, write_outputs
@@ -40,7 +41,8 @@ from harness.system.safe_files import remove_tree
 #: After SIGINT, how long a run has to stop its server and write its report.
 INTERRUPT_GRACE = 10.0
 MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
-STATUS_BY_EXIT = {0: "passed", 1: "failed", 2: "config error", 3: "startup error", 4: "harness error", 130: "interrupted"}
+STATUS_BY_EXIT = {ExitCode.OK: "passed", ExitCode.FAILED: "failed", ExitCode.USAGE: "config error",
+                  ExitCode.START: "startup error", ExitCode.INTERNAL: "harness error", ExitCode.INTERRUPTED: "interrupted"}
 #: The status of a submission without the file the assignment's command runs (the student's
 #: missing file, not the instructor's config).
 NO_SERVER = "no server"

@@ -29,7 +29,7 @@ from harness import interrupts
 from harness.system import isolation
 from harness.evidence import wirelog
 from harness.clients.connection import ContactCounter
-from harness.server.command import resolve
+from harness.server.command import server_argv
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
 from harness.server.launcher import Endpoint, ServerProcess, ServerSpec
@@ -37,7 +37,7 @@ from harness.evidence.outputview import OutputView
 from harness.results.report import CheckResult, Report, ServerInfo, render_bytes
 from harness.server.served_files import ServedFilesPool
 from harness.server.pool import ServerPool
-from harness.settings import OPTIONS, Settings, build_settings
+from harness.settings import OPTIONS, Settings, fixed_port_collides, run_settings
 from harness.terminal import safe_text
 from harness.suitenames import matches, selected_suites as _selected_suites
 
@@ -63,24 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--check", dest="harness_checks", action="append", default=None, metavar="ID",
                     help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
     group.addoption("--harness-json", dest="harness_json", default=None, help="write the JSON report here")
+    group.addoption("--harness-resolved", dest="harness_resolved", action="store_true", default=False,
+                    help="--server is the argv `harness run` resolved: run it as it is (used by `harness run`)")
     group.addoption("--harness-ui", dest="harness_ui", type=int, default=None, metavar="VERBOSITY",
                     help="print one line per check at this verbosity (-1 quiet, 0, 1 verbose; used by `harness run`)")
-
-
-def _raw_values(config: pytest.Config) -> tuple[dict[str, Any], str]:
-    values: dict[str, Any] = {}
-    source = "command line"
-    for option in OPTIONS:
-        value = config.getoption(option.dest)
-        if value is None:
-            value = config.getini(option.dest)
-            if value not in (None, ""):
-                source = "ini file"
-            else:
-                value = None
-        if value is not None:
-            values[option.name] = value
-    return values, source
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-timeout reads its setting
@@ -88,19 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
     server = config.getoption("harness_server", None)
     if not server:
         return
-    values, source = _raw_values(config)
-    try:
-        settings = build_settings(values, source)
-        for suite in config.getoption("harness_suites") or []:
-            if suite not in SUITES:
-                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
-        parts = shlex.split(server)
-        # A bare name ("node", "python3") is a command on PATH; anything else is a file.
-        is_command = os.sep not in parts[0] and not os.path.splitext(parts[0])[1]
-        argv = resolve(parts[0], parts[1:], dashdash=is_command)
+    try:  # the same validation as `harness run` (harness.settings); its command comes resolved
+        settings = run_settings(config.getoption, config.getini, config.getoption("harness_suites"))
+        argv = server_argv(server, resolved=bool(config.getoption("harness_resolved", False)))
         numprocesses = getattr(config.option, "numprocesses", None)
-        if (settings.port and numprocesses not in (None, 0, "0")
-                and (settings.no_isolate or isolation.unavailable_reason())):
+        if fixed_port_collides(settings, numprocesses, isolation.unavailable_reason):
             raise ConfigError("--port (a fixed port) cannot be combined with -n: the workers' servers would collide")
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None

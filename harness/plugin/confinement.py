@@ -38,6 +38,7 @@ import pytest
 
 from harness import interrupts
 from harness.system import isolation, processes, scratch
+from harness.errors import ExitCode
 from harness.interrupts import interrupt_once, shield_cleanup
 from harness.system.limits import Limits
 from harness.results.report import CheckResult, Report
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 RUN_ID = "HARNESS_RUN_ID"
 HARD_EXIT_S = 20.0
-EXIT_INTERNAL = 4
+EXIT_INTERNAL = ExitCode.INTERNAL  # the watchdog's hard exit: the run could not end itself
 
 
 def sandbox_for(settings: Settings, quiet: bool = False) -> Sandbox:
