@@ -234,12 +234,8 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
     result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed,
                            unaccepted=accept_queue_of(instance))
     if not result.ok:
-        failure = crowd_failure(result, "clients", seed, "frame" if settings.protocol in FRAMED else "message")
-        note = limits_note(settings)
-        if note:
-            failure.message += note
-            failure.args = (failure.message,)
-        raise failure
+        unit = "frame" if settings.protocol in FRAMED else "message"
+        raise crowd_failure(result, "clients", seed, unit).with_hint(limits_note(settings))
 
 
 @check("concurrency::idle_client_does_not_block", protocols=STREAMS,

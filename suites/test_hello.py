@@ -99,8 +99,7 @@ class HelloClient:
             try:
                 self.reader.expect(self.dialect.greeting, timeout, "the greeting on connect")
             except CheckFailed as failure:
-                failure.message += greeting_mode_hint(failure.received or b"", unframed=False)
-                failure.args = (failure.message,)
+                failure.with_hint(greeting_mode_hint(failure.received or b"", unframed=False))
                 raise
         elif self.reader.read_line(timeout) is None:
             got = bytes(self.reader.pending)
