@@ -19,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.clients.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.clients.crowd import run_tcp_crowd
+from harness.clients.udp_crowd import run_udp_crowd
+from harness.evidence.crosstalk import tagged_conversations
 from harness.server.launcher import ServerProcess, ServerSpec
 from harness.settings import Settings
 from harness.suites.test_concurrency import SequentialClients, accept_queue_of

@@ -24,10 +24,11 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.clients.connection import TcpConnection, echo_mismatch
-from harness.clients.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.clients.crowd import accept_queue_of, run_tcp_crowd
+from harness.clients.udp_crowd import run_udp_crowd
+from harness.evidence.crosstalk import crowd_failure, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint, ServerProcess
@@ -61,8 +62,6 @@ IDLE_CPU_LIMIT = 0.1
 THREAD_MARGIN = 8
 #: Memory a thread's stack may count for against the limit (Linux's default 8 MiB `ulimit -s`).
 THREAD_STACK_MIB = 8
-#: How many misdeliveries a failure lists.
-SHOWN = 5
 
 
 def seed_of(settings: Settings) -> int:
@@ -106,75 +105,6 @@ def limits_note(settings: Settings) -> str:
         return ""
     return (f". Note: with {settings.clients} clients, a thread-per-client server may hit the harness's limits "
             f"({'; '.join(crowded)}): raise them (0 means unlimited) or lower --clients")
-
-
-# -- evidence ------------------------------------------------------------------
-def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "message") -> CheckFailed:
-    """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
-    total = len(result.conversations)
-    replay = f" (seed {seed}; replay with --seed {seed})"
-    if result.connect_errors:
-        errors = sorted(result.connect_errors.items())
-        listed = ", ".join(f"client {c}: {e}" for c, e in errors[:SHOWN])
-        return CheckFailed(
-            f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
-            "accept connections promptly, with a listen() backlog that holds a burst of clients" + replay
-        )
-    if result.misdeliveries and result.misdeliveries[0].datagram is not None:
-        first = result.misdeliveries[0]
-        sent = result.conversations[first.client].messages[first.datagram]
-        misdelivered = {m.client for m in result.misdeliveries}
-        silent = sum(1 for c, received in enumerate(result.received) if not received and c not in misdelivered)
-        lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
-        advice = {
-            "merged": "the server merged several datagrams into one reply: a byte stream in between (a pipe, a "
-                      "TCP relay) keeps no datagram boundaries; answer each datagram with exactly its own bytes",
-            "cut": "recvfrom(n) silently drops the rest of a datagram longer than n bytes: read with "
-                   "recvfrom(65535) (the largest datagram tested is set by --max-datagram)",
-        }.get(first.shape, "answer each datagram with sendto(data, address), the address recvfrom() returned "
-                           "with that same datagram — every datagram may come from a different client")
-        return CheckFailed(
-            f"{total} {what} ran at once and {lines}"
-            + (f" ({silent} of the {total} senders had no reply yet)" if silent else "") + ": "
-            f"{advice}{replay}",
-            expected=sent,
-            received=first.received,
-            detail=describe_mismatch(sent, first.received),
-        )
-    if result.misdeliveries:
-        first = result.misdeliveries[0]
-        expected = result.conversations[first.client].stream
-        received = bytes(result.received[first.client])
-        lines = "; ".join(m.describe(unit) for m in result.misdeliveries[:SHOWN])
-        foreign = first.origin is not None and first.origin.client != first.client
-        advice = (
-            "the server mixes up its clients' data — keep each connection's data in variables of its own "
-            "(local to the handler), never in one global buffer"
-            if foreign else "each client must get back exactly its own bytes, in order"
-        )
-        return CheckFailed(
-            f"{total} {what} ran at once and {lines}: {advice}{replay}",
-            expected=expected,
-            received=received,
-            detail=describe_mismatch(expected, received),
-        )
-    incomplete = result.incomplete()
-    sample = []
-    for client in incomplete[:SHOWN]:
-        got = len(result.received[client])
-        want = len(result.conversations[client].stream)
-        reason = result.ended.get(client, "")
-        sample.append(f"client {client} got {got} of {want} bytes" + (f" ({reason})" if reason else ""))
-    stall = f"; {result.stall}" if result.stall else ""
-    return CheckFailed(
-        f"{total} {what} ran at once and {len(incomplete)} did not get their whole echo back: "
-        + "; ".join(sample) + stall + replay,
-        expected=result.conversations[incomplete[0]].stream,
-        received=bytes(result.received[incomplete[0]]),
-        detail=describe_mismatch(result.conversations[incomplete[0]].stream, bytes(result.received[incomplete[0]])),
-    )
-
-
 
 
 def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str) -> None:
@@ -511,7 +441,7 @@ def test_simultaneous_clients_udp(fresh_server, settings):
 
 @check("concurrency::idle_without_busy_loop", protocols=UDP)
 def test_idle_without_busy_loop_udp(fresh_server, settings):
-    from harness.clients.connection import UdpClient
+    from harness.clients.udp import UdpClient
 
     instance = fresh_server()
     with UdpClient(instance.endpoint, settings.reply_timeout) as client:

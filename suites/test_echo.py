@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 from harness.checks import RECOMMENDED, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed

@@ -21,10 +21,11 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of, wait_for_accept_room
+from harness.clients.crowd import accept_queue_of
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.launcher import ServerProcess
+from harness.system.acceptqueue import wait_for_accept_room
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
 from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message

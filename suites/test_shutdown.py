@@ -25,7 +25,8 @@ from contextlib import ExitStack, suppress
 import pytest
 
 from harness.checks import PROTOCOL_FILE, RECOMMENDED, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
 from harness.server.launcher import ServerProcess

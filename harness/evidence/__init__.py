@@ -9,5 +9,6 @@ Modules: `bytesdiff` (expected vs received), `wirelog` (the per-check wire
 log), `timeline` (the terminal's few-line story of an exchange),
 `sequence_diagram` (the same as SVG), `outputview` (the server's output as a
 person reads it, once per instance), `hints` (hints revised by what the
-server printed).
+server printed), `crosstalk` (a crowd's tagged conversations, whose bytes a
+client got, and the crowd's failure).
 """

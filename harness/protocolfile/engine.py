@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.evidence.bytesdiff import describe_mismatch, readable
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed, CheckNotRun
 from harness.server.launcher import Endpoint
