@@ -22,6 +22,7 @@ from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint
 from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
 from harness.clients.reply_reader import ReplyReader
+from harness.evidence.hints import greeting_mode_hint
 from harness.settings import Settings
 
 TCP = ("tcp-hello",)
@@ -38,20 +39,6 @@ LONG_UNFRAMED = 4000
 
 #: Unframed: how long the greeting must be quiet before it is taken as whole.
 GREETING_SETTLE = 0.05
-
-
-def greeting_mode_hint(received: bytes, unframed: bool) -> str:
-    """Name the other --hello-mode when the greeting shows it: a line-mode run
-    greeted without any newline (the seed's unframed code), or an unframed run
-    greeted with a whole line."""
-    if not received:
-        return ""
-    if not unframed and b"\n" not in received:
-        return ("\nhint: the greeting has no line ending: a server written like the seed (one message per send(), "
-                "no delimiter) is checked with --hello-mode unframed")
-    if unframed and received.endswith(b"\n"):
-        return "\nhint: the greeting is a whole line: a line-mode server is checked without --hello-mode unframed"
-    return ""
 
 
 def line_mode(settings: Settings) -> bool:

@@ -9,6 +9,7 @@ Modules: `bytesdiff` (expected vs received), `wirelog` (the per-check wire
 log), `timeline` (the terminal's few-line story of an exchange),
 `sequence_diagram` (the same as SVG), `outputview` (the server's output as a
 person reads it, once per instance), `hints` (hints revised by what the
-server printed), `crosstalk` (a crowd's tagged conversations, whose bytes a
-client got, and the crowd's failure).
+server printed, or the option a run needs), `crosstalk` (a crowd's tagged
+conversations, whose bytes a client got, and the crowd's failure),
+`framing_failures` (which frame or message, how it was cut, what came back).
 """
