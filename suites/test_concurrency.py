@@ -31,6 +31,7 @@ from harness.clients.udp_crowd import run_udp_crowd
 from harness.evidence.crosstalk import crowd_failure, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
+from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
 from harness.clients.patience import PATIENCE
 from harness.server.serverkind import SURVIVE_RESET, language_of
@@ -55,9 +56,6 @@ SEQUENTIAL_BUDGET = 30.0
 FD_TOLERANCE = 10
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
-#: The idle window, and the CPU time a server may use in it.
-IDLE_WINDOW = 1.0
-IDLE_CPU_LIMIT = 0.1
 #: Threads a thread-per-client server needs besides one per client (main thread, runtime helpers).
 THREAD_MARGIN = 8
 #: Memory a thread's stack may count for against the limit (Linux's default 8 MiB `ulimit -s`).
@@ -405,21 +403,10 @@ def test_idle_without_busy_loop_tcp(fresh_server, settings):
 
 
 def _require_idle_cpu(instance: ServerProcess, situation: str) -> None:
-    """Over the limit in two windows in a row: a busy loop never stops, while a
-    one-off burst (a JIT warming up, a garbage collection) does."""
-    probe = instance.probe
-    pids = instance.pids()
-    samples = []
-    for _ in range(2):
-        before = probe.cpu_seconds(pids)
-        window = Deadline(IDLE_WINDOW)
-        # Sampled every 0.1 s so a spinning server is over the limit early.
-        over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window,
-                          interval=0.1, max_interval=0.1)
-        samples.append((probe.cpu_seconds(pids) - before, window.elapsed()))
-        if not over:
-            return
-    used = " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
+    """Over the limit in two windows in a row (harness.server.idle)."""
+    used = busy_while_idle(instance)
+    if not used:
+        return
     raise CheckFailed(
         f"the server used {used} with no client talking to it ({situation}; limit {IDLE_CPU_LIMIT:g} CPU "
         f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — when recv() returns b'' the "

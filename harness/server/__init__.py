@@ -10,6 +10,6 @@ Modules: `command` (what the user typed → argv), `launcher` (start, ready,
 kill the tree), `output_capture` (bounded stdout/stderr capture), `pool` (the
 instances one test process uses, restarted after a crash), `served_files`
 (tcp-file's directory per instance), `shutdown` (signal and watch the tree),
-`startup_advice`, `shutdown_advice` and `serverkind` (advice in the server's
-own language).
+`idle` (the CPU a server uses while nobody talks to it), `startup_advice`,
+`shutdown_advice` and `serverkind` (advice in the server's own language).
 """
