@@ -29,7 +29,8 @@ from harness.server.launcher import ServerProcess
 from harness.system.acceptqueue import wait_for_accept_room
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
-from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message
+from harness.protocolfile.engine import Answers, ConversationRun, Segmentation
+from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.explain import (
     ONE_AT_A_TIME, WHOLE_MESSAGE, crowd_failure, cuts_are_the_cause, fails_alone, fails_as_written, fails_while,
 )

@@ -56,7 +56,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     """
     if settings.protocol_file:  # SPEC §6: the first exchange of the first conversation, then half the next message
         from harness.protocolfile import load_protocol_file
-        from harness.protocolfile.engine import opening_messages
+        from harness.protocolfile.first_exchange import opening_messages
 
         return opening_messages(load_protocol_file(settings.protocol))
     if settings.protocol == "tcp-framed":
