@@ -28,7 +28,8 @@ from harness.checks import check
 from harness.clients.connection import TcpConnection, echo_mismatch
 from harness.clients.crowd import accept_queue_of, run_tcp_crowd
 from harness.clients.udp_crowd import run_udp_crowd
-from harness.evidence.crosstalk import crowd_failure, tagged_conversations
+from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
+from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
@@ -56,10 +57,6 @@ SEQUENTIAL_BUDGET = 30.0
 FD_TOLERANCE = 10
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
-#: Threads a thread-per-client server needs besides one per client (main thread, runtime helpers).
-THREAD_MARGIN = 8
-#: Memory a thread's stack may count for against the limit (Linux's default 8 MiB `ulimit -s`).
-THREAD_STACK_MIB = 8
 
 
 def seed_of(settings: Settings) -> int:
@@ -88,23 +85,6 @@ def frame_codec(settings: Settings) -> "FrameCodec":
     return FrameCodec(settings.length_format, settings.max_frame)
 
 
-def limits_note(settings: Settings) -> str:
-    """Would a correct thread-per-client server run out of the harness's own
-    limits with this many clients? Then say so: the fix is an option, not code."""
-    processes = getattr(settings, "process_limit", 0)
-    memory = getattr(settings, "memory_limit", 0)
-    crowded = []
-    if processes and settings.clients + THREAD_MARGIN > processes:
-        crowded.append(f"at most {processes} processes and threads together (--process-limit)")
-    if memory and settings.clients * THREAD_STACK_MIB > memory / 2:
-        crowded.append(f"{memory} MiB of memory (--memory-limit), of which each thread's stack counts for "
-                       f"up to {THREAD_STACK_MIB} MiB")
-    if not crowded:
-        return ""
-    return (f". Note: with {settings.clients} clients, a thread-per-client server may hit the harness's limits "
-            f"({'; '.join(crowded)}): raise them (0 means unlimited) or lower --clients")
-
-
 def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str) -> None:
     """Require `message` echoed on `conn` within the reply timeout."""
     received, end_reason = conn.exchange(message, settings.reply_timeout)
@@ -112,19 +92,11 @@ def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str
         raise echo_mismatch(message, received, end_reason, who)
 
 
-ONE_AT_A_TIME = ("the server serves one client at a time (a recv() loop nested in the accept() loop). Serve "
-                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
-WAITS_FOR_WHOLE_MESSAGE = (
-    "the server waits for the rest of the first client's message before it serves anyone else (one client "
-    "at a time, or a blocking read of a whole message inside a select()/selectors loop). Read only what has "
-    "arrived, keep partial messages per connection, and go back to serving the others.")
-
-
 def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
                     end_reason: str, settings: Settings, situation: str, waited: float,
                     diagnosis: str) -> CheckFailed:
-    """The second client was not served while the first one sat there: say how
-    long we waited, and whether its echo came once the first client left."""
+    """The second client was not served while the first one sat there: let the
+    first one go, and read whether the second one's echo comes then."""
     blocker.close()
     late, late_reason = b"", ""
     freed = Deadline(settings.reply_timeout)
@@ -133,16 +105,8 @@ def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: byte
             late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
         except CheckFailed as exc:
             late_reason = exc.message
-    if received + late == message:
-        after = f" Its echo arrived {freed.elapsed():.2f} s after the first client disconnected: {diagnosis}"
-    else:
-        after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
-    return CheckFailed(
-        f"a second client got no echo within {waited:.2f} s (reply timeout {settings.reply_timeout:g} s) "
-        f"while {situation}.{after}",
-        expected=message,
-        received=received,
-    )
+    return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
+                                 settings.reply_timeout, situation, diagnosis)
 
 
 # -- tcp -------------------------------------------------------------------------
@@ -163,7 +127,8 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
                            unaccepted=accept_queue_of(instance))
     if not result.ok:
         unit = "frame" if settings.protocol in FRAMED else "message"
-        raise crowd_failure(result, "clients", seed, unit).with_hint(limits_note(settings))
+        note = limits_note(settings.clients, settings.process_limit, settings.memory_limit)
+        raise crowd_failure(result, "clients", seed, unit).with_hint(note)
 
 
 @check("concurrency::idle_client_does_not_block", protocols=STREAMS,

@@ -11,5 +11,6 @@ log), `timeline` (the terminal's few-line story of an exchange),
 person reads it, once per instance), `hints` (hints revised by what the
 server printed, or the option a run needs), `crosstalk` (a crowd's tagged
 conversations, whose bytes a client got, and the crowd's failure),
-`framing_failures` (which frame or message, how it was cut, what came back).
+`framing_failures` (which frame or message, how it was cut, what came back),
+`blocking` (a client left unserved while another sat idle or stalled).
 """

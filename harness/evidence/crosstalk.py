@@ -24,6 +24,10 @@ from harness.evidence.bytesdiff import describe_mismatch
 TRACE_WINDOW = 24
 #: How many misdeliveries a failure lists.
 SHOWN = 5
+#: Threads a thread-per-client server needs besides one per client (main thread, runtime helpers).
+THREAD_MARGIN = 8
+#: Memory a thread's stack may count for against the limit (Linux's default 8 MiB `ulimit -s`).
+THREAD_STACK_MIB = 8
 
 @dataclass(frozen=True)
 class Conversation:
@@ -288,3 +292,19 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
         received=bytes(result.received[incomplete[0]]),
         detail=describe_mismatch(result.conversations[incomplete[0]].stream, bytes(result.received[incomplete[0]])),
     )
+
+
+def limits_note(clients: int, process_limit: int, memory_limit: int) -> str:
+    """Would a correct thread-per-client server run out of the harness's own
+    limits (--process-limit, --memory-limit; 0: none) with this many clients?
+    Then say so: the fix is an option, not code."""
+    crowded = []
+    if process_limit and clients + THREAD_MARGIN > process_limit:
+        crowded.append(f"at most {process_limit} processes and threads together (--process-limit)")
+    if memory_limit and clients * THREAD_STACK_MIB > memory_limit / 2:
+        crowded.append(f"{memory_limit} MiB of memory (--memory-limit), of which each thread's stack counts for "
+                       f"up to {THREAD_STACK_MIB} MiB")
+    if not crowded:
+        return ""
+    return (f". Note: with {clients} clients, a thread-per-client server may hit the harness's limits "
+            f"({'; '.join(crowded)}): raise them (0 means unlimited) or lower --clients")
