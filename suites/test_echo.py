@@ -99,7 +99,7 @@ def test_half_close_tcp(endpoint, settings):
                                   "output buffer), then close")
             raise
         if received != message:
-            from harness.clients.connection import echo_mismatch
+            from harness.evidence.bytesdiff import echo_mismatch
 
             raise echo_mismatch(message, received, "", "after half-close")
         conn.expect_eof(Deadline(settings.reply_timeout))

@@ -24,7 +24,7 @@ import struct
 import time
 
 from harness.evidence import wirelog
-from harness.evidence.bytesdiff import describe_mismatch, readable
+from harness.evidence.bytesdiff import echo_mismatch
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint
@@ -316,22 +316,3 @@ def closing(sock: socket.socket) -> tuple[str, str]:
     except OSError:
         return wirelog.CLIENT_FIN, "close"
     return wirelog.CLIENT_RST, "reset after the server closed first (no TIME_WAIT left on its side)"
-
-
-def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
-    """Explain how an echo differs from what was sent."""
-    prefix = f"{context}: " if context else ""
-    if received and payload.startswith(received):
-        summary = f"only {len(received)} of {len(payload)} bytes came back"
-    elif not received:
-        summary = f"nothing came back for {len(payload)} bytes sent"
-    else:
-        summary = f"the echo differs from what was sent ({readable(payload, 40)} sent)"
-    if end_reason:
-        summary += f" ({end_reason})"
-    return CheckFailed(
-        prefix + summary,
-        expected=payload,
-        received=received,
-        detail=describe_mismatch(payload, received) if received else "",
-    )
