@@ -8,8 +8,8 @@ import socket
 from harness.system.acceptqueue import QueueState
 from harness.system.acceptqueue import wait_for_accept_room
 from harness.evidence.crosstalk import (
-    Conversation, CrowdResult, Misdelivery, Origin, attribute, check_prefix, describe_odd_reply, message_tag,
-    tagged_conversations,
+    Conversation, CrowdResult, Misdelivery, Origin, attribute, check_prefix, datagram_misdelivery, describe_odd_reply,
+    message_tag, tagged_conversations,
 )
 
 
@@ -85,6 +85,17 @@ def test_a_udp_reply_holding_several_datagrams_is_called_merged():
     assert cut == f"its own datagram cut to 10 of {len(own)} bytes"
     piece = describe_odd_reply(other[:20], own, Origin(2, 0, 0), crowd, receiver=1)
     assert piece == "a 20-byte datagram beginning with client 2's datagram 0"
+
+
+def test_a_wrong_udp_reply_is_traced_to_its_datagram_or_its_shape():
+    crowd = tagged_conversations(4, seed=4)
+    own, other = crowd[1].messages[0], crowd[2].messages[1]
+    foreign = datagram_misdelivery(1, 0, other, 0, own, crowd)
+    assert foreign.origin == Origin(2, 1, 0) and foreign.shape == "" and foreign.source is None
+    assert foreign.describe() == "client 1 received, in reply to its datagram 0, client 2's datagram 1"
+    merged = datagram_misdelivery(1, 0, own + other, 0, own, crowd)
+    assert merged.shape == "merged" and merged.datagram == 0
+    assert merged.source == describe_odd_reply(own + other, own, merged.origin, crowd, receiver=1)
 
 
 def test_result_knows_who_is_incomplete():

@@ -144,7 +144,7 @@ def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_ti
         if reply in (messages[i] for i in client.answered):
             continue  # a late answer to our own retry
         misdelivery = datagram_misdelivery(number, len(result.received[number]), reply, client.next_message,
-                                           conversations)
+                                           messages[client.next_message], conversations)
         result.misdeliveries.append(misdelivery)
         origin = misdelivery.origin
         client.wire.misdelivered(next((c.wire for c in clients if origin and c.conversation.client == origin.client),

@@ -185,15 +185,14 @@ def check_prefix(result: CrowdResult, client: int, start: int) -> bool:
     return True
 
 
-def datagram_misdelivery(client: int, offset: int, reply: bytes, datagram: int,
+def datagram_misdelivery(client: int, offset: int, reply: bytes, datagram: int, expected: bytes,
                          conversations: list[Conversation]) -> Misdelivery:
-    """Client `client` got `reply` in answer to its datagram `datagram`, and it is not that datagram:
-    whose datagram it is, or what shape it has (merged, cut)."""
+    """Client `client` got `reply` in answer to its datagram `datagram` (`expected`), and it is not that
+    datagram: whose datagram it is, or what shape it has (merged, cut)."""
     exact = next(
         (Origin(c.client, i, 0) for c in conversations for i, m in enumerate(c.messages) if m == reply), None
     )
     origin = exact or attribute(reply[:TRACE_WINDOW], conversations, prefer=client)
-    expected = conversations[client].messages[datagram]
     shape = "" if exact else odd_shape(reply, expected)
     source = None if exact else describe_odd_reply(reply, expected, origin, conversations, client)
     return Misdelivery(client, offset, reply, origin, datagram=datagram, source=source, shape=shape)
