@@ -2,7 +2,12 @@
 
 Rules:
 - Pure functions of recorded data: no sockets, no processes, no pytest.
-  (`wirelog` is the recorder the clients write into; the rest render it.)
+  (`wirelog` and `crosstalk.CrowdResult` are the records the clients write
+  into; the rest render them.)
+- Nothing here imports `harness.clients`, `harness.server` or
+  `harness.protocolfile` (they import this package); an explanation reads a
+  client's object through a small `Protocol` (`framing_failures.SentPlan`).
+  The protocol file's own explanations are `harness.protocolfile.explain`.
 - Server text is escaped before it can reach a terminal (`harness.terminal`).
 
 Modules: `bytesdiff` (expected vs received), `wirelog` (the per-check wire
