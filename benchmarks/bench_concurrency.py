@@ -19,10 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from harness.clients.crowd import run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.clients.crowd import accept_queue_of, run_tcp_crowd
+from harness.clients.udp_crowd import run_udp_crowd
+from harness.evidence.crosstalk import tagged_conversations
 from harness.server.launcher import ServerProcess, ServerSpec
 from harness.settings import Settings
-from harness.suites.test_concurrency import SequentialClients, accept_queue_of
+from harness.suites.test_concurrency import SequentialClients
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference_servers"
 SERVERS = [("tcp", "tcp_echo.py"), ("tcp", "tcp_echo_selectors.py"), ("tcp", "tcp_echo_socketserver.py"),

@@ -71,3 +71,12 @@ class CheckFailed(AssertionError):
         self.expected = expected
         self.received = received
         self.detail = detail
+
+    def with_hint(self, hint: str) -> CheckFailed:
+        """This failure, its message followed by `hint` (written as it should
+        read: the hint brings its own separator, ": ..." or "\\nhint: ..."); an
+        empty hint changes nothing. Returns the failure itself, to re-raise."""
+        if hint:
+            self.message += hint
+            self.args = (self.message,)
+        return self

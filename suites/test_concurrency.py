@@ -24,12 +24,16 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
-from harness.clients.connection import TcpConnection, echo_mismatch
-from harness.clients.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, run_udp_crowd, tagged_conversations
+from harness.clients.connection import TcpConnection
+from harness.clients.crowd import accept_queue_of, run_tcp_crowd
+from harness.clients.udp_crowd import run_udp_crowd
+from harness.evidence.bytesdiff import echo_mismatch
+from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
+from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
+from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
 from harness.clients.patience import PATIENCE
 from harness.server.serverkind import SURVIVE_RESET, language_of
@@ -54,15 +58,6 @@ SEQUENTIAL_BUDGET = 30.0
 FD_TOLERANCE = 10
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
-#: The idle window, and the CPU time a server may use in it.
-IDLE_WINDOW = 1.0
-IDLE_CPU_LIMIT = 0.1
-#: Threads a thread-per-client server needs besides one per client (main thread, runtime helpers).
-THREAD_MARGIN = 8
-#: Memory a thread's stack may count for against the limit (Linux's default 8 MiB `ulimit -s`).
-THREAD_STACK_MIB = 8
-#: How many misdeliveries a failure lists.
-SHOWN = 5
 
 
 def seed_of(settings: Settings) -> int:
@@ -91,92 +86,6 @@ def frame_codec(settings: Settings) -> "FrameCodec":
     return FrameCodec(settings.length_format, settings.max_frame)
 
 
-def limits_note(settings: Settings) -> str:
-    """Would a correct thread-per-client server run out of the harness's own
-    limits with this many clients? Then say so: the fix is an option, not code."""
-    processes = getattr(settings, "process_limit", 0)
-    memory = getattr(settings, "memory_limit", 0)
-    crowded = []
-    if processes and settings.clients + THREAD_MARGIN > processes:
-        crowded.append(f"at most {processes} processes and threads together (--process-limit)")
-    if memory and settings.clients * THREAD_STACK_MIB > memory / 2:
-        crowded.append(f"{memory} MiB of memory (--memory-limit), of which each thread's stack counts for "
-                       f"up to {THREAD_STACK_MIB} MiB")
-    if not crowded:
-        return ""
-    return (f". Note: with {settings.clients} clients, a thread-per-client server may hit the harness's limits "
-            f"({'; '.join(crowded)}): raise them (0 means unlimited) or lower --clients")
-
-
-# -- evidence ------------------------------------------------------------------
-def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "message") -> CheckFailed:
-    """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
-    total = len(result.conversations)
-    replay = f" (seed {seed}; replay with --seed {seed})"
-    if result.connect_errors:
-        errors = sorted(result.connect_errors.items())
-        listed = ", ".join(f"client {c}: {e}" for c, e in errors[:SHOWN])
-        return CheckFailed(
-            f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
-            "accept connections promptly, with a listen() backlog that holds a burst of clients" + replay
-        )
-    if result.misdeliveries and result.misdeliveries[0].datagram is not None:
-        first = result.misdeliveries[0]
-        sent = result.conversations[first.client].messages[first.datagram]
-        misdelivered = {m.client for m in result.misdeliveries}
-        silent = sum(1 for c, received in enumerate(result.received) if not received and c not in misdelivered)
-        lines = "; ".join(m.describe() for m in result.misdeliveries[:SHOWN])
-        advice = {
-            "merged": "the server merged several datagrams into one reply: a byte stream in between (a pipe, a "
-                      "TCP relay) keeps no datagram boundaries; answer each datagram with exactly its own bytes",
-            "cut": "recvfrom(n) silently drops the rest of a datagram longer than n bytes: read with "
-                   "recvfrom(65535) (the largest datagram tested is set by --max-datagram)",
-        }.get(first.shape, "answer each datagram with sendto(data, address), the address recvfrom() returned "
-                           "with that same datagram — every datagram may come from a different client")
-        return CheckFailed(
-            f"{total} {what} ran at once and {lines}"
-            + (f" ({silent} of the {total} senders had no reply yet)" if silent else "") + ": "
-            f"{advice}{replay}",
-            expected=sent,
-            received=first.received,
-            detail=describe_mismatch(sent, first.received),
-        )
-    if result.misdeliveries:
-        first = result.misdeliveries[0]
-        expected = result.conversations[first.client].stream
-        received = bytes(result.received[first.client])
-        lines = "; ".join(m.describe(unit) for m in result.misdeliveries[:SHOWN])
-        foreign = first.origin is not None and first.origin.client != first.client
-        advice = (
-            "the server mixes up its clients' data — keep each connection's data in variables of its own "
-            "(local to the handler), never in one global buffer"
-            if foreign else "each client must get back exactly its own bytes, in order"
-        )
-        return CheckFailed(
-            f"{total} {what} ran at once and {lines}: {advice}{replay}",
-            expected=expected,
-            received=received,
-            detail=describe_mismatch(expected, received),
-        )
-    incomplete = result.incomplete()
-    sample = []
-    for client in incomplete[:SHOWN]:
-        got = len(result.received[client])
-        want = len(result.conversations[client].stream)
-        reason = result.ended.get(client, "")
-        sample.append(f"client {client} got {got} of {want} bytes" + (f" ({reason})" if reason else ""))
-    stall = f"; {result.stall}" if result.stall else ""
-    return CheckFailed(
-        f"{total} {what} ran at once and {len(incomplete)} did not get their whole echo back: "
-        + "; ".join(sample) + stall + replay,
-        expected=result.conversations[incomplete[0]].stream,
-        received=bytes(result.received[incomplete[0]]),
-        detail=describe_mismatch(result.conversations[incomplete[0]].stream, bytes(result.received[incomplete[0]])),
-    )
-
-
-
-
 def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str) -> None:
     """Require `message` echoed on `conn` within the reply timeout."""
     received, end_reason = conn.exchange(message, settings.reply_timeout)
@@ -184,19 +93,11 @@ def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str
         raise echo_mismatch(message, received, end_reason, who)
 
 
-ONE_AT_A_TIME = ("the server serves one client at a time (a recv() loop nested in the accept() loop). Serve "
-                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
-WAITS_FOR_WHOLE_MESSAGE = (
-    "the server waits for the rest of the first client's message before it serves anyone else (one client "
-    "at a time, or a blocking read of a whole message inside a select()/selectors loop). Read only what has "
-    "arrived, keep partial messages per connection, and go back to serving the others.")
-
-
 def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
                     end_reason: str, settings: Settings, situation: str, waited: float,
                     diagnosis: str) -> CheckFailed:
-    """The second client was not served while the first one sat there: say how
-    long we waited, and whether its echo came once the first client left."""
+    """The second client was not served while the first one sat there: let the
+    first one go, and read whether the second one's echo comes then."""
     blocker.close()
     late, late_reason = b"", ""
     freed = Deadline(settings.reply_timeout)
@@ -205,16 +106,8 @@ def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: byte
             late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
         except CheckFailed as exc:
             late_reason = exc.message
-    if received + late == message:
-        after = f" Its echo arrived {freed.elapsed():.2f} s after the first client disconnected: {diagnosis}"
-    else:
-        after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
-    return CheckFailed(
-        f"a second client got no echo within {waited:.2f} s (reply timeout {settings.reply_timeout:g} s) "
-        f"while {situation}.{after}",
-        expected=message,
-        received=received,
-    )
+    return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
+                                 settings.reply_timeout, situation, diagnosis)
 
 
 # -- tcp -------------------------------------------------------------------------
@@ -234,12 +127,9 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
     result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed,
                            unaccepted=accept_queue_of(instance))
     if not result.ok:
-        failure = crowd_failure(result, "clients", seed, "frame" if settings.protocol in FRAMED else "message")
-        note = limits_note(settings)
-        if note:
-            failure.message += note
-            failure.args = (failure.message,)
-        raise failure
+        unit = "frame" if settings.protocol in FRAMED else "message"
+        note = limits_note(settings.clients, settings.process_limit, settings.memory_limit)
+        raise crowd_failure(result, "clients", seed, unit).with_hint(note)
 
 
 @check("concurrency::idle_client_does_not_block", protocols=STREAMS,
@@ -479,21 +369,10 @@ def test_idle_without_busy_loop_tcp(fresh_server, settings):
 
 
 def _require_idle_cpu(instance: ServerProcess, situation: str) -> None:
-    """Over the limit in two windows in a row: a busy loop never stops, while a
-    one-off burst (a JIT warming up, a garbage collection) does."""
-    probe = instance.probe
-    pids = instance.pids()
-    samples = []
-    for _ in range(2):
-        before = probe.cpu_seconds(pids)
-        window = Deadline(IDLE_WINDOW)
-        # Sampled every 0.1 s so a spinning server is over the limit early.
-        over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window,
-                          interval=0.1, max_interval=0.1)
-        samples.append((probe.cpu_seconds(pids) - before, window.elapsed()))
-        if not over:
-            return
-    used = " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
+    """Over the limit in two windows in a row (harness.server.idle)."""
+    used = busy_while_idle(instance)
+    if not used:
+        return
     raise CheckFailed(
         f"the server used {used} with no client talking to it ({situation}; limit {IDLE_CPU_LIMIT:g} CPU "
         f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — when recv() returns b'' the "
@@ -515,7 +394,7 @@ def test_simultaneous_clients_udp(fresh_server, settings):
 
 @check("concurrency::idle_without_busy_loop", protocols=UDP)
 def test_idle_without_busy_loop_udp(fresh_server, settings):
-    from harness.clients.connection import UdpClient
+    from harness.clients.udp import UdpClient
 
     instance = fresh_server()
     with UdpClient(instance.endpoint, settings.reply_timeout) as client:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 from harness.checks import RECOMMENDED, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 
@@ -93,13 +94,12 @@ def test_half_close_tcp(endpoint, settings):
             received = conn.recv_exactly(len(message), Deadline(settings.reply_timeout), "the pending echo")
         except CheckFailed as failure:
             if "closed the connection" in failure.message or "reset the connection" in failure.message:
-                failure.message += (": when recv() returns b'' the client has only stopped sending — first send "
-                                    "everything still owed to it (a selectors server: flush that connection's "
-                                    "output buffer), then close")
-                failure.args = (failure.message,)
+                failure.with_hint(": when recv() returns b'' the client has only stopped sending — first send "
+                                  "everything still owed to it (a selectors server: flush that connection's "
+                                  "output buffer), then close")
             raise
         if received != message:
-            from harness.clients.connection import echo_mismatch
+            from harness.evidence.bytesdiff import echo_mismatch
 
             raise echo_mismatch(message, received, "", "after half-close")
         conn.expect_eof(Deadline(settings.reply_timeout))

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint
 from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
 from harness.clients.reply_reader import ReplyReader
+from harness.evidence.hints import greeting_mode_hint
 from harness.settings import Settings
 
 TCP = ("tcp-hello",)
@@ -37,20 +39,6 @@ LONG_UNFRAMED = 4000
 
 #: Unframed: how long the greeting must be quiet before it is taken as whole.
 GREETING_SETTLE = 0.05
-
-
-def greeting_mode_hint(received: bytes, unframed: bool) -> str:
-    """Name the other --hello-mode when the greeting shows it: a line-mode run
-    greeted without any newline (the seed's unframed code), or an unframed run
-    greeted with a whole line."""
-    if not received:
-        return ""
-    if not unframed and b"\n" not in received:
-        return ("\nhint: the greeting has no line ending: a server written like the seed (one message per send(), "
-                "no delimiter) is checked with --hello-mode unframed")
-    if unframed and received.endswith(b"\n"):
-        return "\nhint: the greeting is a whole line: a line-mode server is checked without --hello-mode unframed"
-    return ""
 
 
 def line_mode(settings: Settings) -> bool:
@@ -99,8 +87,7 @@ class HelloClient:
             try:
                 self.reader.expect(self.dialect.greeting, timeout, "the greeting on connect")
             except CheckFailed as failure:
-                failure.message += greeting_mode_hint(failure.received or b"", unframed=False)
-                failure.args = (failure.message,)
+                failure.with_hint(greeting_mode_hint(failure.received or b"", unframed=False))
                 raise
         elif self.reader.read_line(timeout) is None:
             got = bytes(self.reader.pending)

@@ -21,14 +21,19 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of, wait_for_accept_room
+from harness.clients.crowd import accept_queue_of
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
+from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
+from harness.system.acceptqueue import wait_for_accept_room
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
-from harness.protocolfile.engine import Answers, ConversationRun, Segmentation, first_send, half_message
-from harness.protocolfile.explain import cuts_are_the_cause, fails_alone, fails_as_written
+from harness.protocolfile.engine import Answers, ConversationRun, Segmentation
+from harness.protocolfile.first_exchange import first_send, half_message
+from harness.protocolfile.explain import (
+    ONE_AT_A_TIME, WHOLE_MESSAGE, crowd_failure, cuts_are_the_cause, fails_alone, fails_as_written, fails_while,
+)
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
 from harness.protocolfile.reference import answers_for
 from harness.settings import Settings
@@ -42,8 +47,6 @@ PF = (PROTOCOL_FILE,)
 #: A slow conversation (long expect-nothing, many clients) gets as many runs as fit in this time.
 SEQUENTIAL_BUDGET = 10.0
 FD_TOLERANCE = 10
-IDLE_WINDOW = 1.0
-IDLE_CPU_LIMIT = 0.1
 #: Label of the client that vanishes with a reset: never used by another run.
 VANISHING_LABEL = "c99"
 
@@ -216,51 +219,6 @@ def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]
         failures[index] = CheckFailed(f"conversation {run.conversation.name!r}: {error!r}")
 
 
-#: Words of the engine's failures: a client's connect found the accept queue full; a reply that never came.
-ACCEPT_QUEUE_FULL = "accept queue stayed full"
-NOTHING_IN_TIME = "arrived within"
-
-
-def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
-    """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
-    first = min(failures)
-    failure = failures[first]
-    run = runs[first]
-    foreign = ""
-    received = failure.received or b""
-    for other in runs:
-        if other is not run and other.label.encode() in received and run.label.encode() not in received:
-            foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
-                       "connection's data in variables of its own (local to the handler), never in one global buffer")
-            break
-    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
-        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
-                           "connections while it served the first ones (its accept queue stayed full) — it serves "
-                           "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
-                           "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
-    if connected < len(runs):
-        summary = f"only {connected} of {len(runs)} copies could connect"
-    else:
-        summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
-    waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
-    advice = ("" if foreign or waited < len(runs) // 2 else
-              f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
-              "each client in its own thread, or multiplex them with selectors)")
-    return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
-
-
-def _while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
-    return CheckFailed(f"{situation}: {failure.message}. {advice}", expected=failure.expected,
-                       received=failure.received, detail=failure.detail)
-
-
-ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
-                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
-WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's message before serving anyone else? "
-                 "Read only what has arrived, keep partial messages per connection, serve the others.")
-
-
 @check("concurrency::idle_client_does_not_block", protocols=PF, when=tcp_only)
 def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
@@ -273,7 +231,7 @@ def test_idle_client_does_not_block_pf(fresh_server, settings, request):
         try:
             run_first(request, settings, protocol, instance.endpoint)
         except CheckFailed as failure:
-            raise _while("while another client stayed connected and silent", failure, ONE_AT_A_TIME) from None
+            raise fails_while("while another client stayed connected and silent", failure, ONE_AT_A_TIME) from None
 
 
 @check("concurrency::stalled_client_does_not_block", protocols=PF, when=tcp_only)
@@ -290,7 +248,7 @@ def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
         try:
             run_first(request, settings, protocol, instance.endpoint)
         except CheckFailed as failure:
-            raise _while(f"while another client had sent {stalled_bytes!r} (half a message) and stalled",
+            raise fails_while(f"while another client had sent {stalled_bytes!r} (half a message) and stalled",
                          failure, WHOLE_MESSAGE) from None
 
 
@@ -318,7 +276,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     except CheckFailed as failure:
         if poll_until(lambda: not instance.alive(), Deadline(0.5)):
             raise _died_of_reset(instance) from None
-        raise _while("after a client vanished with a reset (RST)", failure,
+        raise fails_while("after a client vanished with a reset (RST)", failure,
                      "Catch ConnectionResetError per connection and keep serving the others.") from None
     if not instance.alive():
         raise _died_of_reset(instance)
@@ -362,7 +320,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
         try:
             run_first(request, settings, protocol, instance.endpoint)
         except CheckFailed as failure:
-            raise _while(f"run {made} of {runs} of the conversation, one after another", failure,
+            raise fails_while(f"run {made} of {runs} of the conversation, one after another", failure,
                          "Each run must leave the server as it found it.") from None
         if made % 20 == 0:
             instance.reap_orphans()
@@ -389,19 +347,9 @@ def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     run_alone_first(request, settings, protocol, instance.endpoint)
     for _ in range(2):
         run_first(request, settings, protocol, instance.endpoint)
-    probe = instance.probe
-    pids = instance.pids()
-    samples = []
-    for _ in range(2):  # over the limit in two windows in a row: a busy loop never stops, a burst does
-        before = probe.cpu_seconds(pids)
-        window = Deadline(IDLE_WINDOW)
-        over = poll_until(lambda: probe.cpu_seconds(pids) - before > IDLE_CPU_LIMIT, window,
-                          interval=0.1, max_interval=0.1)
-        samples.append((probe.cpu_seconds(pids) - before, window.elapsed()))
-        if not over:
-            return
-    used = " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
-    raise CheckFailed(
-        f"the server used {used} with no client talking to it (after three runs of {protocol.first.name!r}; "
-        f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): when recv() returns b'' the client has "
-        "closed: break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")
+    used = busy_while_idle(instance)
+    if used:
+        raise CheckFailed(
+            f"the server used {used} with no client talking to it (after three runs of {protocol.first.name!r}; "
+            f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): when recv() returns b'' the client has "
+            "closed: break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")

@@ -25,7 +25,8 @@ from contextlib import ExitStack, suppress
 import pytest
 
 from harness.checks import PROTOCOL_FILE, RECOMMENDED, check
-from harness.clients.connection import TcpConnection, UdpClient
+from harness.clients.connection import TcpConnection
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
 from harness.server.launcher import ServerProcess
@@ -33,7 +34,7 @@ from harness.clients.patience import PATIENCE
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
 from harness.server.shutdown import ShutdownOutcome, shut_down
-from harness.server.shutdown_advice import hint
+from harness.server.shutdown_advice import excerpt, hint, traceback_advice
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -55,7 +56,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     """
     if settings.protocol_file:  # SPEC §6: the first exchange of the first conversation, then half the next message
         from harness.protocolfile import load_protocol_file
-        from harness.protocolfile.engine import opening_messages
+        from harness.protocolfile.first_exchange import opening_messages
 
         return opening_messages(load_protocol_file(settings.protocol))
     if settings.protocol == "tcp-framed":
@@ -307,20 +308,3 @@ def test_no_traceback(fresh_server, settings):
             "the server printed a traceback on stderr when stopped with SIGINT (Ctrl+C): " + traceback_advice(printed),
             detail=excerpt(printed[printed.find(TRACEBACK):].decode("utf-8", "replace").rstrip()),
         )
-
-
-def traceback_advice(printed: bytes) -> str:
-    """What to change, for the traceback at hand."""
-    if b"asyncio" in printed and b"CancelledError" in printed:
-        # Python 3.11's asyncio logs "Exception in callback ..." for every client
-        # handler task cancelled at shutdown (3.12 no longer does).
-        return ("asyncio cancelled the client handlers still running and logged each cancellation; catch "
-                "asyncio.CancelledError in the connection handler, close the writer and return")
-    return "catch KeyboardInterrupt around the serving loop, close the sockets and exit quietly"
-
-
-def excerpt(text: str, limit: int = 3000) -> str:
-    """The start of a long traceback (where it says what happened) and its last line."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rstrip() + "\n  ...\n" + text.rsplit("\n", 1)[-1]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import socket
 
 from harness.system.acceptqueue import QueueState
-from harness.clients.crowd import (
-    wait_for_accept_room,
-    Conversation, CrowdResult, Misdelivery, Origin, _check_prefix, _describe_odd_reply, attribute, message_tag, tagged_conversations,
+from harness.system.acceptqueue import wait_for_accept_room
+from harness.evidence.crosstalk import (
+    Conversation, CrowdResult, Misdelivery, Origin, attribute, check_prefix, datagram_misdelivery, describe_odd_reply,
+    message_tag, tagged_conversations,
 )
 
 
@@ -58,9 +59,9 @@ def test_check_prefix_records_whose_bytes_arrived():
     crowd = tagged_conversations(4, seed=4)
     result = CrowdResult(crowd, [bytearray() for _ in crowd])
     result.received[0] += crowd[0].stream[:30]
-    assert _check_prefix(result, 0, 0)
+    assert check_prefix(result, 0, 0)
     result.received[0] += crowd[3].stream[:40]
-    assert not _check_prefix(result, 0, 30)
+    assert not check_prefix(result, 0, 30)
     (misdelivery,) = result.misdeliveries
     assert misdelivery.client == 0 and misdelivery.offset == 30
     assert misdelivery.origin == Origin(3, 0, 0)
@@ -77,13 +78,24 @@ def test_udp_misdelivery_names_the_datagrams():
 def test_a_udp_reply_holding_several_datagrams_is_called_merged():
     crowd = tagged_conversations(4, seed=4)
     own, other = crowd[1].messages[0], crowd[2].messages[0]
-    source = _describe_odd_reply(own + other, own, None, crowd, receiver=1)
+    source = describe_odd_reply(own + other, own, None, crowd, receiver=1)
     assert source == f"a {len(own + other)}-byte datagram: its own datagram followed by {len(other)} more bytes " \
                      "(client 2's datagram 0)"
-    cut = _describe_odd_reply(own[:10], own, Origin(1, 0, 0), crowd, receiver=1)
+    cut = describe_odd_reply(own[:10], own, Origin(1, 0, 0), crowd, receiver=1)
     assert cut == f"its own datagram cut to 10 of {len(own)} bytes"
-    piece = _describe_odd_reply(other[:20], own, Origin(2, 0, 0), crowd, receiver=1)
+    piece = describe_odd_reply(other[:20], own, Origin(2, 0, 0), crowd, receiver=1)
     assert piece == "a 20-byte datagram beginning with client 2's datagram 0"
+
+
+def test_a_wrong_udp_reply_is_traced_to_its_datagram_or_its_shape():
+    crowd = tagged_conversations(4, seed=4)
+    own, other = crowd[1].messages[0], crowd[2].messages[1]
+    foreign = datagram_misdelivery(1, 0, other, 0, own, crowd)
+    assert foreign.origin == Origin(2, 1, 0) and foreign.shape == "" and foreign.source is None
+    assert foreign.describe() == "client 1 received, in reply to its datagram 0, client 2's datagram 1"
+    merged = datagram_misdelivery(1, 0, own + other, 0, own, crowd)
+    assert merged.shape == "merged" and merged.datagram == 0
+    assert merged.source == describe_odd_reply(own + other, own, merged.origin, crowd, receiver=1)
 
 
 def test_result_knows_who_is_incomplete():
@@ -99,7 +111,7 @@ def test_a_foreign_message_that_begins_like_ours_is_traced_from_its_start():
     crowd = tagged_conversations(3, seed=4)
     result = CrowdResult(crowd, [bytearray() for _ in crowd])
     result.received[0] += crowd[2].stream[:40]
-    assert not _check_prefix(result, 0, 0)
+    assert not check_prefix(result, 0, 0)
     (misdelivery,) = result.misdeliveries
     assert misdelivery.offset == len(b"<client 0")
     assert misdelivery.origin == Origin(2, 0, 0)

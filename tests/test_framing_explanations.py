@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from harness.protocols.framing import FrameCodec
 from harness.clients.segmentation import coalesced, header_split, one_byte_per_segment
-from harness.suites.test_framing import frames_failure, stream_failure
+from harness.evidence.framing_failures import frames_failure, stream_failure
 
 CODEC = FrameCodec()
 PAYLOADS = [b"hello", b"world!"]

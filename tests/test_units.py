@@ -170,7 +170,7 @@ def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command()
 
 
 def test_udp_retries_fit_inside_the_reply_timeout():
-    from harness.clients.connection import retry_offsets
+    from harness.clients.udp import retry_offsets
 
     assert retry_offsets(2.0, 3) == [0.0, 0.2, 0.6]
     for timeout in (0.3, 1.0, 2.0, 10.0):
@@ -185,7 +185,7 @@ def test_a_late_copy_of_a_retried_reply_is_not_taken_for_the_next_reply():
     import threading
     import time as clock
 
-    from harness.clients.connection import UdpClient
+    from harness.clients.udp import UdpClient
     from harness.server.launcher import Endpoint
 
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -6,8 +6,11 @@ Rules:
   (`harness.evidence.wirelog`).
 - No pytest here, no processes: a client knows an `Endpoint`, not a server.
 
-Modules: `connection` (TCP and UDP clients), `reply_reader` (reading replies
-the harness can predict), `segmentation` (how a stream is cut into sends),
-`patience` (how long to wait, given what the run saw), `crowd` (many clients
-at once from one thread), `loadgen` (the speed suite's load).
+Modules: `connection` (the TCP client), `udp` (the UDP client and its
+retries), `reply_reader` (reading replies the harness can predict),
+`segmentation` (how a stream is cut into sends), `patience` (how long to wait,
+given what the run saw), `crowd` (many TCP clients at once from one thread,
+admitted as the accept queue allows), `udp_crowd` (many UDP senders at once),
+`loadgen` (the speed suite's load). Tracing a crowd's misdelivered bytes is
+evidence, not talking: `harness.evidence.crosstalk`.
 """

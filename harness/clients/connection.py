@@ -1,4 +1,5 @@
-"""Client sockets with deadlines and controlled segmentation.
+"""TCP client connections with deadlines and controlled segmentation (the UDP
+client is `harness.clients.udp`).
 
 Rules:
 - Every operation takes a `Deadline`; nothing blocks forever.
@@ -23,7 +24,7 @@ import struct
 import time
 
 from harness.evidence import wirelog
-from harness.evidence.bytesdiff import describe_mismatch, readable
+from harness.evidence.bytesdiff import echo_mismatch
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint
@@ -31,8 +32,6 @@ from harness.clients.patience import PATIENCE
 
 EXTRA_CAP = 64 * 1024
 CHUNK = 64 * 1024
-#: socketserver.UDPServer.max_packet_size: a UDP reply cut to exactly this is that default.
-SOCKETSERVER_MAX_PACKET = 8192
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
@@ -317,181 +316,3 @@ def closing(sock: socket.socket) -> tuple[str, str]:
     except OSError:
         return wirelog.CLIENT_FIN, "close"
     return wirelog.CLIENT_RST, "reset after the server closed first (no TIME_WAIT left on its side)"
-
-
-def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
-    """Explain how an echo differs from what was sent."""
-    prefix = f"{context}: " if context else ""
-    if received and payload.startswith(received):
-        summary = f"only {len(received)} of {len(payload)} bytes came back"
-    elif not received:
-        summary = f"nothing came back for {len(payload)} bytes sent"
-    else:
-        summary = f"the echo differs from what was sent ({readable(payload, 40)} sent)"
-    if end_reason:
-        summary += f" ({end_reason})"
-    return CheckFailed(
-        prefix + summary,
-        expected=payload,
-        received=received,
-        detail=describe_mismatch(payload, received) if received else "",
-    )
-
-
-#: When a UDP datagram with no reply yet is sent again (seconds after the first
-#: send): early, then later, all within the reply timeout — a lost datagram
-#: costs one reply timeout, not one per try.
-RETRY_AT = (0.2, 0.6)
-
-
-def retry_offsets(reply_timeout: float, tries: int) -> list[float]:
-    """The moments (s after the first send) of each of `tries` sends of a
-    datagram, all inside `reply_timeout`: 0, 0.2, 0.6 for the default 2 s;
-    scaled down for a short timeout so the last try still gets half of it."""
-    offsets = [0.0]
-    for index in range(1, tries):
-        planned = RETRY_AT[index - 1] if index <= len(RETRY_AT) else RETRY_AT[-1] * (index - len(RETRY_AT) + 1)
-        offsets.append(min(planned, reply_timeout * index / (2 * (tries - 1))))
-    return offsets
-
-
-class UdpClient:
-    """A connected UDP socket: the kernel drops datagrams from any other address,
-    and an ICMP "port unreachable" (the server is gone) is seen at once as
-    ConnectionRefusedError instead of as three silent timeouts."""
-
-    def __init__(self, endpoint: Endpoint, reply_timeout: float, tries: int = 3) -> None:
-        self.endpoint = endpoint
-        self.reply_timeout = reply_timeout
-        self.tries = tries
-        self.sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self.sock.connect(endpoint.address)
-        self.sock.setblocking(False)
-        #: Replies the server may send again, once per extra send of their datagram.
-        self.late_copies: dict[bytes, int] = {}
-        #: How long the last unanswered exchange waited (cut short after an earlier silence).
-        self.last_wait = reply_timeout
-        self.wire = wirelog.connection("udp")
-        self.wire.connected(self.sock.getsockname()[1])
-
-    def __enter__(self) -> UdpClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.sock.close()
-
-    def send(self, datagram: bytes) -> None:
-        try:
-            self.sock.send(datagram)
-        except ConnectionRefusedError:
-            self.wire.refused("ICMP port unreachable")
-            raise self._gone() from None
-        self.wire.sent(datagram)
-
-    def _gone(self) -> CheckFailed:
-        return CheckFailed(
-            f"the server's UDP port {self.endpoint.port} is closed (ICMP port unreachable): the server stopped"
-        )
-
-    def receive(self, deadline: Deadline, size: int = 65536 + 1) -> bytes | None:
-        """The next datagram from the server by the deadline, or None; a late
-        copy of an earlier reply (answering one of our retries) is skipped."""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.sock, selectors.EVENT_READ)
-            while sel.select(deadline.remaining()):
-                try:
-                    reply = self.sock.recv(size)
-                except BlockingIOError:
-                    continue
-                except ConnectionRefusedError:
-                    self.wire.refused("ICMP port unreachable")
-                    raise self._gone() from None
-                if self.late_copies.get(reply, 0) > 0:
-                    self.late_copies[reply] -= 1
-                    continue
-                self.wire.got(reply)
-                return reply
-        self.wire.silence()
-        return None
-
-    def exchange(self, datagram: bytes) -> bytes | None:
-        """Send and wait for one reply; a datagram counts as lost only after
-        `tries` sends, all within the reply timeout (see `retry_offsets`)."""
-        timeout = PATIENCE.wait(self.reply_timeout)
-        deadline = Deadline(timeout)
-        offsets = retry_offsets(timeout, self.tries)
-        for sent, offset in enumerate(offsets, start=1):
-            self.send(datagram)
-            until = offsets[sent] if sent < len(offsets) else timeout
-            reply = self.receive(Deadline(max(0.0, until - offset), deadline.start + offset))
-            if reply is not None:
-                PATIENCE.heard(deadline.elapsed())
-                if sent > 1:  # the server may still answer the other sends
-                    self.late_copies[reply] = self.late_copies.get(reply, 0) + sent - 1
-                return reply
-        PATIENCE.silence(timeout, self.reply_timeout)
-        self.last_wait = timeout
-        return None
-
-    def no_reply(self, datagram: bytes, expected: bytes, context: str = "") -> CheckFailed:
-        """The failure for a datagram never answered — saying so if the server
-        answers from another port, which a connected socket never sees."""
-        prefix = f"{context}: " if context else ""
-        source = self.reply_source(datagram)
-        if source is not None:
-            return CheckFailed(
-                f"{prefix}the reply to a {len(datagram)}-byte datagram came from {source[0]}:{source[1]}, not from "
-                f"the server's port {self.endpoint.port}: answer with the socket that received the datagram "
-                "(sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP socket, and "
-                "any firewall or NAT, drops a reply from another port",
-                expected=expected,
-            )
-        return CheckFailed(
-            f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
-            f"within {self.last_wait:g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
-            expected=expected,
-        )
-
-    def reply_source(self, datagram: bytes, wait: float = 0.3) -> tuple[str, int] | None:
-        """Send `datagram` once from an unconnected socket; the reply's source
-        address if it is not the server's, else None."""
-        with socket.socket(self.endpoint.family, socket.SOCK_DGRAM) as probe:
-            probe.setblocking(False)
-            try:
-                probe.sendto(datagram, self.endpoint.address)
-            except OSError:
-                return None
-            deadline = Deadline(min(wait, self.reply_timeout))
-            with selectors.DefaultSelector() as sel:
-                sel.register(probe, selectors.EVENT_READ)
-                while sel.select(deadline.remaining()):
-                    try:
-                        _, source = probe.recvfrom(65536 + 1)
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        return None
-                    if (source[0], source[1]) != (self.endpoint.host, self.endpoint.port):
-                        return source[0], source[1]
-                    return None
-        return None
-
-    def expect_echo(self, datagram: bytes, context: str = "") -> None:
-        reply = self.exchange(datagram)
-        prefix = f"{context}: " if context else ""
-        if reply is None:
-            raise self.no_reply(datagram, datagram, context)
-        if reply != datagram:
-            if datagram.startswith(reply):
-                summary = (
-                    f"the reply was cut to {len(reply)} of {len(datagram)} bytes: is the server's receive buffer "
-                    f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram "
-                    "(the largest datagram tested is set by --max-datagram)"
-                )
-                if len(reply) == SOCKETSERVER_MAX_PACKET:
-                    summary += (f"; socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
-                                "max_packet_size = 65535 on the server class (socat: add -b 65536)")
-            else:
-                summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
-            raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))

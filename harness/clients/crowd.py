@@ -1,16 +1,15 @@
-"""A crowd of clients talking to the server at the same time, driven from one
-thread with `selectors`, so that 50+ clients stay deterministic and cheap on a
-2-core machine (the server, not the harness, must be the bottleneck).
+"""A crowd of TCP clients talking to the server at the same time, driven from
+one thread with `selectors`, so that 50+ clients stay deterministic and cheap
+on a 2-core machine (the server, not the harness, must be the bottleneck).
 
 Rules:
-- Every client has a `Conversation`: messages it sends one after another, each
-  only once the reply to the previous one has fully arrived. Messages of
-  different clients interleave on the wire; the order of the first messages is
-  shuffled with a seeded `random.Random`, so a run replays identically.
-- Every message starts with a readable tag (`<client 07 message 2>`) followed
-  by seeded random bytes, so any window of received bytes can be traced back to
-  the client and message that sent it (`attribute`): "client 7 received client
-  3's bytes" is the evidence of cross-talk.
+- Every client has a `Conversation` (`harness.evidence.crosstalk`): messages
+  it sends one after another, each only once the reply to the previous one has
+  fully arrived. Messages of different clients interleave on the wire; the
+  order of the first messages is shuffled with a seeded `random.Random`, so a
+  run replays identically.
+- Every message is tagged, so that misdelivered bytes are traced back to the
+  client that sent them (`harness.evidence.crosstalk.check_prefix`).
 - TCP clients connect before anyone talks, paced by the server's accept queue
   (read from the kernel by the caller) so that a correct server's small
   `listen()` backlog never overflows; if the server stops accepting, the rest
@@ -21,6 +20,8 @@ Rules:
 - Progress is judged crowd-wide: the run stalls only if *no* byte moves for the
   reply timeout. It stops at the first misdelivered byte (the evidence is in).
 - Reads are capped at what a client expects plus `EXTRA_CAP`.
+
+The UDP crowd is `harness.clients.udp_crowd`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from harness.evidence import wirelog
+from harness.evidence.crosstalk import Conversation, CrowdResult, check_prefix
 from harness.system.acceptqueue import WINDOW as ACCEPT_WINDOW
 from harness.system.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
-from harness.clients.connection import closing, recv_and_ack, retry_offsets
+from harness.clients.connection import closing, recv_and_ack
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint, ServerProcess
@@ -44,8 +46,6 @@ from harness.clients.patience import PATIENCE
 
 T = TypeVar("T")
 EXTRA_CAP = 4096
-#: How many bytes of a misdelivery are used to find who sent them.
-TRACE_WINDOW = 24
 #: However the crowd progresses, a run ends after this long.
 RUN_LIMIT = 60.0
 #: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
@@ -76,162 +76,6 @@ def connect_while_accepting(connect: Callable[[], T], count: int, unaccepted: Ac
 def fewer_connected(connected: int, wanted: int, wait: float) -> CheckFailed:
     return CheckFailed(f"only {connected} of {wanted} clients could connect: the server's accept queue stayed "
                        f"full for {wait:g} s (it stopped accepting connections)")
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """What one client of the crowd sends, in order."""
-
-    client: int
-    messages: tuple[bytes, ...]
-
-    @property
-    def stream(self) -> bytes:
-        """Everything the client sends (and, from an echo server, gets back)."""
-        return b"".join(self.messages)
-
-    def message_at(self, offset: int) -> tuple[int, int]:
-        """(message index, offset inside it) of byte `offset` of the stream."""
-        for index, message in enumerate(self.messages):
-            if offset < len(message):
-                return index, offset
-            offset -= len(message)
-        return len(self.messages), offset
-
-
-def message_tag(client: int, index: int) -> bytes:
-    return f"<client {client:02d} message {index}>".encode()
-
-
-def tagged_conversations(
-    clients: int, seed: int, messages: int = 4, max_filler: int = 1200, encode=None
-) -> list[Conversation]:
-    """Distinct conversations: tag + seeded random filler of varied length + b"\\n".
-
-    Each message ends with a newline so that a server which (wrongly) waits for
-    one fails `echo::prompt_reply`, not this crowd. `encode` wraps each payload
-    for the wire (e.g. a tcp-framed frame header).
-    """
-    rng = random.Random(seed)
-    result = []
-    for client in range(clients):
-        payloads = [message_tag(client, index) + rng.randbytes(rng.randrange(8, max_filler)) + b"\n"
-                    for index in range(messages)]
-        result.append(Conversation(client, tuple(encode(p) if encode else p for p in payloads)))
-    return result
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a window of bytes was first sent: which client, which message, which byte."""
-
-    client: int
-    message: int
-    offset: int
-
-    def describe(self, receiver: int, unit: str = "message") -> str:
-        owner = "its own" if self.client == receiver else f"client {self.client}'s"
-        return f"{owner} {unit} {self.message} (from its byte {self.offset})"
-
-
-def attribute(window: bytes, conversations: list[Conversation], prefer: int | None = None) -> Origin | None:
-    """Which client sent `window`? None if no client's stream contains it.
-
-    `prefer` is searched first (the receiver: its own bytes again, duplicated
-    or out of place). Windows shorter than 8 bytes are too ambiguous to trace.
-    """
-    if len(window) < 8:
-        return None
-    ordered = sorted(conversations, key=lambda c: c.client != prefer)
-    for conversation in ordered:
-        at = conversation.stream.find(window)
-        if at >= 0:
-            message, offset = conversation.message_at(at)
-            return Origin(conversation.client, message, offset)
-    return None
-
-
-@dataclass(frozen=True)
-class Misdelivery:
-    """Client `client` received, at `offset` of its echo, bytes that are not its own there."""
-
-    client: int
-    offset: int
-    received: bytes
-    origin: Origin | None
-    #: UDP: the index of the datagram awaiting its reply (`received` is the whole wrong reply).
-    datagram: int | None = None
-    #: UDP: what the wrong reply was, when it is not simply some client's datagram.
-    source: str | None = None
-    #: UDP: "merged" (the reply held several datagrams' bytes: a stream in between lost their
-    #: boundaries) or "cut" (the reply is the start of the sender's own datagram); "" otherwise.
-    shape: str = ""
-
-    def describe(self, unit: str = "message") -> str:
-        if self.datagram is not None:
-            if self.source is not None:
-                source = self.source
-            elif self.origin is None:
-                source = "a datagram that no client sent"
-            elif self.origin.client == self.client:
-                source = f"its own datagram {self.origin.message} again"
-            else:
-                source = f"client {self.origin.client}'s datagram {self.origin.message}"
-            return f"client {self.client} received, in reply to its datagram {self.datagram}, {source}"
-        if self.origin is None:
-            source = "bytes that no client sent"
-        elif self.origin.client == self.client:
-            source = f"{self.origin.describe(self.client, unit)} out of place"
-        else:
-            source = f"bytes of {self.origin.describe(self.client, unit)}"
-        return f"client {self.client} received {source} at byte {self.offset} of its echo"
-
-
-@dataclass
-class CrowdResult:
-    conversations: list[Conversation]
-    received: list[bytearray]
-    connected: int = 0
-    connect_errors: dict[int, str] = field(default_factory=dict)
-    misdeliveries: list[Misdelivery] = field(default_factory=list)
-    #: Client -> why it ended early (closed, reset, lost datagram...).
-    ended: dict[int, str] = field(default_factory=dict)
-    stall: str = ""
-    elapsed: float = 0.0
-    #: The first client that had to wait to connect until the server accepted earlier ones.
-    deferred_from: int | None = None
-
-    def complete(self, client: int) -> bool:
-        return bytes(self.received[client]) == self.conversations[client].stream
-
-    def incomplete(self) -> list[int]:
-        return [c.client for c in self.conversations if not self.complete(c.client)]
-
-    @property
-    def ok(self) -> bool:
-        return not self.misdeliveries and not self.connect_errors and not self.incomplete()
-
-
-def _check_prefix(result: CrowdResult, client: int, start: int) -> bool:
-    """Record a misdelivery if the bytes from `start` on differ from the expected ones."""
-    expected = result.conversations[client].stream
-    received = result.received[client]
-    if received[start:] == expected[start : len(received)]:
-        return True
-    for offset in range(start, len(received)):
-        if offset >= len(expected) or received[offset] != expected[offset]:
-            # Foreign messages often begin like ours (a tag "<client 0", a frame header 00 00): trace
-            # from the start of the message the difference falls in, then from the difference itself.
-            _, inner = result.conversations[client].message_at(offset)
-            starts = (offset - inner, offset) if 0 < inner < TRACE_WINDOW else (offset,)
-            for at in starts:
-                window = bytes(received[at : at + TRACE_WINDOW])
-                origin = attribute(window, result.conversations, prefer=client)
-                if origin is not None:
-                    break
-            result.misdeliveries.append(Misdelivery(client, offset, window, origin))
-            return False
-    return True
 
 
 # -- TCP ---------------------------------------------------------------------
@@ -445,7 +289,7 @@ class _TcpCrowd:
         self.last_progress = time.monotonic()
         start = len(received)
         received += chunk
-        if not _check_prefix(self.result, number, start):
+        if not check_prefix(self.result, number, start):
             self.traced(client)
             client.done = True
             return
@@ -493,162 +337,3 @@ def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
         crowd.sel.close()
         crowd.result.elapsed = time.monotonic() - started
     return crowd.result
-
-
-# -- UDP ---------------------------------------------------------------------
-@dataclass
-class _UdpClient:
-    conversation: Conversation
-    sock: socket.socket
-    next_message: int = 0
-    tries: int = 0
-    first_sent: float = 0.0
-    try_deadline: Deadline | None = None
-    answered: set[int] = field(default_factory=set)
-    done: bool = False
-    wire: Any = wirelog.NO_WIRE
-
-
-def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_timeout: float,
-                  seed: int, tries: int = 3) -> CrowdResult:
-    """Every client sends its datagrams one at a time from its own socket; each
-    reply must be the datagram that client sent. A datagram counts as lost
-    only after `tries` tries. A repeated reply to an already answered datagram
-    of the same client (our own retry) is not an error."""
-    result = CrowdResult(conversations, [bytearray() for _ in conversations])
-    started = time.monotonic()
-    clients: list[_UdpClient] = []
-    limit = Deadline(RUN_LIMIT)
-    try:
-        with selectors.DefaultSelector() as sel:
-            for conversation in conversations:
-                sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
-                clients.append(_UdpClient(conversation, sock, wire=wirelog.connection(
-                    "udp", f"client {conversation.client}")))
-                # Connected: only the server's address can reach this socket.
-                sock.connect(endpoint.address)
-                clients[-1].wire.connected(sock.getsockname()[1])
-                sock.setblocking(False)
-                sel.register(sock, selectors.EVENT_READ, clients[-1])
-            result.connected = len(clients)
-            order = list(clients)
-            random.Random(seed).shuffle(order)
-            for client in order:
-                _udp_send(client, reply_timeout, tries, result)
-            while not result.misdeliveries and not limit.expired():
-                waiting = [c for c in clients if not c.done]
-                if not waiting:
-                    break
-                soonest = min((c.try_deadline.remaining() for c in waiting if c.try_deadline), default=0.0)
-                for key, _ in sel.select(soonest):
-                    _udp_receive(key.data, conversations, reply_timeout, tries, result, clients)
-                for client in waiting:
-                    if not client.done and client.try_deadline and client.try_deadline.expired():
-                        client.wire.silence()
-                        if client.tries >= tries:
-                            result.ended[client.conversation.client] = (
-                                f"no reply to its datagram {client.next_message} after {tries} tries "
-                                f"within {reply_timeout:g} s")
-                            client.done = True
-                        else:
-                            _udp_send(client, reply_timeout, tries, result)
-            else:
-                if limit.expired():
-                    result.stall = f"the crowd was still not done after {RUN_LIMIT:g} s"
-    finally:
-        for client in clients:
-            client.sock.close()
-        result.elapsed = time.monotonic() - started
-    return result
-
-
-def _udp_send(client: _UdpClient, reply_timeout: float, tries: int, result: CrowdResult) -> None:
-    """One send of the client's current datagram; its tries fit in one reply timeout (`retry_offsets`)."""
-    if client.tries == 0:
-        client.first_sent = time.monotonic()
-    client.tries += 1
-    offsets = retry_offsets(reply_timeout, tries)
-    until = offsets[client.tries] if client.tries < len(offsets) else reply_timeout
-    client.try_deadline = Deadline(until, client.first_sent)
-    try:
-        client.sock.send(client.conversation.messages[client.next_message])
-        client.wire.sent(client.conversation.messages[client.next_message])
-    except BlockingIOError:
-        pass  # counts as a lost try
-    except OSError as exc:
-        result.ended[client.conversation.client] = f"sending failed: {exc.strerror or exc} (the server stopped?)"
-        client.done = True
-
-
-def _udp_receive(client: _UdpClient, conversations: list[Conversation], reply_timeout: float, tries: int,
-                 result: CrowdResult, clients: list[_UdpClient] = ()) -> None:
-    messages = client.conversation.messages
-    for _ in range(64):  # drain what is queued, boundedly
-        try:
-            reply = client.sock.recv(65536)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            client.wire.refused(exc.strerror or str(exc))
-            result.ended[client.conversation.client] = f"receiving failed: {exc.strerror or exc} (the server stopped?)"
-            client.done = True
-            return
-        client.wire.got(reply)
-        number = client.conversation.client
-        if client.done:
-            continue
-        if client.next_message < len(messages) and reply == messages[client.next_message]:
-            result.received[number] += reply
-            client.answered.add(client.next_message)
-            client.next_message += 1
-            client.tries = 0
-            if client.next_message == len(messages):
-                client.done = True
-                client.try_deadline = None
-            else:
-                _udp_send(client, reply_timeout, tries, result)
-            continue
-        if reply in (messages[i] for i in client.answered):
-            continue  # a late answer to our own retry
-        offset = len(result.received[number])
-        exact = next(
-            (Origin(c.client, i, 0) for c in conversations for i, m in enumerate(c.messages) if m == reply), None
-        )
-        origin = exact or attribute(reply[:TRACE_WINDOW], conversations, prefer=number)
-        expected = messages[client.next_message]
-        shape = "" if exact else _odd_shape(reply, expected)
-        source = None if exact else _describe_odd_reply(reply, expected, origin, conversations, number)
-        result.misdeliveries.append(Misdelivery(number, offset, reply, origin, datagram=client.next_message,
-                                                source=source, shape=shape))
-        client.wire.misdelivered(next((c.wire for c in clients if origin and c.conversation.client == origin.client),
-                                      None))
-        client.done = True
-        return
-
-
-def _describe_odd_reply(reply: bytes, expected: bytes, origin: Origin | None, conversations: list[Conversation],
-                        receiver: int) -> str:
-    """A reply that is no client's datagram: merged datagrams, or a piece of one."""
-    size, shape = f"a {len(reply)}-byte datagram", _odd_shape(reply, expected)
-    if shape == "cut":
-        return f"its own datagram cut to {len(reply)} of {len(expected)} bytes"
-    if shape == "merged":
-        rest = attribute(reply[len(expected) : len(expected) + TRACE_WINDOW], conversations, prefer=receiver)
-        after = f" ({_datagram_origin(rest, receiver)})" if rest else ""
-        return f"{size}: its own datagram followed by {len(reply) - len(expected)} more bytes{after}"
-    if origin is None:
-        return f"{size} that no client sent"
-    return f"{size} beginning with {_datagram_origin(origin, receiver)}"
-
-
-def _datagram_origin(origin: Origin, receiver: int) -> str:
-    owner = "its own" if origin.client == receiver else f"client {origin.client}'s"
-    return f"{owner} datagram {origin.message}" + (f" from its byte {origin.offset}" if origin.offset else "")
-
-
-def _odd_shape(reply: bytes, expected: bytes) -> str:
-    if reply.startswith(expected) and len(reply) > len(expected):
-        return "merged"
-    if expected.startswith(reply) and len(reply) < len(expected):
-        return "cut"
-    return ""

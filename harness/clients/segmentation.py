@@ -64,6 +64,10 @@ class Plan:
         """Sizes of the parts of bytes [start, end) as the plan's segments cut them."""
         return [min(end, e) - max(start, s) for s, e in self.bounds if s < end and e > start]
 
+    def describe_pieces(self, start: int, end: int) -> str:
+        """E.g. "2 pieces of 2, 8 bytes": how the plan's segments cut bytes [start, end)."""
+        return describe_sizes(self.pieces(start, end), "piece")
+
     def describe(self) -> str:
         """E.g. "3 segments of 1, 8, 2 bytes (header split 1+3), 2 ms apart"."""
         text = f"{describe_sizes(self.sizes(), 'segment')} ({self.name})"

@@ -1,10 +1,13 @@
 """Show expected vs received bytes so a student can find the bug in seconds.
 
 Pure functions, no I/O. On a mismatch we show the first differing offset and a
-hex + ASCII window around it (the idea of codecrafters' bytes_diff_visualizer).
+hex + ASCII window around it (the idea of codecrafters' bytes_diff_visualizer);
+`echo_mismatch` tells how an echo differs from what was sent.
 """
 
 from __future__ import annotations
+
+from harness.errors import CheckFailed
 
 WINDOW = 16
 
@@ -57,3 +60,22 @@ def describe_mismatch(expected: bytes, received: bytes) -> str:
         for line_offset in range(start, min(len(data), start + 2 * WINDOW), WINDOW):
             lines.append("    " + hexdump_line(data, line_offset))
     return "\n".join(lines)
+
+
+def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
+    """Explain how an echo differs from what was sent."""
+    prefix = f"{context}: " if context else ""
+    if received and payload.startswith(received):
+        summary = f"only {len(received)} of {len(payload)} bytes came back"
+    elif not received:
+        summary = f"nothing came back for {len(payload)} bytes sent"
+    else:
+        summary = f"the echo differs from what was sent ({readable(payload, 40)} sent)"
+    if end_reason:
+        summary += f" ({end_reason})"
+    return CheckFailed(
+        prefix + summary,
+        expected=payload,
+        received=received,
+        detail=describe_mismatch(payload, received) if received else "",
+    )

@@ -1,5 +1,6 @@
-"""Hints revised by what the server printed: a check sees bytes on the wire,
-the server's output often names the real cause.
+"""Hints fitted to the evidence: revised by what the server printed (a check
+sees bytes on the wire, the server's output often names the real cause), or
+naming the option a run most likely needs (`greeting_mode_hint`).
 
 Rule: a hint appears only when its evidence is there, and a hint the output
 contradicts is withdrawn. The one case today: silence after a length header
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-#: The first words of the byte-order hint (suites/test_framing.py writes it).
+#: The first words of the byte-order hint (harness.evidence.framing_failures writes it).
 BYTE_ORDER_HINT = "hint: this frame's header"
 _SHORT_UNPACK = re.compile(r"struct\.error: unpack requires a buffer of (\d+) bytes")
 
@@ -43,3 +44,17 @@ def revise(message: str, server_output: str, suite: str) -> str:
     if hint not in lines:
         lines.append(hint)
     return "\n".join(lines)
+
+
+def greeting_mode_hint(received: bytes, unframed: bool) -> str:
+    """Name the other --hello-mode when the greeting shows it: a line-mode run
+    greeted without any newline (the seed's unframed code), or an unframed run
+    greeted with a whole line."""
+    if not received:
+        return ""
+    if not unframed and b"\n" not in received:
+        return ("\nhint: the greeting has no line ending: a server written like the seed (one message per send(), "
+                "no delimiter) is checked with --hello-mode unframed")
+    if unframed and received.endswith(b"\n"):
+        return "\nhint: the greeting is a whole line: a line-mode server is checked without --hello-mode unframed"
+    return ""

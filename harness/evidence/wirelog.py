@@ -5,9 +5,9 @@ Rules:
   the check began). The plugin starts it before a check runs and turns it into
   report data only when the check did not pass; a passing check's log is
   dropped, so reports of passing runs do not grow.
-- The client helpers (client.py, crowd.py, replies.py) record through one
-  `Wire` per connection or UDP socket: each event appends one tuple, nothing
-  more on the hot path. Without a log (outside a check: benchmarks, unit
+- The clients (harness.clients: connection, udp, crowd, udp_crowd,
+  reply_reader) record through one `Wire` per connection or UDP socket: each
+  event appends one tuple, nothing more on the hot path. Without a log (outside a check: benchmarks, unit
   tests) they get `NO_WIRE`, whose methods do nothing.
 - What is recorded: connect (or refused), each write the harness made (size,
   first bytes, its place in a segmentation plan), each chunk received (size,

@@ -3,14 +3,17 @@
 A framing check that fails is rerun as written: if that passes, the cuts are
 the cause (`cuts_are_the_cause`); if not, the conversation's own failure is
 (`fails_as_written`). A concurrency check first runs its conversation alone: a
-failure there is the conversation's own (`fails_alone`), not concurrency's.
+failure there is the conversation's own (`fails_alone`), not concurrency's;
+copies run at once are told by the first that failed (`crowd_failure`), a
+conversation that failed beside an idle, stalled or vanished client by what
+that client did (`fails_while`).
 Pure text: no sockets here.
 """
 
 from __future__ import annotations
 
 from harness.errors import CheckFailed
-from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM
+from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM, ConversationRun
 from harness.protocolfile.model import Conversation, ProtocolFile
 
 #: The likely cause of a framing failure, by plan, once the conversation passed as written (the cuts matter).
@@ -46,3 +49,50 @@ def fails_alone(conversation: Conversation, failure: CheckFailed) -> CheckFailed
     return CheckFailed(f"the conversation {conversation.name!r} already fails when run alone, so this check cannot "
                        f"tell more (see conversation::{conversation.name}): {failure.message}",
                        expected=failure.expected, received=failure.received, detail=failure.detail)
+
+
+# -- concurrency:: ------------------------------------------------------------------------
+#: Words of the engine's failures: a client's connect found the accept queue full; a reply that never came.
+ACCEPT_QUEUE_FULL = "accept queue stayed full"
+NOTHING_IN_TIME = "arrived within"
+
+
+def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
+    """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
+    first = min(failures)
+    failure = failures[first]
+    run = runs[first]
+    foreign = ""
+    received = failure.received or b""
+    for other in runs:
+        if other is not run and other.label.encode() in received and run.label.encode() not in received:
+            foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
+                       "connection's data in variables of its own (local to the handler), never in one global buffer")
+            break
+    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
+        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
+                           "connections while it served the first ones (its accept queue stayed full) — it serves "
+                           "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
+                           "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
+    if connected < len(runs):
+        summary = f"only {connected} of {len(runs)} copies could connect"
+    else:
+        summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
+    waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
+    advice = ("" if foreign or waited < len(runs) // 2 else
+              f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
+              "each client in its own thread, or multiplex them with selectors)")
+    return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
+                       expected=failure.expected, received=failure.received, detail=failure.detail)
+
+
+def fails_while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
+    """The failure of a concurrency check's conversation, told with what the other client was doing."""
+    return CheckFailed(f"{situation}: {failure.message}. {advice}", expected=failure.expected,
+                       received=failure.received, detail=failure.detail)
+
+
+ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
+                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's message before serving anyone else? "
+                 "Read only what has arrived, keep partial messages per connection, serve the others.")

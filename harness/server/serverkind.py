@@ -6,28 +6,54 @@ Read from the command only (the interpreter, or the script's file type);
 "other" when it cannot be told (a compiled program, a shell pipeline), and
 then the advice names the operating system's terms (ECONNRESET), which every
 language shows somewhere.
+
+Rule: this is the one place that tells a language from a word of a command
+(`language_of_word`): the server's command (`language_of`, its first words)
+and the command lines of processes that survived a stop signal
+(`language_of_commands`, every word; harness.server.shutdown_advice) are read
+the same way.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 PYTHON, NODE, OTHER = "python", "node", "other"
 
 _BY_INTERPRETER = {"python": PYTHON, "pypy": PYTHON, "node": NODE, "nodejs": NODE, "bun": NODE,
-                   "deno": NODE}
+                   "deno": NODE, "npm": NODE, "npx": NODE}
 _BY_SUFFIX = {".py": PYTHON, ".js": NODE, ".mjs": NODE, ".cjs": NODE, ".ts": NODE}
 
 
+def language_of_word(word: str) -> str | None:
+    """PYTHON or NODE if `word` names a Python or Node interpreter (python3.11, pythonw, nodejs...)
+    or script (server.py, app.mjs...); None otherwise."""
+    name = os.path.basename(word).lower()
+    interpreter = _BY_INTERPRETER.get(name) or _BY_INTERPRETER.get(name.rstrip("0123456789."))  # python3.11
+    if interpreter:
+        return interpreter
+    if name.startswith("python"):
+        return PYTHON
+    return _BY_SUFFIX.get(os.path.splitext(name)[1])
+
+
 def language_of(argv: tuple[str, ...] | list[str]) -> str:
-    """PYTHON, NODE or OTHER for a server's command line."""
+    """PYTHON, NODE or OTHER for a server's command line (its first three words)."""
     for arg in argv[:3]:
-        name = os.path.basename(arg)
-        interpreter = _BY_INTERPRETER.get(name) or _BY_INTERPRETER.get(name.rstrip("0123456789."))  # python3.11
-        if interpreter:
-            return interpreter
-        if os.path.splitext(name)[1] in _BY_SUFFIX:
-            return _BY_SUFFIX[os.path.splitext(name)[1]]
+        language = language_of_word(arg)
+        if language:
+            return language
+    return OTHER
+
+
+def language_of_commands(command_lines: Iterable[str]) -> str:
+    """PYTHON, NODE or OTHER, from the first program or script named on any of `command_lines`."""
+    for line in command_lines:
+        for word in line.split():
+            language = language_of_word(word)
+            if language:
+                return language
     return OTHER
 
 

@@ -2,30 +2,18 @@
 
 The advice names the calls of the language the server runs in (Python,
 Node, or C and POSIX tools otherwise), guessed from the command lines of the
-server and of the processes that survived: telling a C server about
-`daemon=True` helps nobody.
+server and of the processes that survived (`harness.server.serverkind`, the
+one place that tells a language): telling a C server about `daemon=True`
+helps nobody. A traceback printed at Ctrl+C gets advice for the traceback at
+hand (`traceback_advice`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
+from harness.server.serverkind import NODE, OTHER, PYTHON, language_of_commands
 from harness.server.shutdown import ShutdownOutcome
-
-PYTHON, NODE, OTHER = "python", "node", "other"
-
-
-def language(command_lines: Iterable[str]) -> str:
-    """"python", "node" or "other", from the programs and scripts named on `command_lines`."""
-    for line in command_lines:
-        for word in line.split():
-            name = os.path.basename(word).lower()
-            if name.startswith("python") or name.endswith(".py"):
-                return PYTHON
-            if name in ("node", "nodejs", "npm", "npx") or name.endswith((".js", ".mjs", ".cjs")):
-                return NODE
-    return OTHER
 
 
 #: How a process that the server started is made to end with it, per language.
@@ -44,7 +32,7 @@ LEFT_THE_GROUP = ("the processes listed ignored it, caught it and carried on, or
 
 def hint(outcome: ShutdownOutcome, with_clients: bool, command_lines: Iterable[str] = ()) -> str:
     """Why it matters and how to fix it, for the case at hand."""
-    kind = language(command_lines)
+    kind = language_of_commands(command_lines)
     if not outcome.server_exited and outcome.signal_name == "SIGINT":
         if kind != PYTHON:
             return "Ctrl+C (SIGINT) must end the server: do not ignore it, and a handler must end the process."
@@ -71,3 +59,20 @@ def hint(outcome: ShutdownOutcome, with_clients: bool, command_lines: Iterable[s
                 f"{LEFT_THE_GROUP}. Every process the server started must end with it: {STOP_CHILDREN[kind]}.")
     return (f"Every process the server started must end with it: {STOP_CHILDREN[kind]}, or serve clients "
             "with threads.")
+
+
+def traceback_advice(printed: bytes) -> str:
+    """What to change, for the traceback at hand."""
+    if b"asyncio" in printed and b"CancelledError" in printed:
+        # Python 3.11's asyncio logs "Exception in callback ..." for every client
+        # handler task cancelled at shutdown (3.12 no longer does).
+        return ("asyncio cancelled the client handlers still running and logged each cancellation; catch "
+                "asyncio.CancelledError in the connection handler, close the writer and return")
+    return "catch KeyboardInterrupt around the serving loop, close the sockets and exit quietly"
+
+
+def excerpt(text: str, limit: int = 3000) -> str:
+    """The start of a long traceback (where it says what happened) and its last line."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + "\n  ...\n" + text.rsplit("\n", 1)[-1]

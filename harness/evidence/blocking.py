@@ -1,0 +1,35 @@
+"""Head-of-line blocking, told: a second client was not served while a first
+one sat idle or stalled mid-message.
+
+Rule: the failure says how long the second client waited, and whether its
+echo came once the first client left — that is what tells "one client at a
+time" from "no echo at all". Pure text: the caller reads the late echo.
+"""
+
+from __future__ import annotations
+
+from harness.errors import CheckFailed
+
+ONE_AT_A_TIME = ("the server serves one client at a time (a recv() loop nested in the accept() loop). Serve "
+                 "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+WAITS_FOR_WHOLE_MESSAGE = (
+    "the server waits for the rest of the first client's message before it serves anyone else (one client "
+    "at a time, or a blocking read of a whole message inside a select()/selectors loop). Read only what has "
+    "arrived, keep partial messages per connection, and go back to serving the others.")
+
+
+def second_client_blocked(message: bytes, received: bytes, late: bytes, late_reason: str, waited: float,
+                          released_after: float, reply_timeout: float, situation: str,
+                          diagnosis: str) -> CheckFailed:
+    """The second client got `received` of `message` within `waited` s while `situation`; once the first
+    client left, `late` arrived within `released_after` s (or `late_reason` says why not)."""
+    if received + late == message:
+        after = f" Its echo arrived {released_after:.2f} s after the first client disconnected: {diagnosis}"
+    else:
+        after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
+    return CheckFailed(
+        f"a second client got no echo within {waited:.2f} s (reply timeout {reply_timeout:g} s) "
+        f"while {situation}.{after}",
+        expected=message,
+        received=received,
+    )

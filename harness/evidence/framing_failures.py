@@ -1,0 +1,116 @@
+"""How a framing failure is told: which frame (or message), how it was cut,
+what came back and the first differing byte.
+
+Rules:
+- Pure functions of what was sent, how it was cut (a segmentation plan,
+  `harness.clients.segmentation.Plan`, read through `SentPlan`) and what came
+  back: no sockets, so every explanation is tested without a server
+  (tests/test_framing_explanations.py).
+- A hint appears only when its evidence is there: the byte-order hint when the
+  server was silent after a header, or echoed the header reversed.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Protocol
+
+from harness.errors import CheckFailed
+from harness.evidence.bytesdiff import describe_mismatch, first_difference, readable
+from harness.evidence.hints import BYTE_ORDER_HINT
+from harness.protocols.framing import FrameCodec, locate, summarize
+
+#: How harness.clients.connection words a reply timeout (as opposed to a close or a reset).
+STALLED = "no more bytes arrived"
+
+
+class SentPlan(Protocol):
+    """How the stream was cut into sends (a `harness.clients.segmentation.Plan`)."""
+
+    def describe(self) -> str: ...
+
+    def describe_pieces(self, start: int, end: int) -> str: ...
+
+    def segments(self, stream: bytes) -> list[bytes]: ...
+
+
+def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, received: bytes, end_reason: str,
+                   context: str = "", seed: int | None = None, hint: str = "") -> CheckFailed:
+    """Which frame, how it was segmented, what came back, the first differing byte."""
+    stream = b"".join(codec.encode(p) for p in payloads)
+    offset = first_difference(stream, received)
+    assert offset is not None, "frames_failure called for a correct reply"
+    if offset == len(stream):
+        return extra_bytes_failure(f"all {len(payloads)} frames", stream, received, plan, context)
+    where = locate(offset, [len(p) for p in payloads], codec.header_size)
+    payload = payloads[where.frame]
+    frame = f"frame {where.frame + 1} of {len(payloads)} ({len(payload)}-byte payload {readable(payload, 40)})"
+    if offset == len(received):
+        headline = (f"{frame} was not answered in full: the replies stopped after {len(received)} of "
+                    f"{len(stream)} bytes, at its {where.part} byte {where.offset}")
+    else:
+        headline = (f"{frame} came back wrong: first difference at reply byte {offset}, its {where.part} "
+                    f"byte {where.offset}: expected 0x{stream[offset]:02x}, received 0x{received[offset]:02x}")
+    if end_reason:
+        headline += f" ({end_reason})"
+    start = sum(codec.header_size + len(p) for p in payloads[: where.frame])
+    end = start + codec.header_size + len(payload)
+    lines = [
+        (f"{context}: " if context else "") + headline,
+        # One frame in one segment needs no account of how it was cut.
+        f"sent as {plan.describe()}; this frame in {plan.describe_pieces(start, end)}"
+        if len(payloads) > 1 or len(plan.segments(stream)) > 1 else "",
+        f"came back: {summarize(codec, received)}" if received else "",  # else the headline says 0 bytes came
+    ]
+    header = codec.header(len(payload))
+    swapped = header[::-1]
+    stalled = end_reason.startswith(STALLED)
+    if swapped != header and ((stalled and not received) or received[start : start + len(header)] == swapped):
+        lines.append(byte_order_hint(codec, len(payload)))
+    if hint:
+        lines.append(hint)
+    if seed is not None:
+        lines.append(f"random cuts from seed {seed}: replay with --seed {seed}")
+    return CheckFailed("\n".join(line for line in lines if line), expected=stream, received=received,
+                       detail=describe_mismatch(stream, received) if received else "")
+
+
+def byte_order_hint(codec: FrameCodec, length: int) -> str:
+    """The server seems to read (or write) headers in the other byte order: the seeds' native 'i'."""
+    header = codec.header(length)
+    (other,) = struct.unpack(codec.length_format, header[::-1])  # the same bytes read in the other order
+    example = "" if codec.length_format in ("<i", "<I") else " (e.g. '<i' for the seeds' 'i')"
+    return (f"{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {codec.length_format!r} but {other} "
+            f"in the other byte order (struct's native 'i' is little-endian on x86 and ARM). Pack and unpack "
+            f"headers with {codec.length_format!r}, or give the harness the server's format with --length-format"
+            f"{example}.")
+
+
+def stream_failure(messages: list[bytes], plan: SentPlan, received: bytes, end_reason: str) -> CheckFailed:
+    stream = b"".join(messages)
+    offset = first_difference(stream, received)
+    assert offset is not None, "stream_failure called for a correct echo"
+    if offset == len(stream):
+        return extra_bytes_failure(f"all {len(messages)} messages", stream, received, plan)
+    where = locate(offset, [len(m) for m in messages], 0)
+    message = f"message {where.frame + 1} of {len(messages)} ({readable(messages[where.frame], 40)})"
+    if offset == len(received):
+        headline = (f"only {len(received)} of the {len(stream)} bytes came back; the first missing one is "
+                    f"byte {where.offset} of {message}")
+    else:
+        headline = (f"the echo differs from the stream sent at byte {offset}, byte {where.offset} of {message}: "
+                    f"expected 0x{stream[offset]:02x}, received 0x{received[offset]:02x}")
+    if end_reason:
+        headline += f" ({end_reason})"
+    return CheckFailed(
+        f"{headline}\nsent as {plan.describe()}; an echo returns the same byte stream however it was cut",
+        expected=stream, received=received, detail=describe_mismatch(stream, received) if received else "",
+    )
+
+
+def extra_bytes_failure(what: str, stream: bytes, received: bytes, plan: SentPlan, context: str = "") -> CheckFailed:
+    return CheckFailed(
+        (f"{context}: " if context else "") + f"{what} came back right, then {len(received) - len(stream)} "
+        f"more bytes the client never sent\nsent as {plan.describe()}",
+        expected=stream, received=received, detail=describe_mismatch(stream, received),
+    )
