@@ -54,6 +54,8 @@ SEQUENTIAL_BUDGET = 30.0
 FD_TOLERANCE = 10
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
+#: How long the vanishing client of the reset check lets a server known to answer only at EOF read.
+EOF_ONLY_READ_S = 0.1
 #: The idle window, and the CPU time a server may use in it.
 IDLE_WINDOW = 1.0
 IDLE_CPU_LIMIT = 0.1
@@ -311,7 +313,9 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
     try:
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
         # Some of the echo, to be sure the exchange is under way (whether it comes is another check's business).
-        vanishing.read_available(PATIENCE.wait(settings.reply_timeout), cap=4096)
+        # (A server known to answer only at EOF sends none: a moment for it to read is enough.)
+        vanishing.read_available(EOF_ONLY_READ_S if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout),
+                                 cap=4096)
     finally:
         vanishing.abort()
     # The next clients come once the server has dealt with the reset (closed that socket, or died);
@@ -444,11 +448,22 @@ def closed_after_reading(conn: TcpConnection, deadline: Deadline) -> bool:
 
 def answer_to(conn: TcpConnection, message: bytes, settings: Settings) -> tuple[bytes, str]:
     """Send `message` and read the answer; a server that answers only at EOF
-    (it reads until the client half-closes) gets the half-close."""
+    (it reads until the client half-closes) gets the half-close — at once,
+    once the run has learnt that it answers only then (harness.clients.patience)."""
+    if PATIENCE.eof_only:
+        try:
+            conn.send_all(message, Deadline(settings.reply_timeout))
+            conn.shutdown_write()
+        except (CheckFailed, OSError) as failure:
+            return b"", str(failure)
+        received = conn.read_available(settings.reply_timeout, cap=len(message))
+        return received, "" if received else f"no answer within {settings.reply_timeout:g} s of the half-close"
     received, end_reason = conn.exchange(message, settings.reply_timeout)
     if not received and not end_reason.startswith(("the server closed", "the server reset", "sending failed")):
         conn.shutdown_write()
         received = conn.read_available(settings.reply_timeout, cap=len(message))
+        if received:
+            PATIENCE.answered_at_eof()
     return received, end_reason
 
 
