@@ -31,7 +31,7 @@ from harness.clients.crowd import CrowdResult, accept_queue_of, run_tcp_crowd, r
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.server.serverkind import SURVIVE_RESET, language_of
 from harness.settings import Settings
 
@@ -54,8 +54,6 @@ SEQUENTIAL_BUDGET = 30.0
 FD_TOLERANCE = 10
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
-#: How long the vanishing client of the reset check lets a server known to answer only at EOF read.
-EOF_ONLY_READ_S = 0.1
 #: The idle window, and the CPU time a server may use in it.
 IDLE_WINDOW = 1.0
 IDLE_CPU_LIMIT = 0.1
@@ -314,7 +312,7 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
         # Some of the echo, to be sure the exchange is under way (whether it comes is another check's business).
         # (A server known to answer only at EOF sends none: a moment for it to read is enough.)
-        vanishing.read_available(EOF_ONLY_READ_S if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout),
+        vanishing.read_available(EOF_ONLY_READ if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout),
                                  cap=4096)
     finally:
         vanishing.abort()

@@ -30,7 +30,7 @@ from harness.clients.connection import TcpConnection, UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
 from harness.server.launcher import ServerProcess
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
 from harness.server.shutdown import ShutdownOutcome, shut_down
@@ -107,8 +107,10 @@ def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bo
     whatever else has arrived with them); whether an answer came."""
     conn.send_all(message, Deadline(settings.reply_timeout))
     # The reply is not this suite's subject: a server already known to go
-    # silent (harness.clients.patience) is not waited for a whole timeout again.
-    if conn.read_available(PATIENCE.wait(settings.reply_timeout), cap=1):
+    # silent (harness.clients.patience) is not waited for a whole timeout again,
+    # and one known to answer only at EOF only gets a moment to read.
+    wait = EOF_ONLY_READ if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout)
+    if conn.read_available(wait, cap=1):
         conn.read_available(0, cap=1 << 20)
         return True
     return False

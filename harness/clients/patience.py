@@ -25,6 +25,9 @@ from __future__ import annotations
 
 #: The shortest cut wait, whatever was seen before (s).
 FLOOR = 0.5
+#: How long a client that wants no particular answer lets a server known to answer
+#: only at EOF read what it sent (s): its answer will not come before the half-close.
+EOF_ONLY_READ = 0.1
 
 
 class PatienceMemory:
