@@ -35,7 +35,7 @@ from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.server.serverkind import SURVIVE_RESET, language_of
 from harness.settings import Settings
 
@@ -201,7 +201,9 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
     try:
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
         # Some of the echo, to be sure the exchange is under way (whether it comes is another check's business).
-        vanishing.read_available(PATIENCE.wait(settings.reply_timeout), cap=4096)
+        # (A server known to answer only at EOF sends none: a moment for it to read is enough.)
+        vanishing.read_available(EOF_ONLY_READ if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout),
+                                 cap=4096)
     finally:
         vanishing.abort()
     # The next clients come once the server has dealt with the reset (closed that socket, or died);
@@ -334,11 +336,22 @@ def closed_after_reading(conn: TcpConnection, deadline: Deadline) -> bool:
 
 def answer_to(conn: TcpConnection, message: bytes, settings: Settings) -> tuple[bytes, str]:
     """Send `message` and read the answer; a server that answers only at EOF
-    (it reads until the client half-closes) gets the half-close."""
+    (it reads until the client half-closes) gets the half-close — at once,
+    once the run has learnt that it answers only then (harness.clients.patience)."""
+    if PATIENCE.eof_only:
+        try:
+            conn.send_all(message, Deadline(settings.reply_timeout))
+            conn.shutdown_write()
+        except (CheckFailed, OSError) as failure:
+            return b"", str(failure)
+        received = conn.read_available(settings.reply_timeout, cap=len(message))
+        return received, "" if received else f"no answer within {settings.reply_timeout:g} s of the half-close"
     received, end_reason = conn.exchange(message, settings.reply_timeout)
     if not received and not end_reason.startswith(("the server closed", "the server reset", "sending failed")):
         conn.shutdown_write()
         received = conn.read_available(settings.reply_timeout, cap=len(message))
+        if received:
+            PATIENCE.answered_at_eof()
     return received, end_reason
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import signal
 import struct
+import time
 from contextlib import ExitStack, suppress
 
 import pytest
@@ -30,9 +31,10 @@ from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
 from harness.server.launcher import ServerProcess
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.protocols import PROTOCOLS
 from harness.settings import Settings
+from harness.server.output_capture import TRACEBACK, TracebackPrinted
 from harness.server.shutdown import ShutdownOutcome, shut_down
 from harness.server.shutdown_advice import excerpt, hint, traceback_advice
 
@@ -44,7 +46,7 @@ TCP_CLIENTS = 3
 UDP_CLIENTS = 2
 #: How long a server must keep running after its client left, unsignalled.
 IDLE_WATCH = 1.0
-TRACEBACK = b"Traceback (most recent call last)"
+#: After a traceback, how long stderr must stay quiet before it counts as printed whole.
 
 
 # -- bringing clients mid-conversation ------------------------------------------
@@ -105,8 +107,10 @@ def exchange_once(conn: TcpConnection, message: bytes, settings: Settings) -> bo
     whatever else has arrived with them); whether an answer came."""
     conn.send_all(message, Deadline(settings.reply_timeout))
     # The reply is not this suite's subject: a server already known to go
-    # silent (harness.clients.patience) is not waited for a whole timeout again.
-    if conn.read_available(PATIENCE.wait(settings.reply_timeout), cap=1):
+    # silent (harness.clients.patience) is not waited for a whole timeout again,
+    # and one known to answer only at EOF only gets a moment to read.
+    wait = EOF_ONLY_READ if PATIENCE.eof_only else PATIENCE.wait(settings.reply_timeout)
+    if conn.read_available(wait, cap=1):
         conn.read_available(0, cap=1 << 20)
         return True
     return False
@@ -299,7 +303,9 @@ def test_no_traceback(fresh_server, settings):
     with ExitStack() as clients:
         converse(server, settings, clients)
         mark = stderr.total
-        shut_down(server, signal.SIGINT, settings.shutdown_timeout)
+        # A whole traceback on stderr is the verdict already: the server's exit is not waited for
+        # (a server whose non-daemon threads keep it alive would cost the whole shutdown timeout).
+        shut_down(server, signal.SIGINT, settings.shutdown_timeout, enough=TracebackPrinted(stderr, mark))
     server.stop()  # whatever is left; also drains the rest of its output
     new_bytes = stderr.total - mark
     printed = stderr.tail(new_bytes) if new_bytes > 0 else b""
@@ -308,3 +314,4 @@ def test_no_traceback(fresh_server, settings):
             "the server printed a traceback on stderr when stopped with SIGINT (Ctrl+C): " + traceback_advice(printed),
             detail=excerpt(printed[printed.find(TRACEBACK):].decode("utf-8", "replace").rstrip()),
         )
+

@@ -168,6 +168,22 @@ def test_a_wrong_echo_does_not_fail_the_leak_busy_loop_and_reset_checks(harness,
     assert outcomes == {c: "failed" if c in failing else "passed" for c in PROPERTY_CHECKS}, run.stdout
 
 
+def test_the_crowd_is_not_waited_for_a_whole_timeout_after_the_server_was_silent_for_one(harness):
+    # tcp_wait_eof echoes only at EOF: silent for the whole timeout in echo::single_message, so the crowd's
+    # stall is cut (harness.clients.patience); the verdicts stay.
+    run = harness("--check", "echo::single_message", "--check", "concurrency::simultaneous_clients",
+                  "--reply-timeout", "2", server("tcp_wait_eof.py"), "{port}")
+    assert run.outcomes() == {"echo::single_message": "failed", "concurrency::simultaneous_clients": "failed"}
+    failure = run.check("concurrency::simultaneous_clients")
+    assert "no byte moved for 0.5 s (not the full 2 s" in failure["message"], failure
+
+
+def test_the_crowd_gets_the_whole_timeout_from_a_server_never_silent_for_one(harness):
+    run = harness("--check", "concurrency::simultaneous_clients", "--reply-timeout", "2",
+                  server("tcp_wait_eof.py"), "{port}")
+    assert "no byte moved for 2 s;" in run.check("concurrency::simultaneous_clients")["message"]
+
+
 # -- the evidence a student gets --------------------------------------------------
 def test_cross_talk_names_who_got_whose_bytes(harness):
     run = harness("--suite", "concurrency", "-k", "simultaneous", "--reply-timeout", TEST_REPLY_TIMEOUT,

@@ -144,6 +144,34 @@ def test_shutdown_traceback_is_a_warning_that_shows_the_traceback(harness):
     assert detail.startswith("Traceback (most recent call last)") and "KeyboardInterrupt" in detail
 
 
+def test_a_whole_traceback_is_the_verdict_without_waiting_for_a_server_that_does_not_exit(harness):
+    # The seed prints KeyboardInterrupt's traceback, then its non-daemon client threads keep it alive.
+    run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", "--suite", "shutdown", "-k", "no_traceback",
+                  "--shutdown-timeout", "10", server("seed_001_tcp_hello.py"), "{port}")
+    assert run.outcomes() == {"shutdown::no_traceback": "warning"}, run.stdout
+    check = run.check("shutdown::no_traceback")
+    assert "KeyboardInterrupt" in check["detail"]  # the whole traceback, not its first line
+    assert check["duration_s"] < 8, check  # its 2 s reply, not the 10 s shutdown timeout
+
+
+def test_without_a_traceback_a_server_that_does_not_exit_is_waited_for_in_full(harness):
+    # Catches KeyboardInterrupt quietly, then hangs on its non-daemon thread: no verdict before the timeout.
+    run = run_buggy(harness, "shut_nondaemon_threads.py", "tcp-echo", "-k", "no_traceback")
+    assert run.outcomes() == {"shutdown::no_traceback": "passed"}, run.stdout
+    assert run.check("shutdown::no_traceback")["duration_s"] >= float(BUGGY_SHUTDOWN_TIMEOUT)
+
+
+def test_a_server_learnt_to_answer_only_at_eof_gets_the_same_shutdown_verdicts(harness):
+    # tcp_wait_eof echoes only at EOF; the reset check learns it (harness.clients.patience), and then the
+    # shutdown clients no longer wait for its answer: the verdicts are those of a full run.
+    run = harness("--check", "echo::single_message", "--check", "concurrency::survives_abrupt_disconnect",
+                  "--check", "shutdown::*", "--reply-timeout", TEST_REPLY_TIMEOUT, server("tcp_wait_eof.py"), "{port}")
+    assert run.ids_with("failed") == {"echo::single_message"}, run.stdout
+    assert run.ids_with("warning") == {"shutdown::no_traceback"}, run.stdout
+    assert run.check("concurrency::survives_abrupt_disconnect")["outcome"] == "passed"
+    assert run.ids_with("passed") >= CHECKS - {"shutdown::no_traceback"}, run.stdout
+
+
 def test_strict_turns_the_traceback_warning_into_a_failure(harness):
     run = harness("--strict", "--suite", "shutdown", "-k", "no_traceback", server("double_fork_daemon.py"), "{port}")
     assert run.outcomes() == {"shutdown::no_traceback": "failed"}

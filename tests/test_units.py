@@ -223,6 +223,20 @@ def test_a_silence_is_waited_for_in_full_once():
     assert memory.wait(0.4) == 0.4  # never more than the check allows
 
 
+def test_a_server_answering_only_at_eof_is_learnt_only_after_a_whole_timeout_silence():
+    from harness.clients.patience import PatienceMemory
+
+    memory = PatienceMemory()
+    memory.answered_at_eof()  # a correct (or merely slow) server was never silent for a whole timeout
+    assert not memory.eof_only
+    memory.silence(1.0, 2.0)
+    memory.answered_at_eof()
+    assert not memory.eof_only
+    memory.silence(2.0, 2.0)
+    memory.answered_at_eof()
+    assert memory.eof_only
+
+
 def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
     import signal
 

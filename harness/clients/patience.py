@@ -9,6 +9,14 @@ is never silent for a whole timeout, so it always gets the full timeout; a
 buggy server that went silent once (a wrong byte order, a server waiting for
 EOF) costs a fraction of a timeout per check after that, not a full one.
 
+Rule: a server that answers only once the client half-closes (it reads
+until EOF, then echoes) is learnt once: a wait for its reply ended in
+silence after the run had already seen a whole-timeout silence, and the reply
+came at once after the half-close (`answered_at_eof`). A check that only
+needs *some* answer then half-closes as soon as it has sent (`eof_only`)
+instead of waiting out the same silence for every client. A correct server
+is never silent for a whole timeout, so it is never taken for one.
+
 One memory per process (a run, or one -n worker), read and updated by the
 client's reading loops (harness.clients.connection, harness.clients.reply_reader).
 """
@@ -17,12 +25,16 @@ from __future__ import annotations
 
 #: The shortest cut wait, whatever was seen before (s).
 FLOOR = 0.5
+#: How long a client that wants no particular answer lets a server known to answer
+#: only at EOF read what it sent (s): its answer will not come before the half-close.
+EOF_ONLY_READ = 0.1
 
 
 class PatienceMemory:
     def __init__(self) -> None:
         self.silent_once = False
         self.slowest = 0.0
+        self.eof_only = False
 
     def wait(self, timeout: float) -> float:
         """How long to wait now for the next bytes, when the check allows `timeout`."""
@@ -38,6 +50,11 @@ class PatienceMemory:
         """Nothing arrived in `waited` s of a wait the check allowed `timeout` s for."""
         if waited >= timeout:
             self.silent_once = True
+
+    def answered_at_eof(self) -> None:
+        """A wait for a reply ended in silence, and the reply came once the client half-closed."""
+        if self.silent_once:
+            self.eof_only = True
 
     def why_short(self, waited: float, timeout: float) -> str:
         """What a failure says when its wait was cut."""

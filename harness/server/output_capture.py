@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import selectors
 import threading
+import time
 from pathlib import Path
 
 TAIL_BYTES = 16 * 1024
@@ -145,3 +146,28 @@ class OutputCapture:
         for fd in self.write_fds:
             os.close(fd)
         self.write_fds = []
+
+
+#: How long stderr must stay quiet after a traceback for the whole of it to be there.
+TRACEBACK_QUIET_S = 0.2
+TRACEBACK = b"Traceback (most recent call last)"
+
+
+class TracebackPrinted:
+    """Has the stream printed a traceback since `mark`, and then nothing for
+    TRACEBACK_QUIET_S (so that the whole of it is shown, not its first line)?"""
+
+    def __init__(self, stream: CapturedStream, mark: int) -> None:
+        self.stream = stream
+        self.mark = mark
+        self.seen_total = -1
+        self.changed_at = 0.0
+
+    def __call__(self) -> bool:
+        total = self.stream.total
+        if total != self.seen_total:
+            self.seen_total, self.changed_at = total, time.monotonic()
+            return False
+        if time.monotonic() - self.changed_at < TRACEBACK_QUIET_S or total <= self.mark:
+            return False
+        return TRACEBACK in self.stream.tail(total - self.mark)

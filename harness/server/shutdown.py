@@ -37,6 +37,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from harness.deadline import Deadline, poll_until
 from harness.server.launcher import ServerProcess, describe_exit
@@ -163,8 +164,23 @@ def _oldest(server: ServerProcess, pids: list[int]) -> int:
 IGNORED_WAIT = 0.5
 
 
-def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> ShutdownOutcome | None:
-    """Send `sig` to the server, wait up to `timeout` for its whole tree to exit.
+@dataclass
+class _UntilEnough(Deadline):
+    """A deadline that also ends as soon as `enough()` holds."""
+
+    enough: Callable[[], bool] = lambda: False
+
+    def expired(self) -> bool:
+        return super().expired() or self.enough()
+
+    def remaining(self) -> float:
+        return 0.0 if self.enough() else super().remaining()
+
+
+def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float,
+              enough: Callable[[], bool] | None = None) -> ShutdownOutcome | None:
+    """Send `sig` to the server, wait up to `timeout` for its whole tree to exit
+    (or until `enough()` holds: the caller already has its verdict).
 
     Returns None if the server had already exited before the signal.
     """
@@ -178,6 +194,8 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float) -> Shu
     # A process that ignores the signal (SIG_IGN) cannot exit on it: the kernel
     # discards it. Waiting out the whole timeout would only cost time.
     deadline = Deadline(min(timeout, IGNORED_WAIT) if ignored else timeout)
+    if enough is not None:
+        deadline = _UntilEnough(deadline.seconds, deadline.start, enough)
     to_group = not daemonized  # Ctrl+C, or a service manager: the whole group
     launcher = target.launcher
     if daemonized:
