@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import signal
 import struct
-import time
 from contextlib import ExitStack, suppress
 
 import pytest
