@@ -9,5 +9,6 @@ Rules:
 Modules: `connection` (TCP and UDP clients), `reply_reader` (reading replies
 the harness can predict), `segmentation` (how a stream is cut into sends),
 `patience` (how long to wait, given what the run saw), `crowd` (many clients
-at once from one thread), `loadgen` (the speed suite's load).
+at once from one thread), `loadgen` (the speed suite's load), `contact` (the record of whether a
+check got through to the server, which every client reports into).
 """
