@@ -54,7 +54,7 @@ def result_id(item: pytest.Item) -> str:
     """The id of `item`'s result in the report."""
     function = getattr(item, "function", None)
     if getattr(function, "harness_derived", False):  # the parameter's own id (pytest may have escaped callspec.id)
-        param = check_id(item)
+        param = check_id(item) or None
     else:
         callspec = getattr(item, "callspec", None)
         param = callspec.id if callspec is not None else ""
@@ -81,14 +81,15 @@ def check_result_id(nodeid: str) -> tuple[str, str]:
 #: other exception in the call); "not run" (the server could not start, or a
 #: reference was missing: CheckNotRun); "error" (setup or teardown failed);
 #: "skipped".
-VERDICTS: dict[tuple[str, str], str] = {}
-for _tier, _row in {
+_BY_TIER = {
     REQUIRED: {"passed": "passed", "informed": "passed", "failed": "failed", "broke": "failed"},
     RECOMMENDED: {"passed": "passed", "informed": "passed", "failed": "warning", "broke": "warning"},
     INFORMATIONAL: {"passed": "passed", "informed": "info", "failed": "info", "broke": "failed"},
-}.items():
-    for _happened, _outcome in {**_row, "not run": "error", "error": "error", "skipped": "skipped"}.items():
-        VERDICTS[(_tier, _happened)] = _outcome
+}
+_ANY_TIER = {"not run": "error", "error": "error", "skipped": "skipped"}
+VERDICTS: dict[tuple[str, str], str] = {
+    (tier, happened): outcome for tier, row in _BY_TIER.items() for happened, outcome in {**row, **_ANY_TIER}.items()
+}
 
 
 def verdict(tier: str, happened: str, *, strict: bool, graded: bool) -> str:
