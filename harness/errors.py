@@ -6,9 +6,24 @@
   became ready). Exit code 3; every check is reported as an error.
 - `CheckFailed`: the server broke the protocol during a check. The check fails
   and the message explains what was expected and what arrived.
+
+`ExitCode` is the one table of the exit codes every command ends with (SPEC §1).
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """How a harness command ends (SPEC §1); `harness grade` files a run by it."""
+
+    OK = 0  # every check passed
+    FAILED = 1  # a check failed
+    USAGE = 2  # a usage or configuration error (`ConfigError`)
+    START = 3  # the server could not be started (`ServerStartError`)
+    INTERNAL = 4  # a bug in the harness itself
+    INTERRUPTED = 130  # Ctrl+C (128 + SIGINT)
 
 
 class HarnessError(Exception):
@@ -18,13 +33,13 @@ class HarnessError(Exception):
 class ConfigError(HarnessError):
     """Bad input to the harness itself: a usage or configuration error."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ServerStartError(HarnessError):
     """The server under test did not start or never became ready."""
 
-    exit_code = 3
+    exit_code = ExitCode.START
 
     def __init__(self, message: str, output_tail: str = "") -> None:
         super().__init__(message)

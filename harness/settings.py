@@ -2,14 +2,23 @@
 
 Every option has a help text, a default, a type and validation that says where
 a bad value came from. The plugin registers them as `--NAME` pytest options
-(and ini keys `harness_NAME`); `harness run` passes them through unchanged.
+(and ini keys `harness_NAME`); `harness run` registers them as its own.
+
+Rules:
+- A run's settings are made in one way only, `run_settings`, by `harness run`
+  and by `pytest --server` alike: the same values give the same `Settings` or
+  the same `ConfigError`, whichever door they came in by.
+- `pytest_args` is only a transport format: how `harness run` hands the values
+  it was given to pytest and its xdist workers, which make the settings again
+  with `run_settings`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from harness.checks import SUITES
 from harness.errors import ConfigError
 from harness.protocols.framing import FrameCodec
 from harness.protocolfile.loader import is_protocol_file, load_protocol_file
@@ -160,3 +169,72 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
     except ValueError as exc:
         raise ConfigError(f"invalid --length-format {clean['length_format']!r} from {source}: {exc}") from None
     return Settings(**clean)
+
+
+def read_values(given: Callable[[str], Any], ini: Callable[[str], Any] | None = None) -> tuple[dict[str, Any], str]:
+    """The raw values of the options, by name, and where they came from ("command line" or
+    "ini file"): each option's `given` value (by its dest), else its `ini` value (pytest's
+    ini key `harness_NAME`). Options given neither way are left out (their defaults apply)."""
+    values: dict[str, Any] = {}
+    source = "command line"
+    for option in OPTIONS:
+        value = given(option.dest)
+        if value is None and ini is not None:
+            value = ini(option.dest)
+            if value in (None, ""):
+                value = None
+            else:
+                source = "ini file"
+        if value is not None:
+            values[option.name] = value
+    return values, source
+
+
+def check_suites(suites: Iterable[str] | None) -> None:
+    """Every `--suite` names a suite (the old names are suites too, see `harness.suitenames`)."""
+    for suite in suites or []:
+        if suite not in SUITES:
+            raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
+
+
+def run_settings(given: Callable[[str], Any], ini: Callable[[str], Any] | None = None,
+                 suites: Iterable[str] | None = None) -> Settings:
+    """A run's validated settings, or a ConfigError: the one way `harness run` and the plugin make them."""
+    values, source = read_values(given, ini)
+    settings = build_settings(values, source)
+    check_suites(suites)
+    return settings
+
+
+def check_workers(workers: str | None) -> None:
+    """`harness run -n N`: a number of workers or 'auto'."""
+    if workers is None or workers == "auto":
+        return
+    try:
+        if int(workers) >= 0:
+            return
+    except ValueError:
+        pass
+    raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'")
+
+
+def fixed_port_collides(settings: Settings, workers: Any, isolation_unavailable: Callable[[], str | None]) -> bool:
+    """Would parallel workers' servers collide on a fixed `--port`? They do unless each worker's
+    server has a private network namespace. (`harness run` then runs the checks one at a time;
+    `pytest --server ... -n N` is told it cannot.)"""
+    return (bool(settings.port) and workers not in (None, 0, "0")
+            and bool(settings.no_isolate or isolation_unavailable()))
+
+
+def pytest_args(given: Callable[[str], Any]) -> list[str]:
+    """The transport format: the options `given` (by dest) as the plugin's pytest arguments."""
+    result: list[str] = []
+    for option in OPTIONS:
+        value = given(option.dest)
+        if value is None:
+            continue
+        if option.type is bool:
+            result.append(option.pytest_option)
+        else:
+            result += [option.pytest_option, str(value)]
+    return result

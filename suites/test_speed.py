@@ -190,11 +190,11 @@ def test_throughput(server, reference, settings, inform, apart):
        description="round trips of a 32-byte message (frame), each client in a closed loop, with 1 and 50 clients",
        expectation="informational: p50/p99 round-trip ms beside the reference's (ratio = reference p50 / server p50)")
 def test_latency(server, reference, settings, inform, clients, apart):
-    crowds: dict[Endpoint, loadgen.Crowd] = {}
+    crowds: dict[Endpoint, loadgen.ClosedLoopClients] = {}
 
     def measure(target: Endpoint, fmt: str) -> loadgen.Latency:
         if target not in crowds:  # connect once, let the server settle, keep the connections for every window
-            crowds[target] = loadgen.Crowd(target, unit(settings, fmt, MESSAGE), clients, settings.reply_timeout)
+            crowds[target] = loadgen.ClosedLoopClients(target, unit(settings, fmt, MESSAGE), clients, settings.reply_timeout)
             apart.reapply()  # threads or processes the server started for these clients
             crowds[target].measure(LATENCY_SETTLE)
         return crowds[target].measure(LATENCY_WINDOW)

@@ -137,9 +137,11 @@ def test_a_native_int_server_run_fits_a_screenful_with_every_failure_explained(h
     drawn = 1
     while re.match(r" {10}\s*(\d+\.\d{3}|…)\s", lines[timeline[0] + drawn]):  # its rows: "   2.002  ← nothing…"
         drawn += 1
-    # The explanations take 77-80 lines (tracebacks that 50 threads print at once interleave differently
-    # from run to run, and a garbled moment may need a line of its own); the one drawing is extra.
-    assert drawn <= 7 and len(lines) - drawn < 86, run.stdout
+    # The explanations take 77-80 lines on a quiet machine. Tracebacks that 50 threads print at once
+    # interleave differently from run to run: on a loaded machine two threads' lines can alternate
+    # line by line, and such a merged traceback is shown as one more block (88 lines were seen once
+    # with five other test runs on 2 cores). The one drawing is extra.
+    assert drawn <= 7 and len(lines) - drawn < 95, run.stdout
     for index, line in enumerate(lines):
         if line.lstrip().startswith("✗"):
             assert lines[index + 1].startswith("      ") and lines[index + 1].strip(), run.stdout  # its explanation

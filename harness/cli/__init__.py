@@ -7,7 +7,8 @@ Rules:
   traceback.
 
 Modules: `main` (argument parsing, `run` and `list`), `grade` (a class of
-submissions: planning, supervision, gradebook), `progress`, `folder_lock`,
+submissions: the command) with `grade_plan` (planning), `grade_supervise`
+(supervision: one run per submission) and `gradebook` (the CSV), `progress`, `folder_lock`,
 `run_deadline`, `doctor`, `bundle`, `bundle_scripts`, `wheel`,
 `init_assignment`.
 """

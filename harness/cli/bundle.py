@@ -27,7 +27,7 @@ from harness.assignment import find_assignment, load_assignment
 from harness.cli.bundle_scripts import (ASSIGNMENT_NAME, CLASSROOM_FOLDER, WORKFLOW_PATH, classroom_workflow,
                                     run_autograder, setup_sh)
 from harness.server.command import server_file
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ExitCode
 from harness.protocols import PROTOCOLS
 from harness.cli.wheel import build_harness_wheel, zip_entry
 
@@ -68,11 +68,11 @@ def bundle_command(args: argparse.Namespace) -> int:
             print("commit them with the starter code; every push runs the checks and reports the score")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return ConfigError.exit_code
+        return ExitCode.USAGE
     except OSError as error:
         print(f"harness: error: cannot write {error.filename or ''}: {error.strerror}", file=sys.stderr)
-        return ConfigError.exit_code
-    return 0
+        return ExitCode.USAGE
+    return ExitCode.OK
 
 
 def assignment_files(config: Path) -> list[PurePosixPath]:

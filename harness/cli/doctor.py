@@ -55,11 +55,6 @@ def facts() -> dict[str, Any]:
             version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             version = ""
-    try:
-        with open("/proc/sys/user/max_user_namespaces") as f:
-            userns: str = f.read().strip()
-    except OSError:
-        userns = "unknown"
     return {
         "system": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
@@ -67,7 +62,7 @@ def facts() -> dict[str, Any]:
         "bwrap": found,
         "bwrap_version": version,
         "bwrap_problem": bwrap.unavailable_reason(),
-        "max_user_namespaces": userns,
+        "max_user_namespaces": isolation.max_user_namespaces(),
         "network_problem": isolation.unavailable_reason(),
         "uid_switch": uid_switch,
         "memcg_problem": memcg.unavailable_reason(),

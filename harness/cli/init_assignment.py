@@ -25,7 +25,7 @@ from typing import Any
 from harness.results.apportion import share_out
 from harness.assignment import FILE_NAME, GRADESCOPE_VISIBILITY
 from harness.checks import OPT_IN_SUITES, SUITES, load_catalogue
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ExitCode
 from harness.protocols import PROTOCOLS
 from harness.settings import OPTION_BY_NAME
 
@@ -62,16 +62,16 @@ def init_command(args: argparse.Namespace) -> int:
         target.write_text(text, encoding="utf-8")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return ConfigError.exit_code
+        return ExitCode.USAGE
     except OSError as error:
         print(f"harness: error: cannot write {target}: {error.strerror}", file=sys.stderr)
-        return ConfigError.exit_code
+        return ExitCode.USAGE
     print(f"wrote {target}: protocol {args.protocol}, {TOTAL_POINTS} points; read its comments, then")
     print(f"  try it:        harness run --config {target} path/to/your/reference/server.py")
     print(f"  grade a class: harness grade submissions/ --config {target}")
     print(f"  Gradescope:    harness bundle gradescope --config {target} -o autograder.zip")
     print(f"  Classroom:     harness bundle classroom --config {target} --dir COURSE_REPOSITORY")
-    return 0
+    return ExitCode.OK
 
 
 def starter_protocol_files(protocol_file: Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 Exit codes (SPEC §1): 0 all checks passed · 1 a check failed · 2 usage or
 configuration error · 3 the server could not be started · 4 a bug in the
-harness itself · 130 interrupted (Ctrl+C).
+harness itself · 130 interrupted (Ctrl+C); the one table is `harness.errors.ExitCode`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from harness.system import isolation
 from harness.cli import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
-from harness.server.command import resolve
-from harness.errors import ConfigError
+from harness.server.command import is_bare_command, typed_argv
+from harness.errors import ConfigError, ExitCode
 from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.results.report import Report, ServerInfo
-from harness.settings import OPTION_BY_NAME, OPTIONS, build_settings
+from harness.settings import OPTION_BY_NAME, OPTIONS, check_workers, fixed_port_collides, pytest_args, run_settings
 from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_START, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def suites_dir() -> Path:
@@ -108,13 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(own)
     except SystemExit as exit_:
-        return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+        return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
     if args.command == "list":
         try:
             return list_checks(args)
         except BrokenPipeError:  # `harness list | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
+            return ExitCode.OK
     if args.command == "protocol":
         from harness.protocolfile.checkfile import protocol_command
 
@@ -146,7 +144,7 @@ def list_checks(args: argparse.Namespace) -> int:
     if args.protocol and args.protocol not in PROTOCOLS:
         print(f"harness: error: unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}, "
               "or a protocol file (.toml)", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     catalogue = load_catalogue()
     chosen = selected_suites(args.suites)
     for suite in SUITES:
@@ -161,7 +159,7 @@ def list_checks(args: argparse.Namespace) -> int:
             print(f"  {entry.id}{tier}  [{', '.join(entry.protocols)}]")
             print(f"      {entry.description}")
             print(f"      expect: {entry.expectation}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
@@ -206,7 +204,7 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
                        if assignment.selects(check.id) and assignment.opts_in(check.suite, args.suites)]
     if command is None and not args.server and assignment.command:
         first, rest = assignment.command[0], assignment.command[1:]
-        if os.sep not in first and not os.path.splitext(first)[1]:
+        if is_bare_command(first):
             return list(assignment.command)
         args.server, args.server_args = first, list(rest)
     return command
@@ -217,36 +215,19 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
     try:
         command = _apply_assignment(args, command)
     except ConfigError as error:
-        return _fail_early(str(error), EXIT_USAGE, args, [args.server or "", *args.server_args] if command is None else command)
-    raw = {o.name: getattr(args, o.dest) for o in OPTIONS if getattr(args, o.dest) is not None}
+        return _fail_early(str(error), ExitCode.USAGE, args, [args.server or "", *args.server_args] if command is None else command)
     typed = [args.server or "", *args.server_args] if command is None else command
-    try:
-        settings = build_settings(raw)
-        for suite in args.suites or []:
-            if suite not in SUITES:
-                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
-        if command is None and not args.server:
-            raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
-        if command is not None:
-            if not command:
-                raise ConfigError("no command after --")
-            server_argv = resolve(command[0], command[1:], dashdash=True)
-        else:
-            server_argv = resolve(args.server, list(args.server_args))
-        workers = args.workers
-        if workers is not None:
-            try:
-                if int(workers) < 0:
-                    raise ValueError
-            except ValueError:
-                if workers != "auto":
-                    raise ConfigError(f"invalid -n {workers!r}: a number of workers or 'auto'") from None
+    try:  # the same validation as `pytest --server` (harness.settings), then the command, resolved once
+        settings = run_settings(lambda dest: getattr(args, dest), suites=args.suites)
+        server_argv = typed_argv(args.server, args.server_args, command)
+        check_workers(args.workers)
     except ConfigError as error:
-        return _fail_early(str(error), EXIT_USAGE, args, typed)
+        return _fail_early(str(error), ExitCode.USAGE, args, typed)
+    workers = args.workers
     _warn_misplaced_options(args.server_args if command is None else [], parser_options())
     if OLD in (args.suites or ()) and correctness_suite(settings.protocol) != OLD and not args.assignment.notes:
         print(note(settings.protocol_name), file=sys.stderr)
-    if settings.port and workers not in (None, "0") and (settings.no_isolate or isolation.unavailable_reason()):
+    if fixed_port_collides(settings, workers, isolation.unavailable_reason):
         # Without a private network namespace per worker, their servers would collide on the port.
         print("note: a fixed --port runs checks one at a time (-n ignored)", file=sys.stderr)
         workers = None
@@ -287,16 +268,9 @@ def build_pytest_args(args: argparse.Namespace, server_argv: list[str], workers:
         "-p", "harness.plugin", "-p", "pytest_timeout", "-qq", "--no-header", "--no-summary",
         "-p", "no:cacheprovider",
         "-p", "no:legacypath", "--harness-ui", str(max(-1, min(1, args.verbose - args.quiet))),
-        "--server", shlex.join(server_argv),
+        "--server", shlex.join(server_argv), "--harness-resolved",
+        *pytest_args(lambda dest: getattr(args, dest)),
     ]
-    for option in OPTIONS:
-        value = getattr(args, option.dest)
-        if value is None:
-            continue
-        if option.type is bool:
-            result.append(option.pytest_option)
-        else:
-            result += [option.pytest_option, str(value)]
     for suite in args.suites or []:
         result += ["--suite", suite]
     if args.json_path:
@@ -331,7 +305,7 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     try:
         code = int(pytest.main(pytest_args, plugins=[observer]))
     except KeyboardInterrupt:  # a stop that escaped pytest (it had already ended the session)
-        code = EXIT_INTERRUPTED
+        code = ExitCode.INTERRUPTED
     from harness import interrupts
 
     if interrupts.stop_requested():
@@ -339,20 +313,20 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     state = run_state(observer.config) if observer.config is not None else None
     if state is None:
         if code == pytest.ExitCode.USAGE_ERROR:
-            return _fail_early("bad arguments (see above)", EXIT_USAGE, args, server_argv)
-        return _fail_early(f"the harness could not run (pytest exit {code})", EXIT_INTERNAL, args, server_argv)
+            return _fail_early("bad arguments (see above)", ExitCode.USAGE, args, server_argv)
+        return _fail_early(f"the harness could not run (pytest exit {code})", ExitCode.INTERNAL, args, server_argv)
     crashes = state.crash_notes()
     if crashes and not state.results:
         return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
-                           EXIT_INTERNAL, args, server_argv)
+                           ExitCode.INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not state.results and code in (0, 5)):
-        return _fail_early("no check selected (look at --protocol, --suite and -k)", EXIT_USAGE, args, server_argv)
+        return _fail_early("no check selected (look at --protocol, --suite and -k)", ExitCode.USAGE, args, server_argv)
     if state.report is not None:
         _write_outputs(state.report, args, state.expected)
     if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
     if code == pytest.ExitCode.INTERRUPTED:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     return code
 
 

@@ -55,7 +55,7 @@ BLIND_PACE = 0.005
 def accept_queue_of(instance: ServerProcess) -> AcceptQueue | None:
     """The server's accept queue as the kernel reports it (see harness.system.acceptqueue);
     None where the probe cannot tell (psutil)."""
-    if instance.probe.name != "linux" or instance.endpoint is None:
+    if not instance.probe.reads_accept_queue or instance.endpoint is None:
         return None
     return accept_queue_at(instance.endpoint.port)
 

@@ -204,7 +204,7 @@ class _Client:
     samples: list[float] = field(default_factory=list)
 
 
-class Crowd:
+class ClosedLoopClients:
     """`clients` open connections for closed-loop round trips, kept open across
     several measured windows (`measure`), so connection setup and the server's
     per-connection start-up (a thread per client, in the references) stay out
@@ -228,7 +228,7 @@ class Crowd:
             self.close()
             raise
 
-    def __enter__(self) -> "Crowd":
+    def __enter__(self) -> "ClosedLoopClients":
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -293,7 +293,7 @@ def tcp_latency(endpoint: Endpoint, message: bytes, clients: int, duration: floa
                 idle_timeout: float) -> Latency:
     """`clients` connections, each in a closed loop: send `message`, wait for its
     whole echo, send again. Round-trip times inside the measured window."""
-    with Crowd(endpoint, message, clients, idle_timeout) as crowd:
+    with ClosedLoopClients(endpoint, message, clients, idle_timeout) as crowd:
         return crowd.measure(duration, warmup)
 
 

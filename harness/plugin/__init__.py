@@ -23,13 +23,8 @@ Inert unless `--server` is given.
 
 from __future__ import annotations
 
-import os
-import shlex
-from typing import Any
-
 import pytest
 
-from harness.checks import SUITES
 from harness.errors import ConfigError
 from harness.plugin import confinement
 from harness.plugin.collector import ResultCollector
@@ -42,11 +37,11 @@ from harness.plugin.runstate import STATE, RunState
 from harness.plugin.terminal_ui import TerminalUI, pytest_report_teststatus  # noqa: F401  hook
 from harness.plugin.verdicts import plain_report_for_protocol_failures, pytest_runtest_makereport  # noqa: F401  hooks
 from harness.protocols import PROTOCOLS
-from harness.server.command import resolve
+from harness.server.command import server_argv
 from harness.server.launcher import ServerSpec
 from harness.server.pool import ServerPool
 from harness.server.served_files import ServedFilesPool
-from harness.settings import OPTIONS, build_settings
+from harness.settings import fixed_port_collides, run_settings
 from harness.system import isolation
 
 #: What pytest must find on this module: the fixtures and the hooks of the role modules, and `run_state`.
@@ -64,40 +59,16 @@ def run_state(config: pytest.Config) -> RunState | None:
     return config.stash.get(STATE, None)
 
 
-def _raw_values(config: pytest.Config) -> tuple[dict[str, Any], str]:
-    values: dict[str, Any] = {}
-    source = "command line"
-    for option in OPTIONS:
-        value = config.getoption(option.dest)
-        if value is None:
-            value = config.getini(option.dest)
-            if value not in (None, ""):
-                source = "ini file"
-            else:
-                value = None
-        if value is not None:
-            values[option.name] = value
-    return values, source
-
-
 @pytest.hookimpl(tryfirst=True)  # before pytest-timeout reads its setting
 def pytest_configure(config: pytest.Config) -> None:
     server = config.getoption("harness_server", None)
     if not server:
         return
-    values, source = _raw_values(config)
-    try:
-        settings = build_settings(values, source)
-        for suite in config.getoption("harness_suites") or []:
-            if suite not in SUITES:
-                raise ConfigError(f"unknown suite {suite!r}; known suites: {', '.join(SUITES)}")
-        parts = shlex.split(server)
-        # A bare name ("node", "python3") is a command on PATH; anything else is a file.
-        is_command = os.sep not in parts[0] and not os.path.splitext(parts[0])[1]
-        argv = resolve(parts[0], parts[1:], dashdash=is_command)
+    try:  # the same validation as `harness run` (harness.settings); its command comes resolved
+        settings = run_settings(config.getoption, config.getini, config.getoption("harness_suites"))
+        argv = server_argv(server, resolved=bool(config.getoption("harness_resolved", False)))
         numprocesses = getattr(config.option, "numprocesses", None)
-        if (settings.port and numprocesses not in (None, 0, "0")
-                and (settings.no_isolate or isolation.unavailable_reason())):
+        if fixed_port_collides(settings, numprocesses, isolation.unavailable_reason):
             raise ConfigError("--port (a fixed port) cannot be combined with -n: the workers' servers would collide")
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import interrupts
-from harness.system import isolation, scratch
+from harness.system import isolation, processes, scratch
+from harness.errors import ExitCode
 from harness.interrupts import interrupt_once, shield_cleanup
 from harness.system.limits import Limits
 from harness.results.report import CheckResult
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 RUN_ID = "HARNESS_RUN_ID"
 HARD_EXIT_S = 20.0
-EXIT_INTERNAL = 4
+EXIT_INTERNAL = ExitCode.INTERNAL  # the watchdog's hard exit: the run could not end itself
 
 
 def sandbox_for(settings: Settings, quiet: bool = False) -> Sandbox:
@@ -270,45 +271,14 @@ class ChildReaper:
 
 
 def children_of(parent: int) -> list[int]:
-    """Live (non-zombie) child processes of `parent`, from /proc."""
-    found: list[int] = []
-    if not os.path.isdir("/proc"):
-        return found
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and fields[0] != b"Z":
-            found.append(int(name))
-    return found
+    """Live (non-zombie) child processes of `parent`."""
+    return processes.live_children(parent)
 
 
 def sweep(run_id: str | None) -> list[int]:
     """SIGKILL every process whose environment carries this run's id (stray servers)."""
     if not run_id:
         return []
-    needle = f"{RUN_ID}={run_id}".encode()
-    killed: list[int] = []
-    if not os.path.isdir("/proc"):
-        return killed
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as f:
-                if needle not in f.read():
-                    continue
-            os.kill(int(name), signal.SIGKILL)
-            killed.append(int(name))
-        except (OSError, ValueError):
-            continue
-    for pid in killed:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+    killed = processes.kill(processes.processes_with_env(RUN_ID, run_id))
+    processes.reap(killed)
     return killed

@@ -3,7 +3,8 @@
 Rules:
 - Every option of `harness.settings.OPTIONS` is a command-line option and an
   ini key of the same name; the plugin's own options (`--server`, `--suite`,
-  `--check`, `--harness-json`, `--harness-ui`) are declared here only.
+  `--check`, `--harness-json`, `--harness-resolved`, `--harness-ui`) are
+  declared here only.
 - A check runs when it applies to the protocol (and its `harness_when`
   holds), its suite and id are selected, and an opt-in suite (speed) was
   named. Without `--server`, every check is collected and skipped.
@@ -43,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--check", dest="harness_checks", action="append", default=None, metavar="ID",
                     help="run only the checks matching this id or glob, e.g. 'echo::*' (repeatable)")
     group.addoption("--harness-json", dest="harness_json", default=None, help="write the JSON report here")
+    group.addoption("--harness-resolved", dest="harness_resolved", action="store_true", default=False,
+                    help="--server is the argv `harness run` resolved: run it as it is (used by `harness run`)")
     group.addoption("--harness-ui", dest="harness_ui", type=int, default=None, metavar="VERBOSITY",
                     help="print one line per check at this verbosity (-1 quiet, 0, 1 verbose; used by `harness run`)")
 

@@ -19,14 +19,13 @@ import time
 
 import pytest
 
+from harness.errors import ExitCode
 from harness.results.report import CheckResult, Report, ServerInfo
 from harness.settings import Settings
 from harness.plugin.terminal_ui import TerminalUI
 
 #: On the controller's config: the run's state (absent in a worker or without --server).
 STATE = pytest.StashKey["RunState"]()
-#: The run's exit statuses (README "Exit codes").
-EXIT_OK, EXIT_FAILED, EXIT_START, EXIT_INTERRUPTED = 0, 1, 3, 130
 
 
 class RunState:
@@ -84,15 +83,15 @@ class RunState:
         )
 
     def exit_status(self, report: Report, pytest_status: int) -> int:
-        """The run's exit status (README "Exit codes"); a person's stop wins over
-        whatever had failed before it."""
+        """The run's exit status (`ExitCode`, README "Exit codes"); a person's
+        stop wins over whatever had failed before it; no check run at all keeps pytest's."""
         summary = report.summary()
         if self.interrupted and not self.stuck:
-            return EXIT_INTERRUPTED
+            return int(ExitCode.INTERRUPTED)
         if self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
-            return EXIT_START
+            return int(ExitCode.START)
         if summary["failed"] or summary["errors"]:
-            return EXIT_FAILED
+            return int(ExitCode.FAILED)
         if not report.checks:
             return int(pytest_status)
-        return EXIT_OK
+        return int(ExitCode.OK)

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from harness.checks import CATALOGUE, SUITES, load_catalogue
-from harness.errors import CheckFailed, ConfigError, ServerStartError
+from harness.errors import CheckFailed, ConfigError, ExitCode, ServerStartError
 from harness.server.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.engine import Answers, ConversationRun
@@ -33,7 +33,6 @@ from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
 from harness.suitenames import selected_suites
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: Each conversation runs three times on one reference instance: again as c00 (can it be rerun? is an
 #: @reference answer stable in time?), then as c01 (does an @reference answer depend on the label?).
 RECORDING_LABELS = (SOLO_LABEL, SOLO_LABEL, "c01")
@@ -67,7 +66,7 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
         protocol = load_protocol_file(path)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     timeout = reply_timeout or protocol.reply_timeout or 2.0
     matches = sum(1 for c in protocol.conversations for s in c.steps if s.kind == "expect-match")
     say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
@@ -76,12 +75,12 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     if protocol.reference is None:
         say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "
             "conversations against your own server)")
-        return EXIT_OK
+        return ExitCode.OK
     try:
         argv = reference_argv(protocol)
     except ReferenceUnavailable as problem:
         print(f"harness: error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     problems = rerun_each(protocol, argv, timeout)
     for problem in problems:
         say(f"✗ {problem}")
@@ -92,9 +91,9 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     code = run_derived(protocol, argv, reply_timeout)
     if problems or code != 0:
         say(f"✗ {path}: the reference server does not pass its own protocol file (see above)")
-        return EXIT_FAILED
+        return ExitCode.FAILED
     say(f"✓ {path}: the reference server passes every derived check")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[str]:
@@ -173,7 +172,7 @@ def list_protocol_checks(path: str, suites: list[str] | None) -> int:
         protocol = load_protocol_file(path)
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     derived = register(protocol)
     catalogue = load_catalogue()
     fixed = protocol_independent(protocol)
@@ -197,4 +196,4 @@ def list_protocol_checks(path: str, suites: list[str] | None) -> int:
             say(f"  {check_id}" + ("" if tier == "required" else f" ({tier})"))
             say(f"      {description}")
             say(f"      expect: {expectation}")
-    return EXIT_OK
+    return ExitCode.OK

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import os
-from pathlib import Path
 from typing import Iterable
 
 from harness import __version__
@@ -31,6 +30,7 @@ from harness.checks import CATALOGUE, load_catalogue
 from harness.results.report import CheckResult, Report
 from harness.evidence.sequence_diagram import NARROW, WIDE, clean
 from harness.evidence.sequence_diagram import render as render_diagram
+from harness.system.safe_files import write_atomically
 
 #: Outcomes told in full, in this order.
 TOLD = ("failed", "error", "warning", "info")
@@ -205,8 +205,4 @@ def render(report: Report) -> str:
 
 def write(report: Report, path: str | os.PathLike[str]) -> None:
     """Write atomically, so a reader never sees half a page."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(render(report), encoding="utf-8")
-    os.replace(temporary, target)
+    write_atomically(path, render(report))

@@ -5,6 +5,12 @@
 - `-- COMMAND [ARGS]` runs any command line found on PATH (e.g. `node server.js {port}`).
 - `reference_servers/NAME.py` falls back to the copy installed with the
   harness, so the README's commands work from any directory.
+- A command line given as one list (an assignment's `command`, pytest's
+  `--server`): a bare first word ("node", "python3") is a command on PATH,
+  anything else is the SERVER file.
+
+Resolved once: `harness run` hands the argv to the plugin (and its xdist
+workers) with `--harness-resolved`, and `server_argv` runs it as it is.
 """
 
 from __future__ import annotations
@@ -34,6 +40,33 @@ def reference_server(name: str) -> Path:
     import harness.reference_servers
 
     return Path(harness.reference_servers.__file__).parent / f"{name}.py"
+
+
+def is_bare_command(word: str) -> bool:
+    """A bare name ("node", "python3") is a command on PATH; anything else is a file."""
+    return os.sep not in word and not os.path.splitext(word)[1]
+
+
+def typed_argv(server: str | None, server_args: list[str], command: list[str] | None) -> list[str]:
+    """`harness run SERVER [ARGS...]` or `harness run -- COMMAND [ARGS...]` (`command`)."""
+    if command is None and not server:
+        raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
+    if command is not None:
+        if not command:
+            raise ConfigError("no command after --")
+        return resolve(command[0], command[1:], dashdash=True)
+    assert server is not None
+    return resolve(server, list(server_args))
+
+
+def server_argv(text: str, resolved: bool = False) -> list[str]:
+    """pytest's `--server "COMMAND LINE"`; `resolved`: the argv `harness run` resolved (`--harness-resolved`)."""
+    parts = shlex.split(text)
+    if resolved:
+        return parts
+    if not parts:
+        raise ConfigError("no server given: --server COMMAND")
+    return resolve(parts[0], parts[1:], dashdash=is_bare_command(parts[0]))
 
 
 def resolve(server: str, args: list[str], dashdash: bool = False) -> list[str]:

@@ -7,47 +7,43 @@ Rules (no pytest here; the plugin is a thin caller):
   `{port}`/`{host}` substituted in its arguments. Under bubblewrap
   (`harness.system.bwrap`) `self.process` is the server's own process inside its
   sandbox, so signals and exit statuses are the server's as without it.
-- Readiness is read from the kernel (`harness.system.probe`), never by connecting.
-- Port, in order: the fixed `--port`; the assigned port if the server listens on
-  it; else the port the server (or a child) really listens on — "discovered".
-- `stop()` ends every descendant: TERM, a grace period, then KILL, rescanning
-  for processes forked meanwhile; orphans are reaped because the harness is a
-  child subreaper.
+- Readiness and the port are read from the kernel, never by connecting
+  (`harness.server.readiness`).
+- The processes that are the server's, and how they end, are its
+  `ProcessTree` (`harness.server.process_tree`): `stop()` ends every
+  descendant; orphans are reaped because the harness is a child subreaper
+  (`harness.system.processes`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import random
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from harness.system import sockdiag
 from harness.deadline import Deadline, poll_until
 from harness.errors import ServerStartError
+from harness.server import readiness
 from harness.server.output_capture import OutputCapture
+from harness.server.process_tree import ProcessTree
+from harness.server.startup_advice import startup_advice
 from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
+from harness.system.processes import become_subreaper, dies_with_us
 from harness.system.safe_files import remove_tree
 from harness.system.server_env import server_environment
 from harness.system.sockdiag import SocketInfo
-from harness.server.startup_advice import startup_advice
 
 if TYPE_CHECKING:
     from harness.system.sandbox import Sandbox
-
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_PDEATHSIG = 1
-ASSIGNED_PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999)
 
 
 @dataclass(frozen=True)
@@ -81,41 +77,6 @@ class Endpoint:
         return (self.host, self.port)
 
 
-def become_subreaper() -> None:
-    """Orphaned grandchildren (double forks) re-parent to us, so we can reap them."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
-    """`preexec`, then: if the harness dies (even by SIGKILL), the server gets SIGKILL.
-
-    Set last, after any uid switch, which clears it. The kernel sends it when
-    the thread that started the server ends, so only the main thread (which
-    lives as long as the run) asks for it. Orphans the server made itself are
-    still the sweep's to find.
-    """
-    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
-        return preexec
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: no dlopen after fork
-    except (OSError, AttributeError):
-        return preexec
-    parent = os.getpid()
-
-    def run() -> None:
-        if preexec is not None:
-            preexec()
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # we died before it was set
-            os._exit(1)
-
-    return run
-
-
 def unignore_signals() -> dict[int, object]:
     """Let the server start with SIGINT and SIGTERM at their defaults.
 
@@ -137,38 +98,6 @@ def restore_signals(swallowed: dict[int, object]) -> None:
         signal.signal(sig, previous)
 
 
-def connect_host(sock: SocketInfo) -> str | None:
-    """The loopback address to reach a listening socket, or None if it is not on loopback."""
-    host = sock.local_host
-    if host.startswith("::ffff:"):
-        host = host[7:]
-    if host == "0.0.0.0" or host.startswith("127."):
-        return "127.0.0.1" if host == "0.0.0.0" else host
-    if host in ("::", "::1"):
-        return "::1"
-    return None
-
-
-def choose_port(probe_sockets: list[SocketInfo], rng: random.Random, avoid: frozenset[int] = frozenset()) -> int:
-    """A port nobody uses now, outside the kernel's ephemeral range.
-
-    Binding port 0 and closing is racy against ephemeral client ports; this
-    range is not used for outgoing connections, which removes that race.
-    `avoid`: ports promised to instances that have not bound them yet.
-    """
-    used = {s.local_port for s in probe_sockets} | avoid
-    for _ in range(1000):
-        port = rng.randrange(*ASSIGNED_PORT_RANGE)
-        if port not in used:
-            return port
-    raise RuntimeError("no free port found")
-
-
-#: How long a server may hold its assigned port with the other transport (a
-#: UDP socket for a TCP run) before it is taken as a server of that transport.
-OTHER_TRANSPORT_GRACE = 0.3
-
-
 def substitute(argv: tuple[str, ...], port: int, host: str) -> list[str]:
     return [arg.replace("{port}", str(port)).replace("{host}", host) for arg in argv]
 
@@ -180,6 +109,7 @@ class ServerProcess:
         self.spec = spec
         self.probe = probe or default_probe()
         self.token = uuid.uuid4().hex
+        self.tree = ProcessTree(self.probe, self.token)
         self._owns_workdir = workdir is None  # then stop() removes it
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="harness-"))
         self.process: subprocess.Popen | None = None
@@ -188,8 +118,6 @@ class ServerProcess:
         self.port = 0
         self.startup_s: float | None = None
         self.launched_at: float | None = None
-        #: Every pid seen in the server's tree, with its start time (a reused pid is not ours).
-        self.known_pids: dict[int, float | None] = {}
         self._stopped = False
 
     # -- start ---------------------------------------------------------------
@@ -209,7 +137,7 @@ class ServerProcess:
         elif port:
             self.port = port
         else:
-            self.port = choose_port(_sockets_in_use(self.probe), random.Random(), avoid)
+            self.port = readiness.choose_port(self.probe.sockets_in_use(), random.Random(), avoid)
         argv = substitute(spec.argv, self.port, spec.host)
         self.output = OutputCapture(self.workdir)
         cwd, preexec, prepared = spec.cwd, None, None
@@ -247,7 +175,7 @@ class ServerProcess:
             restore_signals(swallowed)
             if self.output.write_fds:
                 self.output.close_write_ends()
-        self._remember([self.process.pid])
+        self.tree.adopt(self.process.pid)
         self.launched_at = started
 
     def wait_until_ready(self) -> Endpoint:
@@ -262,77 +190,30 @@ class ServerProcess:
     def _wait_ready(self, deadline: Deadline) -> Endpoint:
         spec = self.spec
         assert self.process is not None
-        seen_other: list[SocketInfo] = []
-        empty_scans = 0
-        other_since = 0.0
-
-        def ready() -> Endpoint | None:
-            nonlocal seen_other, empty_scans
-            exited = self.process.poll() is not None
-            pids = self.pids(with_token=exited) or self.pids(with_token=True)
-            if not pids:
-                # Gone only when its first process is reaped and two scans in a
-                # row find nothing: a daemon mid-double-fork can slip through
-                # one scan (its parent exits between the /proc listing and the
-                # read of its child), and a zombie first process is not gone yet.
-                empty_scans = empty_scans + 1 if exited else 0
-                if empty_scans >= 2:
-                    raise self._exited_early()
-                return None
-            empty_scans = 0
-            sockets = self.probe.bound_sockets(pids, spec.transport)
-            wanted = [s for s in sockets if s.local_port == self.port]
-            if wanted:
-                return self._endpoint(wanted, "fixed" if spec.fixed_port else "assigned")
-            if sockets and not spec.fixed_port:
-                return self._endpoint(sockets, "discovered")
-            seen_other = sockets + self.probe.bound_sockets(pids, "udp" if spec.transport == "tcp" else "tcp")
-            if any(s.local_port == self.port and s.transport != spec.transport for s in seen_other):
-                nonlocal other_since
-                other_since = other_since or time.monotonic()
-                if time.monotonic() - other_since >= OTHER_TRANSPORT_GRACE:
-                    raise self._wrong_transport(seen_other)  # it will not change its mind: say so now
-            return None
-
-        # ~0.1 ms a poll: poll often at first (most servers listen within
-        # 100 ms), then back off gently for slow starters.
-        endpoint = poll_until(ready, deadline, interval=0.002, max_interval=0.02)
-        if endpoint:
-            return endpoint
-        kind = spec.transport.upper()
-        message = f"the server did not listen on {kind} port {self.port} within {spec.startup_timeout:g} s"
-        if seen_other:
-            message += "; it listens on " + ", ".join(sorted({s.describe() for s in seen_other})) + " instead"
-        else:
-            message += "; it listens on no port at all"
-        if spec.fixed_port is None:
-            message += " (the port is given as {port} in its arguments and as $PORT in its environment)"
-        if self.process.poll() is not None:  # its children linger, e.g. after a fork bomb
-            message += f"; its first process exited ({self.exit_description()})"
-        raise ServerStartError(message, self.output_tail())
-
-    def _wrong_transport(self, sockets: list[SocketInfo]) -> ServerStartError:
-        """The server took its assigned port with the other transport: a UDP
-        server run as tcp-echo (the default), or a TCP one run as udp-echo."""
-        kind, other = self.spec.transport.upper(), ("UDP" if self.spec.transport == "tcp" else "TCP")
-        protocols = "--protocol udp-echo (udp-hello for the greeting server)" if other == "UDP" else \
-            "--protocol tcp-echo (or tcp-framed, tcp-hello, tcp-file)"
-        where = ", ".join(sorted({s.describe() for s in sockets}))
-        return ServerStartError(f"the server did not listen on {kind} port {self.port}: it listens on {where} "
-                                f"instead, as a {other} server does; check it with {protocols}", self.output_tail())
+        process = self.process
+        try:
+            sockets, source = readiness.wait_until_listening(
+                self.probe, spec.transport, self.port, bool(spec.fixed_port),
+                lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline)
+        except readiness.ExitedEarly:
+            raise self._exited_early() from None
+        except readiness.WrongTransport as wrong:
+            message = readiness.wrong_transport_message(spec.transport, self.port, wrong.sockets)
+            raise ServerStartError(message, self.output_tail()) from None
+        except readiness.NotListening as timeout:
+            exited = self.exit_description() if process.poll() is not None else None
+            message = readiness.not_listening_message(spec.transport, self.port, spec.startup_timeout,
+                                                      timeout.seen_other, spec.fixed_port is None, exited)
+            raise ServerStartError(message, self.output_tail()) from None
+        return self._endpoint(sockets, source)
 
     def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
         for sock in sockets:
-            host = connect_host(sock)
+            host = readiness.connect_host(sock)
             if host:
                 family = socket.AF_INET6 if ":" in host else socket.AF_INET
                 return Endpoint(host, sock.local_port, family, source, sock.describe())
-        described = ", ".join(s.describe() for s in sockets)
-        raise ServerStartError(
-            f"the server listens on {described}, which is not a loopback address; "
-            "the harness only talks to loopback (bind 127.0.0.1, ::1, 0.0.0.0 or ::)",
-            self.output_tail(),
-        )
+        raise ServerStartError(readiness.not_loopback_message(sockets), self.output_tail())
 
     def _exited_early(self) -> ServerStartError:
         assert self.process is not None
@@ -398,52 +279,11 @@ class ServerProcess:
 
     def pids(self, with_token: bool = False) -> list[int]:
         """The server's live process tree."""
-        if self.process is None:
-            return []
-        # Processes seen before are roots too: a daemon that double-forked and
-        # called setsid is in neither the parent chain nor the session.
-        roots = [self.process.pid] + [
-            pid for pid, started in self.known_pids.items()
-            if pid != self.process.pid and started is not None and self.probe.start_time(pid) == started
-        ]
-        pids = self.probe.tree(roots, self.token if with_token else None)
-        self._remember(pids)
-        return pids
-
-    def _remember(self, pids: list[int]) -> None:
-        for pid in pids:
-            if pid not in self.known_pids:
-                self.known_pids[pid] = self.probe.start_time(pid)
+        return self.tree.pids(with_token) if self.process is not None else []
 
     def reap_orphans(self) -> int:
-        """Reap this server's orphans that died as our children (we are a subreaper).
-
-        A forking server's grandchildren (socat's `cat`, one per connection)
-        re-parent to us and, unreaped, pile up as zombies that count against
-        the process limit: after a few hundred connections the server's fork()
-        fails. Only zombies in the server's session (its session id is its
-        pid) are reaped, never the server's own process (Popen waits for it).
-        Linux only; returns how many were reaped.
-        """
-        if self.process is None or not os.path.isdir("/proc"):
-            return 0
-        me, session, reaped = os.getpid(), self.process.pid, 0
-        for name in os.listdir("/proc"):
-            if not name.isdigit() or int(name) == session:
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    raw = f.read()
-            except OSError:
-                continue
-            fields = raw[raw.rfind(b")") + 2 :].split()
-            if fields[0] == b"Z" and int(fields[1]) == me and int(fields[3]) == session:
-                try:
-                    os.waitpid(int(name), os.WNOHANG)
-                    reaped += 1
-                except ChildProcessError:
-                    pass
-        return reaped
+        """Reap this server's orphans that died as our children (see `ProcessTree.reap_orphans`)."""
+        return self.tree.reap_orphans() if self.process is not None else 0
 
     def output_tail(self, limit: int = 2000) -> str:
         return self.output.tail_text(limit) if self.output else ""
@@ -456,18 +296,7 @@ class ServerProcess:
         if self.process is None:
             self._remove_workdir()
             return
-        pids = self.pids(with_token=True)
-        self._signal_all(pids, signal.SIGTERM)
-        poll_until(lambda: not self.pids(), Deadline(grace))
-        deadline = Deadline(5.0)
-        while not deadline.expired():
-            pids = self.pids(with_token=True)
-            if not pids:
-                break
-            self._signal_all(pids, signal.SIGKILL)
-            self._reap()
-            time.sleep(0.01)
-        self._reap()
+        self.tree.end(grace, self._reap_server)
         self._finish_output()
         if self.spec.sandbox is not None:
             self.spec.sandbox.release(self.workdir)
@@ -479,14 +308,8 @@ class ServerProcess:
         if self._owns_workdir:
             remove_tree(self.workdir)
 
-    def _signal_all(self, pids: list[int], sig: int) -> None:
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def _reap(self) -> None:
+    def _reap_server(self) -> None:
+        """The server's own process (Popen's to wait for), and a sandbox's bwrap and init."""
         if self.process is not None:
             try:
                 self.process.wait(timeout=0.05)
@@ -495,27 +318,10 @@ class ServerProcess:
             helpers = getattr(self.process, "reap_helpers", None)
             if helpers is not None:  # a sandbox's bwrap and init
                 helpers()
-        for pid in list(self.known_pids):
-            if self.process is not None and pid == self.process.pid:
-                continue
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
 
     def _finish_output(self) -> None:
         if self.output is not None and not self.pids():
             self.output.close(timeout=0.5)
-
-
-def _sockets_in_use(probe: SystemProbe) -> list[SocketInfo]:
-    """Every bound TCP/UDP socket, to keep the assigned port clear of them."""
-    if probe.name != "linux":
-        return []
-    try:
-        return sockdiag.dump("tcp") + sockdiag.dump("udp")
-    except OSError:
-        return []
 
 
 def describe_exit(code: int | None) -> str:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from harness.deadline import Deadline, poll_until
 from harness.server.launcher import ServerProcess, describe_exit
+from harness.system.processes import ignored_signals
 
 #: Poll every 2 ms at first (a clean exit takes ~10 ms), backing off to 20 ms.
 POLL = {"interval": 0.002, "max_interval": 0.02}
@@ -217,16 +218,6 @@ def settle(server: ServerProcess, limit: float = SETTLE_S) -> bool:
     return False
 
 
-def ignored_signals(pid: int) -> set[int]:
-    """The signals `pid` ignores (SIG_IGN), from /proc; empty where unknown."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            mask = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
-    except (OSError, ValueError, IndexError):
-        return set()
-    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
-
-
 def _signal_and_wait_foreign(
     server: ServerProcess, target: SignalTarget, sig: signal.Signals | None, deadline: Deadline
 ) -> tuple[float | None, str]:
@@ -252,7 +243,7 @@ def _signal_and_wait_foreign(
                 status.append(code)
         except ChildProcessError:
             pass
-        now = server.probe.start_time(pid)  # None: gone (or, from /proc, a zombie: exited, not ours to reap)
+        now = server.probe.start_time(pid)  # None: gone (or, to the Linux probe, a zombie: exited, not ours to reap)
         return bool(status) or now is None or now != started
 
     if sig is not None:

@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness.system import processes
+
 #: PID 1 of the sandbox: argv = STATUS_FD UID CWD NAME=VALUE... -- COMMAND...; stdlib only, no site.
 INIT = r"""
 import os, signal, sys
@@ -186,7 +188,7 @@ class SandboxedProcess:
         deadline = time.monotonic() + within
         delay = 0.0005
         while time.monotonic() < deadline and self.outer.poll() is None:
-            children = _children_by_parent()
+            children = processes.children_by_parent()
             inits = children.get(self.outer.pid, [])
             if inits:
                 self._init_pid = inits[0]
@@ -253,21 +255,3 @@ class SandboxedProcess:
                 os.close(self._status_fd)
             except OSError:
                 pass
-
-
-def _children_by_parent() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        try:
-            parent = int(raw[raw.rfind(b")") + 2 :].split()[1])
-        except (ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(name))
-    return children

@@ -35,6 +35,16 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 MARK = "HARNESS_NETNS_PID"
 
 
+def max_user_namespaces() -> str:
+    """The kernel's limit on user namespaces (0: none may be created), as it
+    says it; "unknown" where it does not (not Linux)."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
 class IsolationUnavailable(OSError):
     """The system does not let this user create a network namespace."""
 

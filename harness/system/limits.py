@@ -25,7 +25,6 @@ Rules:
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 from dataclasses import dataclass
@@ -102,28 +101,6 @@ def setter(table: list[tuple[int, int, int]]) -> Callable[[], None]:
                 pass  # a limit this system does not support (e.g. RLIMIT_AS on macOS)
 
     return apply
-
-
-def tasks_of_user(uid: int) -> int:
-    """How many tasks (threads count) `uid` runs now: they count against RLIMIT_NPROC."""
-    total = 0
-    if not os.path.isdir("/proc"):
-        return 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as f:
-                status = f.read()
-        except OSError:
-            continue
-        fields = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
-        try:
-            if int(fields[b"Uid"].split()[0]) == uid:
-                total += int(fields.get(b"Threads", b"1"))
-        except (KeyError, ValueError, IndexError):
-            continue
-    return total
 
 
 #: Words a server prints when a limit refused it something, by limit.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.system import sockdiag
+from harness.system.processes import processes_with_env
 from harness.system.sockdiag import SocketInfo
 
 TOKEN_VARIABLE = "HARNESS_SERVER_TOKEN"
@@ -48,6 +49,9 @@ class Activity:
 
 class SystemProbe(Protocol):
     name: str
+    #: Can it tell how many connections wait in a listener's accept queue
+    #: (`harness.system.acceptqueue`, from sock_diag)? Else crowds pace blind.
+    reads_accept_queue: bool
 
     def tree(self, roots: list[int], token: str | None = None) -> list[int]:
         """The live roots and all their live descendants (and token holders).
@@ -60,6 +64,10 @@ class SystemProbe(Protocol):
 
     def tcp_sockets_on_port(self, port: int) -> list[SocketInfo]:
         """Every TCP socket whose local port is `port`, in any state."""
+
+    def sockets_in_use(self) -> list[SocketInfo]:
+        """Every bound TCP/UDP socket on the machine (to keep an assigned port
+        clear of them); empty where it would cost a scan of every process."""
 
     def open_fds(self, pids: list[int]) -> int:
         """Open file descriptors summed over `pids`."""
@@ -92,6 +100,7 @@ def proc_entries(pids: list[int], folder: str) -> Iterator[str]:
 
 class LinuxProbe:
     name = "linux"
+    reads_accept_queue = True
 
     def __init__(self) -> None:
         self._ticks = os.sysconf("SC_CLK_TCK")
@@ -122,13 +131,6 @@ class LinuxProbe:
                 if info:
                     result[info.pid] = info
         return result
-
-    def _has_token(self, pid: int, token: bytes) -> bool:
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                return token in f.read()
-        except OSError:
-            return False
 
     def _children(self, pid: int) -> list[int] | None:
         """Direct children via /proc/PID/task/*/children; None if the kernel lacks it."""
@@ -179,9 +181,8 @@ class LinuxProbe:
         stack = [pid for pid in roots if pid in processes]
         stack += [p.pid for p in processes.values() if p.session == roots[0]]
         if token:
-            marker = f"{TOKEN_VARIABLE}={token}".encode()
-            me = os.getpid()
-            stack += [pid for pid in processes if pid != me and self._has_token(pid, marker)]
+            holders = set(processes_with_env(TOKEN_VARIABLE, token))
+            stack += [pid for pid in processes if pid in holders]
         while stack:
             pid = stack.pop(0)
             if pid in seen:
@@ -214,6 +215,12 @@ class LinuxProbe:
 
     def tcp_sockets_on_port(self, port: int) -> list[SocketInfo]:
         return [s for s in sockdiag.dump("tcp") if s.local_port == port]
+
+    def sockets_in_use(self) -> list[SocketInfo]:
+        try:
+            return sockdiag.dump("tcp") + sockdiag.dump("udp")
+        except OSError:
+            return []
 
     def open_fds(self, pids: list[int]) -> int:
         total = 0
@@ -257,6 +264,7 @@ class PsutilProbe:
     """Portable fallback. Slower (it reads the whole connection table), correct."""
 
     name = "psutil"
+    reads_accept_queue = False
 
     def __init__(self) -> None:
         import psutil
@@ -275,13 +283,7 @@ class PsutilProbe:
             except psutil.Error:
                 pass
         if token:
-            me = os.getpid()
-            for proc in psutil.process_iter():
-                try:
-                    if proc.pid not in found and proc.pid != me and proc.environ().get(TOKEN_VARIABLE) == token:
-                        found.append(proc.pid)
-                except psutil.Error:
-                    continue
+            found += [pid for pid in processes_with_env(TOKEN_VARIABLE, token) if pid not in found]
         alive = []
         for pid in found:
             try:
@@ -321,6 +323,9 @@ class PsutilProbe:
             for c in self._psutil.net_connections(kind="tcp")
             if c.laddr and c.laddr[1] == port
         ]
+
+    def sockets_in_use(self) -> list[SocketInfo]:
+        return []  # not known without sock_diag: the port is chosen without looking
 
     def open_fds(self, pids: list[int]) -> int:
         total = 0

@@ -39,7 +39,6 @@ import functools
 import os
 import random
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -48,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.system import bwrap, isolation, memcg
+from harness.system import bwrap, isolation, memcg, processes
 from harness.system import limits as limits_module
 from harness.system import scratch
 from harness.system.limits import Limits
@@ -260,25 +259,17 @@ def tasks_counted_with_the_server() -> int:
     """
     if isolation.inside() and os.getuid() != 0:
         return threading.active_count() + 1
-    return limits_module.tasks_of_user(os.getuid())
+    return processes.threads_of_user(os.getuid())
 
 
 def kill_user(uid: int, rounds: int = 20) -> None:
     """SIGKILL every process of `uid` (only ever a fresh uid of ours), rescanning for forks meanwhile."""
     for _ in range(rounds):  # bounded: each round kills what it finds, a fork bomb runs out
-        pids = [pid for pid in _pids_of_user(uid)]
+        pids = processes.pids_of_user(uid)
         if not pids:
             return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid in pids:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+        processes.kill(pids)
+        processes.reap(pids)
 
 
 #: Shared temporary folders where a fallback server's files outlive it (bubblewrap gives private ones).
@@ -298,27 +289,6 @@ def remove_temporaries_of(uid: int) -> None:
                     remove_tree(entry.path)
             except OSError:
                 continue
-
-
-def _pids_of_user(uid: int) -> list[int]:
-    found: list[int] = []
-    if not os.path.isdir("/proc"):
-        return found
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"State:") and line.split()[1] == b"Z":
-                        break  # a zombie: dead already, its parent (often us) reaps it
-                    if line.startswith(b"Uid:"):
-                        if int(line.split()[1]) == uid:
-                            found.append(int(name))
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 def _then_drop(set_limits: Callable[[], None], uid: int) -> Callable[[], None]:

@@ -1,0 +1,243 @@
+"""Supervising a `harness grade` batch: one `harness run` per submission,
+bounded by its time limit, stopped and swept when it overruns, and its report
+read into an `Outcome`.
+
+Rules (see `harness.cli.grade` for the batch's own):
+- A run is a subprocess in its own process group, in the submission's folder,
+  with an isolated interpreter (`python -I`) and the submission's marker in its
+  environment; on the limit it gets SIGINT, then its group SIGKILL, then every
+  process still carrying the marker is killed (`harness.system.processes`).
+- A report is read only from the batch's private folder, then moved into `--out`.
+- Nothing here raises for a submission's sake: a run without a report scores 0,
+  with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harness.cli import run_deadline
+from harness.cli.grade_plan import BatchPlan, regrade_alone
+from harness.cli.gradebook import Outcome, readable_number
+from harness.cli.progress import Progress
+from harness.errors import ExitCode
+from harness.protocolfile.loader import display_name
+from harness.results.report import Report, ServerInfo
+from harness.results.report_files import OutputPaths, write_outputs
+from harness.server.command import server_file
+from harness.system.processes import kill, processes_with_env
+from harness.system.safe_files import remove_tree
+
+#: After SIGINT, how long a run has to stop its server and write its report.
+INTERRUPT_GRACE = 10.0
+MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
+STATUS_BY_EXIT = {ExitCode.OK: "passed", ExitCode.FAILED: "failed", ExitCode.USAGE: "config error",
+                  ExitCode.START: "startup error", ExitCode.INTERNAL: "harness error", ExitCode.INTERRUPTED: "interrupted"}
+#: The status of a submission without the file the assignment's command runs (the student's
+#: missing file, not the instructor's config).
+NO_SERVER = "no server"
+
+
+def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
+    """The parallel pass, then the submissions that must be graded alone, one at a time."""
+    results = plan.done
+
+    def one(path: Path) -> Outcome:
+        progress.started(path.name)
+        outcome = grade_one(path, plan)
+        progress.finished(path.name, progress_text(outcome))
+        return outcome
+
+    if plan.jobs == 1:
+        for path in plan.submissions:
+            results[path.name] = one(path)
+    else:
+        pool = ThreadPoolExecutor(max_workers=plan.jobs)
+        try:
+            for outcome in pool.map(one, plan.submissions):
+                results[outcome.name] = outcome
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_everything(plan)
+            raise
+        pool.shutdown()
+        again = regrade_alone(results.values())
+        if again:
+            progress.note(f"grading {len(again)} submission(s) again, alone (own port, or their port was taken)")
+            for name in again:
+                outcome = grade_one(plan.directory / name, plan)
+                outcome.notes.append("graded alone after the parallel pass")
+                results[name] = outcome
+    return [results[p.name] for p in plan.submissions]
+
+
+def grade_one(path: Path, plan: BatchPlan) -> Outcome:
+    """Run `harness run` for one submission, bounded by the time limit; never raises for the submission's sake."""
+    name = path.name
+    report_path = plan.out / f"{name}.json"
+    log_path = plan.out / f"{name}.log"
+    private = Path(tempfile.mkdtemp(prefix=f"{name[:40]}-", dir=plan.private))
+    own_report, own_log = private / "report.json", private / "run.log"
+    own_html, html_path = private / "report.html", plan.out / f"{name}.html"
+    marker = uuid.uuid4().hex
+    command = [*isolated_harness(), "run", "--config", str(plan.config), "--json", str(own_report),
+               "--html", str(own_html), "-q"]
+    env = {**os.environ, MARKER_VARIABLE: marker, **run_deadline.environment(plan.timeout)}
+    started = time.monotonic()
+    timed_out = False
+    with open(own_log, "wb") as log:
+        process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=run_deadline.ends_with_parent())
+        with plan.lock:
+            plan.running[marker] = process
+        try:
+            code = process.wait(timeout=plan.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            code = stop_run(process)
+        except BaseException:
+            stop_run(process, grace=1.0)
+            kill_marked(marker)
+            raise
+        finally:
+            with plan.lock:
+                plan.running.pop(marker, None)
+    kill_marked(marker)
+    duration = time.monotonic() - started
+    data = _read_report(own_report)
+    notes: list[str] = []
+    if timed_out:
+        status = "timeout"
+        notes.append(f"stopped after the {plan.timeout:g} s time limit; checks that did not finish score 0")
+    else:
+        status = STATUS_BY_EXIT.get(code, f"exit {code}")
+    if data is None or "score" not in data:
+        status = "timeout" if timed_out else "harness error"
+        why = (f"grading stopped after the {plan.timeout:g} s time limit" if timed_out
+               else f"the harness ended without a report (exit {code}); see {log_path.name}")
+        data = _zero_report(own_report, plan, why)
+    os.replace(own_log, log_path)
+    os.replace(own_report, report_path)
+    if own_html.is_file():
+        os.replace(own_html, html_path)
+    else:
+        html_path.unlink(missing_ok=True)
+    remove_tree(private)
+    server = data.get("server") or {}
+    startup_error = server.get("startup_error")
+    expected_file = server_file(plan.assignment.command or [])
+    if expected_file and not timed_out and not (path / expected_file).exists():
+        status, startup_error = NO_SERVER, f"no {expected_file} in the submission (looked for {path / expected_file})"
+    elif status == "startup error" and startup_error:
+        startup_error = _with_last_output_line(startup_error, data)
+    if server.get("port_source") == "discovered":
+        notes.append(f"ignores the assigned port ({{port}}/$PORT): listens on {server.get('listening') or server.get('port')}")
+    return Outcome(
+        name=name, status=status, score=data["score"], summary=data.get("summary") or {},
+        startup_error=startup_error, port_source=server.get("port_source"),
+        listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
+        port_in_use=_says_port_in_use(data),
+    )
+
+
+def isolated_harness() -> list[str]:
+    """`python -I` running this very harness: no current folder, no PYTHON* variables on its path;
+    this harness's own folder is appended (after the standard library and site-packages), so a
+    harness run from a checkout (PYTHONPATH) still imports itself and nothing else."""
+    home = str(Path(__file__).resolve().parents[2])  # the folder holding harness/ (this is harness/cli/)
+    entry = f"import sys; sys.path.append({home!r}); from harness.cli.main import main; sys.exit(main())"
+    return [sys.executable, "-I", "-c", entry]
+
+
+def stop_run(process: subprocess.Popen, grace: float = INTERRUPT_GRACE) -> int:
+    """SIGINT the run (it stops its server and writes its report), then SIGKILL its group."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            return process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return process.returncode if process.returncode is not None else -9
+
+
+def kill_marked(marker: str) -> None:
+    """Last line of defence: nothing started for a submission outlives its grading."""
+    for _ in range(3):
+        pids = processes_with_env(MARKER_VARIABLE, marker)
+        if not pids:
+            return
+        kill(pids)
+        time.sleep(0.05)
+
+
+def stop_everything(plan: BatchPlan) -> None:
+    """Stop every run in progress at once (Ctrl+C, or the parallel pass failing)."""
+    with plan.lock:
+        running = list(plan.running.items())
+    for marker, process in running:
+        stop_run(process, grace=2.0)
+        kill_marked(marker)
+
+
+PORT_IN_USE = ("address already in use", "eaddrinuse", "errno 98", "errno 48", "winerror 10048")
+
+
+def _says_port_in_use(data: dict[str, Any]) -> bool:
+    texts = [str((data.get("server") or {}).get("startup_error") or "")]
+    texts += [str(c.get("server_output") or "") + str(c.get("message") or "") for c in data.get("checks") or []]
+    return any(marker in text.lower() for text in texts for marker in PORT_IN_USE)
+
+
+def _with_last_output_line(startup_error: str, data: dict[str, Any]) -> str:
+    """The startup error with the last line the server printed, its cause as a rule
+    (`...(exit code 1): SyntaxError: invalid syntax`)."""
+    output = next((c.get("server_output") for c in data.get("checks") or [] if c.get("server_output")), "")
+    lines = [line.strip() for line in str(output).splitlines()
+             if line.strip() and not (line.strip().startswith("---") and line.strip().endswith("---"))]
+    if not lines or lines[-1] in startup_error:
+        return startup_error
+    return f"{startup_error}: {lines[-1]}"
+
+
+def _read_report(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
+    """The submission's JSON when its run left none: every check 0, with the reason."""
+    protocol = plan.assignment.options.get("protocol", "tcp-echo")
+    report = Report(protocol=display_name(protocol), server=ServerInfo(command=list(plan.assignment.command or []), startup_error=why),
+                    interrupted=True)
+    write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites, protocol=protocol)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def interrupted_outcome(path: Path, plan: BatchPlan) -> Outcome:
+    """The row of a submission the interrupted batch did not finish: 0, with the reason."""
+    report_path = plan.out / f"{path.name}.json"
+    data = _zero_report(report_path, plan, "grading was interrupted before this submission was graded")
+    return Outcome(name=path.name, status="interrupted", score=data["score"], summary=data.get("summary") or {},
+                   startup_error=(data.get("server") or {}).get("startup_error"), port_source=None, listening=None,
+                   duration_s=0.0, report_path=report_path, notes=["not graded: the batch was interrupted"])
+
+
+def progress_text(outcome: Outcome) -> str:
+    score = outcome.score
+    return f"{readable_number(score.get('points', 0))}/{readable_number(score.get('max_points', 0))} {outcome.status}"

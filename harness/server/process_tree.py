@@ -1,0 +1,96 @@
+"""Which processes belong to one server, and how they all end.
+
+Rules (no pytest here; `harness.server.launcher` owns a `ProcessTree` per server):
+- A server's tree is found three ways, because servers escape each one
+  (`harness.system.probe.SystemProbe.tree`): the parent chain, the server's
+  session, and the environment token it was started with. Every pid ever seen
+  is remembered with its start time and stays a root while that process
+  lives: a daemon that double-forked and called setsid is in neither the
+  parent chain nor the session. A reused pid (another start time) is not ours.
+- Ending the tree: TERM to every process, a grace period, then KILL,
+  rescanning for processes forked meanwhile (bounded by `KILL_S`). Orphans
+  re-parent to the harness (a child subreaper), so their exit status is
+  collected here, never left as zombies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from harness.deadline import Deadline, poll_until
+from harness.system import processes
+from harness.system.probe import SystemProbe
+
+#: After the grace period, how long KILL rounds go on finding new processes.
+KILL_S = 5.0
+
+
+class ProcessTree:
+    """The processes of one server, rooted at its own process (`root`)."""
+
+    def __init__(self, probe: SystemProbe, token: str) -> None:
+        self.probe = probe
+        self.token = token
+        self.root: int | None = None
+        #: Every pid seen in the server's tree, with its start time (a reused pid is not ours).
+        self.known_pids: dict[int, float | None] = {}
+
+    def adopt(self, root: int) -> None:
+        """The server's own process, just started."""
+        self.root = root
+        self.remember([root])
+
+    def pids(self, with_token: bool = False) -> list[int]:
+        """The server's live process tree (`with_token`: also every process holding its token)."""
+        if self.root is None:
+            return []
+        # Processes seen before are roots too: a daemon that double-forked and
+        # called setsid is in neither the parent chain nor the session.
+        roots = [self.root] + [
+            pid for pid, started in self.known_pids.items()
+            if pid != self.root and started is not None and self.probe.start_time(pid) == started
+        ]
+        pids = self.probe.tree(roots, self.token if with_token else None)
+        self.remember(pids)
+        return pids
+
+    def remember(self, pids: list[int]) -> None:
+        for pid in pids:
+            if pid not in self.known_pids:
+                self.known_pids[pid] = self.probe.start_time(pid)
+
+    def reap_orphans(self) -> int:
+        """Reap this server's orphans that died as our children (we are a subreaper).
+
+        A forking server's grandchildren (socat's `cat`, one per connection)
+        re-parent to us and, unreaped, pile up as zombies that count against
+        the process limit: after a few hundred connections the server's fork()
+        fails. Only zombies in the server's session (its session id is its
+        pid) are reaped, never the server's own process (its owner waits for
+        it). Returns how many were reaped.
+        """
+        if self.root is None:
+            return 0
+        return processes.reap(processes.zombie_children(os.getpid(), self.root))
+
+    def end(self, grace: float, reap_root: Callable[[], None]) -> None:
+        """TERM the whole tree, wait up to `grace`, KILL what is left, reap;
+        `reap_root` collects the server's own process (and its sandbox's helpers)."""
+        processes.kill(self.pids(with_token=True), signal.SIGTERM)
+        poll_until(lambda: not self.pids(), Deadline(grace))
+        deadline = Deadline(KILL_S)
+        while not deadline.expired():
+            pids = self.pids(with_token=True)
+            if not pids:
+                break
+            processes.kill(pids, signal.SIGKILL)
+            self._reap(reap_root)
+            time.sleep(0.01)
+        self._reap(reap_root)
+
+    def _reap(self, reap_root: Callable[[], None]) -> None:
+        reap_root()
+        processes.reap(pid for pid in list(self.known_pids) if pid != self.root)
