@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import selectors
 
-import pytest
-
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.clients.connection import TcpConnection
@@ -31,14 +29,6 @@ from harness.settings import Settings
 
 FILE = ("tcp-file",)
 CHUNK = 256 * 1024
-
-
-@pytest.fixture
-def served_files(request: pytest.FixtureRequest) -> ServedFiles:
-    """The catalogue of files the harness placed in every server's directory."""
-    from harness.plugin import POOL
-
-    return request.config.stash[POOL].served_files
 
 
 class FileClient:

@@ -28,7 +28,7 @@ from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
 from harness.system.acceptqueue import wait_for_accept_room
 from harness.protocolfile import load_protocol_file
-from harness.protocolfile.derive import SIMULTANEOUS, register, sequential_runs
+from harness.protocolfile.derive import SIMULTANEOUS, sequential_runs
 from harness.protocolfile.engine import Answers, ConversationRun, Segmentation
 from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.explain import (
@@ -56,26 +56,14 @@ def tcp_only(settings: Settings) -> bool:
 
 
 def derived(suite: str):
-    """Mark a function as the runner of the file's derived checks of `suite` (parametrized below)."""
+    """Mark a function as the runner of the file's derived checks of `suite` (parametrized by the plugin:
+    `harness.plugin.options.pytest_generate_tests`)."""
     def decorate(function):
         function.harness_derived = suite
         function.harness_protocols = PF
         function.harness_when = None
         return function
     return decorate
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    suite = getattr(metafunc.function, "harness_derived", None)
-    if not suite:
-        return
-    from harness.plugin import SETTINGS
-
-    settings = metafunc.config.stash.get(SETTINGS, None)
-    checks = []
-    if settings is not None and settings.protocol_file:
-        checks = [c for c in register(load_protocol_file(settings.protocol)) if c.suite == suite]
-    metafunc.parametrize("derived", checks, ids=[c.id for c in checks])
 
 
 def protocol_of(settings: Settings) -> ProtocolFile:
@@ -90,9 +78,7 @@ def answers(request: pytest.FixtureRequest, settings: Settings, protocol: Protoc
     needed = conversations or protocol.conversations
     if not any(step.reference for conversation in needed for step in conversation.steps):
         return {}
-    from harness.plugin import POOL
-
-    return answers_for(protocol, request.config.stash[POOL].spec, settings.reply_timeout)
+    return answers_for(protocol, request.getfixturevalue("server_pool").spec, settings.reply_timeout)
 
 
 def seed_of(settings: Settings) -> int:

@@ -52,6 +52,7 @@ from harness.checks import INFORMATIONAL, check
 from harness.server.command import reference_server
 from harness.errors import CheckFailed
 from harness.server.launcher import Endpoint, ServerProcess
+from harness.server.pool import ServerPool
 from harness.settings import Settings
 
 TCP = ("tcp-echo", "tcp-framed")
@@ -73,15 +74,13 @@ MESSAGE = 32
 
 
 @pytest.fixture
-def reference(request: pytest.FixtureRequest, settings: Settings) -> Iterator[ServerProcess]:
+def reference(server_pool: ServerPool, settings: Settings) -> Iterator[ServerProcess]:
     """The bundled reference server for this protocol, started for this check
     exactly as the server under test is (same sandbox, limits and user)."""
-    from harness.plugin import POOL
-
     path = reference_server(REFERENCE[settings.protocol])
     if not path.exists():
         pytest.skip(f"no bundled reference server for {settings.protocol} ({path.name})")
-    spec = replace(request.config.stash[POOL].spec, argv=(sys.executable, "-u", str(path), "{port}"),
+    spec = replace(server_pool.spec, argv=(sys.executable, "-u", str(path), "{port}"),
                    fixed_port=None)
     instance = ServerProcess(spec, workdir=Path(tempfile.mkdtemp(prefix="harness-reference-")))
     try:

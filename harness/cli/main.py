@@ -299,7 +299,7 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # other installed plugins cost seconds per start
     import pytest
 
-    from harness.plugin import COLLECTOR
+    from harness.plugin import run_state
 
     observer = _Observer()
     try:
@@ -310,20 +310,20 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
 
     if interrupts.stop_requested():
         interrupts.shield_cleanup()  # a late Ctrl+C must not cut the reports short
-    collector = observer.config.stash.get(COLLECTOR, None) if observer.config is not None else None
-    if collector is None:
+    state = run_state(observer.config) if observer.config is not None else None
+    if state is None:
         if code == pytest.ExitCode.USAGE_ERROR:
             return _fail_early("bad arguments (see above)", ExitCode.USAGE, args, server_argv)
         return _fail_early(f"the harness could not run (pytest exit {code})", ExitCode.INTERNAL, args, server_argv)
-    crashes = [note for note in getattr(collector, "notes", []) if "crashed" in note]
-    if crashes and not collector.results:
+    crashes = state.crash_notes()
+    if crashes and not state.results:
         return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
                            ExitCode.INTERNAL, args, server_argv)
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not collector.results and code in (0, 5)):
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not state.results and code in (0, 5)):
         return _fail_early("no check selected (look at --protocol, --suite and -k)", ExitCode.USAGE, args, server_argv)
-    if getattr(collector, "report", None) is not None:
-        _write_outputs(collector.report, args, getattr(collector, "expected", None))
-    if code == pytest.ExitCode.INTERNAL_ERROR and not collector.server.startup_error:
+    if state.report is not None:
+        _write_outputs(state.report, args, state.expected)
+    if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
         return ExitCode.INTERNAL
     if code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.INTERRUPTED

@@ -23,6 +23,7 @@ import socket
 import struct
 import time
 
+from harness.clients import contact
 from harness.evidence import wirelog
 from harness.evidence.bytesdiff import echo_mismatch
 from harness.deadline import Deadline
@@ -46,25 +47,6 @@ def recv_and_ack(sock: socket.socket, size: int) -> bytes:
     return chunk
 
 
-class ContactCounter:
-    """What a check has achieved with the server so far, so the plugin can tell
-    "the server was already leaving when this check began" (its first
-    connection refused or reset before any reply) from "the server quit
-    mid-check"."""
-
-    connections = 0
-    replies = 0
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.connections = 0
-        cls.replies = 0
-
-    @classmethod
-    def untouched(cls) -> bool:
-        return cls.connections <= 1 and cls.replies == 0
-
-
 class TcpConnection:
     """One TCP client connection to the server under test."""
 
@@ -83,7 +65,7 @@ class TcpConnection:
                 f"could not connect to {endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
                 " (is the server still accepting connections?)"
             ) from exc
-        ContactCounter.connections += 1
+        contact.reached()
         self.sock.setblocking(False)
         self.local_port = self.sock.getsockname()[1]
         self.wire.connected(self.local_port)
@@ -165,7 +147,7 @@ class TcpConnection:
                     self.wire.event(wirelog.SERVER_FIN)
                     raise self._short(size, received, "the server closed the connection", what)
                 self.wire.got(chunk)
-                ContactCounter.replies += 1
+                contact.replied()
                 received += chunk
         return bytes(received)
 
@@ -225,7 +207,7 @@ class TcpConnection:
                     PATIENCE.heard(time.monotonic() - quiet_since)
                     quiet_since = time.monotonic()
                     self.wire.got(chunk)
-                    ContactCounter.replies += 1
+                    contact.replied()
                     received += chunk
         return bytes(received), end_reason
 

@@ -17,7 +17,8 @@ import time
 
 from harness.evidence import wirelog
 from harness.evidence.bytesdiff import describe_mismatch
-from harness.clients.connection import EXTRA_CAP, ContactCounter, TcpConnection, recv_and_ack
+from harness.clients import contact
+from harness.clients.connection import EXTRA_CAP, TcpConnection, recv_and_ack
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.clients.patience import PATIENCE
@@ -65,7 +66,7 @@ class ReplyReader:
                     self.closed = "the server closed the connection"
                     return False
                 self.conn.wire.got(chunk)
-                ContactCounter.replies += 1
+                contact.replied()
                 self.pending += chunk
                 return True
 

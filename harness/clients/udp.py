@@ -16,6 +16,7 @@ from __future__ import annotations
 import selectors
 import socket
 
+from harness.clients import contact
 from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
@@ -76,6 +77,7 @@ class UdpClient:
         except ConnectionRefusedError:
             self.wire.refused("ICMP port unreachable")
             raise self._gone() from None
+        contact.reached()
         self.wire.sent(datagram)
 
     def _gone(self) -> CheckFailed:
@@ -99,6 +101,7 @@ class UdpClient:
                 if self.late_copies.get(reply, 0) > 0:
                     self.late_copies[reply] -= 1
                     continue
+                contact.replied()
                 self.wire.got(reply)
                 return reply
         self.wire.silence()

@@ -17,6 +17,10 @@ Thin: the engines are `harness.system.sandbox`, `harness.system.isolation`,
   any process still carrying it (a worker killed with its servers running).
   Every process that starts servers kills its remaining children at the end
   (as a subreaper it inherits the servers' orphans, also env-less daemons).
+- It tells the run what only it sees (notes, errors for crashed or stuck
+  checks, the interruption) through the `RunState`'s methods, never by
+  reaching into the collector, and imports nothing of the plugin but
+  `verdicts` (the result id of a node id) and `watchdog`.
 - The first SIGINT/SIGTERM stops the run like Ctrl+C (`harness.interrupts`,
   which also re-raises it if a finalizer drops it); later ones cannot cut
   the cleanup short.
@@ -24,12 +28,10 @@ Thin: the engines are `harness.system.sandbox`, `harness.system.isolation`,
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,13 +43,14 @@ from harness.system import isolation, processes, scratch
 from harness.errors import ExitCode
 from harness.interrupts import interrupt_once, shield_cleanup
 from harness.system.limits import Limits
-from harness.results.report import CheckResult, Report
+from harness.results.report import CheckResult
 from harness.system.sandbox import Sandbox
 from harness.settings import Settings
+from harness.plugin.verdicts import check_result_id
 from harness.plugin.watchdog import Watchdog, main_thread_stack
 
 if TYPE_CHECKING:
-    from harness.plugin import ResultCollector
+    from harness.plugin.runstate import RunState
 
 RUN_ID = "HARNESS_RUN_ID"
 HARD_EXIT_S = 20.0
@@ -72,8 +75,9 @@ def scratch_note(argv: list[str]) -> str | None:
     return scratch.plan(source, first).truncated
 
 
-def configure(config: pytest.Config, settings: Settings, collector: ResultCollector | None) -> None:
-    """Called from the plugin's pytest_configure once the settings are valid."""
+def configure(config: pytest.Config, settings: Settings, state: RunState | None) -> None:
+    """Called from the plugin's pytest_configure once the settings are valid;
+    `state` is the run's state in the controller (or the only process), None in a worker."""
     is_worker = hasattr(config, "workerinput")
     distributed = not is_worker and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
     if not is_worker:
@@ -94,17 +98,17 @@ def configure(config: pytest.Config, settings: Settings, collector: ResultCollec
             text = (f"network isolation unavailable ({reason}); the server shares this "
                     "machine's network (--no-isolate silences this note)")
             print(f"note: {text}", file=sys.stderr, flush=True)
-            if collector is not None and hasattr(collector, "notes"):
-                collector.notes.append(text)
+            if state is not None:
+                state.note(text)
     interrupt_once(quiet=is_worker)
     if is_worker or not distributed:  # this process starts servers
         config.pluginmanager.register(ChildReaper(), "harness-child-reaper")
-    if collector is not None:
-        truncated = scratch_note(list(collector.server.command))
-        for text in ([truncated] if truncated else []) + sandbox_for(settings).preflight(list(collector.server.command)):
+    if state is not None:
+        truncated = scratch_note(list(state.server.command))
+        for text in ([truncated] if truncated else []) + sandbox_for(settings).preflight(list(state.server.command)):
             print(f"note: {text}", file=sys.stderr, flush=True)
-            collector.notes.append(text)
-        guard = RunGuard(config, settings, collector)
+            state.note(text)
+        guard = RunGuard(config, settings, state)
         config.pluginmanager.register(guard, "harness-guard")
 
 
@@ -115,28 +119,12 @@ def _wrap_spec(spec: Any, python: str) -> Any:
     return spec
 
 
-def check_result_id(nodeid: str) -> tuple[str, str]:
-    """(result id, suite) of a suite test's node id, as the plugin names results."""
-    path, _, rest = nodeid.partition("::")
-    name, _, param = rest.partition("[")
-    module_name = "harness.suites." + os.path.splitext(os.path.basename(path))[0]
-    try:
-        function = getattr(importlib.import_module(module_name), name)
-        if getattr(function, "harness_derived", False):  # a protocol file's check: the parameter is its id
-            return param[:-1], param.partition("::")[0]
-        check_id = function.harness_check
-    except (ImportError, AttributeError):
-        return nodeid, "echo"
-    suite = check_id.partition("::")[0]
-    return (f"{check_id}[{param[:-1]}]" if param else check_id), suite
-
-
 class RunGuard:
     """Controller-side (or single-process) hooks: progress, crashes, the end."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, collector: ResultCollector) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, state: RunState) -> None:
         self.config = config
-        self.collector = collector
+        self.state = state
         self.limit = settings.watchdog or (settings.check_timeout + settings.startup_timeout + 30)
         #: nodeid -> phase ("setup", "call", "teardown") of the checks running now.
         self.running: dict[str, str] = {}
@@ -198,6 +186,9 @@ class RunGuard:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
+        """First (`tryfirst`): the collector's session finish (`trylast`) writes
+        the report, which must hold the errors for the checks a crashed worker
+        never ran."""
         interrupts.taken()  # however the session ends, from here on no stop is raised again
         self.watchdog.progress("writing the report")
         if self.crashes:
@@ -205,7 +196,7 @@ class RunGuard:
                 self._note(text)
             for nodeid in sorted(self.collected):
                 result_id, _ = check_result_id(nodeid)
-                if result_id not in self.collector.results:
+                if not self.state.has_result(result_id):
                     self._error(nodeid, "not run: the harness's test process crashed before this check")
 
     def pytest_unconfigure(self) -> None:
@@ -215,18 +206,12 @@ class RunGuard:
 
     # -- trouble -------------------------------------------------------------
     def _note(self, text: str) -> None:
-        notes = getattr(self.collector, "notes", None)
-        if notes is not None and text not in notes:
-            notes.append(text)
+        self.state.note(text)
         print(f"note: {text}", file=sys.stderr, flush=True)
 
     def _error(self, nodeid: str, message: str) -> None:
         result_id, suite = check_result_id(nodeid)
-        result = CheckResult(id=result_id, suite=suite, outcome="error", duration_s=0.0, message=message)
-        self.collector.results[result_id] = result
-        printer = getattr(self.collector, "_print", None)
-        if printer is not None:
-            printer(result)
+        self.state.add_result(CheckResult(id=result_id, suite=suite, outcome="error", duration_s=0.0, message=message))
 
     def _stuck(self, where: str) -> None:
         """Watchdog thread: say where, end the run like Ctrl+C, and make sure it ends."""
@@ -237,8 +222,7 @@ class RunGuard:
             print(stack, file=sys.stderr, flush=True)
         for nodeid in list(self.running):
             self._error(nodeid, message)
-        self.collector.interrupted = True
-        self.collector.stuck = True
+        self.state.mark_interrupted(stuck=True)
         os.kill(os.getpid(), signal.SIGINT)
         if self.finished.wait(HARD_EXIT_S):
             return
@@ -249,17 +233,8 @@ class RunGuard:
 
     def _write_report(self) -> None:
         path = self.config.getoption("harness_json", None)
-        if not path:
-            return
-        report = Report(
-            protocol=self.collector.settings.protocol_name,
-            server=self.collector.server,
-            checks=list(self.collector.results.values()),
-            duration_s=time.monotonic() - self.collector.started,
-            interrupted=True,
-            notes=list(getattr(self.collector, "notes", [])),
-        )
-        report.write(path)
+        if path:
+            self.state.build_report().write(path)
 
 
 class ChildReaper:

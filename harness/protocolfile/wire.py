@@ -17,7 +17,8 @@ from __future__ import annotations
 import selectors
 from dataclasses import dataclass
 
-from harness.clients.connection import ContactCounter, TcpConnection, recv_and_ack
+from harness.clients import contact
+from harness.clients.connection import TcpConnection, recv_and_ack
 from harness.deadline import Deadline
 from harness.protocols.framing import FrameCodec, FrameError
 from harness.protocolfile.model import ProtocolFile
@@ -94,7 +95,7 @@ class StreamReader:
                 if not chunk:
                     self.ended = "the server closed the connection"
                     return False
-                ContactCounter.replies += 1
+                contact.replied()
                 self.pending += chunk
                 return True
 
