@@ -15,6 +15,12 @@ split by role as pytest-xdist does; this module is the entry point
 - `terminal_ui`: `harness run`'s lines; `confinement` + `watchdog`: sandbox,
   isolation, crashed workers, a stuck run, stray processes.
 
+Rules:
+- Glue only: no socket, no process, no explanation text is made here; the
+  plugin calls the layers below and records what they report.
+- The submodules never import this package back (`confinement` gets the
+  `RunState` it writes to; nothing reaches into another object's private state).
+
 Controller vs worker: `pytest_configure` makes the run state, the collector
 and the guard only where there is no `workerinput` (the controller, or the
 only process); every process that runs checks has the pool and the fixtures.
