@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.system import affinity
 from harness.clients import loadgen
 from harness.server.command import reference_server
 from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system import affinity
 
 TARGETS = [("tcp-echo", "tcp_echo"), ("tcp-framed", "tcp_framed"), ("udp-echo", "udp_echo")]
 KEYS = ("ratio", "mb_s", "reference_mb_s", "p50_ms", "p99_ms", "reference_p50_ms", "top_load_reply_rate",

@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterable
 
 from harness.checks import SUITES
 from harness.errors import ConfigError
-from harness.protocols.framing import FrameCodec
 from harness.protocolfile.loader import is_protocol_file, load_protocol_file
 from harness.protocols import PROTOCOLS
+from harness.protocols.framing import FrameCodec
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING
 from harness.checks import check
 from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, run_tcp_crowd
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.clients.udp_crowd import run_udp_crowd
-from harness.evidence.bytesdiff import echo_mismatch
-from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
-from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
+from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
+from harness.evidence.bytesdiff import echo_mismatch
+from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.server.serverkind import SURVIVE_RESET, language_of
 from harness.settings import Settings
 

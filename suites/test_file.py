@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import selectors
 
-from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import check
 from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.server.launcher import Endpoint
+from harness.evidence.bytesdiff import describe_mismatch
 from harness.protocols.filetransfer import ProtocolViolation, Reply, ReplyParser, header_problems, request
+from harness.server.launcher import Endpoint
 from harness.server.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
 from harness.settings import Settings
 

@@ -26,16 +26,21 @@ from typing import Callable
 
 import pytest
 
-from harness.evidence import wirelog
 from harness.checks import check
 from harness.clients.connection import TcpConnection
+from harness.clients.segmentation import (
+    Plan,
+    coalesced,
+    header_split,
+    header_then_partial,
+    one_byte_per_segment,
+    random_split,
+)
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
+from harness.evidence import wirelog
 from harness.evidence.framing_failures import frames_failure, stream_failure
 from harness.protocols.framing import FrameCodec
-from harness.clients.segmentation import (
-    Plan, coalesced, header_split, header_then_partial, one_byte_per_segment, random_split,
-)
 from harness.settings import Settings
 
 #: Makes a segmentation plan from the encoded sizes of the frames to send.

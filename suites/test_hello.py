@@ -12,17 +12,17 @@ wrong greeting fails that check only.
 
 from __future__ import annotations
 
-from harness.evidence.bytesdiff import describe_mismatch
 from harness.checks import INFORMATIONAL, check
 from harness.clients.connection import TcpConnection
-from harness.clients.udp import UdpClient
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
+from harness.clients.reply_reader import ReplyReader
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.server.launcher import Endpoint
-from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
-from harness.clients.reply_reader import ReplyReader
+from harness.evidence.bytesdiff import describe_mismatch
 from harness.evidence.hints import greeting_mode_hint
+from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
+from harness.server.launcher import Endpoint
 from harness.settings import Settings
 
 TCP = ("tcp-hello",)

@@ -24,19 +24,25 @@ from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
-from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
-from harness.server.launcher import ServerProcess
-from harness.system.acceptqueue import wait_for_accept_room
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, sequential_runs
 from harness.protocolfile.engine import Answers, ConversationRun, Segmentation
-from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.explain import (
-    ONE_AT_A_TIME, WHOLE_MESSAGE, crowd_failure, cuts_are_the_cause, fails_alone, fails_as_written, fails_while,
+    ONE_AT_A_TIME,
+    WHOLE_MESSAGE,
+    crowd_failure,
+    cuts_are_the_cause,
+    fails_alone,
+    fails_as_written,
+    fails_while,
 )
+from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
 from harness.protocolfile.reference import answers_for
+from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
+from harness.server.launcher import ServerProcess
 from harness.settings import Settings
+from harness.system.acceptqueue import wait_for_accept_room
 
 # The fixed-id concurrency checks below take their description from their first declaration, in the echo
 # suites' module: import it first, or a process that imports only this module (an xdist controller naming

@@ -26,16 +26,16 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, RECOMMENDED, check
 from harness.clients.connection import TcpConnection
+from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, ServerStartError
-from harness.server.launcher import ServerProcess
-from harness.clients.patience import EOF_ONLY_READ, PATIENCE
 from harness.protocols import PROTOCOLS
-from harness.settings import Settings
+from harness.server.launcher import ServerProcess
 from harness.server.output_capture import TRACEBACK, TracebackPrinted
 from harness.server.shutdown import ShutdownOutcome, shut_down
 from harness.server.shutdown_advice import excerpt, hint, traceback_advice
+from harness.settings import Settings
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)

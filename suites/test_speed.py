@@ -46,14 +46,14 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from harness.system import affinity
-from harness.clients import loadgen
 from harness.checks import INFORMATIONAL, check
-from harness.server.command import reference_server
+from harness.clients import loadgen
 from harness.errors import CheckFailed
+from harness.server.command import reference_server
 from harness.server.launcher import Endpoint, ServerProcess
 from harness.server.pool import ServerPool
 from harness.settings import Settings
+from harness.system import affinity
 
 TCP = ("tcp-echo", "tcp-framed")
 UDP = ("udp-echo",)

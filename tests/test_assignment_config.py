@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import SERVERS, reference
+
 from harness.assignment import Assignment, load_assignment
 from harness.errors import ConfigError
 from harness.settings import OPTIONS

@@ -19,15 +19,15 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
-
 from conftest import REFERENCE, ROOT, SERVERS
+from packaging.requirements import Requirement
+from test_reports_formats import gradescope_schema_errors
+
 from harness.cli.bundle import assignment_files
 from harness.cli.bundle_scripts import classroom_workflow, run_autograder, setup_sh
-from harness.server.command import server_file
-from harness.errors import ConfigError
 from harness.cli.wheel import harness_distribution, installed_wheel
-from test_reports_formats import gradescope_schema_errors
+from harness.errors import ConfigError
+from harness.server.command import server_file
 
 SAMPLE = ROOT / "examples" / "harness.toml"
 HARNESS = Path(sys.executable).parent / "harness"

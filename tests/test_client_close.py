@@ -8,11 +8,11 @@ import socket
 
 import pytest
 
-from harness.system import sockdiag
-from harness.evidence import wirelog
 from harness.clients.connection import TcpConnection, closing
 from harness.deadline import Deadline
+from harness.evidence import wirelog
 from harness.server.launcher import Endpoint
+from harness.system import sockdiag
 
 
 def states_on(port: int) -> set[str]:

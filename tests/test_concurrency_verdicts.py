@@ -8,7 +8,6 @@ import re
 import shutil
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 from test_echo_verdicts import TCP_CHECKS as ECHO_TCP_CHECKS
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import socket
 
-from harness.system.acceptqueue import QueueState
-from harness.system.acceptqueue import wait_for_accept_room
 from harness.evidence.crosstalk import (
-    Conversation, CrowdResult, Misdelivery, Origin, attribute, check_prefix, datagram_misdelivery, describe_odd_reply,
-    message_tag, tagged_conversations,
+    Conversation,
+    CrowdResult,
+    Misdelivery,
+    Origin,
+    attribute,
+    check_prefix,
+    datagram_misdelivery,
+    describe_odd_reply,
+    message_tag,
+    tagged_conversations,
 )
+from harness.system.acceptqueue import QueueState, wait_for_accept_room
 
 
 def test_conversations_are_distinct_and_replay_from_the_seed():
@@ -128,8 +135,8 @@ def test_connects_wait_for_room_in_the_accept_queue():
 
 
 def test_a_small_backlog_narrows_the_window_of_connects():
-    from harness.system.acceptqueue import state_of
     from harness.deadline import Deadline
+    from harness.system.acceptqueue import state_of
     from harness.system.sockdiag import SocketInfo
 
     def listening(port: int, waiting: int, backlog: int) -> SocketInfo:

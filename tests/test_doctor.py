@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from harness.system import bwrap
 from harness.cli import doctor
+from harness.system import bwrap
 
 
 def test_doctor_reports_this_machines_mode_and_every_guarantee():

@@ -4,7 +4,6 @@ and each buggy server fails exactly the checks aimed at its bug."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
 TCP_CHECKS = {

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REFERENCE, ROOT, SERVERS
-from harness.assignment import load_assignment
 from test_reports_formats import gradescope_schema_errors
+
+from harness.assignment import load_assignment
 
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent

@@ -9,8 +9,8 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
+
 from harness.protocols.filetransfer import ProtocolViolation, ReplyParser, encode_reply, header_problems, request
 from harness.server.served_files import ServedFiles, absolute_paths
 

@@ -3,9 +3,9 @@ it was cut and what came back: tested here without a server."""
 
 from __future__ import annotations
 
-from harness.protocols.framing import FrameCodec
 from harness.clients.segmentation import coalesced, header_split, one_byte_per_segment
 from harness.evidence.framing_failures import frames_failure, stream_failure
+from harness.protocols.framing import FrameCodec
 
 CODEC = FrameCodec()
 PAYLOADS = [b"hello", b"world!"]

@@ -8,7 +8,6 @@ import re
 import sys
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
 FRAMED_CHECKS = {

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes
+
 from harness.cli.progress import Progress
 
 CONFIG = f"""

@@ -10,9 +10,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import ROOT, SERVERS, TEST_REPLY_TIMEOUT
-from test_grade import gradebook, grade, make_submissions
+from test_grade import grade, gradebook, make_submissions
 
 KV = ROOT / "examples" / "protocols" / "kv"
 ASSIGNMENT = f"""

@@ -14,9 +14,10 @@ import uuid
 from pathlib import Path
 
 from conftest import leftover_server_processes
+from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
+
 from harness.cli.folder_lock import hold_folder
 from harness.cli.progress import Progress
-from test_grade import CONFIG, STUBBORN, gradebook, grade, make_submissions
 
 INTERRUPT_LINE = "harness: interrupted; gradebook of the "
 

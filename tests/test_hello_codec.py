@@ -7,11 +7,11 @@ import socket
 import pytest
 
 from harness.clients.connection import TcpConnection
+from harness.clients.reply_reader import ReplyReader
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.server.launcher import Endpoint
 from harness.protocols.hello import LINE, UNFRAMED, coalesced_reply_candidates, reply_for
-from harness.clients.reply_reader import ReplyReader
+from harness.server.launcher import Endpoint
 
 
 def test_line_mode_bytes():

@@ -6,7 +6,6 @@ code deserves."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
 SUITES = ("--suite", "conversation", "--suite", "framing", "--suite", "concurrency")

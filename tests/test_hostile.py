@@ -14,7 +14,6 @@ import shutil
 import uuid
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, server
 
 #: Generous bounds for a loaded 2-core machine; what they prove is "bounded", not "fast".

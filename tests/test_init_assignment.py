@@ -11,8 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import REFERENCE, ROOT
+
 from harness.assignment import load_assignment
 from harness.cli.init_assignment import TOTAL_POINTS, assignment_text
 from harness.protocols import PROTOCOLS

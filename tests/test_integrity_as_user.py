@@ -20,8 +20,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import REFERENCE, SERVERS
+
 from harness.system import bwrap
 from harness.system.sandbox import reachable_by_others
 

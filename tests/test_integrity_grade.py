@@ -19,8 +19,9 @@ import uuid
 from pathlib import Path
 
 from conftest import REFERENCE, SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, run_harness
-from harness.cli.progress import Progress
 from test_grade import CONFIG, STUBBORN, grade, gradebook, make_submissions
+
+from harness.cli.progress import Progress
 
 #: A `harness` package that, if ever imported by the harness, writes a full-marks report.
 FORGING_PACKAGE = """

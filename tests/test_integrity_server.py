@@ -19,11 +19,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
+from test_hostile import processes_with
+
 from harness.system import bwrap, memcg
 from harness.system.sandbox import reachable_by_others
-from test_hostile import processes_with
 
 SANDBOX_MISSING = "HARNESS_TEST_NO_BWRAP asks for the fallback" if FALLBACK else bwrap.unavailable_reason()
 MODES = pytest.mark.parametrize("mode", [

@@ -13,8 +13,8 @@ import sys
 import threading
 
 import pytest
-
 from conftest import SERVERS, TEST_REPLY_TIMEOUT, leftover_server_processes, reference, run_harness, server
+
 from harness.system import isolation
 
 MIB = 1024 * 1024

@@ -8,8 +8,8 @@ import shutil
 import socket
 
 import pytest
-
 from conftest import FALLBACK, reference, server
+
 from harness.system import bwrap
 
 

@@ -8,8 +8,8 @@ import os
 import socket
 
 import pytest
-
 from conftest import ROOT, TEST_REPLY_TIMEOUT, server
+
 from harness.checks import INFORMATIONAL, RECOMMENDED, REQUIRED
 from harness.clients.connection import UdpClient
 from harness.clients.contact import ContactRecord, recording

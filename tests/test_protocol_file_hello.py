@@ -20,7 +20,6 @@ a recv(1024), and the file's one-byte-per-segment variant stays a few seconds.
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT, TEST_REPLY_TIMEOUT, reference, server
 
 HELLO_FILE = str(ROOT / "examples" / "protocols" / "hello" / "hello.toml")

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, TEST_REPLY_TIMEOUT, server
 
 KV = ROOT / "examples" / "protocols" / "kv"

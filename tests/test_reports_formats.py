@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
+
 from harness.assignment import Assignment
 from harness.checks import load_catalogue
 from harness.results.classroom import classroom_results

@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, kill_marked_processes, leftover_server_processes, reference, server
 
 PLUGINS = str(ROOT / "tests" / "plugins")

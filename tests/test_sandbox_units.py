@@ -4,17 +4,17 @@ uid choice, reachability, the watchdog engine. No harness subprocess here."""
 from __future__ import annotations
 
 import os
-import subprocess
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from harness.plugin.watchdog import Watchdog
 from harness.system import isolation, limits, memcg, sandbox, scratch
 from harness.system.limits import Limits
-from harness.plugin.watchdog import Watchdog
 
 
 def make_tree(root: Path, files: int, size: int = 10) -> None:

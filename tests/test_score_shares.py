@@ -10,9 +10,9 @@ from functools import reduce
 
 import pytest
 
-from harness.results.apportion import largest_remainder, share_out
 from harness.assignment import Assignment
 from harness.checks import load_catalogue
+from harness.results.apportion import largest_remainder, share_out
 from harness.results.classroom import classroom_results
 from harness.results.gradescope import gradescope_results
 from harness.results.grading import check_weights, counted_checks, grade

@@ -11,12 +11,18 @@ import threading
 import pytest
 
 from harness.clients.connection import TcpConnection
-from harness.deadline import Deadline
-from harness.server.launcher import Endpoint
 from harness.clients.segmentation import (
-    Plan, all_in_one, coalesced, describe_sizes, header_split, header_then_partial, one_byte_per_segment,
+    Plan,
+    all_in_one,
+    coalesced,
+    describe_sizes,
+    header_split,
+    header_then_partial,
+    one_byte_per_segment,
     random_split,
 )
+from harness.deadline import Deadline
+from harness.server.launcher import Endpoint
 
 FRAMES = [9, 4, 1004]  # encoded sizes: 4-byte headers + payloads of 5, 0, 1000
 

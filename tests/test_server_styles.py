@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from conftest import server
 
 NODE = shutil.which("node")

@@ -9,8 +9,8 @@ import shutil
 import sys
 
 import pytest
-
 from conftest import reference
+
 from harness.errors import ConfigError, ExitCode
 from harness.server.command import is_bare_command, server_argv, typed_argv
 from harness.settings import OPTIONS, check_workers, fixed_port_collides, pytest_args, read_values, run_settings

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
+from harness.deadline import Deadline, poll_until
 from harness.server.launcher import ServerProcess, ServerSpec
+from harness.server.shutdown import QUIET_S, ShutdownOutcome, Survivor, settle, shut_down
 from harness.system.probe import LinuxProbe, PsutilProbe
 from harness.system.processes import ignored_signals
-from harness.deadline import Deadline, poll_until
-from harness.server.shutdown import QUIET_S, ShutdownOutcome, Survivor, settle, shut_down
 
 
 def outcome(**changes) -> ShutdownOutcome:

@@ -6,7 +6,6 @@ included) survives any of these runs."""
 from __future__ import annotations
 
 import os
-import shutil
 import re
 import shutil
 import signal
@@ -15,8 +14,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import TEST_REPLY_TIMEOUT, reference, server
+
 from harness.checks import load_catalogue
 from harness.protocols import PROTOCOLS
 from harness.system.sandbox import reachable_by_others

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import reference, server
 
 FAST = ("--speed-duration", "0.2")

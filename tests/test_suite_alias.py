@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import reference
+
 from harness.assignment import load_assignment
 from harness.checks import load_catalogue
 from harness.errors import ConfigError

@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from harness.evidence.bytesdiff import describe_mismatch, first_difference
-from harness.server.command import resolve
 from harness.errors import ConfigError
-from harness.server.output_capture import OutputCapture
+from harness.evidence.bytesdiff import describe_mismatch, first_difference
 from harness.results.report import render_bytes
+from harness.server.command import resolve
+from harness.server.output_capture import OutputCapture
 from harness.settings import build_settings
 from harness.system import sockdiag
 

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-
 import browser
+import pytest
 from conftest import ROOT, TEST_REPLY_TIMEOUT, reference, server
-from harness.results import html_report
-from harness.evidence import sequence_diagram, timeline
-from harness.evidence import wirelog
+
 from harness.assignment import Assignment
+from harness.evidence import sequence_diagram, timeline, wirelog
+from harness.results import html_report
 from harness.results.gradescope import gradescope_results
 from harness.results.grading import grade
 from harness.results.report import CheckResult, Report, ServerInfo

@@ -14,6 +14,7 @@ Rules of this module:
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import sys
@@ -24,12 +25,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.assignment import find_assignment, load_assignment
-from harness.cli.bundle_scripts import (ASSIGNMENT_NAME, CLASSROOM_FOLDER, WORKFLOW_PATH, classroom_workflow,
-                                    run_autograder, setup_sh)
-from harness.server.command import server_file
+from harness.cli.bundle_scripts import (
+    ASSIGNMENT_NAME,
+    CLASSROOM_FOLDER,
+    WORKFLOW_PATH,
+    classroom_workflow,
+    run_autograder,
+    setup_sh,
+)
+from harness.cli.wheel import build_harness_wheel, zip_entry
 from harness.errors import ConfigError, ExitCode
 from harness.protocols import PROTOCOLS
-from harness.cli.wheel import build_harness_wheel, zip_entry
+from harness.server.command import server_file
+from harness.system.safe_files import write_atomically
 
 EXECUTABLE, READABLE = 0o755, 0o644
 
@@ -106,12 +114,11 @@ def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
             wheel.name: (wheel.read_bytes(), READABLE),
         }
     entries.update({name: (source.read_bytes(), READABLE) for name, source in travelling.items()})
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(output.name + ".tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+    archive_bytes = io.BytesIO()
+    with zipfile.ZipFile(archive_bytes, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (data, mode) in entries.items():
             archive.writestr(zip_entry(name, mode), data)
-    os.replace(temporary, output)
+    write_atomically(output, archive_bytes.getvalue())
     return list(entries)
 
 

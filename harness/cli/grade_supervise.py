@@ -32,7 +32,7 @@ from harness.cli.gradebook import Outcome, readable_number
 from harness.cli.progress import Progress
 from harness.errors import ExitCode
 from harness.protocolfile.loader import display_name
-from harness.results.report import Report, ServerInfo
+from harness.results.report import Report
 from harness.results.report_files import OutputPaths, write_outputs
 from harness.server.command import server_file
 from harness.system.processes import kill, processes_with_env
@@ -223,8 +223,7 @@ def _read_report(path: Path) -> dict[str, Any] | None:
 def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
     """The submission's JSON when its run left none: every check 0, with the reason."""
     protocol = plan.assignment.options.get("protocol", "tcp-echo")
-    report = Report(protocol=display_name(protocol), server=ServerInfo(command=list(plan.assignment.command or []), startup_error=why),
-                    interrupted=True)
+    report = Report.never_ran(display_name(protocol), list(plan.assignment.command or []), why, interrupted=True)
     write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites, protocol=protocol)
     return json.loads(path.read_text(encoding="utf-8"))
 

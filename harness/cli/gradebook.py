@@ -11,11 +11,13 @@ Rules:
 from __future__ import annotations
 
 import csv
+import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.system.safe_files import write_atomically
 
 
 @dataclass
@@ -48,27 +50,24 @@ def write_gradebook(path: Path, outcomes: list[Outcome]) -> None:
             if suite not in suites:
                 suites.append(suite)
     header = GRADEBOOK_HEAD + [column for suite in suites for column in (suite, f"{suite} max")] + GRADEBOOK_TAIL
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # nothing planted is followed
-    with open(fd, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for o in outcomes:
-            score = o.score
-            maximum = score.get("max_points") or 0
-            per_suite = score.get("suites") or {}
-            row = [o.name, readable_number(score.get("points", 0)), readable_number(maximum),
-                   f"{100 * score.get('points', 0) / maximum:.1f}" if maximum else "", o.status]
-            for suite in suites:
-                entry = per_suite.get(suite) or {}
-                row += [readable_number(entry.get("points", "")), readable_number(entry.get("max_points", ""))]
-            summary = o.summary
-            row += [summary.get("passed", 0), summary.get("failed", 0), summary.get("warnings", 0), summary.get("errors", 0),
-                    (o.startup_error or "").replace("\n", " ")[:500], "; ".join(o.notes), f"{o.duration_s:.1f}",
-                    os.path.relpath(o.report_path, path.parent)]
-            writer.writerow(row)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    for o in outcomes:
+        score = o.score
+        maximum = score.get("max_points") or 0
+        per_suite = score.get("suites") or {}
+        row = [o.name, readable_number(score.get("points", 0)), readable_number(maximum),
+               f"{100 * score.get('points', 0) / maximum:.1f}" if maximum else "", o.status]
+        for suite in suites:
+            entry = per_suite.get(suite) or {}
+            row += [readable_number(entry.get("points", "")), readable_number(entry.get("max_points", ""))]
+        summary = o.summary
+        row += [summary.get("passed", 0), summary.get("failed", 0), summary.get("warnings", 0), summary.get("errors", 0),
+                (o.startup_error or "").replace("\n", " ")[:500], "; ".join(o.notes), f"{o.duration_s:.1f}",
+                os.path.relpath(o.report_path, path.parent)]
+        writer.writerow(row)
+    write_atomically(path, text.getvalue())  # a fresh private temporary beside it: nothing planted is followed
 
 
 def readable_number(value: Any) -> Any:

@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.results.apportion import share_out
 from harness.assignment import FILE_NAME, GRADESCOPE_VISIBILITY
 from harness.checks import OPT_IN_SUITES, SUITES, load_catalogue
 from harness.errors import ConfigError, ExitCode
 from harness.protocols import PROTOCOLS
+from harness.results.apportion import share_out
 from harness.settings import OPTION_BY_NAME
 
 TOTAL_POINTS = 100

@@ -13,17 +13,17 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.system import isolation
-from harness.cli import run_deadline
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
-from harness.server.command import is_bare_command, typed_argv
+from harness.cli import run_deadline
 from harness.errors import ConfigError, ExitCode
 from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
-from harness.results.report import Report, ServerInfo
+from harness.results.report import Report
+from harness.server.command import is_bare_command, typed_argv
 from harness.settings import OPTION_BY_NAME, OPTIONS, check_workers, fixed_port_collides, pytest_args, run_settings
 from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
+from harness.system import isolation
 
 
 def suites_dir() -> Path:
@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "or protocol file (path/to/proto.toml)")
     listing.add_argument("--suite", action="append", dest="suites", help="only this suite (repeatable)")
 
-    from harness.cli.grade import add_grade_parser
     from harness.cli.bundle import add_bundle_parser
     from harness.cli.doctor import add_doctor_parser
+    from harness.cli.grade import add_grade_parser
     from harness.cli.init_assignment import add_init_parser
     from harness.protocolfile.checkfile import add_protocol_parser
 
@@ -164,8 +164,7 @@ def list_checks(args: argparse.Namespace) -> int:
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
     print(f"harness: error: {message}", file=sys.stderr)
-    report = Report(protocol=display_name(args.harness_protocol or "tcp-echo"),
-                    server=ServerInfo(command=command, startup_error=message))
+    report = Report.never_ran(display_name(args.harness_protocol or "tcp-echo"), command, message)
     _write_outputs(report, args)
     return code
 

@@ -11,15 +11,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import sys
 import time
 from typing import Callable
 
+from harness.system import processes
+
 VARIABLE = "HARNESS_RUN_DEADLINE"
-PR_SET_PDEATHSIG = 1
 #: After the interrupt, how long the run has to stop its servers and write its report.
 HARD_STOP_S = 10.0
 
@@ -31,20 +30,7 @@ def environment(timeout: float) -> dict[str, str]:
 
 def ends_with_parent() -> Callable[[], None] | None:
     """A preexec function: the child gets SIGTERM when the thread that started it ends (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: no dlopen after fork
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def run() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before it was set
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return run
+    return processes.parent_death_signal(signal.SIGTERM)
 
 
 def arm(environ: dict[str, str] | None = None) -> int | None:

@@ -24,12 +24,12 @@ import struct
 import time
 
 from harness.clients import contact
-from harness.evidence import wirelog
-from harness.evidence.bytesdiff import echo_mismatch
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
+from harness.evidence import wirelog
+from harness.evidence.bytesdiff import echo_mismatch
 from harness.server.launcher import Endpoint
-from harness.clients.patience import PATIENCE
 
 EXTRA_CAP = 64 * 1024
 CHUNK = 64 * 1024

@@ -34,15 +34,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from harness.evidence import wirelog
-from harness.evidence.crosstalk import Conversation, CrowdResult, check_prefix
-from harness.system.acceptqueue import WINDOW as ACCEPT_WINDOW
-from harness.system.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
 from harness.clients.connection import closing, recv_and_ack
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
+from harness.evidence import wirelog
+from harness.evidence.crosstalk import Conversation, CrowdResult, check_prefix
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.clients.patience import PATIENCE
+from harness.system.acceptqueue import WINDOW as ACCEPT_WINDOW
+from harness.system.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
 
 T = TypeVar("T")
 EXTRA_CAP = 4096

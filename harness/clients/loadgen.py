@@ -21,9 +21,9 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from harness.system.acceptqueue import accept_queue_at, wait_for_accept_room
 from harness.deadline import Deadline
 from harness.server.launcher import Endpoint
+from harness.system.acceptqueue import accept_queue_at, wait_for_accept_room
 
 RECV_BUFFER = 256 * 1024
 #: After a throughput run, how long to wait for the echo still in flight.

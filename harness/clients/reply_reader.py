@@ -15,13 +15,13 @@ from __future__ import annotations
 import selectors
 import time
 
-from harness.evidence import wirelog
-from harness.evidence.bytesdiff import describe_mismatch
 from harness.clients import contact
 from harness.clients.connection import EXTRA_CAP, TcpConnection, recv_and_ack
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.clients.patience import PATIENCE
+from harness.evidence import wirelog
+from harness.evidence.bytesdiff import describe_mismatch
 
 CHUNK = 64 * 1024
 #: After a mismatch, how long to keep reading so the report shows more of the reply.

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from harness.evidence import timeline
-from harness.evidence import wirelog
+from harness.evidence import timeline, wirelog
 
 FONT = 11
 CHAR_W = 6.7  # average advance of the monospace font at FONT px
@@ -221,7 +220,7 @@ def render(wire: dict[str, Any], *, server_label: str = "server", standalone: bo
             server_end = y
             shapes = f'<path d="M{server_x - 7} {y - 7:.1f}l14 14m0 -14l-14 14" stroke="{RED}" stroke-width="3"/>'
         elif kind == wirelog.GAP:
-            shapes = (f'<path d="M{L.gutter} {y:.1f}' + "".join(f"l6 -4l6 4" for _ in range(int((server_x - L.gutter) / 12)))
+            shapes = (f'<path d="M{L.gutter} {y:.1f}' + "".join("l6 -4l6 4" for _ in range(int((server_x - L.gutter) / 12)))
                       + f'" fill="none" stroke="{GREY}"/>')
         if kind == wirelog.NOTE:
             lines = _wrap(text, L.label_chars)

@@ -35,10 +35,17 @@ from harness.errors import ConfigError
 from harness.plugin import confinement
 from harness.plugin.collector import ResultCollector
 from harness.plugin.fixtures import (  # noqa: F401  fixtures and hooks pytest finds on this module
-    endpoint, fresh_server, inform, pytest_runtest_call, served_files, server, server_pool, settings)
+    endpoint,
+    fresh_server,
+    inform,
+    pytest_runtest_call,
+    served_files,
+    server,
+    server_pool,
+    settings,
+)
 from harness.plugin.keys import POOL, SETTINGS
-from harness.plugin.options import (  # noqa: F401  hooks
-    pytest_addoption, pytest_collection_modifyitems, pytest_generate_tests)
+from harness.plugin.options import pytest_addoption, pytest_collection_modifyitems, pytest_generate_tests  # noqa: F401  hooks
 from harness.plugin.runstate import STATE, RunState
 from harness.plugin.terminal_ui import TerminalUI, pytest_report_teststatus  # noqa: F401  hook
 from harness.plugin.verdicts import plain_report_for_protocol_failures, pytest_runtest_makereport  # noqa: F401  hooks

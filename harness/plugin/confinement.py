@@ -39,15 +39,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import interrupts
-from harness.system import isolation, processes, scratch
 from harness.errors import ExitCode
 from harness.interrupts import interrupt_once, shield_cleanup
-from harness.system.limits import Limits
-from harness.results.report import CheckResult
-from harness.system.sandbox import Sandbox
-from harness.settings import Settings
 from harness.plugin.verdicts import check_result_id
 from harness.plugin.watchdog import Watchdog, main_thread_stack
+from harness.results.report import CheckResult
+from harness.settings import Settings
+from harness.system import isolation, processes, scratch
+from harness.system.limits import Limits
+from harness.system.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from harness.plugin.runstate import RunState

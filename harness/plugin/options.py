@@ -21,11 +21,12 @@ import pytest
 
 from harness.checks import CATALOGUE, OPT_IN_SUITES, SUITES
 from harness.plugin.keys import SETTINGS
+from harness.plugin.verdicts import check_id
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import register
-from harness.plugin.verdicts import check_id
 from harness.settings import OPTIONS
-from harness.suitenames import matches, selected_suites as _selected_suites
+from harness.suitenames import matches
+from harness.suitenames import selected_suites as _selected_suites
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

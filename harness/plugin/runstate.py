@@ -20,9 +20,9 @@ import time
 import pytest
 
 from harness.errors import ExitCode
+from harness.plugin.terminal_ui import TerminalUI
 from harness.results.report import CheckResult, Report, ServerInfo
 from harness.settings import Settings
-from harness.plugin.terminal_ui import TerminalUI
 
 #: On the controller's config: the run's state (absent in a worker or without --server).
 STATE = pytest.StashKey["RunState"]()

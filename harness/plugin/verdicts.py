@@ -22,9 +22,9 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, RECOMMENDED, REQUIRED
+from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, CheckNotRun, ServerStartError
 from harness.evidence import hints, wirelog
-from harness.deadline import Deadline, poll_until
 from harness.plugin.explain import explain, not_shown_yet, render, wire_of
 from harness.plugin.keys import INFO_OF_ITEM, POOL, PROPERTY, SERVER_OF_ITEM, SETTINGS
 

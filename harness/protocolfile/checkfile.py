@@ -23,14 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.checks import CATALOGUE, SUITES, load_catalogue
+from harness.checks import SUITES, load_catalogue
 from harness.errors import CheckFailed, ConfigError, ExitCode, ServerStartError
-from harness.server.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
 from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
+from harness.server.launcher import ServerProcess, ServerSpec
 from harness.suitenames import selected_suites
 
 #: Each conversation runs three times on one reference instance: again as c00 (can it be rerun? is an

@@ -29,17 +29,36 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.evidence.bytesdiff import describe_mismatch, readable
 from harness.clients.connection import TcpConnection
+from harness.clients.segmentation import (
+    BYTEWISE_EDGE,
+    BYTEWISE_LIMIT,
+    PAUSE,
+    Plan,
+    all_in_one,
+    one_byte_per_segment_bounded,
+    random_split,
+)
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed, CheckNotRun
-from harness.server.launcher import Endpoint
-from harness.protocolfile.model import (BARRIERS, CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, SEND, SOLO_LABEL,
-                                        Conversation, ProtocolFile, Step, pattern_shown)
+from harness.evidence.bytesdiff import describe_mismatch, readable
+from harness.protocolfile.model import (
+    BARRIERS,
+    CLOSE,
+    CLOSE_EXPECTED,
+    EXPECT,
+    MATCH,
+    NOTHING,
+    SEND,
+    SOLO_LABEL,
+    Conversation,
+    ProtocolFile,
+    Step,
+    pattern_shown,
+)
 from harness.protocolfile.wire import Received, StreamReader, Wire
-from harness.clients.segmentation import (BYTEWISE_EDGE, BYTEWISE_LIMIT, PAUSE, Plan, all_in_one,
-                                  one_byte_per_segment_bounded, random_split)
+from harness.server.launcher import Endpoint
 
 WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
 PLANS = (WRITTEN, COALESCED, BYTEWISE, RANDOM)

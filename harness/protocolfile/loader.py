@@ -21,8 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.protocolfile.model import (CLOSE, CLOSE_EXPECTED, EXPECT, MATCH, NOTHING, PLACEHOLDER, SEND,
-                                        SOLO_LABEL, Conversation, ProtocolFile, Reference, Step)
+from harness.protocolfile.model import (
+    CLOSE,
+    CLOSE_EXPECTED,
+    EXPECT,
+    MATCH,
+    NOTHING,
+    PLACEHOLDER,
+    SEND,
+    SOLO_LABEL,
+    Conversation,
+    ProtocolFile,
+    Reference,
+    Step,
+)
 
 TOP_KEYS = ("name", "transport", "framing", "line-ending", "encoding", "length-format", "pipelining",
             "reply-timeout", "reference", "conversation")

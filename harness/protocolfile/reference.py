@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from harness.server.command import resolve
 from harness.errors import CheckFailed, CheckNotRun, ConfigError, ServerStartError
-from harness.server.launcher import ServerProcess, ServerSpec
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.model import ProtocolFile
+from harness.server.command import resolve
+from harness.server.launcher import ServerProcess, ServerSpec
 
 _RECORDED: dict[Path, Answers] = {}
 #: Why the reference could not give its answers, per protocol file: tried once per process, not once per check.

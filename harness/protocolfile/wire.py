@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from harness.clients import contact
 from harness.clients.connection import TcpConnection, recv_and_ack
 from harness.deadline import Deadline
-from harness.protocols.framing import FrameCodec, FrameError
 from harness.protocolfile.model import ProtocolFile
+from harness.protocols.framing import FrameCodec, FrameError
 
 #: The largest message read when its size is not known in advance (expect-match, @reference).
 UNKNOWN_SIZE_CAP = 1024 * 1024

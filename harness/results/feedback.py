@@ -9,9 +9,9 @@ result's `detail` (harness.evidence.bytesdiff).
 
 from __future__ import annotations
 
+from harness.checks import Check
 from harness.evidence import timeline
 from harness.evidence.bytesdiff import readable
-from harness.checks import Check
 from harness.results.report import CheckResult
 
 SHOWN_BYTES = 160

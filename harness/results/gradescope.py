@@ -13,12 +13,12 @@ from typing import Any
 
 from harness.assignment import Assignment
 from harness.checks import CATALOGUE
+from harness.evidence.sequence_diagram import clean
 from harness.results.feedback import explain
 from harness.results.grading import FULL_MARKS, CheckScore, Grade
 from harness.results.html_report import embedded_diagrams
 from harness.results.leaderboard import leaderboard
 from harness.results.report import Report
-from harness.evidence.sequence_diagram import clean
 
 STATUS = ("passed", "failed")
 

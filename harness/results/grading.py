@@ -23,12 +23,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from harness.results.apportion import share_out
 from harness.assignment import DEFAULT_POINTS, Assignment
 from harness.checks import CATALOGUE, PROTOCOL_FILE, SUITES, Check
 from harness.errors import ConfigError
 from harness.protocolfile.derive import register
 from harness.protocolfile.loader import is_protocol_file, load_protocol_file
+from harness.results.apportion import share_out
 from harness.results.report import CheckResult, Report
 from harness.suitenames import lookup, selected_suites
 

@@ -27,9 +27,9 @@ from typing import Iterable
 
 from harness import __version__
 from harness.checks import CATALOGUE, load_catalogue
-from harness.results.report import CheckResult, Report
 from harness.evidence.sequence_diagram import NARROW, WIDE, clean
 from harness.evidence.sequence_diagram import render as render_diagram
+from harness.results.report import CheckResult, Report
 from harness.system.safe_files import write_atomically
 
 #: Outcomes told in full, in this order.

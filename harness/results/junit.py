@@ -17,7 +17,6 @@ from harness.results.feedback import explain
 from harness.results.grading import Grade
 from harness.results.report import CheckResult, Report
 
-
 #: Characters XML 1.0 cannot hold (a server's output may contain any byte).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

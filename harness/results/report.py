@@ -72,6 +72,11 @@ class Report:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def never_ran(cls, protocol: str, command: list[str], why: str, *, interrupted: bool = False) -> "Report":
+        """The report of a run that never reached a check: the reason is its startup error."""
+        return cls(protocol=protocol, server=ServerInfo(command=list(command), startup_error=why), interrupted=interrupted)
+
     def summary(self) -> dict[str, Any]:
         counts = {name: 0 for name in ("passed", "failed", "warnings", "skipped", "errors", "info")}
         key = {"warning": "warnings", "error": "errors"}

@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 from harness.errors import ServerStartError
-from harness.server.launcher import ServerProcess, ServerSpec
 from harness.results.report import ServerInfo
+from harness.server.launcher import ServerProcess, ServerSpec
 from harness.system.safe_files import remove_tree
 
 #: Instances started ahead for a slow, mostly waiting server.

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.server.launcher import ServerProcess
-from harness.system.safe_files import create_new, read_capped, remove_entry, remove_tree
 from harness.server.pool import ServerPool
+from harness.system.safe_files import create_new, read_capped, remove_entry, remove_tree
 
 BIG_SIZE = 50 * 1024 * 1024
 PARTS = 8

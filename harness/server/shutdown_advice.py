@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from harness.server.serverkind import NODE, OTHER, PYTHON, language_of_commands
 from harness.server.shutdown import ShutdownOutcome
 
-
 #: How a process that the server started is made to end with it, per language.
 STOP_CHILDREN = {
     PYTHON: "let them exit on the signal (do not catch it and carry on; a bare except: does), or stop them "

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.system import sockdiag
 from harness.deadline import Deadline, poll_until
+from harness.system import sockdiag
 
 #: At most this many connections waiting in the accept queue at once, whatever the backlog.
 WINDOW = 4

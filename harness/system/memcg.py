@@ -178,7 +178,7 @@ def own_memory_folder() -> tuple[Path, int] | None:
             continue
         root, mountpoint = fields[3], fields[4]
         after = line.split(" - ", 1)[1].split()
-        fstype, options = after[0], (after[2] if len(after) > 2 else "")
+        fstype = after[0]
         if fstype == "cgroup2" and "2" in paths:
             folder = _below(mountpoint, root, paths["2"])
             try:

@@ -236,15 +236,15 @@ def become_subreaper() -> None:
         pass
 
 
-def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
-    """`preexec`, then: if the harness dies (even by SIGKILL), the child gets SIGKILL.
+def parent_death_signal(sig: int, preexec: Callable[[], None] | None = None, *,
+                        orphaned: Callable[[], None] | None = None) -> Callable[[], None] | None:
+    """A preexec function: `preexec`, then the child gets `sig` when the thread
+    that started it ends (Linux's PR_SET_PDEATHSIG); elsewhere just `preexec`.
 
-    Set last, after any uid switch, which clears it. The kernel sends it when
-    the thread that started the child ends, so only the main thread (which
-    lives as long as the run) asks for it. Orphans the child made itself are
-    still the sweep's to find.
+    If the parent is already gone by then, `orphaned()` runs (default: the
+    child sends itself `sig`), since the kernel would never send it.
     """
-    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return preexec
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: no dlopen after fork
@@ -255,8 +255,21 @@ def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | Non
     def run() -> None:
         if preexec is not None:
             preexec()
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # we died before it was set
-            os._exit(1)
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before it was set
+            (orphaned or (lambda: os.kill(os.getpid(), sig)))()
 
     return run
+
+
+def dies_with_us(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
+    """`preexec`, then: if the harness dies (even by SIGKILL), the child gets SIGKILL.
+
+    Set last, after any uid switch, which clears it. The kernel sends it when
+    the thread that started the child ends, so only the main thread (which
+    lives as long as the run) asks for it. Orphans the child made itself are
+    still the sweep's to find.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return preexec
+    return parent_death_signal(signal.SIGKILL, preexec, orphaned=lambda: os._exit(1))

@@ -47,9 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.system import bwrap, isolation, memcg, processes
+from harness.system import bwrap, isolation, memcg, processes, scratch
 from harness.system import limits as limits_module
-from harness.system import scratch
 from harness.system.limits import Limits
 from harness.system.safe_files import remove_tree
 
