@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+from harness.errors import ExitCode
 from harness.system import bwrap, isolation, memcg
 from harness.system.sandbox import CAP_SETGID, CAP_SETUID, has_capabilities, pick_uid
 
@@ -135,4 +136,4 @@ def report(f: dict[str, Any]) -> str:
 def doctor_command() -> int:
     f = facts()
     print(report(f))
-    return 0 if mode(f) == "sandboxed" else 1
+    return ExitCode.OK if mode(f) == "sandboxed" else ExitCode.FAILED
