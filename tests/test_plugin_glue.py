@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, TEST_REPLY_TIMEOUT, server
 
 from harness.checks import INFORMATIONAL, RECOMMENDED, REQUIRED
-from harness.clients.connection import UdpClient
 from harness.clients.contact import ContactRecord, recording
+from harness.clients.udp import UdpClient
 from harness.deadline import Deadline
 from harness.plugin.verdicts import verdict
 from harness.server.launcher import Endpoint
