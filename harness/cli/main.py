@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness import __version__
 from harness.assignment import Assignment, find_assignment, load_assignment
@@ -32,12 +33,30 @@ def suites_dir() -> Path:
     return Path(harness.suites.__file__).parent
 
 
+class _RecordingParser(argparse.ArgumentParser):
+    """An ArgumentParser that remembers the option flags it was given (argparse keeps its own list private)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.flags: set[str] = set()
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.flags.update(action.option_strings)
+        return action
+
+
 def build_parser() -> argparse.ArgumentParser:
+    return _build_parsers()[0]
+
+
+def _build_parsers() -> tuple[argparse.ArgumentParser, _RecordingParser]:
+    """The `harness` parser, and its `run` subcommand's parser."""
     parser = argparse.ArgumentParser(
         prog="harness", description="Conformance tests for TCP/UDP socket servers."
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_RecordingParser)
 
     run = commands.add_parser(
         "run",
@@ -88,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bundle_parser(commands)
     add_init_parser(commands)
     add_protocol_parser(commands)
-    return parser
+    return parser, run
 
 
 def split_dashdash(argv: list[str]) -> tuple[list[str], list[str] | None]:
@@ -241,8 +260,7 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
 
 def parser_options() -> set[str]:
     """Every option `harness run` knows, e.g. {"--json", "--protocol", "-k"}."""
-    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
-    return {flag for action in run._actions for flag in action.option_strings}
+    return set(_build_parsers()[1].flags)
 
 
 def _warn_misplaced_options(server_args: list[str], known: set[str]) -> None:
