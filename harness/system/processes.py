@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 #: Read the process table from /proc (else through psutil).
 PROC = os.path.isdir("/proc/self")
@@ -82,18 +83,7 @@ def live_children(parent: int) -> list[int]:
         return [pid for pid in _proc_pids() if (stat := _proc_stat(pid)) and stat[1] == parent and stat[0] != b"Z"]
     import psutil
 
-    found = []
-    try:
-        children = psutil.Process(parent).children()
-    except psutil.Error:
-        return []
-    for child in children:
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child.pid)
-        except psutil.Error:
-            continue
-    return found
+    return _psutil_children(parent, lambda child: child.status() != psutil.STATUS_ZOMBIE)
 
 
 def zombie_children(parent: int, session: int) -> list[int]:
@@ -103,14 +93,22 @@ def zombie_children(parent: int, session: int) -> list[int]:
                 and stat[0] == b"Z" and stat[1] == parent and stat[2] == session]
     import psutil
 
-    found = []
+    return _psutil_children(parent, lambda child: child.pid != session and child.status() == psutil.STATUS_ZOMBIE
+                            and os.getsid(child.pid) == session)
+
+
+def _psutil_children(parent: int, keep: Callable[[Any], bool]) -> list[int]:
+    """The children of `parent` that `keep` accepts, through psutil (a child that is gone meanwhile is left out)."""
+    import psutil
+
     try:
         children = psutil.Process(parent).children()
     except psutil.Error:
         return []
+    found = []
     for child in children:
         try:
-            if child.pid != session and child.status() == psutil.STATUS_ZOMBIE and os.getsid(child.pid) == session:
+            if keep(child):
                 found.append(child.pid)
         except (psutil.Error, OSError):
             continue
