@@ -22,7 +22,7 @@ ALLOWED = {
     "system": set(),
     "evidence": {"protocols"},  # the sans-IO codecs, to name a frame
     "protocols": set(),
-    "server": {"system", "results"},
+    "server": {"system"},
     "clients": {"system", "server", "evidence", "protocols"},
     "protocolfile": {"clients", "server", "evidence", "protocols", "system"},
     "results": {"evidence", "system", "protocolfile"},

@@ -179,8 +179,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             record["message"] = str(report.longrepr[2])
     elif happened == "informed":
         record.update({k: v for k, v in info.items() if k != "graded" and v is not None})
-    if pool.first_info is not None:
-        record["server"] = vars(pool.first_info)
+    if pool.first_facts is not None:
+        record["server"] = dict(pool.first_facts)
     if pool.startup_error is not None and not pool.ever_started:
         record["startup_error"] = str(pool.startup_error)
         record["startup_output"] = pool.startup_error.output_tail

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ServerStartError
-from harness.results.report import ServerInfo
 from harness.server.launcher import ServerProcess, ServerSpec
 from harness.system.safe_files import remove_tree
 
@@ -38,7 +38,7 @@ class ServerPool:
         self.current: ServerProcess | None = None
         self.startup_error: ServerStartError | None = None
         self.ever_started = False
-        self.first_info: ServerInfo | None = None
+        self.first_facts: dict[str, Any] | None = None
         self._instances: list[ServerProcess] = []
         self._spares: list[ServerProcess] = []
         self._start_ahead = False
@@ -86,8 +86,8 @@ class ServerPool:
                 self._drop_spares()
             raise
         self.ever_started = True
-        if self.first_info is None:
-            self.first_info = self.info(instance)
+        if self.first_facts is None:
+            self.first_facts = self.facts(instance)
             self._start_ahead = self._worth_spares(instance)
         self._top_up_spares()
         return instance
@@ -129,15 +129,17 @@ class ServerPool:
             current.stop()
             self.current = None
 
-    def info(self, instance: ServerProcess) -> ServerInfo:
+    def facts(self, instance: ServerProcess) -> dict[str, Any]:
+        """What the report says of the server (the fields of its `server` object, SPEC §2)."""
         endpoint = instance.endpoint
-        return ServerInfo(
-            command=list(self.spec.argv),
-            port=endpoint.port if endpoint else instance.port or None,
-            port_source=endpoint.port_source if endpoint else None,
-            startup_s=round(instance.startup_s, 4) if instance.startup_s is not None else None,
-            listening=endpoint.listening if endpoint else None,
-        )
+        return {
+            "command": list(self.spec.argv),
+            "port": endpoint.port if endpoint else instance.port or None,
+            "port_source": endpoint.port_source if endpoint else None,
+            "startup_s": round(instance.startup_s, 4) if instance.startup_s is not None else None,
+            "startup_error": None,
+            "listening": endpoint.listening if endpoint else None,
+        }
 
     def close(self) -> None:
         """Stop every instance and remove the run's temporary files (the
