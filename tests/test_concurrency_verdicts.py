@@ -167,6 +167,19 @@ def test_a_wrong_echo_does_not_fail_the_leak_busy_loop_and_reset_checks(harness,
     assert outcomes == {c: "failed" if c in failing else "passed" for c in PROPERTY_CHECKS}, run.stdout
 
 
+def test_the_leak_check_does_not_wait_again_for_an_answer_it_already_got_from_a_server_that_never_closes(harness):
+    # conc_strips_newline_leaks answers 25 of the 26 bytes and never closes: once the warm-up has seen that,
+    # each of the 500 connections leaves as soon as its 25 bytes came (SequentialClients), not 50 ms later
+    # (500 x 50 ms = 25 s before). A correct server never gets here: it echoes exactly (the reference
+    # servers pass the check above, their 500 connections each waiting for the exact echo and the close).
+    run = harness("--check", "concurrency::no_descriptor_leak", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_strips_newline_leaks.py"), "{port}")
+    failure = run.check("concurrency::no_descriptor_leak")
+    assert run.outcomes() == {"concurrency::no_descriptor_leak": "failed"}
+    made = re.search(r"before 500 sequential connections \(made in ([\d.]+) s\)", failure["message"])
+    assert made and float(made.group(1)) < 10, failure["message"]
+
+
 def test_the_crowd_is_not_waited_for_a_whole_timeout_after_the_server_was_silent_for_one(harness):
     # tcp_wait_eof echoes only at EOF: silent for the whole timeout in echo::single_message, so the crowd's
     # stall is cut (harness.clients.patience); the verdicts stay.
