@@ -116,13 +116,29 @@ def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol
 
 
 # -- conversation:: and framing:: ---------------------------------------------------
+#: Rule: the conversations that failed as written in this process (conversation::NAME), by (protocol file,
+#: reply timeout, conversation name). A framing check whose cut conversation fails asks whether it fails
+#: as written too: when conversation::NAME already failed so in this run, that is known — no second run
+#: waits out the same silence again (a framing check is a failure either way; only its explanation
+#: depends on this). A conversation that passed as written is run again, as before.
+FAILED_AS_WRITTEN: set[tuple[str, float, str]] = set()
+
+
+def _written_key(settings: Settings, conversation: Conversation) -> tuple[str, float, str]:
+    return (str(settings.protocol), settings.reply_timeout, conversation.name)
+
+
 @derived("conversation")
 def test_conversation(derived, endpoint, settings, request):
     protocol = protocol_of(settings)
     conversation = protocol.conversation(derived.conversation)
-    with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                         answers=answers(request, settings, protocol, conversation)) as run:
-        run.run()
+    try:
+        with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                             answers=answers(request, settings, protocol, conversation)) as run:
+            run.run()
+    except CheckFailed:
+        FAILED_AS_WRITTEN.add(_written_key(settings, conversation))
+        raise
 
 
 @derived("framing")
@@ -152,6 +168,8 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
                          conversation: Conversation, endpoint: Any, plan: str, failure: CheckFailed) -> CheckFailed:
     """Lead with the cause the evidence shows: run the conversation as written once more — if it passes, the
     cuts are the cause; if it fails too, the conversation's own failure is (conversation::NAME)."""
+    if _written_key(settings, conversation) in FAILED_AS_WRITTEN:
+        return fails_as_written(conversation, failure)
     try:
         with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
                              answers=answers(request, settings, protocol, conversation)) as written:

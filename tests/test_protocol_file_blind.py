@@ -175,6 +175,39 @@ def test_framing_failure_of_a_conversation_that_fails_as_written_blames_no_cuts(
                                   "cause (see conversation::reverse_text)"), message
 
 
+def test_a_conversation_known_to_fail_as_written_is_not_run_again_by_its_framing_checks(harness):
+    # conversation::reverse_text failed as written in this run: the framing checks say so without a second
+    # run (FAILED_AS_WRITTEN in suites/test_protocol_file.py); the explanations are the same as with it.
+    bad = harness("--protocol", str(BLIND / "rev.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "conversation::reverse_text", "--check", "framing::reverse_text.*",
+                  str(BLIND / "rev_bug_zero.py"), "{port}")
+    assert bad.outcomes()["conversation::reverse_text"] == "failed"
+    for plan in ("coalesced", "bytewise", "random"):
+        message = bad.check(f"framing::reverse_text.{plan}")["message"]
+        assert message.startswith("the conversation 'reverse_text' fails as written too, so the cuts are not the "
+                                  "cause (see conversation::reverse_text)"), message
+    # The seed greets without a line ending: each run of the conversation waits a whole reply timeout (1 s) for
+    # the rest of the line. A framing check now waits for it once (its cut run), not twice (2.0 s before).
+    seed = harness("--protocol", str(ROOT / "examples" / "protocols" / "hello" / "hello.toml"), "--reply-timeout",
+                   TEST_REPLY_TIMEOUT, "--check", "conversation::greeting", "--check", "framing::greeting.*",
+                   server("seed_001_tcp_hello.py"), "{port}")
+    assert set(seed.outcomes().values()) == {"failed"}, seed.stdout
+    for plan in ("coalesced", "bytewise", "random"):
+        framing = seed.check(f"framing::greeting.{plan}")
+        assert "fails as written too" in framing["message"], framing["message"]
+        assert framing["duration_s"] < 1.7 * float(TEST_REPLY_TIMEOUT), framing["duration_s"]
+
+
+def test_a_conversation_that_passed_as_written_still_lets_its_framing_failures_blame_the_cuts(harness):
+    # The other way: conversation::arith passed, so a failing framing check runs it as written again and
+    # leads with the cuts, as without conversation:: in the run.
+    bad = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "conversation::arith", "--check", "framing::arith.*", str(BLIND / "calc_bug_onerecv.py"), "{port}")
+    assert bad.outcomes()["conversation::arith"] == "passed", bad.stdout
+    assert bad.check("framing::arith.coalesced")["message"].startswith(
+        "the server does not answer messages that arrive together in one segment as it answers them one by one")
+
+
 def test_udp_reply_cut_after_a_long_request_blames_a_small_recvfrom_and_marks_the_request(harness):
     args = ("--protocol", str(BLIND / "reg.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
             "conversation::long_address")
