@@ -88,3 +88,28 @@ def test_buggy_hello_servers_get_the_same_verdicts_from_the_file(harness, name):
     builtin, from_file = verdicts(harness, server(name))
     assert any(o in FAILED for o in builtin.values()), f"{name} should fail some built-in check: {builtin}"
     assert not disagreements(builtin, from_file), disagreements(builtin, from_file)
+
+
+# -- patience: a silence waited once, not once per conversation (harness.protocolfile.wire) ------------
+def test_after_a_whole_timeout_without_its_line_the_seed_is_not_waited_for_a_whole_one_again(harness):
+    # The seed greets b"Welcome" without a line ending: the first conversation waits the whole reply timeout
+    # for the rest of the line, the next one only PATIENCE's cut (0.5 s), and says so.
+    run = harness("--protocol", HELLO_FILE, "--check", "conversation::hello_reply", "--check",
+                  "conversation::greeting", "--reply-timeout", TEST_REPLY_TIMEOUT, server("seed_001_tcp_hello.py"),
+                  "{port}")
+    first, second = run.check("conversation::hello_reply"), run.check("conversation::greeting")
+    assert run.outcomes() == {"conversation::hello_reply": "failed", "conversation::greeting": "failed"}
+    assert "no complete message arrived within 1 s" in first["message"], first["message"]
+    assert "no more bytes arrived within 0.5 s (not the full 1 s" in second["message"], second["message"]
+    assert second["duration_s"] < 0.8 * float(TEST_REPLY_TIMEOUT), second["duration_s"]
+
+
+@pytest.mark.parametrize("variant, failing", [((), set()), (("silent-on-empty",), {"conversation::empty_name"})],
+                         ids=["slow", "slow-and-silent-once"])
+def test_a_slow_correct_reply_gets_its_time_even_after_a_silence(harness, variant, failing):
+    # Every reply 0.4 s late: never cut (never a whole-timeout silence); and after the one silence of the
+    # buggy variant the cut waits keep four times the slowest reply seen (1.6 s > 1 s: the whole timeout).
+    run = harness("--protocol", HELLO_FILE, "--check", "conversation::*", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_hello_slow.py"), "{port}", *variant)
+    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("passed") == set(run.outcomes()) - failing, run.stdout

@@ -14,7 +14,8 @@ Rules of this module:
   offsets drawn from `random.Random(seed:conversation)`, so `--seed` replays.
   `bytewise` and `random` never move a send ahead of an expect.
 - Every wait has a deadline: an expect step's `timeout`, else the run's reply
-  timeout. UDP: a request with no reply is resent, at most 3 sends within the
+  timeout (a TCP reply wait on the reply timeout follows harness.clients.patience:
+  cut once the server was silent for a whole one in this run; see wire.py). UDP: a request with no reply is resent, at most 3 sends within the
   step's timeout.
 - A failure (`CheckFailed`) leads with its cause, then shows the conversation
   with the failing step marked, what was sent, expected and received, the
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.clients.connection import TcpConnection
+from harness.clients.patience import PATIENCE
 from harness.clients.segmentation import (
     BYTEWISE_EDGE,
     BYTEWISE_LIMIT,
@@ -307,7 +309,10 @@ class ConversationRun:
     def receive(self, client: _Client, step: Step, timeout: float, expected: bytes | None) -> Received:
         if client.udp is None:
             assert client.reader is not None
-            return client.reader.next_message(Deadline(timeout), timeout, None if expected is None else len(expected))
+            # A step's own timeout is the file's word: waited in full. The run's reply timeout follows PATIENCE.
+            patience = PATIENCE if step.timeout is None else None
+            return client.reader.next_message(Deadline(timeout), timeout, None if expected is None else len(expected),
+                                              patience)
         sends = UDP_SENDS if client.unanswered and client.last_request is not None else 1
         deadline = Deadline(timeout)
         for attempt in range(sends):

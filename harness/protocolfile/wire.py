@@ -10,15 +10,27 @@
 buffering what arrives beyond it; it never reads more than a cap, so a server
 that floods cannot exhaust memory. Sans-policy: it says what arrived and why
 it stopped; the engine decides what that means.
+
+Rule: a reply wait given a `PatienceMemory` (the engine gives one to an expect
+step without a timeout of its own) follows harness.clients.patience, as the
+built-in suites' readers do: after the server was once silent for a whole
+reply timeout in this run (a reply wait given the whole timeout ended
+without its message), a wait for its next bytes is cut (a server that
+never completes its greeting line costs one reply timeout, then a fraction of
+one per conversation). A correct server is never silent for a whole timeout,
+so it always gets the full timeout. Expect-nothing and expect-close waits are
+never cut and never count as silence.
 """
 
 from __future__ import annotations
 
 import selectors
+import time
 from dataclasses import dataclass
 
 from harness.clients import contact
 from harness.clients.connection import TcpConnection, recv_and_ack
+from harness.clients.patience import PatienceMemory
 from harness.deadline import Deadline
 from harness.protocolfile.model import ProtocolFile
 from harness.protocols.framing import FrameCodec, FrameError
@@ -74,16 +86,29 @@ class StreamReader:
         self.wire = wire
         self.pending = bytearray()
         self.ended = ""  # why the stream ended ("" while open)
+        self.cut = ""  # why the last reply wait ended early (its patience was cut), "" if it was not
 
-    def fill(self, deadline: Deadline, cap: int) -> bool:
-        """Read one chunk into `pending`; False at the deadline or the end of the stream."""
+    def fill(self, deadline: Deadline, cap: int, patience: PatienceMemory | None = None) -> bool:
+        """Read one chunk into `pending`; False at the deadline or the end of the stream.
+        With `patience`, the wait for the chunk follows it (see the module's rule)."""
         if self.ended:
             return False
         with selectors.DefaultSelector() as sel:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while True:
-                if not sel.select(max(0.0, deadline.remaining())):
+                remaining = max(0.0, deadline.remaining())
+                wait = remaining if patience is None else min(remaining, patience.wait(deadline.seconds))
+                started = time.monotonic()
+                if not sel.select(wait):
+                    if patience is not None:
+                        # Waited to the end of an uncut deadline: the reply did not come in a whole timeout.
+                        patience.silence(deadline.seconds if wait >= remaining else wait, deadline.seconds)
+                        if wait < remaining:
+                            self.cut = (f"no more bytes arrived within {wait:g} s"
+                                        + patience.why_short(wait, deadline.seconds))
                     return False
+                if patience is not None:
+                    patience.heard(time.monotonic() - started)
                 try:
                     chunk = recv_and_ack(self.conn.sock, min(CHUNK, max(1, cap - len(self.pending))))
                 except BlockingIOError:
@@ -105,15 +130,17 @@ class StreamReader:
         return data
 
     def stopped(self, timeout: float) -> str:
-        return self.ended or f"no complete message arrived within {timeout:g} s"
+        return self.ended or self.cut or f"no complete message arrived within {timeout:g} s"
 
-    def next_message(self, deadline: Deadline, timeout: float, expected_size: int | None) -> Received:
+    def next_message(self, deadline: Deadline, timeout: float, expected_size: int | None,
+                     patience: PatienceMemory | None = None) -> Received:
         """The next message; `expected_size` is the expected message's size (for
         `none` framing, how many bytes make the message; elsewhere, a cap hint)."""
+        self.cut = ""
         framing = self.wire.framing
         if framing == "none":
             size = expected_size or 0
-            while len(self.pending) < size and self.fill(deadline, size):
+            while len(self.pending) < size and self.fill(deadline, size, patience):
                 pass
             if len(self.pending) >= size:
                 message = self.take(size)
@@ -130,13 +157,13 @@ class StreamReader:
                 if len(self.pending) >= cap:
                     return Received(None, bytes(self.pending),
                                     f"{len(self.pending)} bytes arrived without the line ending {ending!r}")
-                if not self.fill(deadline, cap):
+                if not self.fill(deadline, cap, patience):
                     return Received(None, bytes(self.pending), self.stopped(timeout))
         # length framing
         codec = self.wire.codec
         header_size = codec.header_size
         while len(self.pending) < header_size:
-            if not self.fill(deadline, header_size + cap):
+            if not self.fill(deadline, header_size + cap, patience):
                 return Received(None, bytes(self.pending), self.stopped(timeout))
         try:
             length = codec.read_length(bytes(self.pending[:header_size]))
@@ -146,7 +173,7 @@ class StreamReader:
             return Received(None, bytes(self.pending[: header_size + 64]),
                             f"the header announces {length} bytes, far more than expected")
         while len(self.pending) < header_size + length:
-            if not self.fill(deadline, header_size + length):
+            if not self.fill(deadline, header_size + length, patience):
                 return Received(None, bytes(self.pending), self.stopped(timeout))
         raw = self.take(header_size + length)
         return Received(raw[header_size:], raw)
