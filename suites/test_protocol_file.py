@@ -42,7 +42,6 @@ from harness.protocolfile.reference import answers_for
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
 from harness.settings import Settings
-from harness.system import sockdiag
 from harness.system.acceptqueue import wait_for_accept_room
 
 # The fixed-id concurrency checks below take their description from their first declaration, in the echo
@@ -122,7 +121,11 @@ def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol
 #: as written too: when conversation::NAME already failed so in this run, that is known — no second run
 #: waits out the same silence again (a framing check is a failure either way; only its explanation
 #: depends on this). A conversation that passed as written is run again, as before.
-FAILED_AS_WRITTEN: set[tuple[str, float, str]] = set()
+FAILED_AS_WRITTEN = pytest.StashKey[set[tuple[str, float, str]]]()
+
+
+def failed_as_written(request: pytest.FixtureRequest) -> set[tuple[str, float, str]]:
+    return request.config.stash.setdefault(FAILED_AS_WRITTEN, set())
 
 
 def _written_key(settings: Settings, conversation: Conversation) -> tuple[str, float, str]:
@@ -138,7 +141,7 @@ def test_conversation(derived, endpoint, settings, request):
                              answers=answers(request, settings, protocol, conversation)) as run:
             run.run()
     except CheckFailed:
-        FAILED_AS_WRITTEN.add(_written_key(settings, conversation))
+        failed_as_written(request).add(_written_key(settings, conversation))
         raise
 
 
@@ -169,7 +172,7 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
                          conversation: Conversation, endpoint: Any, plan: str, failure: CheckFailed) -> CheckFailed:
     """Lead with the cause the evidence shows: run the conversation as written once more — if it passes, the
     cuts are the cause; if it fails too, the conversation's own failure is (conversation::NAME)."""
-    if _written_key(settings, conversation) in FAILED_AS_WRITTEN:
+    if _written_key(settings, conversation) in failed_as_written(request):
         return fails_as_written(conversation, failure)
     try:
         with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
@@ -237,8 +240,8 @@ def read_by_server(instance: ServerProcess, client: TcpConnection) -> bool:
     blocking client and read what it sent, then send. (Comparing the accept queue's QueueState with 0 was
     never true: every server, a correct one too, waited the whole reply timeout here, twice per run.)"""
     port = client.sock.getsockname()[1]
-    for sock in sockdiag.dump("tcp"):
-        if sock.local_port == instance.endpoint.port and sock.remote_port == port:
+    for sock in instance.probe.tcp_sockets_on_port(instance.endpoint.port):
+        if sock.remote_port == port:
             return sock.rqueue == 0
     return True  # no such socket: the server has closed it (whatever it read)
 

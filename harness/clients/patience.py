@@ -51,6 +51,11 @@ class PatienceMemory:
         if waited >= timeout:
             self.silent_once = True
 
+    def some_answer_wait(self, timeout: float) -> float:
+        """How long a client that wants *some* answer (not a particular one) reads after sending:
+        a moment for a server known to answer only at EOF, else `wait(timeout)`."""
+        return EOF_ONLY_READ if self.eof_only else self.wait(timeout)
+
     def answered_at_eof(self) -> None:
         """A wait for a reply ended in silence, and the reply came once the client half-closed."""
         if self.silent_once:

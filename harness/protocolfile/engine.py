@@ -15,8 +15,9 @@ Rules of this module:
   `bytewise` and `random` never move a send ahead of an expect.
 - Every wait has a deadline: an expect step's `timeout`, else the run's reply
   timeout (a TCP reply wait on the reply timeout follows harness.clients.patience:
-  cut once the server was silent for a whole one in this run; see wire.py). UDP: a request with no reply is resent, at most 3 sends within the
-  step's timeout.
+  cut once the server was silent for a whole one in this run; see wire.py).
+  UDP: a request with no reply is resent, at most 3 sends within the step's
+  timeout.
 - A failure (`CheckFailed`) leads with its cause, then shows the conversation
   with the failing step marked, what was sent, expected and received, the
   first differing byte and the segmentation used. Everything the server sent
