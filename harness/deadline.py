@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -39,3 +40,14 @@ def poll_until(predicate, deadline: Deadline, interval: float = 0.005, max_inter
             return value
         time.sleep(min(interval, deadline.remaining()))
         interval = min(interval * 1.2, max_interval)
+
+
+def paced_count(count: int, at_least: int, budget: float) -> Iterator[int]:
+    """0, 1, … count-1, but no new index once `budget` s have passed and `at_least`
+    were given: a slow server gets as many repetitions as fit, never fewer than
+    `at_least` (more would only repeat what those already showed)."""
+    spent = Deadline(budget)
+    for index in range(count):
+        if index >= at_least and spent.expired():
+            return
+        yield index

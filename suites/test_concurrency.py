@@ -29,7 +29,7 @@ from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, run_tcp_crowd
 from harness.clients.patience import PATIENCE
 from harness.clients.udp_crowd import run_udp_crowd
-from harness.deadline import Deadline, poll_until
+from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
 from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
 from harness.evidence.bytesdiff import echo_mismatch
@@ -51,11 +51,13 @@ UDP = ("udp-echo",)
 DEFAULT_SEED = 4
 #: Sequential connections of the descriptor-leak check.
 SEQUENTIAL_CONNECTIONS = 500
-#: A slow server gets as many of them as fit in this time (each is still judged).
-SEQUENTIAL_BUDGET = 30.0
+#: A slow server gets as many of them as fit in this time (each is still judged), but
+#: never fewer than MIN_SEQUENTIAL: three times the tolerance, so one leak per connection shows.
+SEQUENTIAL_BUDGET = 5.0
 #: Descriptors the server may hold above its baseline after them (a few
 #: connections still being torn down, a lazily opened log file).
 FD_TOLERANCE = 10
+MIN_SEQUENTIAL = 3 * FD_TOLERANCE
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
 
@@ -235,7 +237,7 @@ def _died_of_reset(instance: ServerProcess) -> CheckFailed:
 
 @check("concurrency::no_descriptor_leak", protocols=STREAMS,
        description=f"{SEQUENTIAL_CONNECTIONS} connections one after another (as many as fit in "
-                   f"{SEQUENTIAL_BUDGET:g} s), each sending one message and closing "
+                   f"{SEQUENTIAL_BUDGET:g} s, at least {MIN_SEQUENTIAL}), each sending one message and closing "
                    "(an exact echo is echo::'s business)",
        expectation=f"the server's open descriptors (children included) return to within {FD_TOLERANCE} of "
                    "the count before them")
@@ -247,14 +249,14 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
     clients.warm_up()  # lazily opened resources belong to the baseline
     _wait_closed(instance, settings)
     before = probe.open_fds(instance.pids())
-    budget = Deadline(SEQUENTIAL_BUDGET)
+    started = Deadline(SEQUENTIAL_BUDGET)
     made = 0
-    while made < SEQUENTIAL_CONNECTIONS and not budget.expired():
-        made += 1
+    for index in paced_count(SEQUENTIAL_CONNECTIONS, MIN_SEQUENTIAL, SEQUENTIAL_BUDGET):
+        made = index + 1
         clients.converse(f"connection {made} of {SEQUENTIAL_CONNECTIONS}")
         if made % 50 == 0:
             instance.reap_orphans()  # a forking server's dead grandchildren, re-parented to us
-    spent = budget.elapsed()
+    spent = started.elapsed()
     counted = (f"{made} sequential connections" if made == SEQUENTIAL_CONNECTIONS else
                f"{made} sequential connections (all that fit in {SEQUENTIAL_BUDGET:g} s of the {SEQUENTIAL_CONNECTIONS})")
     limit = before + FD_TOLERANCE

@@ -13,7 +13,7 @@ import random
 from harness.checks import RECOMMENDED, check
 from harness.clients.connection import TcpConnection
 from harness.clients.udp import UdpClient
-from harness.deadline import Deadline, poll_until
+from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
 
 TCP = ("tcp-echo",)
@@ -22,6 +22,12 @@ UDP = ("udp-echo",)
 #: Every byte value, plus the whitespace that strip() would eat at both ends.
 BINARY = b"\x00 \t" + bytes(range(256)) + bytes(reversed(range(256))) + b" \r\n"
 EDGE_SIZES = (1, 1023, 1024, 1025, 4096, 8192)
+#: Round trips of many_round_trips; a slow server gets as many as fit in ROUND_TRIP_BUDGET s,
+#: never fewer than MIN_ROUND_TRIPS (every one of the 37 lengths, and then some).
+ROUND_TRIPS = 200
+MIN_ROUND_TRIPS = 50
+ROUND_TRIP_BUDGET = 5.0
+
 
 
 def pattern(size: int, seed: int = 862) -> bytes:
@@ -73,13 +79,14 @@ def test_large_payload_tcp(endpoint, settings):
 
 
 @check("echo::many_round_trips", protocols=TCP,
-       description="200 messages of varying length, one after another, from one client",
+       description=f"{ROUND_TRIPS} messages of varying length, one after another, from one client "
+                   f"(a slow server: as many as fit in {ROUND_TRIP_BUDGET:g} s, at least {MIN_ROUND_TRIPS})",
        expectation="each message comes back before the next is sent")
 def test_many_round_trips_tcp(endpoint, settings):
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
-        for index in range(200):
+        for index in paced_count(ROUND_TRIPS, MIN_ROUND_TRIPS, ROUND_TRIP_BUDGET):
             message = f"message {index} ".encode() + b"x" * (index % 37)
-            conn.expect_echo(message, settings.reply_timeout, f"round trip {index + 1} of 200")
+            conn.expect_echo(message, settings.reply_timeout, f"round trip {index + 1} of {ROUND_TRIPS}")
 
 
 @check("echo::half_close", protocols=TCP,
@@ -166,8 +173,9 @@ def test_large_payload_udp(endpoint, settings):
 @check("echo::many_round_trips", protocols=UDP)
 def test_many_round_trips_udp(endpoint, settings):
     with UdpClient(endpoint, settings.reply_timeout) as client:
-        for index in range(200):
-            client.expect_echo(f"datagram {index} ".encode() + b"y" * (index % 37), f"datagram {index + 1} of 200")
+        for index in paced_count(ROUND_TRIPS, MIN_ROUND_TRIPS, ROUND_TRIP_BUDGET):
+            client.expect_echo(f"datagram {index} ".encode() + b"y" * (index % 37),
+                               f"datagram {index + 1} of {ROUND_TRIPS}")
 
 
 @check("echo::serves_next_client", protocols=UDP)

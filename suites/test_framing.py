@@ -36,7 +36,7 @@ from harness.clients.segmentation import (
     one_byte_per_segment,
     random_split,
 )
-from harness.deadline import Deadline
+from harness.deadline import Deadline, paced_count
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
 from harness.evidence.framing_failures import frames_failure, stream_failure
@@ -53,6 +53,11 @@ ECHO = ("tcp-echo",)
 BINARY = b"\x00 \t" + bytes(range(256)) + bytes(reversed(range(256))) + b" \r\n"
 #: Random segmentation: rounds per check, frames per round, payload sizes (a range picked at random).
 RANDOM_ROUNDS = 3
+#: Frames of many_frames; a slow server gets as many as fit in ROUND_TRIP_BUDGET s,
+#: never fewer than MIN_FRAMES (every one of the 91 lengths, and then some).
+ROUND_TRIPS = 200
+MIN_FRAMES = 100
+ROUND_TRIP_BUDGET = 5.0
 RANDOM_FRAMES = 12
 RANDOM_SIZES = ((1, 8), (9, 300), (301, 3000))
 
@@ -147,13 +152,14 @@ def test_binary_frame(endpoint, settings):
 
 
 @check("framing::many_frames", protocols=FRAMED,
-       description="200 frames of 9 to 100 bytes, one after another, on one connection",
+       description=f"{ROUND_TRIPS} frames of 9 to 100 bytes, one after another, on one connection "
+                   f"(a slow server: as many as fit in {ROUND_TRIP_BUDGET:g} s, at least {MIN_FRAMES})",
        expectation="each frame is answered before the next is sent")
 def test_many_frames(endpoint, settings):
     with connect(endpoint, settings) as conn:
-        for index in range(200):
+        for index in paced_count(ROUND_TRIPS, MIN_FRAMES, ROUND_TRIP_BUDGET):
             payload = f"frame {index}:".encode() + b"." * (index % 91)
-            expect_frames(conn, settings, [payload], coalesced, f"round trip {index + 1} of 200")
+            expect_frames(conn, settings, [payload], coalesced, f"round trip {index + 1} of {ROUND_TRIPS}")
 
 
 # -- tcp-framed: coalesced and fragmented sends ------------------------------------------

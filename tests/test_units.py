@@ -237,6 +237,56 @@ def test_a_server_answering_only_at_eof_is_learnt_only_after_a_whole_timeout_sil
     assert memory.eof_only
 
 
+def test_a_server_known_to_answer_only_at_eof_is_waited_for_briefly_but_with_the_margin_of_its_replies():
+    from harness.clients.patience import EOF_ONLY_WAIT, FLOOR, PatienceMemory
+
+    memory = PatienceMemory()
+    memory.silence(2.0, 2.0)
+    assert memory.wait(2.0) == FLOOR
+    memory.answered_at_eof()
+    assert memory.wait(2.0) == EOF_ONLY_WAIT < FLOOR
+    assert "half-closed" in memory.why_short(EOF_ONLY_WAIT, 2.0)
+    memory.heard(0.1)  # a reply that took 0.1 s: four times it is kept
+    assert memory.wait(2.0) == 0.4
+
+
+def test_the_eof_probe_is_given_up_once_a_half_close_brought_nothing():
+    from harness.clients.patience import PatienceMemory
+
+    memory = PatienceMemory()
+    assert memory.may_probe_eof()
+    memory.eof_probe_failed()
+    assert not memory.may_probe_eof()
+
+
+def test_paced_count_gives_everything_to_a_fast_loop_and_at_least_the_minimum_to_a_slow_one():
+    import time
+
+    from harness.deadline import paced_count
+
+    assert list(paced_count(200, 50, 60.0)) == list(range(200))
+    assert list(paced_count(200, 5, 0.0)) == list(range(5))  # budget gone at once: the minimum only
+    given = []
+    for index in paced_count(200, 3, 0.05):
+        given.append(index)
+        time.sleep(0.02)
+    assert 3 <= len(given) < 200
+
+
+def test_an_echo_that_comes_only_at_eof_is_named_and_a_waiting_for_newline_server_is_told_apart():
+    from harness.evidence.bytesdiff import echo_only_at_eof
+
+    at_eof = echo_only_at_eof(b"hello\n", b"", b"hello\n", "")
+    assert at_eof.message.startswith("nothing came back for 6 bytes sent until the client shut down")
+    assert "only at end of input" in at_eof.message and "newline" not in at_eof.message
+    newline = echo_only_at_eof(b"no newline", b"", b"no newline", "first chunk", answered_before=True)
+    assert newline.message.startswith("first chunk: ") and "waits for a newline" in newline.message
+    # a message that ends with a newline was not held back for the want of one
+    assert "waits for a newline" not in echo_only_at_eof(b"x\n", b"", b"x\n", "", answered_before=True).message
+    partial = echo_only_at_eof(b"0123456789", b"0123", b"456789", "")
+    assert "only 4 of 10 bytes came back" in partial.message and "the rest of the echo" in partial.message
+
+
 def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
     import signal
 

@@ -28,7 +28,7 @@ from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
-from harness.evidence.bytesdiff import echo_mismatch
+from harness.evidence.bytesdiff import echo_mismatch, echo_only_at_eof
 from harness.server.launcher import Endpoint
 
 EXTRA_CAP = 64 * 1024
@@ -69,6 +69,8 @@ class TcpConnection:
         self.sock.setblocking(False)
         self.local_port = self.sock.getsockname()[1]
         self.wire.connected(self.local_port)
+        #: The last `exchange` sent everything, then waited in vain for the rest of the reply.
+        self.silent_after_sending = False
 
     def __enter__(self) -> TcpConnection:
         return self
@@ -167,6 +169,7 @@ class TcpConnection:
         end_reason = ""
         wait = PATIENCE.wait(idle_timeout)
         quiet_since = time.monotonic()
+        self.silent_after_sending = False
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
             while len(received) < len(payload):
@@ -174,6 +177,7 @@ class TcpConnection:
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
                     self.wire.silence()
+                    self.silent_after_sending = not view
                     end_reason = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, idle_timeout)
                     break
                 mask = events[0][1]
@@ -214,8 +218,26 @@ class TcpConnection:
     def expect_echo(self, payload: bytes, idle_timeout: float, context: str = "") -> None:
         """Send `payload` and require the identical bytes back, with no stall over `idle_timeout`."""
         received, end_reason = self.exchange(payload, idle_timeout)
-        if received != payload:
-            raise echo_mismatch(payload, received, end_reason, context)
+        if received == payload:
+            return
+        if self.silent_after_sending and payload.startswith(received) and PATIENCE.may_probe_eof():
+            late = self.read_after_half_close(len(payload) - len(received), idle_timeout)
+            if late and payload.startswith(received + late):
+                answered_before = PATIENCE.answered_before
+                if not answered_before:
+                    PATIENCE.answered_at_eof()
+                raise echo_only_at_eof(payload, received, late, context, answered_before)
+            PATIENCE.eof_probe_failed()
+        raise echo_mismatch(payload, received, end_reason, context)
+
+    def read_after_half_close(self, owed: int, idle_timeout: float) -> bytes:
+        """Half-close, then read what the server still sends (at most `owed` bytes): a
+        server that reads until recv() returns b'' answers only now."""
+        try:
+            self.shutdown_write()
+        except OSError:
+            return b""
+        return self.read_available(PATIENCE.after_half_close_wait(idle_timeout), cap=owed)
 
     def read_available(self, wait: float, cap: int = EXTRA_CAP) -> bytes:
         """Whatever arrives within `wait` seconds (at most `cap` bytes)."""

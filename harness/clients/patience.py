@@ -14,8 +14,16 @@ until EOF, then echoes) is learnt once: a wait for its reply ended in
 silence after the run had already seen a whole-timeout silence, and the reply
 came at once after the half-close (`answered_at_eof`). A check that only
 needs *some* answer then half-closes as soon as it has sent (`eof_only`)
-instead of waiting out the same silence for every client. A correct server
-is never silent for a whole timeout, so it is never taken for one.
+instead of waiting out the same silence for every client, and a wait for a
+reply before EOF is cut to EOF_ONLY_WAIT (or four times the slowest reply
+seen): that reply will not come. A correct server is never silent for a
+whole timeout, so it is never taken for one.
+
+Rule: an echo that stopped in silence once everything was sent is asked
+for at EOF (the client half-closes and reads for `after_half_close_wait`), so
+that the failure can say "your server answers only at end of input" — the
+classic recv-until-b'' mistake. A server that sent nothing more at EOF either
+is not asked again in this run (`eof_probe_failed`): it is merely silent.
 
 One memory per process (a run, or one -n worker), read and updated by the
 client's reading loops (harness.clients.connection, harness.clients.reply_reader).
@@ -28,6 +36,8 @@ FLOOR = 0.5
 #: How long a client that wants no particular answer lets a server known to answer
 #: only at EOF read what it sent (s): its answer will not come before the half-close.
 EOF_ONLY_READ = 0.1
+#: How long a wait for a reply lasts once the server is known to answer only at EOF (s).
+EOF_ONLY_WAIT = 0.2
 
 
 class PatienceMemory:
@@ -35,16 +45,33 @@ class PatienceMemory:
         self.silent_once = False
         self.slowest = 0.0
         self.eof_only = False
+        self.eof_probe_useless = False
+        self.answered_before = False  # some reply arrived before any half-close
 
     def wait(self, timeout: float) -> float:
         """How long to wait now for the next bytes, when the check allows `timeout`."""
         if not self.silent_once:
             return timeout
+        if self.eof_only:
+            return min(timeout, max(EOF_ONLY_WAIT, 4 * self.slowest))
         return min(timeout, max(FLOOR, timeout / 4, 4 * self.slowest))
+
+    def after_half_close_wait(self, timeout: float) -> float:
+        """How long to read after half-closing, for what a server sends only at EOF."""
+        return min(timeout, max(FLOOR, 4 * self.slowest))
+
+    def may_probe_eof(self) -> bool:
+        """Whether an echo that stopped in silence is worth asking for at EOF."""
+        return not self.eof_probe_useless or self.eof_only
+
+    def eof_probe_failed(self) -> None:
+        """A half-close brought no more of the echo: the server is silent, not waiting for EOF."""
+        self.eof_probe_useless = True
 
     def heard(self, after: float) -> None:
         """Bytes arrived `after` s into a wait."""
         self.slowest = max(self.slowest, after)
+        self.answered_before = True
 
     def silence(self, waited: float, timeout: float) -> None:
         """Nothing arrived in `waited` s of a wait the check allowed `timeout` s for."""
@@ -65,6 +92,9 @@ class PatienceMemory:
         """What a failure says when its wait was cut."""
         if waited >= timeout:
             return ""
+        if self.eof_only:
+            return (f" (not the full {timeout:g} s: this server was seen earlier in the run to answer only "
+                    "once the client half-closed)")
         return (f" (not the full {timeout:g} s: this server already stayed silent for a whole reply timeout "
                 "earlier in the run)")
 

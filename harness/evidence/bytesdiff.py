@@ -68,7 +68,7 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
     if received and payload.startswith(received):
         summary = f"only {len(received)} of {len(payload)} bytes came back"
     elif not received:
-        summary = f"nothing came back for {len(payload)} bytes sent"
+        summary = f"nothing came back for {_bytes(len(payload))} sent"
     else:
         summary = f"the echo differs from what was sent ({readable(payload, 40)} sent)"
     if end_reason:
@@ -79,3 +79,32 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
         received=received,
         detail=describe_mismatch(payload, received) if received else "",
     )
+
+
+def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,
+                     answered_before: bool = False) -> CheckFailed:
+    """Explain an echo that came only once the client half-closed. A server that
+    never answered before EOF reads until recv() returns b'' before it answers;
+    one that did answer other messages at once waits for something this message
+    lacks (a newline, most often). Either way a client that waits for its reply,
+    as every real client does, waits for ever."""
+    prefix = f"{context}: " if context else ""
+    before = (f"nothing came back for {_bytes(len(payload))} sent" if not received
+              else f"only {len(received)} of {len(payload)} bytes came back")
+    if len(received) + len(late) < len(payload):
+        after = f"{_bytes(len(late))} more of the echo"
+    else:
+        after = "the rest of the echo" if received else "the echo"
+    said = f"{prefix}{before} until the client shut down its sending side (shutdown(SHUT_WR)); then {after} came at once"
+    if answered_before and not payload.endswith(b"\n"):
+        why = (": this message does not end with a newline, and the server answered earlier messages at once — "
+               "it waits for a newline (readline(), `for line in conn.makefile()`). An echo server returns "
+               "bytes as they arrive, whatever they are")
+    else:
+        why = (": the server answers only at end of input (it reads until recv() returns b''). "
+               "Send each reply as soon as its message has arrived, while the client is still connected")
+    return CheckFailed(said + why, expected=payload, received=received)
+
+
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count} bytes"
