@@ -99,15 +99,18 @@ def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: byte
                     end_reason: str, settings: Settings, situation: str, waited: float,
                     diagnosis: str) -> CheckFailed:
     """The second client was not served while the first one sat there: let the
-    first one go, and read whether the second one's echo comes then."""
+    first one go, and read whether the second one's echo comes then. A second
+    client whose connection the server closed or reset was not kept waiting:
+    that is told as what it is."""
+    if end_reason.startswith(("the server closed", "the server reset", "sending failed")):
+        return echo_mismatch(message, received, end_reason, "the second client")
     blocker.close()
     late, late_reason = b"", ""
     freed = Deadline(settings.reply_timeout)
-    if not end_reason.startswith(("the server closed", "the server reset", "sending failed")):
-        try:
-            late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
-        except CheckFailed as exc:
-            late_reason = exc.message
+    try:
+        late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
+    except CheckFailed as exc:
+        late_reason = exc.message
     return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
                                  settings.reply_timeout, situation, diagnosis)
 

@@ -270,8 +270,10 @@ def test_socat_udp_echo_without_a_big_buffer_is_told_the_option(harness):
     assert "socat: add -b 65536" in run.check("echo::large_payload")["message"]
 
 
-def test_the_header_shows_the_command_with_its_real_port(harness):
-    run = harness("-k", "single_message", reference("tcp_echo.py"), "{port}")
+@pytest.mark.parametrize("check", ["echo::single_message", "concurrency::idle_client_does_not_block"])
+def test_the_header_shows_the_command_with_its_real_port(harness, check):
+    # the second check starts its own server in its call, after a setup that has no port yet
+    run = harness("--check", check, reference("tcp_echo.py"), "{port}")
     header = run.stdout.splitlines()[0]
     assert header.startswith("harness · protocol tcp-echo · server: ")
     assert header.endswith(f"tcp_echo.py {run.report['server']['port']}") and "{port}" not in header

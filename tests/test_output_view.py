@@ -87,3 +87,13 @@ def test_source_lines_with_another_threads_carets_run_into_them_are_dropped():
                "MemoryError\n")
     shown = OutputView().render(garbled)
     assert "^^^" not in shown and "MemoryError" in shown, shown
+
+
+def test_exception_names_run_together_with_other_threads_carets_are_counted_not_shown():
+    garbled = ("Exception in thread Thread-1 (handle):\nTraceback (most recent call last):\n"
+               '  File "s.py", line 3, in handle\n    chunk = conn.recv(n)\nMemoryError\n'
+               "MemoryError ^^^^    ^^^     ^^^^MemoryError\n")
+    shown = OutputView().render(garbled)
+    assert "^^^" not in shown and "MemoryError MemoryError" not in shown, shown
+    (block,) = blocks_of(garbled)
+    assert block.count == 2 and block.interleaved

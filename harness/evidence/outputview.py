@@ -142,9 +142,14 @@ def blocks_of(output: str) -> list[Block]:
 
     for raw in output.splitlines():
         line = _LEADING_CARETS.sub("", _SCRATCH.sub("", raw.rstrip()))
-        uncareted = re.sub(r"[\^~]{2,}", "", line).rstrip()
-        if uncareted != line and _NAMES.fullmatch(uncareted.strip()):
-            line = uncareted  # "ConnectionResetError^^^^^^^   ^^^": an exception name and another thread's carets
+        uncareted = re.sub(r"[\^~]{2,}", " ", line).split()
+        if " ".join(uncareted) != line.strip() and uncareted and all(_NAMES.fullmatch(w) for w in uncareted):
+            # "ConnectionResetError^^^^^^^   ^^^", "MemoryError ^^^^  ^^^^MemoryError": exception
+            # names and other threads' carets, run together
+            if len(uncareted) > 1:
+                garbled.append(" ".join(uncareted))
+                continue
+            line = uncareted[0]
         if not line.strip() or _CARETS.match(line) or _SECTION.match(line) or _MIXED_CARETS.search(line):
             continue
         if _START.match(line):

@@ -58,16 +58,17 @@ class ResultCollector:
             )
             if state.server.port_source == "discovered":
                 self.ui.say(f"note: the server ignored the assigned port; discovered it listening on {state.server.listening}")
-        self._header()
         if record.get("startup_error") and not state.server.startup_error:
             state.server.startup_error = record["startup_error"]
+            self._header()
             self.ui.say(f"✗ the server could not be started: {record['startup_error']}")
             if record.get("startup_output"):
                 self.ui.say(indent(record["startup_output"]))
         if record["when"] in ("setup", "teardown") and record["outcome"] == "passed":
-            return
+            return  # a check that starts its own server has none yet at setup: the header waits for its port
         if state.has_result(record["id"]) and record["when"] == "teardown":
             return
+        self._header()
         state.add_result(CheckResult(
             id=record["id"],
             suite=record["suite"],
