@@ -42,6 +42,7 @@ BUGGY: list[tuple[str, str, tuple[str, ...]]] = [
     ("conc_iterative.py", "tcp-echo", ()),
     ("conc_reads_whole_line.py", "tcp-echo", ()),
     ("conc_shared_buffer.py", "tcp-echo", ()),
+    ("conc_slow_leaks.py", "tcp-echo", ()),
     ("conc_spin_on_empty.py", "tcp-echo", ()),
     ("conc_udp_first_client.py", "udp-echo", ()),
     ("conc_udp_merges_datagrams.py", "udp-echo", ()),
