@@ -97,11 +97,11 @@ def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,
         after = "the rest of the echo" if received else "the echo"
     said = f"{prefix}{before} until the client shut down its sending side (shutdown(SHUT_WR)); then {after} came at once"
     if answered_before and not payload.endswith(b"\n"):
-        why = (": this message does not end with a newline, and the server answered earlier messages at once — "
-               "it waits for a newline (readline(), `for line in conn.makefile()`). An echo server returns "
+        why = ("\nhint: this message does not end with a newline, and the server answered earlier messages at "
+               "once: it waits for a newline (readline(), `for line in conn.makefile()`). An echo server returns "
                "bytes as they arrive, whatever they are")
     else:
-        why = (": the server answers only at end of input (it reads until recv() returns b''). "
+        why = ("\nhint: the server answers only at end of input (it reads until recv() returns b''). "
                "Send each reply as soon as its message has arrived, while the client is still connected")
     return CheckFailed(said + why, expected=payload, received=received)
 
