@@ -97,3 +97,10 @@ def test_exception_names_run_together_with_other_threads_carets_are_counted_not_
     assert "^^^" not in shown and "MemoryError MemoryError" not in shown, shown
     (block,) = blocks_of(garbled)
     assert block.count == 2 and block.interleaved
+
+
+def test_a_servers_own_indented_lines_are_shown_not_taken_for_pieces_of_a_traceback():
+    output = "  listening on port 5000\n   ✓ loaded config\nserver up\n"
+    shown = OutputView().render(output)
+    assert "listening on port 5000" in shown and "loaded config" in shown and "server up" in shown, shown
+    assert "traceback" not in shown, shown

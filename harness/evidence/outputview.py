@@ -36,6 +36,8 @@ _MIXED_CARETS = re.compile(r"[\^~]{3,}\s*$")
 _LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
 _STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
 _NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
+_TRACEBACK_TRACE = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]*", line \d+|^Exception in thread ',
+                              re.MULTILINE)
 _SECTION = re.compile(r"^--- server (stdout|stderr)\b.*---$")
 
 
@@ -120,6 +122,9 @@ def blocks_of(output: str) -> list[Block]:
     blocks: dict[str, Block] = {}
     garbled: list[str] = []
     current: list[str] | None = None  # the traceback being read
+    # Indented lines are pieces of tracebacks only in an output that has some: a
+    # server's own "  listening on 5000" is a line like any other.
+    has_tracebacks = bool(_TRACEBACK_TRACE.search(output))
 
     def add(text: str) -> None:
         block = Block(text)
@@ -167,7 +172,8 @@ def blocks_of(output: str) -> list[Block]:
             close()
             # Indented lines outside a traceback are its cut-off start (a tail
             # begins mid-way) or pieces of interleaved ones.
-            if line.startswith((" ", "\t")) or _THREAD.search(line) or (garbled and _is_fragment(line, blocks)):
+            if has_tracebacks and (line.startswith((" ", "\t")) or _THREAD.search(line)
+                                   or (garbled and _is_fragment(line, blocks))):
                 garbled.append(line)
             else:
                 add(line)
