@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 
 import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
@@ -313,3 +314,17 @@ def test_the_reset_advice_is_in_the_servers_own_language(harness, command, says,
     run = harness("--suite", "concurrency", "-k", "abrupt", *command)
     message = run.check("concurrency::survives_abrupt_disconnect")["message"]
     assert says in message and never not in message, message
+
+
+@pytest.mark.parametrize("name, protocol, outcome", [
+    ("framed_native_int.py", "tcp-framed", "passed"),  # answers nobody (headers read little-endian), survives
+    ("conc_silent_crash_on_reset.py", "tcp-echo", "failed"),  # answers nobody, dies of the reset
+])
+def test_a_server_that_answers_nobody_is_judged_on_surviving_the_reset_alone(harness, name, protocol, outcome):
+    if name == "framed_native_int.py" and sys.byteorder != "little":
+        pytest.skip("the native int is big-endian here: the server answers")
+    run = harness("--protocol", protocol, "--check", "concurrency::survives_abrupt_disconnect",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+    assert run.outcomes() == {"concurrency::survives_abrupt_disconnect": outcome}, run.stdout
+    if outcome == "failed":
+        assert "exited" in run.check("concurrency::survives_abrupt_disconnect")["message"]
