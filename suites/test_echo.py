@@ -12,6 +12,7 @@ import random
 
 from harness.checks import RECOMMENDED, check
 from harness.clients.connection import TcpConnection
+from harness.clients.patience import PATIENCE
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
@@ -135,10 +136,13 @@ def test_frees_closed_connection_tcp(server, endpoint, settings):
             s.remote_port == client_port and s.state == "CLOSE_WAIT" for s in probe.tcp_sockets_on_port(endpoint.port)
         )
 
-    if not poll_until(server_side_closed, Deadline(settings.reply_timeout)):
+    wait = PATIENCE.close_wait(settings.reply_timeout)
+    if not poll_until(server_side_closed, Deadline(wait)):
+        PATIENCE.kept_open(wait, settings.reply_timeout)
         raise CheckFailed(
-            f"{settings.reply_timeout:g} s after the client closed, the server still holds its end of the "
-            f"connection open (state CLOSE_WAIT): close the socket when recv() returns b''"
+            f"{wait:g} s after the client closed, the server still holds its end of the connection open "
+            f"(state CLOSE_WAIT){PATIENCE.why_close_short(wait, settings.reply_timeout)}: close the socket when "
+            "recv() returns b''"
         )
 
 

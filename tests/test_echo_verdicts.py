@@ -95,3 +95,10 @@ def test_half_close_failure_says_to_finish_writing_before_closing(harness):
     message = run.check("echo::half_close")["message"]
     assert "closed the connection after 0 of the 28 bytes of the pending echo" in message, message
     assert "first send everything still owed to it" in message
+
+
+def test_a_server_that_never_closes_is_waited_for_in_full_once_then_briefly(harness):
+    run = harness("--suite", "echo", "--reply-timeout", "2", server("tcp_never_closes.py"), "{port}")
+    assert "within 2 s after the client half-closed" in run.check("echo::half_close")["message"]
+    cut = run.check("echo::frees_closed_connection")["message"]
+    assert cut.startswith("0.5 s after the client closed") and "not the full 2 s" in cut, cut

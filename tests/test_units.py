@@ -297,3 +297,14 @@ def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
     assert explain(-signal.SIGINT, tail, limits) is None
     assert explain(-signal.SIGTERM, tail, limits) is None
     assert "memory" in (explain(1, tail, limits) or "")
+
+
+def test_a_close_is_waited_for_in_full_until_the_server_once_kept_a_connection_open_that_long():
+    from harness.clients.patience import FLOOR, PatienceMemory
+
+    memory = PatienceMemory()
+    memory.kept_open(1.0, 2.0)  # a shorter wait that ended without a close proves nothing
+    assert memory.close_wait(2.0) == 2.0
+    memory.kept_open(2.0, 2.0)
+    assert memory.close_wait(2.0) == FLOOR and memory.why_close_short(FLOOR, 2.0)
+    assert memory.wait(2.0) == 2.0  # a reply wait is not cut by it

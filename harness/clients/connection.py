@@ -266,14 +266,18 @@ class TcpConnection:
     def expect_eof(self, deadline: Deadline) -> None:
         """The server must close its side (after sending nothing more) by the deadline."""
         extra = bytearray()
+        cut = PATIENCE.close_wait(deadline.seconds)  # the whole deadline unless this server kept one open before
+        wait = Deadline(min(deadline.remaining(), cut))
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while True:
-                if not sel.select(deadline.remaining()):
+                if not sel.select(wait.remaining()):
                     self.wire.silence()
+                    PATIENCE.kept_open(cut, deadline.seconds)
                     raise CheckFailed(
-                        f"the server did not close the connection within {deadline.seconds:g} s "
-                        "after the client half-closed (shutdown of its write side)",
+                        f"the server did not close the connection within {cut:g} s "
+                        "after the client half-closed (shutdown of its write side)"
+                        + PATIENCE.why_close_short(cut, deadline.seconds),
                         received=bytes(extra) or None,
                     )
                 try:

@@ -19,6 +19,12 @@ reply before EOF is cut to EOF_ONLY_WAIT (or four times the slowest reply
 seen): that reply will not come. A correct server is never silent for a
 whole timeout, so it is never taken for one.
 
+Rule: a wait for the server to close is cut the same way, on its own memory:
+after the server once kept a connection open for a whole reply timeout when
+it should have closed it (`kept_open`), later waits for a close last
+`close_wait` (never a step's own timeout: the caller passes only the run's).
+A server that closes promptly is never cut; a reply wait is not cut by it.
+
 Rule: an echo that stopped in silence once everything was sent is asked
 for at EOF (the client half-closes and reads for `after_half_close_wait`), so
 that the failure can say "your server answers only at end of input" — the
@@ -47,6 +53,7 @@ class PatienceMemory:
         self.eof_only = False
         self.eof_probe_useless = False
         self.answered_before = False  # some reply arrived before any half-close
+        self.open_once = False  # the server once kept open, a whole timeout, a connection it should close
 
     def wait(self, timeout: float) -> float:
         """How long to wait now for the next bytes, when the check allows `timeout`."""
@@ -55,6 +62,21 @@ class PatienceMemory:
         if self.eof_only:
             return min(timeout, max(EOF_ONLY_WAIT, 4 * self.slowest))
         return min(timeout, max(FLOOR, timeout / 4, 4 * self.slowest))
+
+    def close_wait(self, timeout: float) -> float:
+        """How long to wait for the server to close, when the check allows `timeout`."""
+        return min(timeout, max(FLOOR, timeout / 4)) if self.open_once else timeout
+
+    def kept_open(self, waited: float, timeout: float) -> None:
+        """The server did not close in `waited` s of a wait the check allowed `timeout` s for."""
+        if waited >= timeout:
+            self.open_once = True
+
+    def why_close_short(self, waited: float, timeout: float) -> str:
+        if waited >= timeout:
+            return ""
+        return (f" (not the full {timeout:g} s: this server already kept a connection open for a whole reply "
+                "timeout earlier in the run)")
 
     def after_half_close_wait(self, timeout: float) -> float:
         """How long to read after half-closing, for what a server sends only at EOF."""

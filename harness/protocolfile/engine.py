@@ -356,14 +356,19 @@ class ConversationRun:
         assert client.reader is not None
         reader = client.reader
         timeout = self.timeout_of(step)
-        deadline = Deadline(timeout)
+        # A step's own timeout is the file's word: waited in full. The run's reply timeout follows PATIENCE.
+        wait = timeout if step.timeout is not None else PATIENCE.close_wait(timeout)
+        deadline = Deadline(wait)
         while not reader.ended and len(reader.pending) < 65536 and reader.fill(deadline, 65536):
             pass
         if reader.pending:
             raise self.failure(step, f"the server sent {len(reader.pending)} more bytes instead of closing",
                                expected=b"", received=bytes(reader.pending))
         if not reader.ended:
-            raise self.failure(step, f"the server did not close the connection within {timeout:g} s")
+            if step.timeout is None:
+                PATIENCE.kept_open(wait, timeout)
+            raise self.failure(step, f"the server did not close the connection within {wait:g} s"
+                               + PATIENCE.why_close_short(wait, timeout))
 
     # -- evidence --------------------------------------------------------------
     def failure(self, step: Step, cause: str, *, expected: bytes | None = None, received: bytes | None = None,
