@@ -79,8 +79,11 @@ class ProcessTree:
     def end(self, grace: float, reap_root: Callable[[], None]) -> None:
         """TERM the whole tree, wait up to `grace`, KILL what is left, reap;
         `reap_root` collects the server's own process (and its sandbox's helpers)."""
-        processes.kill(self.pids(with_token=True), signal.SIGTERM)
-        poll_until(lambda: not self.pids(), Deadline(grace))
+        pids = self.pids(with_token=True)
+        processes.kill(pids, signal.SIGTERM)
+        # A tree whose every process ignores SIGTERM gets no grace: the kernel discarded the signal.
+        if not all(signal.SIGTERM in processes.ignored_signals(pid) for pid in pids):
+            poll_until(lambda: not self.pids(), Deadline(grace))
         deadline = Deadline(KILL_S)
         while not deadline.expired():
             pids = self.pids(with_token=True)
