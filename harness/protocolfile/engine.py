@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from harness.clients import reply_address
 from harness.clients.connection import TcpConnection
 from harness.clients.patience import PATIENCE
 from harness.clients.segmentation import (
@@ -331,7 +332,10 @@ class ConversationRun:
                 client.unanswered = False
                 return Received(datagram, datagram)
         tries = f" ({sends} sends)" if sends > 1 else ""
-        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}")
+        finding = (None if client.last_request is None else
+                   reply_address.diagnose(self.endpoint.address, client.udp.sock, client.last_request))
+        elsewhere = reply_address.hint(finding) if finding is not None else ""
+        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}{elsewhere}")
 
     def expect_nothing(self, client: _Client, step: Step) -> None:
         seconds = step.seconds or 0.0
