@@ -102,8 +102,9 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     resumed = payload.find(window, offset + 1)
     if resumed < 0:
         return ""
-    return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: a send() that wrote only part "
-            "of its buffer (it returns how many bytes it took) — use sendall(), or loop until every byte is sent")
+    return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
+            "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
+            "else received bytes thrown away")
 
 
 def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,
