@@ -16,7 +16,7 @@ from __future__ import annotations
 import selectors
 import socket
 
-from harness.clients import contact
+from harness.clients import contact, reply_address
 from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
@@ -103,6 +103,7 @@ class UdpClient:
                     continue
                 contact.replied()
                 self.wire.got(reply)
+                reply_address.answered(self.endpoint.address, self.sock.getsockname())
                 return reply
         self.wire.silence()
         return None
@@ -139,11 +140,21 @@ class UdpClient:
                 "any firewall or NAT, drops a reply from another port",
                 expected=expected,
             )
+        elsewhere = self.replies_elsewhere(datagram)
+        if elsewhere:
+            return CheckFailed(f"{prefix}no reply to a {len(datagram)}-byte datagram on this client's socket: the "
+                               f"server answered, but not to this client{elsewhere}", expected=expected)
         return CheckFailed(
             f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
             f"within {self.last_wait:g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
             expected=expected,
         )
+
+    def replies_elsewhere(self, datagram: bytes) -> str:
+        """The hint when the server's replies go to the run's first client's address
+        (harness.clients.reply_address), or ""."""
+        finding = reply_address.diagnose(self.endpoint.address, self.sock, datagram)
+        return reply_address.hint(finding) if finding is not None else ""
 
     def reply_source(self, datagram: bytes, wait: float = 0.3) -> tuple[str, int] | None:
         """Send `datagram` once from an unconnected socket; the reply's source

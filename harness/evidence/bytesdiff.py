@@ -74,11 +74,37 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
     if end_reason:
         summary += f" ({end_reason})"
     return CheckFailed(
-        prefix + summary,
+        prefix + summary + classic_mistake(payload, received),
         expected=payload,
         received=received,
         detail=describe_mismatch(payload, received) if received else "",
     )
+
+
+#: How many bytes after a difference must be found later in the payload to call it a gap (not chance).
+GAP_WINDOW = 16
+
+
+def classic_mistake(payload: bytes, received: bytes) -> str:
+    """A hint line when the echo shows a classic mistake, else "": the echo stops at, or skips, a
+    NUL byte (C string functions on binary data), or skips a stretch of the payload and goes on
+    (a send() that wrote only part of its buffer)."""
+    offset = first_difference(payload, received)
+    if offset is None or offset >= len(payload):
+        return ""
+    if payload[offset] == 0 and 0 not in received:  # a C string never holds a NUL; a cut echo mostly does
+        ended = "stopped" if offset == len(received) else "skipped ahead"
+        return (f"\nhint: the message has a NUL (0x00) byte at offset {offset}, where the echo {ended}: "
+                "strlen()/%s/strcpy() stop at NUL; use the byte count recv()/read() returned")
+    window = received[offset : offset + GAP_WINDOW]
+    if len(window) < GAP_WINDOW:
+        return ""
+    resumed = payload.find(window, offset + 1)
+    if resumed < 0:
+        return ""
+    return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
+            "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
+            "else received bytes thrown away")
 
 
 def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,

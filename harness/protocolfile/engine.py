@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from harness.clients import reply_address
 from harness.clients.connection import TcpConnection
 from harness.clients.patience import PATIENCE
 from harness.clients.segmentation import (
@@ -61,6 +62,7 @@ from harness.protocolfile.model import (
     pattern_shown,
 )
 from harness.protocolfile.wire import Received, StreamReader, Wire
+from harness.protocolfile.wire_hints import expect_hint
 from harness.server.launcher import Endpoint
 
 WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
@@ -107,6 +109,7 @@ class _Client:
         self.last_request: bytes | None = None  # UDP: resent while unanswered
         self.unanswered = False
         self.last_sent = ""  # for the evidence: what the last send put on the wire, and how
+        self.last_data: bytes | None = None  # ... and its bytes (for wire_hints)
 
     def close(self) -> None:
         self.closed = True
@@ -240,7 +243,7 @@ class ConversationRun:
         plan = self.segmentation.cut(data, self.wire.header_size, self.rng)
         segments = plan.segments(data) if data else [b""]
         how = note or plan.describe()
-        client.last_sent = f"step {step.number} sent {readable(data)} ({how})"
+        client.last_sent, client.last_data = f"step {step.number} sent {readable(data)} ({how})", data
         try:
             client.conn.send_segments(segments, PAUSE, Deadline(self.reply_timeout + len(segments) * PAUSE + 1))
         except CheckFailed as failure:
@@ -268,16 +271,18 @@ class ConversationRun:
         expected = self.expected_message(step)
         got = self.receive(client, step, timeout, expected)
         expected_wire = self.wire.encode(expected) if expected is not None else None
+        hint = expect_hint(self.wire, client.last_data, expected_wire, got.raw,
+                           client.reader is not None and not client.reader.ended) if got.message != expected else ""
         if got.message is None:
             what = "nothing arrived" if not got.raw else f"an incomplete message arrived ({len(got.raw)} bytes)"
-            raise self.failure(step, f"{what}: {got.why}", expected=expected_wire, received=got.raw)
+            raise self.failure(step, f"{what}: {got.why}{hint}", expected=expected_wire, received=got.raw)
         if step.kind == MATCH:
             self.match(step, got)
         elif expected is not None and got.message != expected:
             cut = self.cut_request(step, got.message, expected)
             if cut is not None:
                 raise self.failure(cut[0], cut[1], expected=expected_wire, received=got.raw, seen_at=step)
-            raise self.failure(step, "the reply differs from what the protocol requires",
+            raise self.failure(step, f"the reply differs from what the protocol requires{hint}",
                                expected=expected_wire, received=got.raw)
         if step.reference and self.record is not None:
             self.record[(self.conversation.name, step.number)] = got.message
@@ -331,7 +336,10 @@ class ConversationRun:
                 client.unanswered = False
                 return Received(datagram, datagram)
         tries = f" ({sends} sends)" if sends > 1 else ""
-        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}")
+        finding = (None if client.last_request is None else
+                   reply_address.diagnose(self.endpoint.address, client.udp.sock, client.last_request))
+        elsewhere = reply_address.hint(finding) if finding is not None else ""
+        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}{elsewhere}")
 
     def expect_nothing(self, client: _Client, step: Step) -> None:
         seconds = step.seconds or 0.0

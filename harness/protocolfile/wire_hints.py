@@ -1,0 +1,79 @@
+"""Hints for a protocol file's expect step, named only when the bytes show them (SPEC §7).
+
+- A length header in the other byte order: nothing came back after a frame
+  whose header, read in the other order, announces more bytes than were sent
+  (the server waits for them), or the reply's header announces the expected
+  length only when read in the other order.
+- The other line ending: the reply is the expected message ended with
+  `\\n` (or `\\r\\n`, `\\r`) where the protocol's line ending is another.
+
+Pure functions of what was sent and what arrived: no sockets here.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from harness.protocolfile.wire import Wire
+
+#: Line endings a server may use instead of the protocol's.
+LINE_ENDINGS = (b"\r\n", b"\n", b"\r")
+
+
+def expect_hint(wire: Wire, sent: bytes | None, expected_wire: bytes | None, received: bytes,
+                stream_open: bool) -> str:
+    """The hint line ("\\nhint: ...") for an expect step that failed, or ""."""
+    if wire.framing == "length":
+        return _byte_order(wire, sent, expected_wire, received, stream_open)
+    if wire.framing == "line" and expected_wire is not None:
+        return _line_ending(wire.ending, expected_wire, received)
+    return ""
+
+
+def _other_order(wire: Wire, header: bytes) -> int | None:
+    try:
+        (value,) = struct.unpack(wire.codec.length_format, header[::-1])
+    except struct.error:
+        return None
+    return value
+
+
+def _byte_order(wire: Wire, sent: bytes | None, expected_wire: bytes | None, received: bytes,
+                stream_open: bool) -> str:
+    size = wire.codec.header_size
+    fmt = wire.codec.length_format
+    if not received and stream_open and sent is not None and len(sent) >= size:
+        header = sent[:size]
+        (length,) = struct.unpack(fmt, header)
+        other = _other_order(wire, header)
+        if header != header[::-1] and other is not None and other > len(sent) - size:
+            return (f"\nhint: nothing came back after a frame whose header {header.hex(' ')} means {length} in "
+                    f"{fmt!r} but {other} in the other byte order: the server seems to read the length in the other "
+                    f"byte order and to wait for {other} bytes. Pack and unpack the header with {fmt!r} (struct's "
+                    "'<' and native formats are little-endian on x86 and ARM; '!' and '>' are big-endian)")
+    if expected_wire is not None and len(received) >= size and len(expected_wire) >= size:
+        header = received[:size]
+        wanted = expected_wire[:size]
+        if header != wanted and header == wanted[::-1]:
+            (length,) = struct.unpack(fmt, wanted)
+            return (f"\nhint: the reply's header {header.hex(' ')} is {length}, the expected length, only in the "
+                    f"other byte order: the server writes the length in the other byte order. Pack the header "
+                    f"with {fmt!r}")
+    return ""
+
+
+def _line_ending(ending: bytes, expected_wire: bytes, received: bytes) -> str:
+    if not expected_wire.endswith(ending):
+        return ""
+    message = expected_wire[: -len(ending)]
+    for other in LINE_ENDINGS:
+        if ending.startswith(other) or other.startswith(ending):
+            continue  # \r and \r\n: the one is the start of the other, the bytes cannot tell them apart
+        if received.startswith(message + other):
+            return (f"\nhint: the server ends lines with {_shown(other)}; this protocol's line ending is "
+                    f"{_shown(ending)}")
+    return ""
+
+
+def _shown(ending: bytes) -> str:
+    return ending.decode("ascii").replace("\r", "\\r").replace("\n", "\\n")

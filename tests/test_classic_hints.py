@@ -1,0 +1,145 @@
+"""Hints for classic mistakes (blind testers' P7-P9, #8, #9), each proven both
+ways: the buggy server's failure names its mistake; a correct server passes, and
+a server with a different bug fails without that hint."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+
+import pytest
+from conftest import ROOT, TEST_REPLY_TIMEOUT, reference, server
+
+from harness.evidence.bytesdiff import classic_mistake
+from harness.protocolfile.wire import Wire
+from harness.protocolfile.wire_hints import expect_hint
+
+PROTOCOLS = ROOT / "tests" / "protocols"
+REMEMBERED = "the first client's address"
+
+
+# -- UDP: replies to a remembered address -------------------------------------------------
+def udp_echo_run(harness, name: str, *extra: str):
+    return harness("--protocol", "udp-echo", "--suite", "echo", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                   "--check", "echo::single_message", "--check", "echo::binary_bytes",
+                   "--check", "echo::survives_empty_datagram", *extra, name, "{port}")
+
+
+def test_udp_reply_to_the_first_clients_address_is_named_at_the_first_failure(harness):
+    run = udp_echo_run(harness, server("conc_udp_first_client.py"))
+    assert run.ids_with("failed") == {"echo::binary_bytes", "echo::survives_empty_datagram"}, run.stdout
+    message = run.check("echo::binary_bytes")["message"]
+    assert REMEMBERED in message and "sendto(data, addr)" in message, message
+    assert "the server answered, but not to this client" in message.splitlines()[0], message
+    survived = run.check("echo::survives_empty_datagram")["message"]
+    assert survived.startswith("the server survived the empty datagram"), survived
+
+
+def test_no_remembered_address_hint_for_a_correct_server_or_a_server_silent_after_one_reply(harness):
+    correct = udp_echo_run(harness, reference("udp_echo.py"))
+    assert correct.ids_with("failed") == set(), correct.stdout
+    silent = udp_echo_run(harness, server("udp_answers_once.py"))
+    assert "echo::binary_bytes" in silent.ids_with("failed"), silent.stdout
+    for check_id in silent.ids_with("failed"):
+        message = silent.check(check_id)["message"]
+        assert REMEMBERED not in message and "survived" not in message, message
+    assert silent.check("echo::binary_bytes")["message"].startswith("no reply to a 518-byte datagram after 3 tries")
+
+
+def test_protocol_file_udp_reply_to_the_first_clients_address_is_named(harness):
+    run = harness("--protocol", str(PROTOCOLS / "udp_hello.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--check", "conversation::greeting", "--check", "concurrency::idle_without_busy_loop",
+                  server("udp_hello_remembered_address.py"), "{port}")
+    failed = run.ids_with("failed")
+    assert failed and "conversation::greeting" not in failed, run.stdout
+    assert any(REMEMBERED in run.check(check_id)["message"] for check_id in failed), run.stdout
+
+
+# -- TCP echo: send() instead of sendall(), strlen() on binary data -------------------------------
+def test_send_instead_of_sendall_is_named_by_the_gap_in_the_echo(harness):
+    run = harness("--check", "echo::large_payload", server("echo_send_not_sendall.py"), "{port}")
+    message = run.check("echo::large_payload")["message"]
+    assert run.outcomes() == {"echo::large_payload": "failed"}, run.stdout
+    assert "the echo skips bytes" in message and "sendall()" in message, message
+
+
+def test_no_gap_or_nul_hint_for_a_correct_server_or_other_bugs(harness):
+    checks = ("--check", "echo::large_payload", "--check", "echo::binary_bytes", "--check", "echo::edge_sizes")
+    correct = harness(*checks, reference("tcp_echo.py"), "{port}")
+    assert correct.ids_with("failed") == set(), correct.stdout
+    upper = harness(*checks, "--reply-timeout", TEST_REPLY_TIMEOUT, server("tcp_upper.py"), "{port}")
+    truncating = harness(*checks, "--reply-timeout", TEST_REPLY_TIMEOUT, server("echo_truncates_long_recv.py"),
+                         "{port}")
+    for run in (upper, truncating):
+        assert run.ids_with("failed"), run.stdout
+        for check_id in run.ids_with("failed"):
+            message = run.check(check_id)["message"]
+            assert "NUL" not in message, message
+            assert run is truncating or "sendall()" not in message, message
+
+
+def test_c_string_functions_on_binary_data_are_named_by_the_nul_byte(harness, tmp_path):
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    binary = tmp_path / "echo_strlen"
+    subprocess.run([compiler, "-O", "-pthread", "-o", str(binary), server("echo_strlen.c")], check=True, timeout=120)
+    run = harness("--check", "echo::binary_bytes", "--check", "echo::large_payload", str(binary), "{port}")
+    assert run.ids_with("failed") == {"echo::binary_bytes", "echo::large_payload"}, run.stdout
+    message = run.check("echo::binary_bytes")["message"]
+    assert "NUL (0x00) byte at offset 0, where the echo stopped" in message and "strlen()" in message, message
+
+
+def test_classic_mistake_rules_on_bytes():
+    payload = random.Random(7).randbytes(100_000)
+    payload = payload.replace(b"\x00", b"\x01")[:50_000] + b"\x00" + payload[50_001:].replace(b"\x00", b"\x01")
+    gap = classic_mistake(payload, payload[:32768] + payload[40000:48000])
+    assert "skips bytes 32768..39999" in gap
+    assert "NUL (0x00) byte at offset 50000, where the echo stopped" in classic_mistake(payload, payload[:50_000])
+    assert "where the echo skipped ahead" in classic_mistake(payload, payload[:50_000] + payload[50_001:60_000])
+    # A different bug: cut at recv(1024) (the echo holds NULs), upper-cased, or identical.
+    cut = random.Random(8).randbytes(8192)
+    assert classic_mistake(cut, cut[:1024]) == ""
+    assert classic_mistake(b"hello, harness\n", b"HELLO, HARNESS\n") == ""
+    assert classic_mistake(cut, cut) == ""
+
+
+# -- protocol files: byte order of a length header, line ending ------------------------------------
+def test_protocol_file_length_header_in_the_other_byte_order_is_named(harness):
+    toml = str(PROTOCOLS / "tlv_big_endian.toml")
+    buggy = harness("--protocol", toml, "--check", "conversation::*", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                    server("tlv_little_endian.py"), "{port}")
+    message = buggy.check("conversation::echo_frames")["message"]
+    assert "00 03 means 3 in '!H' but 768 in the other byte order" in message, message
+    correct = harness("--protocol", toml, "--check", "conversation::*", server("tlv_echo.py"), "{port}")
+    assert correct.ids_with("failed") == set(), correct.stdout
+
+
+class _Protocol:
+    def __init__(self, framing: str, line_ending: str = "\n", length_format: str = "!H") -> None:
+        self.framing, self.line_ending, self.length_format, self.encoding = framing, line_ending, length_format, "ascii"
+
+
+def test_byte_order_rules_on_bytes():
+    wire = Wire(_Protocol("length"))  # type: ignore[arg-type]
+    frame = wire.encode(b"abc")
+    assert "768 in the other byte order" in expect_hint(wire, frame, frame, b"", stream_open=True)
+    assert "only in the other byte order" in expect_hint(wire, frame, frame, b"\x03\x00abc", stream_open=True)
+    # A different bug: a wrong payload, or a header that reads the same both ways (0x0101), or a closed stream.
+    assert expect_hint(wire, frame, frame, b"\x00\x03ABC", stream_open=True) == ""
+    symmetric = wire.encode(b"x" * 257)
+    assert expect_hint(wire, symmetric, symmetric, b"", stream_open=True) == ""
+    assert expect_hint(wire, frame, frame, b"", stream_open=False) == ""
+
+
+def test_line_ending_rules_on_bytes():
+    crlf = Wire(_Protocol("line", "\r\n"))  # type: ignore[arg-type]
+    expected = crlf.encode(b"HTTP/1.0 200 OK")
+    hint = expect_hint(crlf, None, expected, b"HTTP/1.0 200 OK\nContent-Length: 14\n\nhello\r\n", True)
+    assert hint == "\nhint: the server ends lines with \\n; this protocol's line ending is \\r\\n"
+    lf = Wire(_Protocol("line", "\n"))  # type: ignore[arg-type]
+    assert "ends lines with \\r\\n" in expect_hint(lf, None, lf.encode(b"OK"), b"OK\r\n", True)
+    # A different bug: another status line, or the right ending.
+    assert expect_hint(crlf, None, expected, b"HTTP/1.0 404 Not Found\r\n", True) == ""
+    assert expect_hint(crlf, None, expected, expected, True) == ""
