@@ -167,6 +167,10 @@ class _Loader:
                 raise self.fail(f"two conversations are named {conversation.name!r}: names make the check ids, "
                                 "they must be unique", f"{conversation.name!r} (#{index + 1})")
             parsed.append(conversation)
+        if not any(c.tier == "required" for c in parsed):
+            raise self.fail("every conversation has tier = \"recommended\": make at least one required (the default) "
+                            "— the concurrency and shutdown checks are required and run only required "
+                            "conversations, so that a recommended conversation's failure stays a warning")
         return ProtocolFile(**{**protocol.__dict__, "conversations": tuple(parsed)})
 
     def text_key(self, data: dict[str, Any], key: str, default: str | None = None) -> str:
