@@ -55,3 +55,57 @@ def test_the_required_checks_still_run_the_required_conversation(harness, tmp_pa
 def test_a_file_with_no_required_conversation_is_a_bad_file(tmp_path):
     text = GOOD_HEAD + '[[conversation]]\nname = "c1"\ntier = "recommended"\nsteps = [{ send = "a" }]\n'
     assert "make at least one required" in load_error(tmp_path, text)
+
+
+# -- 2, 10: `harness init PROTO.toml` ---------------------------------------------------------
+def init(*args: str, cwd: Path):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "harness", "init", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+SLOW_FILE = GOOD_HEAD + 'reply-timeout = 4.0\n[[conversation]]\nname = "c1"\nsteps = [{ send = "a" }, { expect = "b" }]\n'
+
+
+def test_init_does_not_override_the_protocol_files_reply_timeout(tmp_path):
+    import tomllib
+
+    from harness.assignment import load_assignment
+
+    write(tmp_path, SLOW_FILE, "slow.toml")
+    result = init("slow.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "harness.toml").read_text()
+    assert "reply-timeout" not in tomllib.loads(text)
+    assert "# reply-timeout = 4.0" in text and "the protocol file sets it" in text
+    assert "reply-timeout" not in load_assignment(tmp_path / "harness.toml").options
+
+
+def test_init_keeps_the_default_reply_timeout_for_a_file_that_sets_none(tmp_path):
+    import tomllib
+
+    write(tmp_path, SLOW_FILE.replace("reply-timeout = 4.0\n", ""), "plain.toml")
+    assert init("plain.toml", cwd=tmp_path).returncode == 0
+    assert tomllib.loads((tmp_path / "harness.toml").read_text())["reply-timeout"] == 2.0
+
+
+def test_init_takes_the_protocol_path_from_the_current_directory_and_writes_it_relative_to_harness_toml(tmp_path):
+    import tomllib
+
+    (tmp_path / "course").mkdir()
+    write(tmp_path / "course", SLOW_FILE, "slow.toml")
+    result = init("course/slow.toml", "--dir", "course", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads((tmp_path / "course" / "harness.toml").read_text())["protocol"] == "slow.toml"
+    result = init(str(tmp_path / "course" / "slow.toml"), "--dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads((tmp_path / "out" / "harness.toml").read_text())["protocol"] == "../course/slow.toml"
+
+
+def test_init_with_a_missing_protocol_file_names_it_as_given_and_the_right_doc(tmp_path):
+    result = init("course/nope.toml", "--dir", "course", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "protocol file not found: 'course/nope.toml'" in result.stderr
+    assert "docs/protocol-files.md" in result.stderr
