@@ -109,3 +109,37 @@ def test_init_with_a_missing_protocol_file_names_it_as_given_and_the_right_doc(t
     assert result.returncode == 2
     assert "protocol file not found: 'course/nope.toml'" in result.stderr
     assert "docs/protocol-files.md" in result.stderr
+
+
+# -- 3: waits the OS cannot express and messages the framing cannot carry are the file's errors -------------
+def one_step(step: str, head: str = GOOD_HEAD) -> str:
+    return head + f'[[conversation]]\nname = "a"\nsteps = [{{ send = "x" }}, {step}]\n'
+
+
+LENGTH_B = 'name = "p"\ntransport = "tcp"\nframing = "length"\nlength-format = "{}"\n'
+UDP_HEAD = 'name = "p"\ntransport = "udp"\nframing = "datagram"\n'
+UNREPRESENTABLE = [
+    (one_step('{ expect = "y", timeout = nan }'), ["conversation 'a', step 2", "key 'timeout'", "finite", "got nan"]),
+    (one_step('{ expect = "y", timeout = inf }'), ["step 2", "at most 3600", "got inf"]),
+    (one_step('{ expect = "y", timeout = 1e9 }'), ["step 2", "at most 3600"]),
+    (one_step('{ expect-nothing = 10000000 }'), ["step 2", "'expect-nothing'", "at most 3600"]),
+    (one_step('{ expect = "y", timeout = true }'), ["step 2", "got true"]),
+    (GOOD_HEAD + 'reply-timeout = inf\n' + one_step('{ expect = "y" }', ""), ["key 'reply-timeout'", "got inf"]),
+    (one_step('{ send-hex = "' + "41" * 300 + '" }', LENGTH_B.format("!B")),
+     ["step 2", "a 300-byte message cannot be sent", "'!B'", "at most 255 bytes"]),
+    (one_step('{ send = "' + "x" * 200 + '" }', LENGTH_B.format("!b")), ["step 2", "at most 127 bytes"]),
+    (one_step('{ expect = "' + "x" * 300 + '" }', LENGTH_B.format("!B")), ["step 2", "can never arrive"]),
+    (one_step('{ send = "' + "x" * 65508 + '" }', UDP_HEAD), ["step 2", "a UDP datagram carries at most 65507"]),
+]
+
+
+@pytest.mark.parametrize("text, fragments", UNREPRESENTABLE)
+def test_waits_and_messages_that_cannot_be_made_are_rejected_at_load(tmp_path, text, fragments):
+    message = load_error(tmp_path, text)
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_the_largest_wait_and_frame_are_accepted(tmp_path):
+    load_protocol_file(write(tmp_path, one_step('{ expect = "y", timeout = 3600 }'), "a.toml"))
+    load_protocol_file(write(tmp_path, one_step('{ send-hex = "' + "41" * 255 + '" }', LENGTH_B.format("!B")), "b.toml"))

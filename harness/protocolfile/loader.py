@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import math
 import re
 import struct
 import tomllib
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.protocols.framing import DEFAULT_MAX_FRAME, FrameCodec
 from harness.protocolfile.model import (
     CLOSE,
     CLOSE_EXPECTED,
@@ -49,6 +51,11 @@ TIERS = ("required", "recommended")
 #: Keys that apply only to one framing.
 FRAMING_ONLY = {"line-ending": "line", "length-format": "length"}
 REFERENCE_ANSWER = "@reference"
+#: The longest wait a step may ask for (timeout, expect-nothing): an hour; beyond it is a typo, and a wait the
+#: operating system cannot express (inf, 1e9 s) would show up as the server's failure.
+MAX_SECONDS = 3600.0
+#: The largest UDP payload over IPv4 (65535 - 8 - 20).
+MAX_DATAGRAM = 65507
 HEX_PAIRS = re.compile(r"\s*(?:[0-9A-Fa-f]{2}\s*)*")
 
 _CACHE: dict[Path, ProtocolFile] = {}
@@ -90,6 +97,15 @@ def load_protocol_file(path: str | Path) -> ProtocolFile:
     loaded = _Loader(shown, resolved).load(data)
     _CACHE[resolved] = loaded
     return loaded
+
+
+def toml_value(value: Any) -> str:
+    """A value as a TOML author writes it (true, not True; inf, not 'inf')."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return repr(value)
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
@@ -182,9 +198,27 @@ class _Loader:
         return value
 
     def seconds(self, value: Any, where: str, conversation: str | None = None, step: int | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self.fail(f"{where}: expected a number of seconds above 0, got {value!r}", conversation, step)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not 0 < value <= MAX_SECONDS):
+            raise self.fail(f"{where}: expected a finite number of seconds above 0 and at most {MAX_SECONDS:g}, "
+                            f"got {toml_value(value)}", conversation, step)
         return float(value)
+
+    def fits_framing(self, step: Step, protocol: ProtocolFile, fail: Any) -> Step:
+        """A message the framing cannot carry is the file's error, found now: not a run's internal error
+        blamed on the server."""
+        if protocol.framing == "length":
+            largest, carrier = (FrameCodec(protocol.length_format, DEFAULT_MAX_FRAME).largest,
+                                f"a frame with the length header {protocol.length_format!r}")
+        elif protocol.framing == "datagram":
+            largest, carrier = MAX_DATAGRAM, "a UDP datagram"
+        else:
+            return step
+        size = len(step.payload(SOLO_LABEL))
+        if size > largest:
+            what = "cannot be sent" if step.kind == SEND else "can never arrive"
+            raise fail(f"a {size}-byte message {what}: {carrier} carries at most {largest} bytes")
+        return step
 
     def check_length_format(self, length_format: str) -> None:
         try:
@@ -294,12 +328,13 @@ class _Loader:
             if framing == "line" and protocol.line_ending in value:
                 raise fail(f"'{action}' contains the line ending {protocol.line_ending!r}: one step is one line "
                            "(the line ending is added); write two steps")
-            return Step(kind=kind, text=value, **common)
+            return self.fits_framing(Step(kind=kind, text=value, **common), protocol, fail)
         if action in ("send-hex", "expect-hex"):
             raw = self.hex(value, fail, action)
             if framing == "line" and protocol.line_ending.encode(protocol.encoding) in raw:
                 raise fail(f"'{action}' contains the line ending: one step is one line (the line ending is added)")
-            return Step(kind=SEND if action == "send-hex" else EXPECT, raw=raw, **common)
+            return self.fits_framing(Step(kind=SEND if action == "send-hex" else EXPECT, raw=raw, **common), protocol,
+                                     fail)
         if action == "expect-match":
             if framing == "none":
                 raise fail("'expect-match' is not allowed with framing \"none\" "
@@ -323,7 +358,7 @@ class _Loader:
             return Step(kind=MATCH, pattern=value, example=example, **common)
         if action == "expect-close":
             if value is not True:
-                raise fail(f"'expect-close' takes true, got {value!r}")
+                raise fail(f"'expect-close' takes true, got {toml_value(value)}")
             if protocol.transport == "udp":
                 raise fail("'expect-close' does not apply to UDP (there is no connection to close)")
             return Step(kind=CLOSE_EXPECTED, **common)
@@ -331,7 +366,7 @@ class _Loader:
             seconds = self.seconds(value, "'expect-nothing'", conv, number)
             return Step(kind=NOTHING, seconds=seconds, **common)
         if value is not True:  # close
-            raise fail(f"'close' takes true, got {value!r}")
+            raise fail(f"'close' takes true, got {toml_value(value)}")
         return Step(kind=CLOSE, **common)
 
     def encodable(self, text: str, protocol: ProtocolFile, fail: Any) -> None:
