@@ -143,3 +143,36 @@ def test_waits_and_messages_that_cannot_be_made_are_rejected_at_load(tmp_path, t
 def test_the_largest_wait_and_frame_are_accepted(tmp_path):
     load_protocol_file(write(tmp_path, one_step('{ expect = "y", timeout = 3600 }'), "a.toml"))
     load_protocol_file(write(tmp_path, one_step('{ send-hex = "' + "41" * 255 + '" }', LENGTH_B.format("!B")), "b.toml"))
+
+
+# -- 6: steps that can never run, and placeholders that are typos ------------------------------------------------
+def steps(*items: str, clients: str = "") -> str:
+    return GOOD_HEAD + f'[[conversation]]\nname = "a"\n{clients}steps = [{", ".join(items)}]\n'
+
+
+CONTRADICTORY = [
+    (steps('{ send = "x" }', '{ expect-close = true }', '{ expect = "y" }'),
+     ["step 3", "'expect' after the 'expect-close' at step 2 can never run"]),
+    (steps('{ send = "x" }', '{ close = true }', '{ send = "z" }'), ["step 3", "'send' after the 'close' at step 2"]),
+    (steps('{ close = true }', '{ expect = "y" }'), ["step 2", "after the 'close' at step 1"]),
+    (steps('{ client = "p", send = "x" }', '{ client = "p", expect-close = true }', '{ client = "p", send-hex = "00" }',
+           clients='clients = ["p", "q"]\n'), ["step 3", "'send-hex' after the 'expect-close'", "of client 'p'"]),
+    (steps('{ send = "HI {clinet}" }'), ["step 1", "unknown placeholder '{clinet}'", "did you mean '{client}'"]),
+    (steps('{ send = "x" }', "{ expect-match = '^{name}$', example = '{name}' }"), ["step 2", "'{name}'"]),
+    (steps('{ send = "x" }', clients='clients = ["p{client}"]\n'), ["key 'clients'", "{client}"]),
+]
+
+
+@pytest.mark.parametrize("text, fragments", CONTRADICTORY)
+def test_steps_that_can_never_run_and_placeholder_typos_are_rejected_at_load(tmp_path, text, fragments):
+    message = load_error(tmp_path, text)
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_consistent_closes_quantifiers_and_other_clients_still_load(tmp_path):
+    text = steps('{ client = "p", send = "x{client}" }', '{ client = "p", expect-close = true }',
+                 '{ client = "p", close = true }', '{ client = "q", send = "y" }',
+                 "{ client = \"q\", expect-match = '^y{2,3}\\d{4}$', example = 'yy1234' }", '{ client = "q", close = true }',
+                 clients='clients = ["p", "q"]\n')
+    assert len(load_protocol_file(write(tmp_path, text)).first.steps) == 6

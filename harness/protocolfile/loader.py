@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.protocolfile.steporder import order_problem, unknown_placeholder
 from harness.protocols.framing import DEFAULT_MAX_FRAME, FrameCodec
 from harness.protocolfile.model import (
     CLOSE,
@@ -272,6 +273,8 @@ class _Loader:
             raise self.fail(f"key 'clients': expected a list of client names, e.g. [\"a\", \"b\"], got {clients!r}", shown)
         if len(set(clients)) != len(clients):
             raise self.fail(f"key 'clients': a client is named twice in {clients!r}", shown)
+        if any(PLACEHOLDER in c for c in clients):
+            raise self.fail(f"key 'clients': {PLACEHOLDER} is replaced only in steps, not in a client's name", shown)
         if "steps" not in table:
             raise self.fail("missing required key 'steps' (a conversation needs at least one step)", shown)
         steps = table["steps"]
@@ -279,6 +282,13 @@ class _Loader:
             raise self.fail("key 'steps': expected a list of at least one step, e.g. [{ send = \"...\" }]", shown)
         parsed = tuple(self.step(step, number, shown, tuple(clients), protocol)
                        for number, step in enumerate(steps, start=1))
+        for step in parsed:
+            problem = unknown_placeholder(step.text, step.pattern, step.example)
+            if problem:
+                raise self.fail(problem, shown, step.number)
+        order = order_problem(parsed)
+        if order is not None:
+            raise self.fail(order[1], shown, order[0])
         return Conversation(name=raw_name, steps=parsed, clients=tuple(clients), description=description, tier=tier)
 
     def step(self, table: Any, number: int, conv: str, clients: tuple[str, ...], protocol: ProtocolFile) -> Step:
