@@ -176,3 +176,23 @@ def test_consistent_closes_quantifiers_and_other_clients_still_load(tmp_path):
                  "{ client = \"q\", expect-match = '^y{2,3}\\d{4}$', example = 'yy1234' }", '{ client = "q", close = true }',
                  clients='clients = ["p", "q"]\n')
     assert len(load_protocol_file(write(tmp_path, text)).first.steps) == 6
+
+
+# -- 4: bytes after a conversation's last expected reply ------------------------------------------------------
+KV = ROOT / "examples" / "protocols" / "kv"
+
+
+def test_bytes_after_the_last_expected_reply_fail_the_conversation(harness):
+    result = harness("--protocol", str(KV / "kv.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--check", "conversation::set_then_get", server("kv_extra_line_after_reply.py"), "{port}")
+    assert result.outcomes() == {"conversation::set_then_get": "failed"}, result.stdout
+    message = result.check("conversation::set_then_get")["message"]
+    assert message.startswith("conversation 'set_then_get', step 6: the server sent 14 more bytes after the last "
+                              "expected reply: b'DEBUG deleted\\n'"), message
+
+
+def test_a_correct_server_passes_a_conversation_ending_with_an_expect(harness):
+    result = harness("--protocol", str(KV / "kv.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--check", "conversation::set_then_get", "--check", "framing::set_then_get.*",
+                     server("kv_good_threaded.py"), "{port}")
+    assert set(result.outcomes().values()) == {"passed"}, result.stdout

@@ -118,7 +118,7 @@ def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str,
     first = protocol.exchange.name
     texts = {
         SIMULTANEOUS: (f"--clients ({clients}) copies of the required conversations at once, labelled "
-                       f"c01…c{clients:02d} and dealt out in file order: c01 runs the first, c02 the second, and so on, "
+                       f"c01…c{clients:02d} and dealt out in file order: c01 runs the first required conversation, c02 the second, and so on, "
                        f"starting over after the last ({_names(protocol)}); all connected first, then interleaved",
                        "each copy gets exactly its own replies, as when run alone (no cross-talk, no client "
                        "waiting for another)"),

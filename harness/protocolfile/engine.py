@@ -184,10 +184,21 @@ class ConversationRun:
                     for step in stretch:
                         self.step(step)
                         self.done.add(step.number)
-            return
-        for step in self.conversation.steps:
-            self.step(step)
-            self.done.add(step.number)
+        else:
+            for step in self.conversation.steps:
+                self.step(step)
+                self.done.add(step.number)
+        self.nothing_left_over()
+
+    def nothing_left_over(self) -> None:
+        """Rule: bytes already read past a client's last expected reply fail the run, at no extra wait (what
+        arrives later is checked only by a final expect-nothing/expect-close; UDP keeps no such buffer)."""
+        for client in self.clients.values():
+            last = self.conversation.steps_of(client.name)[-1]
+            if client.reader is not None and client.reader.pending and last.kind in (EXPECT, MATCH):
+                extra = bytes(client.reader.pending)
+                raise self.failure(last, f"the server sent {len(extra)} more bytes after the last expected reply: "
+                                   f"{readable(extra)}", received=extra)
 
     def run_until(self, stop: Callable[[Step], bool]) -> Step | None:
         """Run steps as written until `stop(step)` holds; return that step (not run), or None."""
