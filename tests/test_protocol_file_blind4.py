@@ -196,3 +196,43 @@ def test_a_correct_server_passes_a_conversation_ending_with_an_expect(harness):
                      "--check", "conversation::set_then_get", "--check", "framing::set_then_get.*",
                      server("kv_good_threaded.py"), "{port}")
     assert set(result.outcomes().values()) == {"passed"}, result.stdout
+
+
+# -- 12, 14, 15: messages for TOML authors and students -----------------------------------------------------
+def test_a_missing_reference_says_where_it_was_looked_for(tmp_path):
+    from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
+
+    text = GOOD_HEAD + '[reference]\ncommand = ["ref_server.py", "{port}"]\n' + \
+        '[[conversation]]\nname = "a"\nsteps = [{ send = "x" }, { expect = "@reference" }]\n'
+    with pytest.raises(ReferenceUnavailable) as error:
+        reference_argv(load_protocol_file(write(tmp_path, text, "guess.toml")))
+    assert "'ref_server.py' is neither next to guess.toml" in str(error.value), error.value
+    assert "(not on PATH)" not in str(error.value)
+
+
+def test_messages_use_toml_spellings_and_patterns_as_written(tmp_path):
+    assert "got false" in load_error(tmp_path, steps('{ send = "x" }', '{ expect-close = false }'))
+    message = load_error(tmp_path, steps('{ send = "x" }', "{ expect-match = '^\\d+$', example = 'abc' }"))
+    assert "'^\\d+$' does not match its example 'abc'" in message, message
+
+
+def test_an_expect_match_failure_elides_a_long_example(tmp_path):
+    from harness.errors import CheckFailed
+    from harness.protocolfile.engine import ConversationRun
+    from harness.protocolfile.wire import Received
+
+    example = "ERR unknown command Z" + "x" * 3000
+    protocol = load_protocol_file(write(tmp_path, steps('{ send = "x" }', f"{{ expect-match = '^ERR .*$', "
+                                                        f"example = '{example}' }}")))
+    run = ConversationRun(protocol, protocol.first, None, reply_timeout=1.0)  # type: ignore[arg-type]
+    with pytest.raises(CheckFailed) as failure:
+        run.match(protocol.first.steps[1], Received(b"nope", b"nope\n"))
+    assert len(failure.value.message) < 300 and "(3021 characters)" in failure.value.message, failure.value.message
+
+
+def test_list_counts_sends_in_the_singular():
+    from harness.protocolfile.derive import describe
+    from harness.protocolfile.model import Conversation, Step
+
+    one = Conversation("a", (Step(1, "client", "send", text="x"),))
+    assert describe(one).endswith("(1 step, 1 send)")

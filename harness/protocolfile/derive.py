@@ -54,7 +54,8 @@ def describe(conversation: Conversation) -> str:
     about = conversation.description or f"the conversation {conversation.name!r}"
     sends = sum(1 for s in conversation.steps if s.kind == SEND)
     clients = f", {len(conversation.clients)} clients" if len(conversation.clients) > 1 else ""
-    return f"{about} ({len(conversation.steps)} steps, {sends} sends{clients})"
+    steps = len(conversation.steps)
+    return f"{about} ({steps} step{'s' * (steps != 1)}, {sends} send{'s' * (sends != 1)}{clients})"
 
 
 def framing_plans(protocol: ProtocolFile) -> list[str]:

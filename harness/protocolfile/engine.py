@@ -316,7 +316,7 @@ class ConversationRun:
                                f"{exc.start}), so it cannot match {pattern_shown(pattern)}", received=got.raw) from None
         if re.fullmatch(pattern, text) is None:
             raise self.failure(step, f"the reply {readable(got.message)} does not match {pattern_shown(pattern)} "
-                               f"(e.g. {step.example!r})", received=got.raw)
+                               f"(e.g. {pattern_shown(step.example_for(self.label))})", received=got.raw)
 
     def receive(self, client: _Client, step: Step, timeout: float, expected: bytes | None) -> Received:
         if client.udp is None:

@@ -37,6 +37,7 @@ from harness.protocolfile.model import (
     ProtocolFile,
     Reference,
     Step,
+    pattern_shown,
 )
 
 TOP_KEYS = ("name", "transport", "framing", "line-ending", "encoding", "length-format", "pipelining",
@@ -361,9 +362,9 @@ class _Loader:
             try:
                 compiled = re.compile(pattern)
             except re.error as exc:
-                raise fail(f"'expect-match' is not a valid regular expression: {exc} in {value!r}") from None
+                raise fail(f"'expect-match' is not a valid regular expression: {exc} in {pattern_shown(value)}") from None
             if compiled.fullmatch(example.replace(PLACEHOLDER, SOLO_LABEL)) is None:
-                raise fail(f"'expect-match' {value!r} does not match its example {example!r} "
+                raise fail(f"'expect-match' {pattern_shown(value)} does not match its example {pattern_shown(example)} "
                            "(the pattern must match the whole message)")
             return Step(kind=MATCH, pattern=value, example=example, **common)
         if action == "expect-close":

@@ -67,6 +67,9 @@ class Step:
     def regex(self, label: str) -> str:
         return (self.pattern or "").replace(PLACEHOLDER, label)
 
+    def example_for(self, label: str) -> str:
+        return (self.example or "").replace(PLACEHOLDER, label)
+
     @property
     def is_expect(self) -> bool:
         return self.kind in (EXPECT, MATCH, CLOSE_EXPECTED, NOTHING)
