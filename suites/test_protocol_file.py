@@ -2,9 +2,11 @@
 
 conversation:: each conversation as written; framing:: each conversation
 coalesced, one byte per segment and cut at random; concurrency:: every
-conversation in many copies at once, and the protocol-independent checks with
-the first conversation as the exchange. The shutdown suite (test_shutdown.py)
-applies unchanged, with its clients in the middle of the first conversation.
+required conversation in many copies at once, and the protocol-independent
+checks with the first required conversation as the exchange (a recommended
+conversation's failure must never fail a required check). The shutdown suite
+(test_shutdown.py) applies unchanged, with its clients in the middle of that
+conversation.
 
 Thin: the engine (harness.protocolfile.engine) runs the conversations and
 tells the failures; here is only what each check does.
@@ -26,7 +28,7 @@ from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.protocolfile import load_protocol_file
 from harness.protocolfile.derive import SIMULTANEOUS, sequential_runs
-from harness.protocolfile.engine import Answers, ConversationRun, Segmentation
+from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.explain import (
     ONE_AT_A_TIME,
     WHOLE_MESSAGE,
@@ -38,6 +40,7 @@ from harness.protocolfile.explain import (
 )
 from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
+from harness.protocolfile.plans import Segmentation
 from harness.protocolfile.reference import answers_for
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
@@ -97,8 +100,8 @@ def connect_timeout(settings: Settings) -> float:
 
 def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
               label: str = SOLO_LABEL) -> None:
-    with ConversationRun(protocol, protocol.first, endpoint, reply_timeout=settings.reply_timeout, label=label,
-                         answers=answers(request, settings, protocol, protocol.first)) as run:
+    with ConversationRun(protocol, protocol.exchange, endpoint, reply_timeout=settings.reply_timeout, label=label,
+                         answers=answers(request, settings, protocol, protocol.exchange)) as run:
         run.run()
 
 
@@ -106,7 +109,7 @@ def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol
                     conversations: tuple[Conversation, ...] | None = None) -> None:
     """Run each conversation once alone (label c00) before a check's situation: a conversation that fails
     even alone is its own failure (conversation::NAME tells it), and the hints of this check would not fit."""
-    for conversation in conversations or (protocol.first,):
+    for conversation in conversations or (protocol.exchange,):
         try:
             with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
                                  answers=answers(request, settings, protocol, conversation)) as run:
@@ -185,15 +188,15 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
 
 # -- concurrency:: ------------------------------------------------------------------------
 @check(SIMULTANEOUS, protocols=PF,
-       description="--clients copies of the file's conversations at once, labelled c01…c50 and dealt out in "
-                   "file order (c01 the first conversation, c02 the second, …, starting over after the last), all "
-                   "connected first, then interleaved",
+       description="--clients copies of the file's required conversations at once, labelled c01…c50 and dealt "
+                   "out in file order (c01 the first required conversation, c02 the second, …, starting over after "
+                   "the last), all connected first, then interleaved",
        expectation="each copy gets exactly its own replies, as when run alone")
 def test_simultaneous_conversations(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
     known = answers(request, settings, protocol)
-    conversations = protocol.conversations
+    conversations = protocol.required  # a recommended conversation's failure must not fail this required check
     run_alone_first(request, settings, protocol, instance.endpoint, conversations)
     runs = [ConversationRun(protocol, conversations[(copy - 1) % len(conversations)], instance.endpoint,
                             reply_timeout=settings.reply_timeout, label=label_for(copy), answers=known,
@@ -287,8 +290,8 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     probe = instance.probe
     run_alone_first(request, settings, protocol, instance.endpoint)
     descriptors = probe.open_fds(instance.pids())
-    vanishing = ConversationRun(protocol, protocol.first, instance.endpoint, reply_timeout=settings.reply_timeout,
-                                label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.first))
+    vanishing = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
+                                label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
     try:
         with suppress(CheckFailed):  # whether it answers right is the conversation check's business
             vanishing.run_until(after_first_expect())
@@ -358,7 +361,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
     if not within:
         raise CheckFailed(
             f"the server held {before} open descriptors before {made} runs of the conversation "
-            f"{protocol.first.name!r} (one connection after another) and {after} after them "
+            f"{protocol.exchange.name!r} (one connection after another) and {after} after them "
             f"(tolerance +{FD_TOLERANCE}): close each accepted socket when its client leaves (recv() returned b'')")
 
 
@@ -378,6 +381,6 @@ def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     used = busy_while_idle(instance)
     if used:
         raise CheckFailed(
-            f"the server used {used} with no client talking to it (after three runs of {protocol.first.name!r}; "
+            f"the server used {used} with no client talking to it (after three runs of {protocol.exchange.name!r}; "
             f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): when recv() returns b'' the client has "
             "closed: break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")

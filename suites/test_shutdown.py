@@ -55,7 +55,7 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
     After both, the server is inside a conversation: it has answered once and
     is blocked reading the rest of a message.
     """
-    if settings.protocol_file:  # SPEC §6: the first exchange of the first conversation, then half the next message
+    if settings.protocol_file:  # SPEC §6: the first exchange of the first required conversation, then half the next
         from harness.protocolfile import load_protocol_file
         from harness.protocolfile.first_exchange import opening_messages
 

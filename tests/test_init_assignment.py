@@ -82,6 +82,7 @@ def test_unknown_protocol_and_missing_protocol_file_are_usage_errors(tmp_path):
 
 
 def test_a_protocol_file_that_exists_is_named_relative_to_the_assignment(tmp_path):
-    (tmp_path / "kv.toml").write_text('name = "kv"\n')
+    (tmp_path / "kv.toml").write_text('name = "kv"\ntransport = "tcp"\nframing = "line"\n[[conversation]]\n'
+                                      'name = "c1"\nsteps = [{ send = "a" }]\n')
     data = tomllib.loads(assignment_text("kv.toml", tmp_path))
     assert data["protocol"] == "kv.toml" and "echo" not in data["suites"]

@@ -292,7 +292,7 @@ def test_protocol_check_counts_in_the_singular(tmp_path):
 def test_list_says_plainly_which_conversation_each_copy_runs():
     result = subprocess.run([sys.executable, "-m", "harness", "list", "--protocol", KV_FILE],
                             capture_output=True, text=True, timeout=60)
-    assert "c01 runs the first conversation, c02 the second" in result.stdout
+    assert "c01 runs the first required conversation, c02 the second" in result.stdout
     assert "c04 'set_then_get'" in result.stdout  # three conversations: the fourth copy starts over
 
 

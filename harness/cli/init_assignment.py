@@ -11,13 +11,18 @@ Rules of this module:
   shared equally among the others, each suite's total shared among its checks.
 - It never overwrites an assignment file unless told to (`--force`).
 - A protocol file (`harness init kv.toml`) must already exist: the starter
-  protocol file and reference server are `starter_protocol_files`' job.
+  protocol file and reference server are `starter_protocol_files`' job. Its
+  path is relative to the current directory, as every path on the command
+  line; the file names it relative to itself (portable in a bundle).
+- What the protocol file sets, the assignment file does not override: an
+  option the file sets (`reply-timeout`) is written commented out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from typing import Any
 from harness.assignment import FILE_NAME, GRADESCOPE_VISIBILITY
 from harness.checks import OPT_IN_SUITES, SUITES, load_catalogue
 from harness.errors import ConfigError, ExitCode
+from harness.protocolfile import load_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.results.apportion import share_out
 from harness.settings import OPTION_BY_NAME
@@ -57,7 +63,7 @@ def init_command(args: argparse.Namespace) -> int:
     try:
         if target.exists() and not args.force:
             raise ConfigError(f"{target} already exists (--force replaces it)")
-        text = assignment_text(args.protocol, directory)
+        text = assignment_text(_relative_to(args.protocol, directory), directory)
         directory.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except ConfigError as error:
@@ -74,23 +80,36 @@ def init_command(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _relative_to(protocol: str, directory: Path) -> str:
+    """A protocol file given on the command line (relative to the current directory) as the assignment file
+    names it: relative to the folder it is written in. A built-in protocol's name is kept."""
+    if not protocol.endswith(".toml"):
+        return protocol
+    if not Path(protocol).is_file():
+        starter_protocol_files(Path(protocol))
+    return Path(os.path.relpath(Path(protocol).absolute(), directory.absolute())).as_posix()
+
+
 def starter_protocol_files(protocol_file: Path) -> list[Path]:
     """Hook for protocol files (SPEC §6): write a starter protocol file and reference
     server at `protocol_file` and return what was written. Not written here yet, so
     `harness init kv.toml` needs the file to exist."""
     raise ConfigError(f"protocol file not found: {str(protocol_file)!r}; write it first "
-                      "(docs/protocols.md), then run harness init again")
+                      "(docs/protocol-files.md), then run harness init again")
 
 
 def assignment_text(protocol: str, directory: Path) -> str:
     """The commented assignment file for a built-in protocol or a protocol file (relative to `directory`)."""
+    file_sets: dict[str, Any] = {}
     if protocol in PROTOCOLS:
         summary = PROTOCOLS[protocol].summary
         checks = [c.id for c in load_catalogue().values() if protocol in c.protocols and c.suite not in OPT_IN_SUITES]
         suites = [s for s in SUITES if any(c.startswith(f"{s}::") for c in checks)]
     elif protocol.endswith(".toml"):
-        if not (directory / protocol).is_file():
-            starter_protocol_files(directory / protocol)
+        path = Path(os.path.normpath(directory / protocol))  # `directory` may not exist yet
+        if not path.is_file():
+            starter_protocol_files(path)
+        file_sets = _set_by_protocol_file(path)
         summary = f"the protocol file {protocol}, relative to this file"
         suites = [s for s in SUITES if s not in OPT_IN_SUITES and s != "echo"]
         checks = [f"{suites[0]}::NAME"]
@@ -116,7 +135,7 @@ def assignment_text(protocol: str, directory: Path) -> str:
         f'# checks = ["{suites[0]}::*"]    # only the checks matching these ids (glob patterns)',
         f'# exclude = ["{checks[-1]}"]    # never these',
         "",
-        *[_option_line(name) for name in (*COMMON_OPTIONS, *PROTOCOL_OPTIONS.get(protocol, ()))],
+        *[_option_line(name, file_sets) for name in (*COMMON_OPTIONS, *PROTOCOL_OPTIONS.get(protocol, ()))],
         _option_line("strict"),
         "# port = 9000             # only if the assignment demands a fixed port (grading then runs one at a time)",
         "",
@@ -139,8 +158,19 @@ def assignment_text(protocol: str, directory: Path) -> str:
     return "\n".join(lines)
 
 
-def _option_line(name: str) -> str:
+def _set_by_protocol_file(path: Path) -> dict[str, Any]:
+    """The run options the protocol file sets itself (a bad file is a usage error now, not at the first run)."""
+    protocol = load_protocol_file(path)
+    return {"reply-timeout": protocol.reply_timeout} if "reply-timeout" in protocol.keys else {}
+
+
+def _option_line(name: str, file_sets: dict[str, Any] | None = None) -> str:
+    """`name = default  # help`; commented out, with the protocol file's value, when the protocol file sets it
+    (a value here would override the file's)."""
     option = OPTION_BY_NAME[name]
+    if file_sets and name in file_sets:
+        line = f"# {name} = {file_sets[name]!r}"
+        return f"{line:<24} # the protocol file sets it; a value here overrides the file's. {option.help}"
     value = option.default
     if isinstance(value, bool):
         shown = "true" if value else "false"

@@ -8,9 +8,10 @@ and shutdown checks from the file. Modules, by role:
 - `wire`      — how one message becomes bytes and is read back, per framing.
 - `engine`    — runs one conversation over a socket with a segmentation plan.
 - `explain`   — how a derived check's failure is told, by what the harness saw.
-- `first_exchange` — the first conversation's bytes, for the protocol-independent checks.
+- `first_exchange` — the first required conversation's bytes, for the protocol-independent checks.
 - `derive`    — the derived checks: ids, descriptions, expectations, tiers.
 - `reference` — `@reference` answers, recorded once per run from the reference server.
+- `steporder` — steps that can never run as written (after a close), unknown placeholders.
 - `checkfile` — `harness protocol check FILE`.
 
 Nothing here imports pytest; `suites/test_protocol_file.py` is the thin caller.

@@ -4,8 +4,9 @@ For each conversation NAME: `conversation::NAME` (as written);
 `framing::NAME.coalesced` (only with `pipelining`), `framing::NAME.bytewise`,
 `framing::NAME.random` — none for `datagram`, and for `none` only the
 coalesced one, as an informational demonstration. Then
-`concurrency::simultaneous_conversations`, the protocol-independent
-concurrency checks run with the first conversation (declared in
+`concurrency::simultaneous_conversations` (copies of the required
+conversations only), the protocol-independent concurrency checks run with
+the first required conversation (`ProtocolFile.exchange`) (declared in
 `suites/test_protocol_file.py` under the ids the echo suites use) and the
 shutdown suite, unchanged.
 
@@ -19,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checks import CATALOGUE, INFORMATIONAL, PROTOCOL_FILE, Check
-from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM, WRITTEN
 from harness.protocolfile.model import SEND, Conversation, ProtocolFile
+from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM, WRITTEN
 
 SIMULTANEOUS = "concurrency::simultaneous_conversations"
-#: The descriptor-leak check runs the first conversation until it has made this many connections
+#: The descriptor-leak check runs the first required conversation until it has made this many connections
 #: (6 times its tolerance of 10: a leak of one descriptor per connection cannot hide), in at least
 #: SEQUENTIAL_MIN_RUNS runs, and then stops: a correct server never costs the check's whole time budget.
 SEQUENTIAL_CONNECTIONS = 60
@@ -53,7 +54,8 @@ def describe(conversation: Conversation) -> str:
     about = conversation.description or f"the conversation {conversation.name!r}"
     sends = sum(1 for s in conversation.steps if s.kind == SEND)
     clients = f", {len(conversation.clients)} clients" if len(conversation.clients) > 1 else ""
-    return f"{about} ({len(conversation.steps)} steps, {sends} sends{clients})"
+    steps = len(conversation.steps)
+    return f"{about} ({steps} step{'s' * (steps != 1)}, {sends} send{'s' * (sends != 1)}{clients})"
 
 
 def framing_plans(protocol: ProtocolFile) -> list[str]:
@@ -100,23 +102,24 @@ def register(protocol: ProtocolFile) -> list[DerivedCheck]:
 
 
 def sequential_runs(protocol: ProtocolFile) -> int:
-    """How many times the descriptor-leak check runs the first conversation (each of its clients connects once a run)."""
-    return max(SEQUENTIAL_MIN_RUNS, -(-SEQUENTIAL_CONNECTIONS // len(protocol.first.clients)))
+    """How many times the descriptor-leak check runs the first required conversation (each of its clients connects once a run)."""
+    return max(SEQUENTIAL_MIN_RUNS, -(-SEQUENTIAL_CONNECTIONS // len(protocol.exchange.clients)))
 
 
 def _names(protocol: ProtocolFile, limit: int = 3) -> str:
     """E.g. "c01 'set_then_get', c02 'unknown_key', c03 'shared_store', c04 'set_then_get'…"."""
-    count = len(protocol.conversations)
-    shown = [f"c{i + 1:02d} {protocol.conversations[i % count].name!r}" for i in range(min(count, limit) + 1)]
+    required = protocol.required
+    count = len(required)
+    shown = [f"c{i + 1:02d} {required[i % count].name!r}" for i in range(min(count, limit) + 1)]
     return ", ".join(shown) + "…"
 
 
 def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str, tuple[str, str]]:
-    """Descriptions and expectations of the fixed-id checks, told with this file's first conversation."""
-    first = protocol.first.name
+    """Descriptions and expectations of the fixed-id checks, told with this file's first required conversation."""
+    first = protocol.exchange.name
     texts = {
-        SIMULTANEOUS: (f"--clients ({clients}) copies of the conversations at once, labelled c01…c{clients:02d} and "
-                       f"dealt out in file order: c01 runs the first conversation, c02 the second, and so on, "
+        SIMULTANEOUS: (f"--clients ({clients}) copies of the required conversations at once, labelled "
+                       f"c01…c{clients:02d} and dealt out in file order: c01 runs the first required conversation, c02 the second, and so on, "
                        f"starting over after the last ({_names(protocol)}); all connected first, then interleaved",
                        "each copy gets exactly its own replies, as when run alone (no cross-talk, no client "
                        "waiting for another)"),

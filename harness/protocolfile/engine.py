@@ -28,27 +28,17 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 from harness.clients import reply_address
 from harness.clients.connection import TcpConnection
 from harness.clients.patience import PATIENCE
-from harness.clients.segmentation import (
-    BYTEWISE_EDGE,
-    BYTEWISE_LIMIT,
-    PAUSE,
-    Plan,
-    all_in_one,
-    one_byte_per_segment_bounded,
-    random_split,
-)
+from harness.clients.segmentation import PAUSE
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed, CheckNotRun
 from harness.evidence.bytesdiff import describe_mismatch, readable
 from harness.protocolfile.model import (
-    BARRIERS,
     CLOSE,
     CLOSE_EXPECTED,
     EXPECT,
@@ -61,40 +51,16 @@ from harness.protocolfile.model import (
     Step,
     pattern_shown,
 )
+from harness.protocolfile.plans import COALESCED, Segmentation, stretches
 from harness.protocolfile.wire import Received, StreamReader, Wire
 from harness.protocolfile.wire_hints import expect_hint
 from harness.server.launcher import Endpoint
 
-WRITTEN, COALESCED, BYTEWISE, RANDOM = "written", "coalesced", "bytewise", "random"
-PLANS = (WRITTEN, COALESCED, BYTEWISE, RANDOM)
 UDP_SENDS = 3
 #: A UDP request longer than this, followed by a reply cut short, is blamed on a small recvfrom() buffer.
 CUT_REQUEST_MIN = 512
 #: Reference answers: (conversation name, step number) -> the message the reference server sent.
 Answers = dict[tuple[str, int], bytes]
-
-
-@dataclass(frozen=True)
-class Segmentation:
-    plan: str = WRITTEN
-    seed: int = 0
-
-    def describe(self) -> str:
-        return {
-            WRITTEN: "as written: each send one write",
-            COALESCED: "coalesced: within each stretch of one client's steps, all its sends in one segment, "
-                       "then its expects",
-            BYTEWISE: f"bytewise: every send one byte per segment, {PAUSE * 1000:g} ms apart (a send over "
-                      f"{BYTEWISE_LIMIT} bytes: its first and last {BYTEWISE_EDGE} bytes so, its middle in pieces)",
-            RANDOM: f"random: every send cut at seeded random offsets (seed {self.seed}; replay with --seed {self.seed})",
-        }[self.plan]
-
-    def cut(self, data: bytes, header_size: int, rng: random.Random) -> Plan:
-        if self.plan == BYTEWISE and len(data) > 1:
-            return one_byte_per_segment_bounded(len(data))
-        if self.plan == RANDOM and len(data) > 1:
-            return random_split([len(data)], header_size, rng, "seeded random cuts", max_cuts=8)
-        return all_in_one(max(1, len(data)), "one write")
 
 
 class _Client:
@@ -187,10 +153,21 @@ class ConversationRun:
                     for step in stretch:
                         self.step(step)
                         self.done.add(step.number)
-            return
-        for step in self.conversation.steps:
-            self.step(step)
-            self.done.add(step.number)
+        else:
+            for step in self.conversation.steps:
+                self.step(step)
+                self.done.add(step.number)
+        self.nothing_left_over()
+
+    def nothing_left_over(self) -> None:
+        """Rule: bytes already read past a client's last expected reply fail the run, at no extra wait (what
+        arrives later is checked only by a final expect-nothing/expect-close; UDP keeps no such buffer)."""
+        for client in self.clients.values():
+            last = self.conversation.steps_of(client.name)[-1]
+            if client.reader is not None and client.reader.pending and last.kind in (EXPECT, MATCH):
+                extra = bytes(client.reader.pending)
+                raise self.failure(last, f"the server sent {len(extra)} more bytes after the last expected reply: "
+                                   f"{readable(extra)}", received=extra)
 
     def run_until(self, stop: Callable[[Step], bool]) -> Step | None:
         """Run steps as written until `stop(step)` holds; return that step (not run), or None."""
@@ -310,7 +287,7 @@ class ConversationRun:
                                f"{exc.start}), so it cannot match {pattern_shown(pattern)}", received=got.raw) from None
         if re.fullmatch(pattern, text) is None:
             raise self.failure(step, f"the reply {readable(got.message)} does not match {pattern_shown(pattern)} "
-                               f"(e.g. {step.example!r})", received=got.raw)
+                               f"(e.g. {pattern_shown(step.example_for(self.label))})", received=got.raw)
 
     def receive(self, client: _Client, step: Step, timeout: float, expected: bytes | None) -> Received:
         if client.udp is None:
@@ -405,15 +382,3 @@ class ConversationRun:
         if expected is not None and received:
             lines.append(describe_mismatch(expected, received))
         return CheckFailed(message, expected=expected, received=received, detail="\n".join(lines))
-
-
-def stretches(steps: tuple[Step, ...]) -> list[list[Step]]:
-    """Cut a conversation at its barriers: a step of another client, expect-nothing, close, expect-close."""
-    result: list[list[Step]] = []
-    for step in steps:
-        if (result and step.kind not in BARRIERS and result[-1][-1].kind not in BARRIERS
-                and result[-1][-1].client == step.client):
-            result[-1].append(step)
-        else:
-            result.append([step])
-    return result

@@ -13,8 +13,9 @@ Pure text: no sockets here.
 from __future__ import annotations
 
 from harness.errors import CheckFailed
-from harness.protocolfile.engine import BYTEWISE, COALESCED, RANDOM, ConversationRun
+from harness.protocolfile.engine import ConversationRun
 from harness.protocolfile.model import Conversation, ProtocolFile
+from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM
 
 #: The likely cause of a framing failure, by plan, once the conversation passed as written (the cuts matter).
 SEGMENTATION_CAUSES = {

@@ -1,4 +1,4 @@
-"""The first conversation's bytes, for the protocol-independent checks: the
+"""The first required conversation's bytes, for the protocol-independent checks: the
 concurrency suite's stalled and vanishing clients and the shutdown suite's
 clients held mid-conversation use a protocol file's own messages.
 
@@ -13,8 +13,8 @@ from harness.protocolfile.wire import Wire
 
 
 def first_send(protocol: ProtocolFile, label: str = SOLO_LABEL) -> bytes:
-    """The message of the first conversation's first send, unframed."""
-    step = next((s for s in protocol.first.steps if s.kind == SEND), None)
+    """The message of the first required conversation's first send, unframed."""
+    step = next((s for s in protocol.exchange.steps if s.kind == SEND), None)
     return step.payload(label) if step is not None else b""
 
 
@@ -31,9 +31,9 @@ def half_message(protocol: ProtocolFile, message: bytes) -> bytes:
 
 def opening_messages(protocol: ProtocolFile, label: str = SOLO_LABEL) -> tuple[bytes, bytes]:
     """(the first exchange's sends, half of the next message) of the first
-    client of the first conversation: shutdown's "mid-conversation"."""
+    client of the first required conversation: shutdown's "mid-conversation"."""
     wire = Wire(protocol)
-    conversation = protocol.first
+    conversation = protocol.exchange
     steps = conversation.steps_of(conversation.first_client)
     complete = bytearray()
     index = 0

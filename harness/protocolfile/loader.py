@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import math
 import re
 import struct
 import tomllib
@@ -34,7 +35,10 @@ from harness.protocolfile.model import (
     ProtocolFile,
     Reference,
     Step,
+    pattern_shown,
 )
+from harness.protocolfile.steporder import order_problem, unknown_placeholder
+from harness.protocols.framing import DEFAULT_MAX_FRAME, FrameCodec
 
 TOP_KEYS = ("name", "transport", "framing", "line-ending", "encoding", "length-format", "pipelining",
             "reply-timeout", "reference", "conversation")
@@ -49,6 +53,11 @@ TIERS = ("required", "recommended")
 #: Keys that apply only to one framing.
 FRAMING_ONLY = {"line-ending": "line", "length-format": "length"}
 REFERENCE_ANSWER = "@reference"
+#: The longest wait a step may ask for (timeout, expect-nothing): an hour; beyond it is a typo, and a wait the
+#: operating system cannot express (inf, 1e9 s) would show up as the server's failure.
+MAX_SECONDS = 3600.0
+#: The largest UDP payload over IPv4 (65535 - 8 - 20).
+MAX_DATAGRAM = 65507
 HEX_PAIRS = re.compile(r"\s*(?:[0-9A-Fa-f]{2}\s*)*")
 
 _CACHE: dict[Path, ProtocolFile] = {}
@@ -90,6 +99,15 @@ def load_protocol_file(path: str | Path) -> ProtocolFile:
     loaded = _Loader(shown, resolved).load(data)
     _CACHE[resolved] = loaded
     return loaded
+
+
+def toml_value(value: Any) -> str:
+    """A value as a TOML author writes it (true, not True; inf, not 'inf')."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return repr(value)
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
@@ -167,6 +185,10 @@ class _Loader:
                 raise self.fail(f"two conversations are named {conversation.name!r}: names make the check ids, "
                                 "they must be unique", f"{conversation.name!r} (#{index + 1})")
             parsed.append(conversation)
+        if not any(c.tier == "required" for c in parsed):
+            raise self.fail("every conversation has tier = \"recommended\": make at least one required (the default) "
+                            "— the concurrency and shutdown checks are required and run only required "
+                            "conversations, so that a recommended conversation's failure stays a warning")
         return ProtocolFile(**{**protocol.__dict__, "conversations": tuple(parsed)})
 
     def text_key(self, data: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -178,9 +200,27 @@ class _Loader:
         return value
 
     def seconds(self, value: Any, where: str, conversation: str | None = None, step: int | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self.fail(f"{where}: expected a number of seconds above 0, got {value!r}", conversation, step)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not 0 < value <= MAX_SECONDS):
+            raise self.fail(f"{where}: expected a finite number of seconds above 0 and at most {MAX_SECONDS:g}, "
+                            f"got {toml_value(value)}", conversation, step)
         return float(value)
+
+    def fits_framing(self, step: Step, protocol: ProtocolFile, fail: Any) -> Step:
+        """A message the framing cannot carry is the file's error, found now: not a run's internal error
+        blamed on the server."""
+        if protocol.framing == "length":
+            largest, carrier = (FrameCodec(protocol.length_format, DEFAULT_MAX_FRAME).largest,
+                                f"a frame with the length header {protocol.length_format!r}")
+        elif protocol.framing == "datagram":
+            largest, carrier = MAX_DATAGRAM, "a UDP datagram"
+        else:
+            return step
+        size = len(step.payload(SOLO_LABEL))
+        if size > largest:
+            what = "cannot be sent" if step.kind == SEND else "can never arrive"
+            raise fail(f"a {size}-byte message {what}: {carrier} carries at most {largest} bytes")
+        return step
 
     def check_length_format(self, length_format: str) -> None:
         try:
@@ -234,6 +274,8 @@ class _Loader:
             raise self.fail(f"key 'clients': expected a list of client names, e.g. [\"a\", \"b\"], got {clients!r}", shown)
         if len(set(clients)) != len(clients):
             raise self.fail(f"key 'clients': a client is named twice in {clients!r}", shown)
+        if any(PLACEHOLDER in c for c in clients):
+            raise self.fail(f"key 'clients': {PLACEHOLDER} is replaced only in steps, not in a client's name", shown)
         if "steps" not in table:
             raise self.fail("missing required key 'steps' (a conversation needs at least one step)", shown)
         steps = table["steps"]
@@ -241,6 +283,13 @@ class _Loader:
             raise self.fail("key 'steps': expected a list of at least one step, e.g. [{ send = \"...\" }]", shown)
         parsed = tuple(self.step(step, number, shown, tuple(clients), protocol)
                        for number, step in enumerate(steps, start=1))
+        for step in parsed:
+            problem = unknown_placeholder(step.text, step.pattern, step.example)
+            if problem:
+                raise self.fail(problem, shown, step.number)
+        order = order_problem(parsed)
+        if order is not None:
+            raise self.fail(order[1], shown, order[0])
         return Conversation(name=raw_name, steps=parsed, clients=tuple(clients), description=description, tier=tier)
 
     def step(self, table: Any, number: int, conv: str, clients: tuple[str, ...], protocol: ProtocolFile) -> Step:
@@ -290,12 +339,13 @@ class _Loader:
             if framing == "line" and protocol.line_ending in value:
                 raise fail(f"'{action}' contains the line ending {protocol.line_ending!r}: one step is one line "
                            "(the line ending is added); write two steps")
-            return Step(kind=kind, text=value, **common)
+            return self.fits_framing(Step(kind=kind, text=value, **common), protocol, fail)
         if action in ("send-hex", "expect-hex"):
             raw = self.hex(value, fail, action)
             if framing == "line" and protocol.line_ending.encode(protocol.encoding) in raw:
                 raise fail(f"'{action}' contains the line ending: one step is one line (the line ending is added)")
-            return Step(kind=SEND if action == "send-hex" else EXPECT, raw=raw, **common)
+            return self.fits_framing(Step(kind=SEND if action == "send-hex" else EXPECT, raw=raw, **common), protocol,
+                                     fail)
         if action == "expect-match":
             if framing == "none":
                 raise fail("'expect-match' is not allowed with framing \"none\" "
@@ -312,14 +362,14 @@ class _Loader:
             try:
                 compiled = re.compile(pattern)
             except re.error as exc:
-                raise fail(f"'expect-match' is not a valid regular expression: {exc} in {value!r}") from None
+                raise fail(f"'expect-match' is not a valid regular expression: {exc} in {pattern_shown(value)}") from None
             if compiled.fullmatch(example.replace(PLACEHOLDER, SOLO_LABEL)) is None:
-                raise fail(f"'expect-match' {value!r} does not match its example {example!r} "
+                raise fail(f"'expect-match' {pattern_shown(value)} does not match its example {pattern_shown(example)} "
                            "(the pattern must match the whole message)")
             return Step(kind=MATCH, pattern=value, example=example, **common)
         if action == "expect-close":
             if value is not True:
-                raise fail(f"'expect-close' takes true, got {value!r}")
+                raise fail(f"'expect-close' takes true, got {toml_value(value)}")
             if protocol.transport == "udp":
                 raise fail("'expect-close' does not apply to UDP (there is no connection to close)")
             return Step(kind=CLOSE_EXPECTED, **common)
@@ -327,7 +377,7 @@ class _Loader:
             seconds = self.seconds(value, "'expect-nothing'", conv, number)
             return Step(kind=NOTHING, seconds=seconds, **common)
         if value is not True:  # close
-            raise fail(f"'close' takes true, got {value!r}")
+            raise fail(f"'close' takes true, got {toml_value(value)}")
         return Step(kind=CLOSE, **common)
 
     def encodable(self, text: str, protocol: ProtocolFile, fail: Any) -> None:

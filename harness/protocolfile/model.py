@@ -67,6 +67,9 @@ class Step:
     def regex(self, label: str) -> str:
         return (self.pattern or "").replace(PLACEHOLDER, label)
 
+    def example_for(self, label: str) -> str:
+        return (self.example or "").replace(PLACEHOLDER, label)
+
     @property
     def is_expect(self) -> bool:
         return self.kind in (EXPECT, MATCH, CLOSE_EXPECTED, NOTHING)
@@ -131,6 +134,18 @@ class ProtocolFile:
     @property
     def first(self) -> Conversation:
         return self.conversations[0]
+
+    @property
+    def required(self) -> tuple[Conversation, ...]:
+        """The conversations whose failure is a failure. Only these run in the crowd and as the exchange of the
+        protocol-independent checks (required checks): a recommended conversation's failure stays a warning.
+        The loader makes sure there is at least one."""
+        return tuple(c for c in self.conversations if c.tier == "required")
+
+    @property
+    def exchange(self) -> Conversation:
+        """The conversation of the protocol-independent concurrency and shutdown checks: the first required one."""
+        return self.required[0]
 
     def conversation(self, name: str) -> Conversation:
         return next(c for c in self.conversations if c.name == name)

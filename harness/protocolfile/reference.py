@@ -8,6 +8,8 @@ sandbox and limits, the reference's command, from the protocol file's folder).
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,6 +37,9 @@ def reference_argv(protocol: ProtocolFile) -> list[str]:
     try:
         if candidate.exists():
             return resolve(str(candidate), rest)
+        if os.sep not in first and shutil.which(first) is None:
+            raise ConfigError(f"{first!r} is neither next to {protocol.path.name} (the command is relative to its "
+                              "folder) nor a program on PATH")
         return resolve(first, rest, dashdash=True)
     except ConfigError as error:
         raise ReferenceUnavailable(f"{protocol.path.name}: [reference] command: {error}") from None

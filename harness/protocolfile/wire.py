@@ -33,7 +33,7 @@ from harness.clients.connection import TcpConnection, recv_and_ack
 from harness.clients.patience import PatienceMemory
 from harness.deadline import Deadline
 from harness.protocolfile.model import ProtocolFile
-from harness.protocols.framing import FrameCodec, FrameError
+from harness.protocols.framing import DEFAULT_MAX_FRAME, FrameCodec, FrameError
 
 #: The largest message read when its size is not known in advance (expect-match, @reference).
 UNKNOWN_SIZE_CAP = 1024 * 1024
@@ -48,7 +48,7 @@ class Wire:
     def __init__(self, protocol: ProtocolFile) -> None:
         self.framing = protocol.framing
         self.ending = protocol.line_ending.encode(protocol.encoding)
-        self.codec = FrameCodec(protocol.length_format, 16 * 1024 * 1024)
+        self.codec = FrameCodec(protocol.length_format, DEFAULT_MAX_FRAME)
 
     @property
     def header_size(self) -> int:
