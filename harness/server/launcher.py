@@ -178,23 +178,25 @@ class ServerProcess:
         self.tree.adopt(self.process.pid)
         self.launched_at = started
 
-    def wait_until_ready(self) -> Endpoint:
-        """Wait (within the startup timeout, counted from the launch) until it listens."""
+    def wait_until_ready(self, assigned_port_grace: float = readiness.ASSIGNED_PORT_GRACE) -> Endpoint:
+        """Wait (within the startup timeout, counted from the launch) until it listens;
+        `assigned_port_grace`: how long a listener elsewhere waits for the assigned port."""
         if self.endpoint is not None:
             return self.endpoint
         assert self.launched_at is not None, "launch() first"
-        self.endpoint = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at))
+        self.endpoint = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at), assigned_port_grace)
         self.startup_s = time.monotonic() - self.launched_at
         return self.endpoint
 
-    def _wait_ready(self, deadline: Deadline) -> Endpoint:
+    def _wait_ready(self, deadline: Deadline, assigned_port_grace: float) -> Endpoint:
         spec = self.spec
         assert self.process is not None
         process = self.process
         try:
             sockets, source = readiness.wait_until_listening(
                 self.probe, spec.transport, self.port, bool(spec.fixed_port),
-                lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline)
+                lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline,
+                assigned_port_grace)
         except readiness.ExitedEarly:
             raise self._exited_early() from None
         except readiness.WrongTransport as wrong:
