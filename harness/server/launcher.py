@@ -184,16 +184,17 @@ class ServerProcess:
         if self.endpoint is not None:
             return self.endpoint
         assert self.launched_at is not None, "launch() first"
-        self.endpoint = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at), assigned_port_grace)
-        self.startup_s = time.monotonic() - self.launched_at
+        self.endpoint, listening_since = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at),
+                                                          assigned_port_grace)
+        self.startup_s = listening_since - self.launched_at  # without the wait for an assigned port that never came
         return self.endpoint
 
-    def _wait_ready(self, deadline: Deadline, assigned_port_grace: float) -> Endpoint:
+    def _wait_ready(self, deadline: Deadline, assigned_port_grace: float) -> tuple[Endpoint, float]:
         spec = self.spec
         assert self.process is not None
         process = self.process
         try:
-            sockets, source = readiness.wait_until_listening(
+            listening = readiness.wait_until_listening(
                 self.probe, spec.transport, self.port, bool(spec.fixed_port),
                 lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline,
                 assigned_port_grace)
@@ -207,7 +208,7 @@ class ServerProcess:
             message = readiness.not_listening_message(spec.transport, self.port, spec.startup_timeout,
                                                       timeout.seen_other, spec.fixed_port is None, exited)
             raise ServerStartError(message, self.output_tail()) from None
-        return self._endpoint(sockets, source)
+        return self._endpoint(listening.sockets, listening.source), listening.since
 
     def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
         for sock in sockets:

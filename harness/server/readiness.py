@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from harness.deadline import Deadline, poll_until
 from harness.system.probe import SystemProbe
@@ -34,6 +35,16 @@ OTHER_TRANSPORT_GRACE = 0.3
 #: How long, once the server listens on another port, it may still take to
 #: listen on its assigned port (a status port opened before a slow start).
 ASSIGNED_PORT_GRACE = 2.0
+
+
+class Listening(NamedTuple):
+    """Where the server listens: the sockets to use, the port's source
+    ("fixed", "assigned" or "discovered"), and since when (time.monotonic()):
+    a discovered port was ready before the grace for the assigned one ran out."""
+
+    sockets: list[SocketInfo]
+    source: str
+    since: float
 
 
 class ExitedEarly(Exception):
@@ -86,9 +97,8 @@ def choose_port(probe_sockets: list[SocketInfo], rng: random.Random, avoid: froz
 def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: bool,
                          pids: Callable[[bool], list[int]], exited: Callable[[], bool],
                          deadline: Deadline,
-                         assigned_port_grace: float = ASSIGNED_PORT_GRACE) -> tuple[list[SocketInfo], str]:
-    """Poll the server's tree until it listens: the sockets to use, and the
-    port's source ("fixed", "assigned" or "discovered").
+                         assigned_port_grace: float = ASSIGNED_PORT_GRACE) -> Listening:
+    """Poll the server's tree until it listens.
 
     `pids(with_token)` lists the server's live tree, `exited()` says whether
     its first process has exited. A port other than `port` is taken only once
@@ -102,7 +112,7 @@ def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: b
     elsewhere: list[SocketInfo] = []  # listening on another port, waited out below
     elsewhere_since = 0.0
 
-    def ready() -> tuple[list[SocketInfo], str] | None:
+    def ready() -> Listening | None:
         nonlocal seen_other, empty_scans, other_since, elsewhere, elsewhere_since
         has_exited = exited()
         found = pids(has_exited) or pids(True)
@@ -119,11 +129,11 @@ def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: b
         sockets = probe.bound_sockets(found, transport)
         wanted = [s for s in sockets if s.local_port == port]
         if wanted:
-            return wanted, "fixed" if fixed else "assigned"
+            return Listening(wanted, "fixed" if fixed else "assigned", time.monotonic())
         if sockets and not fixed:
             elsewhere, elsewhere_since = sockets, elsewhere_since or time.monotonic()
             if time.monotonic() - elsewhere_since >= assigned_port_grace:
-                return sockets, "discovered"
+                return Listening(sockets, "discovered", elsewhere_since)
             return None  # it may still take its assigned port: a status port came first
         elsewhere, elsewhere_since = [], 0.0
         seen_other = sockets + probe.bound_sockets(found, "udp" if transport == "tcp" else "tcp")
@@ -139,7 +149,7 @@ def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: b
     if result:
         return result
     if elsewhere:  # the startup timeout cut the grace short
-        return elsewhere, "discovered"
+        return Listening(elsewhere, "discovered", elsewhere_since)
     raise NotListening(seen_other)
 
 
