@@ -202,7 +202,38 @@ def test_server_ignoring_the_assigned_port_is_discovered(harness):
     run = harness("--suite", "echo", server("tcp_echo_hardcoded_port.py"))
     assert run.returncode == 0, run.stdout
     assert run.report["server"]["port_source"] == "discovered"
-    assert "discovered" in run.stdout
+    assert "note: the server ignored the assigned port; discovered it listening on TCP 127.0.0.1:" in run.stdout
+
+
+def header_argv(stdout: str) -> list[str]:
+    line = next(line for line in stdout.splitlines() if line.startswith("harness · protocol"))
+    return line.partition(" · server: ")[2].split()
+
+
+def test_header_shows_the_port_the_server_was_started_with_not_the_one_found(harness):
+    own = free_port()
+    run = harness("--suite", "echo", "-k", "single_message", server("tcp_echo_hardcoded_port.py"), str(own), "{port}")
+    assert run.report["server"]["port"] == own and run.report["server"]["port_source"] == "discovered"
+    *_, fixed, given = header_argv(run.stdout)
+    assert fixed == str(own) and given.isdigit() and int(given) != own, run.stdout
+    assert "started_port" not in run.report["server"]  # the report's fields are unchanged
+
+
+def test_a_status_port_opened_first_is_not_graded(harness):
+    # It listens on port+1000 at once and on the assigned port 1 s later.
+    run = harness("--suite", "echo", server("tcp_echo_status_port_first.py"), "{port}")
+    assert run.returncode == 0, run.stdout
+    assert run.report["server"]["port_source"] == "assigned"
+    assert header_argv(run.stdout)[-1] == str(run.report["server"]["port"])
+    assert "ignored the assigned port" not in run.stdout
+
+
+def test_decoy_ports_do_not_choose_which_socket_is_graded(harness):
+    # Correct echoes on port+1 and port+2 at once; an upper-casing one on the assigned port 0.5 s later.
+    run = harness("--suite", "echo", "-k", "single_message", server("hostile_decoy_ports.py"), "{port}")
+    assert run.returncode == 1, run.stdout
+    assert run.report["server"]["port_source"] == "assigned"
+    assert run.outcomes() == {"echo::single_message": "failed"}
 
 
 def test_fixed_port(harness):

@@ -47,8 +47,9 @@ class TerminalUI:
             return
         self.header_shown = True
         command = server.command
-        if server.port is not None:
-            command = [arg.replace("{port}", str(server.port)) for arg in command]
+        started_port = server.started_port or server.port  # the tested port may be one it found itself
+        if started_port is not None:
+            command = [arg.replace("{port}", str(started_port)) for arg in command]
         self.say(f"harness · protocol {protocol_name} · server: {shlex.join(command)}")
 
     def print_result(self, result: CheckResult, server: ServerInfo) -> None:

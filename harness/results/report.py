@@ -61,6 +61,9 @@ class ServerInfo:
     startup_s: float | None = None
     startup_error: str | None = None
     listening: str | None = None
+    #: The port put in the server's `{port}` and $PORT (not in the report: the
+    #: terminal header shows the command as really run, even on a discovered port).
+    started_port: int | None = None
 
 
 @dataclass
@@ -86,7 +89,8 @@ class Report:
         return counts
 
     def to_json(self) -> dict[str, Any]:
-        server = {k: v for k, v in asdict(self.server).items() if k != "listening" or v is not None}
+        server = {k: v for k, v in asdict(self.server).items()
+                  if k != "started_port" and (k != "listening" or v is not None)}
         data: dict[str, Any] = {
             "harness_version": __version__,
             "protocol": self.protocol,

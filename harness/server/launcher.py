@@ -178,23 +178,26 @@ class ServerProcess:
         self.tree.adopt(self.process.pid)
         self.launched_at = started
 
-    def wait_until_ready(self) -> Endpoint:
-        """Wait (within the startup timeout, counted from the launch) until it listens."""
+    def wait_until_ready(self, assigned_port_grace: float = readiness.ASSIGNED_PORT_GRACE) -> Endpoint:
+        """Wait (within the startup timeout, counted from the launch) until it listens;
+        `assigned_port_grace`: how long a listener elsewhere waits for the assigned port."""
         if self.endpoint is not None:
             return self.endpoint
         assert self.launched_at is not None, "launch() first"
-        self.endpoint = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at))
-        self.startup_s = time.monotonic() - self.launched_at
+        self.endpoint, listening_since = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at),
+                                                          assigned_port_grace)
+        self.startup_s = listening_since - self.launched_at  # without the wait for an assigned port that never came
         return self.endpoint
 
-    def _wait_ready(self, deadline: Deadline) -> Endpoint:
+    def _wait_ready(self, deadline: Deadline, assigned_port_grace: float) -> tuple[Endpoint, float]:
         spec = self.spec
         assert self.process is not None
         process = self.process
         try:
-            sockets, source = readiness.wait_until_listening(
+            listening = readiness.wait_until_listening(
                 self.probe, spec.transport, self.port, bool(spec.fixed_port),
-                lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline)
+                lambda with_token: self.pids(with_token=with_token), lambda: process.poll() is not None, deadline,
+                assigned_port_grace)
         except readiness.ExitedEarly:
             raise self._exited_early() from None
         except readiness.WrongTransport as wrong:
@@ -205,7 +208,7 @@ class ServerProcess:
             message = readiness.not_listening_message(spec.transport, self.port, spec.startup_timeout,
                                                       timeout.seen_other, spec.fixed_port is None, exited)
             raise ServerStartError(message, self.output_tail()) from None
-        return self._endpoint(sockets, source)
+        return self._endpoint(listening.sockets, listening.source), listening.since
 
     def _endpoint(self, sockets: list[SocketInfo], source: str) -> Endpoint:
         for sock in sockets:

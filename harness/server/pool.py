@@ -12,6 +12,12 @@ fresh instance instead of 3 s. Not done for a fixed or self-chosen port (two
 instances would collide), nor for a CPU-bound start (on two cores the spares
 would slow each other and the check under way), nor for a fast one (nothing
 to gain). Unused spares are stopped with the rest.
+
+The assigned port is waited for (`readiness.ASSIGNED_PORT_GRACE`) when an
+instance listens elsewhere first. Once one instance was discovered on a port
+of its own after that wait, later instances are not waited for again: a
+hard-coded port costs the grace once per test process, not once per start.
+Each instance still gets the assigned port if it listens there when found.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ServerStartError
+from harness.server import readiness
 from harness.server.launcher import ServerProcess, ServerSpec
 from harness.system.safe_files import remove_tree
 
@@ -42,6 +49,8 @@ class ServerPool:
         self._instances: list[ServerProcess] = []
         self._spares: list[ServerProcess] = []
         self._start_ahead = False
+        #: An instance was discovered on a port of its own: do not wait for the assigned port again.
+        self._ignores_assigned_port = False
         self._root = Path(tempfile.mkdtemp(prefix="harness-run-"))
 
     def _new(self) -> ServerProcess:
@@ -78,7 +87,7 @@ class ServerPool:
             else:
                 instance = self._new()
                 instance.launch(port)
-            instance.wait_until_ready()
+            instance.wait_until_ready(0.0 if self._ignores_assigned_port else readiness.ASSIGNED_PORT_GRACE)
         except ServerStartError as error:
             instance.stop()
             if port is None:
@@ -86,6 +95,8 @@ class ServerPool:
                 self._drop_spares()
             raise
         self.ever_started = True
+        if instance.endpoint is not None and instance.endpoint.port_source == "discovered":
+            self._ignores_assigned_port = True
         if self.first_facts is None:
             self.first_facts = self.facts(instance)
             self._start_ahead = self._worth_spares(instance)
@@ -136,6 +147,7 @@ class ServerPool:
             "command": list(self.spec.argv),
             "port": endpoint.port if endpoint else instance.port or None,
             "port_source": endpoint.port_source if endpoint else None,
+            "started_port": instance.port or None,
             "startup_s": round(instance.startup_s, 4) if instance.startup_s is not None else None,
             "startup_error": None,
             "listening": endpoint.listening if endpoint else None,

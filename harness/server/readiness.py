@@ -6,6 +6,10 @@ Rules (no pytest, no processes started here; `harness.server.launcher` is the ca
   clients' ephemeral ports.
 - Port, in order: the fixed `--port`; the assigned port if the server listens
   on it; else the port the server (or a child) really listens on — "discovered".
+  A listener on another port does not end the wait at once: the server was
+  given its port (`{port}`, `$PORT`), and may open a status port first, or a
+  decoy to be graded on. The assigned port is waited for `ASSIGNED_PORT_GRACE`
+  more (never past the startup timeout); only then is the other port taken.
 - A server holding its assigned port with the other transport (a UDP server
   run as a TCP one) is told so after `OTHER_TRANSPORT_GRACE`, not at the timeout.
 - The server is gone (exited before it listened) only when its first process
@@ -18,6 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from harness.deadline import Deadline, poll_until
 from harness.system.probe import SystemProbe
@@ -27,6 +32,19 @@ ASSIGNED_PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-609
 #: How long a server may hold its assigned port with the other transport (a
 #: UDP socket for a TCP run) before it is taken as a server of that transport.
 OTHER_TRANSPORT_GRACE = 0.3
+#: How long, once the server listens on another port, it may still take to
+#: listen on its assigned port (a status port opened before a slow start).
+ASSIGNED_PORT_GRACE = 2.0
+
+
+class Listening(NamedTuple):
+    """Where the server listens: the sockets to use, the port's source
+    ("fixed", "assigned" or "discovered"), and since when (time.monotonic()):
+    a discovered port was ready before the grace for the assigned one ran out."""
+
+    sockets: list[SocketInfo]
+    source: str
+    since: float
 
 
 class ExitedEarly(Exception):
@@ -78,20 +96,24 @@ def choose_port(probe_sockets: list[SocketInfo], rng: random.Random, avoid: froz
 
 def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: bool,
                          pids: Callable[[bool], list[int]], exited: Callable[[], bool],
-                         deadline: Deadline) -> tuple[list[SocketInfo], str]:
-    """Poll the server's tree until it listens: the sockets to use, and the
-    port's source ("fixed", "assigned" or "discovered").
+                         deadline: Deadline,
+                         assigned_port_grace: float = ASSIGNED_PORT_GRACE) -> Listening:
+    """Poll the server's tree until it listens.
 
     `pids(with_token)` lists the server's live tree, `exited()` says whether
-    its first process has exited. Raises `ExitedEarly`, `WrongTransport` or,
-    at the deadline, `NotListening`.
+    its first process has exited. A port other than `port` is taken only once
+    the server has listened there `assigned_port_grace` s without listening on
+    `port`, or at the deadline. Raises `ExitedEarly`, `WrongTransport` or, at
+    the deadline, `NotListening`.
     """
     seen_other: list[SocketInfo] = []
     empty_scans = 0
     other_since = 0.0
+    elsewhere: list[SocketInfo] = []  # listening on another port, waited out below
+    elsewhere_since = 0.0
 
-    def ready() -> tuple[list[SocketInfo], str] | None:
-        nonlocal seen_other, empty_scans, other_since
+    def ready() -> Listening | None:
+        nonlocal seen_other, empty_scans, other_since, elsewhere, elsewhere_since
         has_exited = exited()
         found = pids(has_exited) or pids(True)
         if not found:
@@ -107,9 +129,13 @@ def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: b
         sockets = probe.bound_sockets(found, transport)
         wanted = [s for s in sockets if s.local_port == port]
         if wanted:
-            return wanted, "fixed" if fixed else "assigned"
+            return Listening(wanted, "fixed" if fixed else "assigned", time.monotonic())
         if sockets and not fixed:
-            return sockets, "discovered"
+            elsewhere, elsewhere_since = sockets, elsewhere_since or time.monotonic()
+            if time.monotonic() - elsewhere_since >= assigned_port_grace:
+                return Listening(sockets, "discovered", elsewhere_since)
+            return None  # it may still take its assigned port: a status port came first
+        elsewhere, elsewhere_since = [], 0.0
         seen_other = sockets + probe.bound_sockets(found, "udp" if transport == "tcp" else "tcp")
         if any(s.local_port == port and s.transport != transport for s in seen_other):
             other_since = other_since or time.monotonic()
@@ -122,6 +148,8 @@ def wait_until_listening(probe: SystemProbe, transport: str, port: int, fixed: b
     result = poll_until(ready, deadline, interval=0.002, max_interval=0.02)
     if result:
         return result
+    if elsewhere:  # the startup timeout cut the grace short
+        return Listening(elsewhere, "discovered", elsewhere_since)
     raise NotListening(seen_other)
 
 
