@@ -21,6 +21,12 @@ Rules:
   so a server's leftover children stay visible to the shutdown checks. When
   the init dies (the harness killed it, or bwrap died with the harness —
   `--die-with-parent`) the kernel kills everything in the namespace.
+- What the server can read of its sandbox says nothing of the check under
+  way (SPEC §5.1): the init's command line (`/proc/1/cmdline`) holds the
+  status pipe's fd, the uid, the scratch copy's path (a random name) and the
+  server's own command; the environment is not in it, but the init's own
+  (bwrap is started with the server's environment and hands it on; the
+  `PWD` bwrap adds is dropped).
 - `SandboxedProcess` stands for the server's process in the launcher: its
   pid is the server's own (host view), so signals reach the server exactly as
   without the sandbox, and its return code is the server's, not bwrap's.
@@ -39,13 +45,13 @@ from pathlib import Path
 
 from harness.system import processes
 
-#: PID 1 of the sandbox: argv = STATUS_FD UID CWD NAME=VALUE... -- COMMAND...; stdlib only, no site.
+#: PID 1 of the sandbox: argv = STATUS_FD UID CWD -- COMMAND...; the server's environment is the
+#: init's own (never in its argv, which the server reads at /proc/1/cmdline); stdlib only, no site.
 INIT = r"""
 import os, signal, sys
 status_fd, uid, cwd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-split = sys.argv.index("--", 4)
-env = dict(item.split("=", 1) for item in sys.argv[4:split])
-argv = sys.argv[split + 1:]
+env = {name: value for name, value in os.environ.items() if name != "PWD"}  # bwrap's, not the server's
+argv = sys.argv[5:]
 import ctypes
 prctl = ctypes.CDLL(None, use_errno=True).prctl
 pid = os.fork()
@@ -99,7 +105,7 @@ def unavailable_reason() -> str | None:
         return "bubblewrap needs Linux"
     read_end, write_end = os.pipe()
     try:
-        argv = command(found, Path("/"), None, [shutil.which("true") or "/bin/true"], {}, write_end, None, 16)
+        argv = command(found, Path("/"), None, [shutil.which("true") or "/bin/true"], write_end, None, 16)
         completed = subprocess.run(argv, pass_fds=(write_end,), stdin=subprocess.DEVNULL, capture_output=True,
                                    timeout=20)
     except (OSError, subprocess.SubprocessError) as error:
@@ -135,9 +141,10 @@ def _parents(folder: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], env: dict[str, str], status_fd: int,
+def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], status_fd: int,
             uid: int | None, tmpfs_mib: int | None) -> list[str]:
-    """The bwrap command line that runs `argv` (with `env`) as described in the rules above."""
+    """The bwrap command line that runs `argv` as described in the rules above; bwrap is
+    started with the server's environment (the init passes its own on)."""
     as_root = os.geteuid() == 0
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--as-pid-1"]
@@ -168,8 +175,7 @@ def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], env: 
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # the init's, gone with its uid switch
     init = os.path.realpath(sys.executable)
     args += ["--", init, "-I", "-S", "-c", INIT, str(status_fd), str(uid if as_root and uid is not None else -1),
-             str(copy or ""),
-             *(f"{k}={v}" for k, v in env.items()), "--", *argv]
+             str(copy or ""), "--", *argv]
     return args
 
 

@@ -164,8 +164,8 @@ class Sandbox:
 
         def wrap(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
             tmpfs = self.limits.memory_mib
-            argv_ = bwrap.command(executable, workdir, copy, argv, env, write_end, uid, tmpfs)
-            return argv_, {"PATH": env.get("PATH", "/usr/bin:/bin")}
+            argv_ = bwrap.command(executable, workdir, copy, argv, write_end, uid, tmpfs)
+            return argv_, env  # bwrap hands its environment to the init, which gives it to the server
 
         def adopt(outer: Any) -> Any:
             os.close(write_end)
