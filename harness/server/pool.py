@@ -16,12 +16,12 @@ to gain). Unused spares are stopped with the rest.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ServerStartError
 from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system.run_folders import instance_folder, make_run_folder
 from harness.system.safe_files import remove_tree
 
 #: Instances started ahead for a slow, mostly waiting server.
@@ -42,10 +42,10 @@ class ServerPool:
         self._instances: list[ServerProcess] = []
         self._spares: list[ServerProcess] = []
         self._start_ahead = False
-        self._root = Path(tempfile.mkdtemp(prefix="harness-run-"))
+        self._root = make_run_folder()  # and stale ones of killed runs removed
 
     def _new(self) -> ServerProcess:
-        instance = ServerProcess(self.spec, workdir=self._root / f"server-{len(self._instances)}")
+        instance = ServerProcess(self.spec, workdir=instance_folder(self._root))
         self._instances.append(instance)
         return instance
 
