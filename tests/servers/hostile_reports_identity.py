@@ -1,7 +1,9 @@
 """HOSTILE (nosy): an echo server that first prints, as one `IDENTITY {json}` line on stderr,
 everything it can read of who and where it is — its environment, argv, cwd, hostname, its
 own and PID 1's command lines, its cgroup, where its output goes, its mounts — to find
-something that tells one instance (so one check) from another. Then echoes correctly."""
+something that tells one instance (so one check) from another. Then echoes in capitals
+and ignores SIGINT and SIGTERM, so that every echo and shutdown check fails and the report shows each instance's line (the output of passed checks is not
+kept). The line is kept short (the report keeps an output's last 2000 bytes)."""
 import json, os, signal, socket, sys, threading
 
 def read(path, limit=20000):
@@ -29,9 +31,9 @@ def command_line(pid):
 def ours(text):
     return [line for line in text.splitlines() if "harness" in line or "server-" in line]
 
-seen = {"env": dict(os.environ), "argv": sys.argv, "cwd": os.getcwd(), "hostname": socket.gethostname(),
+seen = {"uid": os.getuid(), "env": dict(os.environ), "argv": sys.argv, "cwd": os.getcwd(), "hostname": socket.gethostname(),
         "pid1_cmdline": command_line(1), "self_cmdline": command_line("self"),
-        "parent_cmdline": command_line(os.getppid()), "cgroup": read("/proc/self/cgroup"),
+        "parent_cmdline": "pid 1" if os.getppid() == 1 else command_line(os.getppid()), "cgroup": read("/proc/self/cgroup"),
         "stdout": link("/proc/self/fd/1"), "stderr": link("/proc/self/fd/2"),
         "mounts": [" ".join(line.split()[3:5]) for line in ours(read("/proc/self/mountinfo"))]}
 print("IDENTITY " + json.dumps(seen, separators=(",", ":")), file=sys.stderr, flush=True)
