@@ -12,7 +12,7 @@ Rules (SPEC §7):
   run of tracebacks are put back together by their shape (each traceback is
   a header, frames, an exception line), and caret lines (`^^^^`), which
   interleave into garbage first and add nothing a student needs, are left out.
-- The scratch copy's path (`/tmp/harness-run-…/server-3/submission/`) is left
+- The scratch copy's path (`/tmp/harness-run-…/server-1f0c9a2e/submission/`) is left
   out of file names: the student knows their own files by name.
 
 Pure text in, text out (no pytest), so every rule is testable alone. The JSON
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_SCRATCH = re.compile(r"""(?:/[^\s"']*)?/harness-run-[^/\s"']+/server-\d+/submission/""")
+_SCRATCH = re.compile(r"""(?:/[^\s"']*)?/harness-run-[^/\s"']+/server-[^/\s"']+/submission/""")
 _START = re.compile(r"^(Exception in thread .*|Traceback \(most recent call last\):)$")
 _CARETS = re.compile(r"^[\s^~]*[\^~][\s^~]*$")
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")

@@ -22,13 +22,12 @@ Each instance still gets the assigned port if it listens there when found.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from harness.errors import ServerStartError
 from harness.server import readiness
 from harness.server.launcher import ServerProcess, ServerSpec
+from harness.system.run_folders import instance_folder, make_run_folder
 from harness.system.safe_files import remove_tree
 
 #: Instances started ahead for a slow, mostly waiting server.
@@ -51,10 +50,10 @@ class ServerPool:
         self._start_ahead = False
         #: An instance was discovered on a port of its own: do not wait for the assigned port again.
         self._ignores_assigned_port = False
-        self._root = Path(tempfile.mkdtemp(prefix="harness-run-"))
+        self._root = make_run_folder()  # and stale ones of killed runs removed
 
     def _new(self) -> ServerProcess:
-        instance = ServerProcess(self.spec, workdir=self._root / f"server-{len(self._instances)}")
+        instance = ServerProcess(self.spec, workdir=instance_folder(self._root))
         self._instances.append(instance)
         return instance
 

@@ -21,6 +21,11 @@ Rules:
   so a server's leftover children stay visible to the shutdown checks. When
   the init dies (the harness killed it, or bwrap died with the harness —
   `--die-with-parent`) the kernel kills everything in the namespace.
+- What the server can read of its sandbox says nothing of the check under
+  way (SPEC §5.1): the init's command line (`/proc/1/cmdline`) holds the
+  uid, the scratch copy's path (a random name) and the server's own command;
+  the status pipe is always its fd 3; the environment comes in an unnamed
+  file it reads and closes before the server starts (see `INIT`).
 - `SandboxedProcess` stands for the server's process in the launcher: its
   pid is the server's own (host view), so signals reach the server exactly as
   without the sandbox, and its return code is the server's, not bwrap's.
@@ -39,13 +44,36 @@ from pathlib import Path
 
 from harness.system import processes
 
-#: PID 1 of the sandbox: argv = STATUS_FD UID CWD NAME=VALUE... -- COMMAND...; stdlib only, no site.
+#: PID 1 of the sandbox: argv = UID CWD -- COMMAND...; stdlib only, no site. It inherits two
+#: descriptors beyond 0-2: the server's environment (a file, NAME=VALUE\0..., read and closed)
+#: and the status pipe (moved to fd 3). Neither is in its argv (/proc/1/cmdline): the fd number
+#: would say how many instances the harness had running, the environment the instance folder;
+#: nor in its own environment, so the sweeps by marker never take the init for a server process.
 INIT = r"""
-import os, signal, sys
-status_fd, uid, cwd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-split = sys.argv.index("--", 4)
-env = dict(item.split("=", 1) for item in sys.argv[4:split])
-argv = sys.argv[split + 1:]
+import os, signal, stat, sys
+uid, cwd = int(sys.argv[1]), sys.argv[2]
+argv = sys.argv[4:]
+status_fd = env_fd = -1
+for fd in range(3, 65536):
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        continue
+    if stat.S_ISFIFO(mode):
+        status_fd = fd
+    elif stat.S_ISREG(mode):
+        env_fd = fd
+    if status_fd >= 0 and env_fd >= 0:
+        break
+chunks = []
+while chunk := os.read(env_fd, 65536):
+    chunks.append(chunk)
+os.close(env_fd)
+env = dict(item.split("=", 1) for item in b"".join(chunks).decode("utf-8", "surrogateescape").split("\0") if item)
+if status_fd != 3:
+    os.dup2(status_fd, 3)
+    os.close(status_fd)
+    status_fd = 3
 import ctypes
 prctl = ctypes.CDLL(None, use_errno=True).prctl
 pid = os.fork()
@@ -98,19 +126,41 @@ def unavailable_reason() -> str | None:
     if not sys.platform.startswith("linux"):
         return "bubblewrap needs Linux"
     read_end, write_end = os.pipe()
+    env_fd = unnamed_file()
+    write_environment(env_fd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     try:
-        argv = command(found, Path("/"), None, [shutil.which("true") or "/bin/true"], {}, write_end, None, 16)
-        completed = subprocess.run(argv, pass_fds=(write_end,), stdin=subprocess.DEVNULL, capture_output=True,
-                                   timeout=20)
+        argv = command(found, Path("/"), None, [shutil.which("true") or "/bin/true"], None, 16)
+        completed = subprocess.run(argv, pass_fds=(write_end, env_fd), stdin=subprocess.DEVNULL,
+                                   capture_output=True, timeout=20)
     except (OSError, subprocess.SubprocessError) as error:
         return f"bwrap could not run: {error}"
     finally:
-        os.close(write_end)
-        os.close(read_end)
+        for fd in (write_end, read_end, env_fd):
+            os.close(fd)
     if completed.returncode != 0:
         text = (completed.stderr or b"").decode(errors="replace").strip().splitlines()
         return f"bwrap does not work here: {text[-1] if text else f'exit {completed.returncode}'}"
     return None
+
+
+def unnamed_file() -> int:
+    """A descriptor of a new file without a name (gone with its last descriptor)."""
+    try:
+        return os.memfd_create("environment")
+    except (AttributeError, OSError):
+        import tempfile
+
+        with tempfile.TemporaryFile() as file:
+            return os.dup(file.fileno())
+
+
+def write_environment(fd: int, env: dict[str, str]) -> None:
+    """Put `env` in the file `fd` for the init (NAME=VALUE\\0...), to be read from its start."""
+    data = b"".join(f"{name}={value}".encode("utf-8", "surrogateescape") + b"\0" for name, value in env.items())
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
 
 
 def _own_folders(program: str) -> list[str]:
@@ -135,9 +185,10 @@ def _parents(folder: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], env: dict[str, str], status_fd: int,
-            uid: int | None, tmpfs_mib: int | None) -> list[str]:
-    """The bwrap command line that runs `argv` (with `env`) as described in the rules above."""
+def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], uid: int | None,
+            tmpfs_mib: int | None) -> list[str]:
+    """The bwrap command line that runs `argv` as described in the rules above; bwrap is
+    started with two extra descriptors: the `write_environment()` file and the status pipe's write end."""
     as_root = os.geteuid() == 0
     args = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--as-pid-1"]
@@ -167,9 +218,8 @@ def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], env: 
     if as_root and uid is not None:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # the init's, gone with its uid switch
     init = os.path.realpath(sys.executable)
-    args += ["--", init, "-I", "-S", "-c", INIT, str(status_fd), str(uid if as_root and uid is not None else -1),
-             str(copy or ""),
-             *(f"{k}={v}" for k, v in env.items()), "--", *argv]
+    args += ["--", init, "-I", "-S", "-c", INIT, str(uid if as_root and uid is not None else -1),
+             str(copy or ""), "--", *argv]
     return args
 
 

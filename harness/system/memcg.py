@@ -29,8 +29,8 @@ Rules:
 from __future__ import annotations
 
 import functools
-import itertools
 import os
+import secrets
 import signal
 import sys
 import time
@@ -41,7 +41,6 @@ MIB = 1024 * 1024
 PREFIX = "harness-"
 #: How long `remove()` retries rmdir (a killed task leaves its cgroup when it is reaped).
 REMOVE_WITHIN = 2.0
-_serial = itertools.count()
 
 
 class MemoryCgroup:
@@ -125,7 +124,7 @@ def create(limit_mib: int) -> MemoryCgroup | None:
         return None
     folder, version = parent
     _remove_stale(folder)
-    path = folder / f"{PREFIX}{os.getpid()}-{next(_serial)}"
+    path = folder / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"  # no counter: the server reads its cgroup
     try:
         os.mkdir(path, 0o755)
     except OSError:

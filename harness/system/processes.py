@@ -190,6 +190,24 @@ def processes_with_env(variable: str, value: str) -> list[int]:
     return found
 
 
+def start_time(pid: int) -> int | None:
+    """When `pid` started, in a unit of this system's (clock ticks since boot on
+    Linux): the same pid with another start time is another process. None if gone."""
+    if PROC:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                raw = f.read()
+            return int(raw[raw.rfind(b")") + 2 :].split()[19])  # stat field 22
+        except (OSError, ValueError, IndexError):
+            return None
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).create_time() * 100)
+    except (psutil.Error, OSError):
+        return None
+
+
 def kill(pids: Iterable[int], sig: int = signal.SIGKILL) -> list[int]:
     """Send `sig` to each of `pids`; the ones it reached."""
     reached = []

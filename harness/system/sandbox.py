@@ -160,25 +160,23 @@ class Sandbox:
         executable = bwrap.executable()
         assert executable is not None
         read_end, write_end = os.pipe()
+        env_fd = bwrap.unnamed_file()
         copy = Path(cwd) if cwd else None
 
         def wrap(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-            tmpfs = self.limits.memory_mib
-            argv_ = bwrap.command(executable, workdir, copy, argv, env, write_end, uid, tmpfs)
+            bwrap.write_environment(env_fd, env)  # the server's env reaches the init as a file, never in argv
+            argv_ = bwrap.command(executable, workdir, copy, argv, uid, self.limits.memory_mib)
             return argv_, {"PATH": env.get("PATH", "/usr/bin:/bin")}
 
         def adopt(outer: Any) -> Any:
-            os.close(write_end)
+            close_all(write_end, env_fd)
             return bwrap.SandboxedProcess(outer, read_end)
 
         def abandon() -> None:
-            for fd in (read_end, write_end):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            close_all(read_end, write_end, env_fd)
 
-        return Prepared(argv, cwd, set_limits, uid, wrap=wrap, pass_fds=(write_end,), adopt=adopt, abandon=abandon)
+        return Prepared(argv, cwd, set_limits, uid, wrap=wrap, pass_fds=(write_end, env_fd), adopt=adopt,
+                        abandon=abandon)
 
     def uid_for(self, workdir: Path) -> int | None:
         """The unprivileged uid the server of `workdir` runs as, if it was dropped to one."""
@@ -231,6 +229,15 @@ class Sandbox:
 
 NO_UID = ("no unprivileged uid can be used here (none mapped, or no CAP_SETUID/CAP_SETGID): "
           "the server runs as root (no process limit)")
+
+
+def close_all(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def no_reach(program: str) -> str:
