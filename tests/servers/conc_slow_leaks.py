@@ -1,8 +1,8 @@
-"""BUGGY: a slow select() echo server (0.1 s of work per read) that never closes
-a connection when its client leaves (recv() returned b'' and the socket is
-only dropped from the select list). Slow, so that the descriptor-leak check
-runs out of its time budget: it must still see the leak in the connections
-that fit."""
+"""BUGGY: a slow select() echo server (0.1 s of work for each new connection's
+first message) that never closes a connection when its client leaves (recv()
+returned b'' and the socket is only dropped from the select list). Slow per
+connection, so that the descriptor-leak check runs out of its time budget: it
+must still see the leak in the connections that fit."""
 
 import select
 import socket
@@ -14,6 +14,7 @@ listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", int(sys.argv[1])))
 listener.listen(100)
 watched = [listener]
+greeted = set()  # connections whose first message has been worked on
 forgotten = []  # the leak: kept open, never read again
 try:
     while True:
@@ -24,7 +25,9 @@ try:
                 watched.append(conn)
                 continue
             data = sock.recv(65536)
-            time.sleep(0.1)  # slow work on each read
+            if sock not in greeted:
+                greeted.add(sock)
+                time.sleep(0.1)  # slow work for each new client
             if data:
                 sock.sendall(data)
             else:  # the bug: sock.close() is missing
