@@ -71,6 +71,7 @@ def test_protocol_check_accepts_a_reference_answer_without_the_label(tmp_path):
     result = protocol_check(tmp_path / "label_free.toml")
     assert "@reference answers are stable" in result.stdout, result.stdout + result.stderr
     assert "✗" not in result.stdout
+    assert "report: " not in result.stdout  # the derived run's report is deleted on return: not named
 
 
 # -- B1: `.bytewise` of a large send is bounded ---------------------------------------------

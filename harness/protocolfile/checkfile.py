@@ -156,8 +156,14 @@ def run_derived(protocol: ProtocolFile, argv: list[str], reply_timeout: float | 
         if reply_timeout:
             command += ["--reply-timeout", str(reply_timeout)]
         command += ["--", *argv]
-        completed = subprocess.run(command, cwd=str(protocol.path.parent), stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        with subprocess.Popen(command, cwd=str(protocol.path.parent), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, text=True, errors="replace",
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"}) as run:
+            assert run.stdout is not None
+            for line in run.stdout:  # as it comes, but not the path of a report deleted on return
+                if line.rstrip("\n") != f"report: {report}":
+                    print(line, end="", flush=True)
+        completed = subprocess.CompletedProcess(command, run.returncode)
         if completed.returncode not in (0, 1) and report.is_file():
             data = json.loads(report.read_text())
             error = (data.get("server") or {}).get("startup_error")
