@@ -116,14 +116,15 @@ class ConversationRun:
 
     def connect(self, pace: Callable[[], bool] | None = None) -> None:
         """Connect every client, in the order of `clients`; `pace()` is asked
-        before each TCP connect (False: the server's accept queue stayed full)."""
+        before each TCP connect (False: the connections already made were never accepted)."""
         for client in self.clients.values():
             if self.protocol.transport == "udp":
                 client.udp = UdpClient(self.endpoint, self.reply_timeout, tries=1)
                 continue
             if pace is not None and not pace():
-                raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect: the "
-                                   "server's accept queue stayed full (it stopped accepting connections)", before=True)
+                raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect in time: the "
+                                   "connections before it waited in the server's accept queue, never accepted (it "
+                                   "stopped accepting connections)", before=True)
             try:
                 client.conn = TcpConnection(self.endpoint, Deadline(self.connect_timeout))
             except CheckFailed as failure:

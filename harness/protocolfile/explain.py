@@ -54,7 +54,7 @@ def fails_alone(conversation: Conversation, failure: CheckFailed) -> CheckFailed
 
 # -- concurrency:: ------------------------------------------------------------------------
 #: Words of the engine's failures: a client's connect found the accept queue full; a reply that never came.
-ACCEPT_QUEUE_FULL = "accept queue stayed full"
+ACCEPT_QUEUE_FULL = "never accepted"
 NOTHING_IN_TIME = "arrived within"
 
 
@@ -72,7 +72,8 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
             break
     if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
         return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
-                           "connections while it served the first ones (its accept queue stayed full) — it serves "
+                           "connections while it served the first ones (the others waited in its accept queue, never "
+                           "accepted) — it serves "
                            "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
                            "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
     if connected < len(runs):
