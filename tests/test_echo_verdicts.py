@@ -102,3 +102,16 @@ def test_a_server_that_never_closes_is_waited_for_in_full_once_then_briefly(harn
     assert "within 2 s after the client half-closed" in run.check("echo::half_close")["message"]
     cut = run.check("echo::frees_closed_connection")["message"]
     assert cut.startswith("0.5 s after the client closed") and "not the full 2 s" in cut, cut
+
+
+def test_a_crash_by_a_signal_leads_the_failure_and_says_what_it_means(harness):
+    run = harness("--check", "echo::binary_bytes", server("tcp_echo_segfaults.py"), "{port}")
+    message = run.check("echo::binary_bytes")["message"]
+    assert message.startswith("the server was killed by SIGSEGV (an invalid memory access"), message
+    assert "what the client saw: nothing came back" in message
+
+
+def test_an_exit_of_its_own_still_follows_what_the_client_saw(harness):
+    run = harness("--protocol", "udp-echo", "-k", "binary_bytes", server("udp_decode_utf8.py"), "{port}")
+    message = run.check("echo::binary_bytes")["message"]
+    assert message.endswith(" — the server exited during this check (exit code 1)"), message

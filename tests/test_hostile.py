@@ -128,7 +128,7 @@ def test_a_server_killed_by_a_limit_mid_run_is_reported_with_that_limit(harness)
     run = harness("--suite", "echo", *FAST, "--memory-limit", "250", server("hostile_eats_memory_per_message.py"), "{port}")
     assert run.returncode == 1
     messages = [c.get("message") or "" for c in run.report["checks"]]
-    assert any("exited during this check" in m and "--memory-limit 250" in m for m in messages), messages
+    assert any(m.startswith("the server was killed by SIGKILL") and "--memory-limit 250" in m for m in messages), messages
 
 
 def processes_with(text: str) -> list[str]:

@@ -161,7 +161,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
             if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
-                explained["message"] += f" — the server exited during this check ({instance.exit_description()})"
+                explained["message"] = with_exit(explained["message"], instance.exit_code(),
+                                                 instance.exit_description())
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = not_shown_yet(instance.output_tail(), explained.get("detail")) or None
@@ -186,3 +187,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["startup_output"] = pool.startup_error.output_tail
     report.user_properties.append((PROPERTY, record))
     return report
+
+
+def with_exit(message: str, code: int | None, description: str) -> str:
+    """A failure's message with the server's exit during the check. Killed by a signal (a crash,
+    a limit, a kill), the death is the news and leads; the client's view follows. An exit of its
+    own comes after what the client saw (that is usually why it exited: an exception)."""
+    if code is not None and code < 0:
+        first, _, rest = message.partition("\n")
+        return f"the server was {description} during this check; what the client saw: {first}" + (
+            f"\n{rest}" if rest else "")
+    return f"{message} — the server exited during this check ({description})"

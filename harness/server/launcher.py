@@ -257,6 +257,12 @@ class ServerProcess:
         exited = poll_until(lambda: self.process.poll() is not None, deadline, interval=0.002, max_interval=0.02)
         return time.monotonic() - started if exited else None
 
+    def exit_code(self) -> int | None:
+        """The server's exit status (negative: killed by that signal); None while it runs."""
+        if self.process is None:
+            return None
+        return self.process.poll()
+
     def exit_description(self) -> str:
         if self.process is None or self.process.poll() is None:
             return "still running"
@@ -332,7 +338,18 @@ def describe_exit(code: int | None) -> str:
         return "still running"
     if code < 0:
         try:
-            return f"killed by {signal.Signals(-code).name}"
+            name = signal.Signals(-code).name
         except ValueError:
             return f"killed by signal {-code}"
+        crash = CRASHES.get(name)
+        return f"killed by {name}" + (f" ({crash})" if crash else "")
     return f"exit code {code}"
+
+
+#: Signals a program dies of by its own fault (a C or C++ server, an extension module): what each means.
+CRASHES = {
+    "SIGSEGV": "an invalid memory access: a write past a buffer's end, a NULL or freed pointer",
+    "SIGBUS": "an invalid memory access",
+    "SIGABRT": "the program aborted itself: a failed assert() or a corrupted heap",
+    "SIGFPE": "an arithmetic error: an integer division by zero",
+}
