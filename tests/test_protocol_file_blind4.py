@@ -236,3 +236,17 @@ def test_list_counts_sends_in_the_singular():
 
     one = Conversation("a", (Step(1, "client", "send", text="x"),))
     assert describe(one).endswith("(1 step, 1 send)")
+
+
+def test_a_concurrency_failure_with_a_different_reply_blames_shared_state_not_blocking():
+    from harness.errors import CheckFailed
+    from harness.protocolfile.explain import DEPENDS_ON_OTHER_CONNECTIONS, ONE_AT_A_TIME, fails_while
+
+    different = CheckFailed("conversation 'play', step 11: the reply differs from what the protocol requires",
+                            expected=b"GAMES 1 WON 1\n", received=b"GAMES 2 WON 2\n")
+    told = fails_while("while another client stayed connected and silent", different, ONE_AT_A_TIME)
+    assert DEPENDS_ON_OTHER_CONNECTIONS in told.message and ONE_AT_A_TIME not in told.message
+    silent = CheckFailed("conversation 'play', step 2: nothing arrived: no complete message arrived within 2 s",
+                         expected=b"OK\n", received=b"")
+    told = fails_while("while another client stayed connected and silent", silent, ONE_AT_A_TIME)
+    assert ONE_AT_A_TIME in told.message and DEPENDS_ON_OTHER_CONNECTIONS not in told.message

@@ -89,9 +89,21 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
 
 
 def fails_while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
-    """The failure of a concurrency check's conversation, told with what the other client was doing."""
+    """The failure of a concurrency check's conversation, told with what the other client was doing.
+
+    Rule: `advice` (blocking, resets) fits a conversation that got no answer or lost its connection.
+    One that got a *different* answer had passed run alone on the same server a moment before
+    (run_alone_first): what the server answers depends on another or an earlier connection."""
+    if failure.received and NOTHING_IN_TIME not in failure.message and "closed" not in failure.message:
+        advice = DEPENDS_ON_OTHER_CONNECTIONS
     return CheckFailed(f"{situation}: {failure.message}. {advice}", expected=failure.expected,
                        received=failure.received, detail=failure.detail)
+
+
+DEPENDS_ON_OTHER_CONNECTIONS = (
+    "The same conversation passed run alone on this server a moment before, and now the reply differs: what "
+    "the server answers depends on another or an earlier connection (state in a global variable, a buffer or "
+    "counter shared between clients). Keep each connection's state local to its handler.")
 
 
 ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
