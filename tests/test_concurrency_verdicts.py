@@ -328,3 +328,11 @@ def test_a_server_that_answers_nobody_is_judged_on_surviving_the_reset_alone(har
     assert run.outcomes() == {"concurrency::survives_abrupt_disconnect": outcome}, run.stdout
     if outcome == "failed":
         assert "exited" in run.check("concurrency::survives_abrupt_disconnect")["message"]
+
+
+@pytest.mark.parametrize("first, waited", [(("--check", "echo::single_message"), "within 0.5 s (not the full 2 s"),
+                                           ((), "within 2 s")])
+def test_the_udp_crowd_waits_in_full_unless_the_server_was_already_silent_for_a_whole_timeout(harness, first, waited):
+    run = harness("--protocol", "udp-echo", *first, "--check", "concurrency::simultaneous_clients",
+                  "--reply-timeout", "2", server("udp_silent.py"), "{port}")
+    assert waited in run.check("concurrency::simultaneous_clients")["message"], run.stdout

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.clients.crowd import RUN_LIMIT
+from harness.clients.patience import PATIENCE
 from harness.clients.udp import retry_offsets
 from harness.deadline import Deadline
 from harness.evidence import wirelog
@@ -49,6 +50,8 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
     only after `tries` tries. A repeated reply to an already answered datagram
     of the same client (our own retry) is not an error."""
     result = CrowdResult(conversations, [bytearray() for _ in conversations])
+    full = reply_timeout
+    reply_timeout = PATIENCE.wait(full)  # cut only after a whole-timeout silence earlier in the run
     started = time.monotonic()
     clients: list[_UdpClient] = []
     limit = Deadline(RUN_LIMIT)
@@ -81,13 +84,15 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
                         if client.tries >= tries:
                             result.ended[client.conversation.client] = (
                                 f"no reply to its datagram {client.next_message} after {tries} tries "
-                                f"within {reply_timeout:g} s")
+                                f"within {reply_timeout:g} s" + PATIENCE.why_short(reply_timeout, full))
                             client.done = True
                         else:
                             _udp_send(client, reply_timeout, tries, result)
             else:
                 if limit.expired():
                     result.stall = f"the crowd was still not done after {RUN_LIMIT:g} s"
+        if clients and not any(client.answered for client in clients):
+            PATIENCE.silence(reply_timeout, full)  # not one reply to any client: a whole-timeout silence
     finally:
         for client in clients:
             client.sock.close()
