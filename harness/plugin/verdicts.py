@@ -191,10 +191,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def with_exit(message: str, code: int | None, description: str) -> str:
     """A failure's message with the server's exit during the check. Killed by a signal (a crash,
-    a limit, a kill), the death is the news and leads; the client's view follows. An exit of its
-    own comes after what the client saw (that is usually why it exited: an exception)."""
-    if code is not None and code < 0:
+    a limit, a kill) or ended by a resource limit (a MemoryError at --memory-limit), the death is
+    the news and leads; the client's view follows. Another exit of its own comes after what the
+    client saw (that is usually why it exited: an exception)."""
+    by_limit = "limit (--" in description
+    if code is not None and (code < 0 or by_limit):
         first, _, rest = message.partition("\n")
-        return f"the server was {description} during this check; what the client saw: {first}" + (
+        verb = "was" if code < 0 else "stopped with"
+        return f"the server {verb} {description} during this check; what the client saw: {first}" + (
             f"\n{rest}" if rest else "")
     return f"{message} — the server exited during this check ({description})"
