@@ -83,6 +83,7 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack, partia
     assert endpoint is not None
     complete, partial_message = opening_messages(settings)
     answered = False
+    # After a client got no answer, the others do not wait for one: the same silence again.
     for index in range(UDP_CLIENTS if settings.transport == "udp" else TCP_CLIENTS):
         if settings.transport == "udp":
             client = stack.enter_context(UdpClient(endpoint, settings.reply_timeout, tries=1))
@@ -95,8 +96,11 @@ def converse(server: ServerProcess, settings: Settings, stack: ExitStack, partia
             stack.callback(leave, conn, server)
             with suppress(CheckFailed):
                 # A protocol file's clients each complete the first exchange (SPEC §6) while answers come.
-                if index == 0 or (settings.protocol_file and answered) or not partial:
-                    answered = exchange_once(conn, complete, settings)
+                if index == 0 or answered:
+                    if index == 0 or settings.protocol_file or not partial:
+                        answered = exchange_once(conn, complete, settings)
+                elif not partial:
+                    conn.send_all(complete, Deadline(settings.reply_timeout))
                 if partial:
                     conn.send_all(partial_message, Deadline(settings.reply_timeout))
 

@@ -19,6 +19,11 @@ reply before EOF is cut to EOF_ONLY_WAIT (or four times the slowest reply
 seen): that reply will not come. A correct server is never silent for a
 whole timeout, so it is never taken for one.
 
+Rule: a client that wants only *some* answer, which no check judges (a
+shutdown check's client proving a handler is busy, a client before a reset),
+reads for `some_answer_wait`: after a whole-timeout silence only
+SOME_ANSWER_AFTER_SILENCE, or four times the slowest reply seen.
+
 Rule: a wait for the server to close is cut the same way, on its own memory:
 after the server once kept a connection open for a whole reply timeout when
 it should have closed it (`kept_open`), later waits for a close last
@@ -44,6 +49,9 @@ FLOOR = 0.5
 EOF_ONLY_READ = 0.1
 #: How long a wait for a reply lasts once the server is known to answer only at EOF (s).
 EOF_ONLY_WAIT = 0.2
+#: How long a client that wants *some* answer (any bytes, not judged) reads, once the server
+#: stayed silent for a whole reply timeout (s; or four times the slowest reply seen).
+SOME_ANSWER_AFTER_SILENCE = 0.25
 
 
 class PatienceMemory:
@@ -101,9 +109,14 @@ class PatienceMemory:
             self.silent_once = True
 
     def some_answer_wait(self, timeout: float) -> float:
-        """How long a client that wants *some* answer (not a particular one) reads after sending:
-        a moment for a server known to answer only at EOF, else `wait(timeout)`."""
-        return EOF_ONLY_READ if self.eof_only else self.wait(timeout)
+        """How long a client that wants *some* answer (not a particular one, and not judged) reads
+        after sending: a moment for a server known to answer only at EOF; after a whole-timeout
+        silence SOME_ANSWER_AFTER_SILENCE (or four times the slowest reply); else the timeout."""
+        if self.eof_only:
+            return EOF_ONLY_READ
+        if self.silent_once:
+            return min(timeout, max(SOME_ANSWER_AFTER_SILENCE, 4 * self.slowest))
+        return timeout
 
     def answered_at_eof(self) -> None:
         """A wait for a reply ended in silence, and the reply came once the client half-closed."""

@@ -9,6 +9,10 @@ Rules:
 - Every wait is bounded by a `Deadline`; what moved is recorded in the
   check's wire log (`harness.evidence.wirelog`).
 - Failures raise `CheckFailed` with what was expected and what arrived.
+- An unanswered datagram is sent once more from an unconnected socket, to
+  see whether the reply comes from another port (`reply_source`); once such a
+  probe got no reply at all, later failures in the run skip it: the server is
+  silent, and each probe would only wait out the same silence.
 """
 
 from __future__ import annotations
@@ -32,6 +36,14 @@ SOCKETSERVER_MAX_PACKET = 8192
 #: send): early, then later, all within the reply timeout — a lost datagram
 #: costs one reply timeout, not one per try.
 RETRY_AT = (0.2, 0.6)
+
+
+class _SourceProbeMemory:
+    """One per process (a run, or one -n worker), like harness.clients.patience."""
+    unanswered = False
+
+
+_SOURCE_PROBE = _SourceProbeMemory()
 
 
 def retry_offsets(reply_timeout: float, tries: int) -> list[float]:
@@ -159,6 +171,8 @@ class UdpClient:
     def reply_source(self, datagram: bytes, wait: float = 0.3) -> tuple[str, int] | None:
         """Send `datagram` once from an unconnected socket; the reply's source
         address if it is not the server's, else None."""
+        if _SOURCE_PROBE.unanswered:
+            return None
         with socket.socket(self.endpoint.family, socket.SOCK_DGRAM) as probe:
             probe.setblocking(False)
             try:
@@ -178,6 +192,7 @@ class UdpClient:
                     if (source[0], source[1]) != (self.endpoint.host, self.endpoint.port):
                         return source[0], source[1]
                     return None
+        _SOURCE_PROBE.unanswered = True
         return None
 
     def expect_echo(self, datagram: bytes, context: str = "") -> None:

@@ -157,8 +157,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and call.excinfo is not None:
         explained = explain(call.excinfo.value, settings)
         if instance is not None and happened != "not run":
-            # Give a crashing server a moment to finish dying and printing its traceback.
-            poll_until(lambda: not instance.alive(), Deadline(0.2))
+            # Give a crashing server a moment to finish dying and printing its traceback — unless the
+            # check ended waiting in silence: the server has had that wait to die in.
+            if not ended_in_silence(log):
+                poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
             if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
                 explained["message"] = with_exit(explained["message"], instance.exit_code(),
@@ -187,6 +189,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["startup_output"] = pool.startup_error.output_tail
     report.user_properties.append((PROPERTY, record))
     return report
+
+
+def ended_in_silence(log: wirelog.WireLog | None) -> bool:
+    """Whether the last thing the check heard from the server was a wait that nothing ended
+    (the clients' closes after it are theirs, not the server's)."""
+    if log is None or not log.total:
+        return False
+    for event in reversed([*log.head[-8:], *log.tail][-8:]):
+        if event[2] in wirelog.INBOUND:
+            return event[2] == wirelog.SILENCE
+    return False
 
 
 def with_exit(message: str, code: int | None, description: str) -> str:
