@@ -250,6 +250,46 @@ def test_a_server_known_to_answer_only_at_eof_is_waited_for_briefly_but_with_the
     assert memory.wait(2.0) == 0.4
 
 
+def test_a_client_wanting_some_answer_waits_in_full_until_a_whole_timeout_silence():
+    from harness.clients.patience import SOME_ANSWER_AFTER_SILENCE, PatienceMemory
+
+    memory = PatienceMemory()
+    assert memory.some_answer_wait(2.0) == 2.0  # a correct server: never cut
+    memory.silence(1.9, 2.0)
+    assert memory.some_answer_wait(2.0) == 2.0
+    memory.silence(2.0, 2.0)
+    assert memory.some_answer_wait(2.0) == SOME_ANSWER_AFTER_SILENCE
+    memory.heard(0.2)  # a slow reply seen: four times its margin
+    assert memory.some_answer_wait(2.0) == 0.8
+
+
+def test_the_dying_wait_is_skipped_only_after_a_silence_from_the_server():
+    from harness.evidence import wirelog
+    from harness.plugin.verdicts import ended_in_silence
+
+    def log_of(*kinds: str) -> wirelog.WireLog:
+        log = wirelog.WireLog()
+        for kind in kinds:
+            log.add((0.0, 1, kind, 0, b"", None))
+        return log
+
+    assert ended_in_silence(log_of(wirelog.SEND, wirelog.SILENCE))
+    assert ended_in_silence(log_of(wirelog.SEND, wirelog.SILENCE, wirelog.CLIENT_FIN))  # the client's own close
+    assert not ended_in_silence(log_of(wirelog.SEND, wirelog.SILENCE, wirelog.SERVER_RST))  # it may be dying now
+    assert not ended_in_silence(log_of(wirelog.SEND, wirelog.RECV, wirelog.CLIENT_FIN))
+    assert not ended_in_silence(log_of()) and not ended_in_silence(None)
+
+
+def test_an_exit_by_a_limit_leads_the_failure_and_an_exit_of_its_own_follows_it():
+    from harness.plugin.verdicts import with_exit
+
+    limit = "exit code 1: it probably hit the memory limit (--memory-limit 250 MiB)"
+    assert with_exit("nothing came back", 1, limit).startswith(f"the server stopped with {limit} during this check;")
+    assert with_exit("nothing came back", 1, "exit code 1") == (
+        "nothing came back — the server exited during this check (exit code 1)")
+    assert with_exit("nothing came back", -11, "killed by SIGSEGV").startswith("the server was killed by SIGSEGV")
+
+
 def test_the_eof_probe_is_given_up_once_a_half_close_brought_nothing():
     from harness.clients.patience import PatienceMemory
 
