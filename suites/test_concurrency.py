@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import socket
 import time
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING
 
 from harness.checks import check
@@ -32,7 +32,7 @@ from harness.clients.patience import PATIENCE
 from harness.clients.udp_crowd import run_udp_crowd
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
-from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, second_client_blocked
+from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, at_most, second_client_blocked
 from harness.evidence.bytesdiff import echo_mismatch
 from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
@@ -50,6 +50,9 @@ STREAMS = TCP + FRAMED
 UDP = ("udp-echo",)
 
 DEFAULT_SEED = 4
+#: Clients that sit connected and idle while the next one is served: 4 catches a pool of up to 4
+#: workers, and a default ThreadPoolExecutor (at least 5 workers on any machine) still passes.
+IDLE_CLIENTS = 4
 #: Sequential connections of the descriptor-leak check.
 SEQUENTIAL_CONNECTIONS = 500
 #: A slow server gets as many of them as fit in this time (each is still judged), but
@@ -96,24 +99,29 @@ def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str
         raise echo_mismatch(message, received, end_reason, who)
 
 
-def blocked_failure(blocker: TcpConnection, victim: TcpConnection, message: bytes, received: bytes,
+def blocked_failure(blockers: list[TcpConnection], victim: TcpConnection, message: bytes, received: bytes,
                     end_reason: str, settings: Settings, situation: str, waited: float,
                     diagnosis: str) -> CheckFailed:
-    """The second client was not served while the first one sat there: let the
-    first one go, and read whether the second one's echo comes then. A second
-    client whose connection the server closed or reset was not kept waiting:
-    that is told as what it is."""
+    """A client was not served while the ones before it sat there: let them
+    go, and read whether its echo comes then. A client whose connection the
+    server closed or reset was not kept waiting: that is told as what it is."""
+    who = "the second client" if len(blockers) == 1 else f"client {len(blockers) + 1}"
     if end_reason.startswith(("the server closed", "the server reset", "sending failed")):
-        return echo_mismatch(message, received, end_reason, "the second client")
-    blocker.close()
+        return echo_mismatch(message, received, end_reason, who)
+    for blocker in blockers:
+        blocker.close()
     late, late_reason = b"", ""
     freed = Deadline(settings.reply_timeout)
     try:
         late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
     except CheckFailed as exc:
         late_reason = exc.message
+    if len(blockers) == 1:
+        return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
+                                     settings.reply_timeout, situation, diagnosis)
     return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
-                                 settings.reply_timeout, situation, diagnosis)
+                                 settings.reply_timeout, situation, diagnosis, who=f"client {len(blockers) + 1}",
+                                 released=f"the {len(blockers)} clients before it disconnected")
 
 
 # -- tcp -------------------------------------------------------------------------
@@ -139,23 +147,33 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
 
 
 @check("concurrency::idle_client_does_not_block", protocols=STREAMS,
-       description="a first client is served, then stays connected and silent; a second client sends",
-       expectation="the second client's echo arrives within the reply timeout (one client never blocks another)")
+       description=f"{IDLE_CLIENTS} clients are served one after another, each then staying connected and "
+                   f"silent; a client {IDLE_CLIENTS + 1} sends",
+       expectation="each client's echo arrives within the reply timeout while the earlier ones sit idle "
+                   "(one client never blocks another; nor do a few)")
 def test_idle_client_does_not_block_tcp(fresh_server, settings):
     instance = fresh_server()
     endpoint = instance.endpoint
-    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as idle:
-        waited_for(idle, wire(settings, b"first client: served, and now going quiet\n"), settings, "the first client")
-        with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as second:
-            message = wire(settings, b"second client: am I served while the first one is idle?\n")
+    idle: list[TcpConnection] = []
+    with ExitStack() as clients:
+        first = clients.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
+        waited_for(first, wire(settings, b"first client: served, and now going quiet\n"), settings, "the first client")
+        idle.append(first)
+        for number in range(2, IDLE_CLIENTS + 2):
+            conn = clients.enter_context(TcpConnection(endpoint, Deadline(settings.reply_timeout)))
+            message = wire(settings, f"client {number}: am I served while {number - 1} sit idle?\n".encode())
             started = time.monotonic()
-            received, end_reason = second.exchange(message, settings.reply_timeout)
+            received, end_reason = conn.exchange(message, settings.reply_timeout)
             if received != message:
                 if message.startswith(received):
-                    raise blocked_failure(idle, second, message, received, end_reason, settings,
-                                          "the first client stayed connected and idle", time.monotonic() - started,
-                                          ONE_AT_A_TIME)
-                raise echo_mismatch(message, received, end_reason, "the second client")
+                    situation = ("the first client stayed connected and idle" if number == 2 else
+                                 f"the {number - 1} clients before it stayed connected and idle")
+                    raise blocked_failure(idle, conn, message, received, end_reason, settings, situation,
+                                          time.monotonic() - started,
+                                          ONE_AT_A_TIME if number == 2 else at_most(number - 1))
+                raise echo_mismatch(message, received, end_reason,
+                                    "the second client" if number == 2 else f"client {number}")
+            idle.append(conn)
 
 
 @check("concurrency::stalled_client_does_not_block", protocols=STREAMS,
@@ -175,7 +193,7 @@ def test_stalled_client_does_not_block_tcp(fresh_server, settings):
             received, end_reason = second.exchange(message, settings.reply_timeout)
             if received != message:
                 if message.startswith(received):
-                    raise blocked_failure(stalled, second, message, received, end_reason, settings,
+                    raise blocked_failure([stalled], second, message, received, end_reason, settings,
                                           _stalled_situation(settings, whole, first_half),
                                           time.monotonic() - started, WAITS_FOR_WHOLE_MESSAGE)
                 raise echo_mismatch(message, received, end_reason, "the second client")

@@ -42,6 +42,8 @@ GOOD = [
     ("tcp_echo_ipv6.py",),
     # listen(1): the kernel queues 2 connections; the crowd is paced to the backlog it reports.
     ("tcp_echo_backlog_1.py",),
+    # A default ThreadPoolExecutor: at least 5 workers on any machine, enough for the idle clients.
+    ("tcp_echo_default_pool.py",),
 ]
 
 
@@ -246,6 +248,17 @@ def test_blocking_failure_says_how_long_it_waited_and_what_happened_after(harnes
     assert re.search(r"no echo within \d+\.\d\d s", message), message
     assert "after the first client disconnected" in message
     assert "one client at a time" in message
+
+
+def test_a_pool_of_two_workers_is_caught_by_idle_clients_and_named(harness):
+    """Two idle clients hold both workers: the third waits until they leave (the crowd cannot see it)."""
+    run = harness("--suite", "concurrency", "-k", "idle_client or simultaneous", "--reply-timeout",
+                  TEST_REPLY_TIMEOUT, server("conc_pool_of_two.py"), "{port}")
+    assert run.outcomes() == {"concurrency::idle_client_does_not_block": "failed",
+                              "concurrency::simultaneous_clients": "passed"}, run.stdout
+    message = run.check("concurrency::idle_client_does_not_block")["message"]
+    assert message.startswith("client 3 got no echo within"), message
+    assert "after the 2 clients before it disconnected" in message and "at most 2 clients at a time" in message
 
 
 def test_descriptor_leak_shows_counts_before_and_after(harness):

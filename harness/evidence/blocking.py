@@ -18,17 +18,25 @@ WAITS_FOR_WHOLE_MESSAGE = (
     "arrived, keep partial messages per connection, and go back to serving the others.")
 
 
+def at_most(count: int) -> str:
+    """The diagnosis when `count` (2 or more) connected idle clients keep the next one from being served."""
+    return (f"the server serves at most {count} clients at a time (a pool of {count} worker threads or processes?): "
+            "each connected client holds a worker until it leaves, and the next one waits. Serve each client in "
+            "its own thread (socketserver.ThreadingTCPServer), or multiplex them with selectors or asyncio.")
+
+
 def second_client_blocked(message: bytes, received: bytes, late: bytes, late_reason: str, waited: float,
                           released_after: float, reply_timeout: float, situation: str,
-                          diagnosis: str) -> CheckFailed:
-    """The second client got `received` of `message` within `waited` s while `situation`; once the first
-    client left, `late` arrived within `released_after` s (or `late_reason` says why not)."""
+                          diagnosis: str, who: str = "a second client",
+                          released: str = "the first client disconnected") -> CheckFailed:
+    """`who` got `received` of `message` within `waited` s while `situation`; once the clients before
+    it left (`released`), `late` arrived within `released_after` s (or `late_reason` says why not)."""
     if received + late == message:
-        after = f" Its echo arrived {released_after:.2f} s after the first client disconnected: {diagnosis}"
+        after = f" Its echo arrived {released_after:.2f} s after {released}: {diagnosis}"
     else:
-        after = (f" Even after the first client disconnected, the echo did not come back ({late_reason or 'nothing'}).")
+        after = (f" Even after {released}, the echo did not come back ({late_reason or 'nothing'}).")
     return CheckFailed(
-        f"a second client got no echo within {waited:.2f} s (reply timeout {reply_timeout:g} s) "
+        f"{who} got no echo within {waited:.2f} s (reply timeout {reply_timeout:g} s) "
         f"while {situation}.{after}",
         expected=message,
         received=received,
