@@ -116,4 +116,14 @@ def test_a_crash_by_a_signal_leads_the_failure_and_says_what_it_means(harness):
 def test_an_exit_of_its_own_still_follows_what_the_client_saw(harness):
     run = harness("--protocol", "udp-echo", "-k", "binary_bytes", server("udp_decode_utf8.py"), "{port}")
     message = run.check("echo::binary_bytes")["message"]
-    assert message.endswith(" — the server exited during this check (exit code 1)"), message
+    first, hint = message.splitlines()
+    assert first.endswith(" — the server exited during this check (exit code 1)"), message
+    assert hint.startswith("hint: the server decoded the bytes it received as utf-8 text"), message
+
+
+def test_a_server_decoding_binary_data_is_told_so_not_about_nul_bytes(harness):
+    run = harness("--check", "echo::binary_bytes", server("tcp_decode_utf8.py"), "{port}")
+    message = run.check("echo::binary_bytes")["message"]
+    assert run.returncode == 1
+    assert "hint: the server decoded the bytes it received as utf-8 text" in message, message
+    assert "NUL" not in message, message

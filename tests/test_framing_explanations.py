@@ -76,3 +76,17 @@ def test_a_short_unpack_in_the_server_output_replaces_the_byte_order_hint():
     assert "recv(4) returns whatever has arrived" in revised
     assert revise(message, "no traceback here", "framing") == message  # no evidence: unchanged
     assert revise("a slow shutdown", output, "shutdown") == "a slow shutdown"  # not a framing failure
+
+
+def test_a_decode_error_in_the_server_output_replaces_the_nul_hint():
+    from harness.evidence.hints import revise
+
+    message = ("nothing came back for 518 bytes sent (the server closed the connection)\n"
+               "hint: the message has a NUL (0x00) byte at offset 0, where the echo stopped: strlen() ...")
+    output = "Traceback ...\nUnicodeDecodeError: 'utf-8' codec can't decode byte 0x80 in position 131: invalid\n"
+    lines = revise(message, output, "echo").splitlines()
+    assert lines[0] == message.splitlines()[0] and len(lines) == 2
+    assert lines[1].startswith("hint: the server decoded the bytes it received as utf-8 text, and byte 0x80")
+    assert "sendall(data), not data.decode()" in lines[1]
+    assert revise(message, "Traceback ...\nConnectionResetError: [Errno 104]", "echo") == message  # no evidence
+    assert revise("a slow shutdown", output, "shutdown") == "a slow shutdown"

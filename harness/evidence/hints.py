@@ -3,7 +3,10 @@ sees bytes on the wire, the server's output often names the real cause), or
 naming the option a run most likely needs (`greeting_mode_hint`).
 
 Rule: a hint appears only when its evidence is there, and a hint the output
-contradicts is withdrawn. The one case today: silence after a length header
+contradicts is withdrawn. A server whose output shows a UnicodeDecodeError
+(it decoded binary data as text) is told so, and the NUL hint — an echo that
+stopped at a NUL byte, which a crash on decoding also produces — withdrawn.
+And: silence after a length header
 reads like a wrong byte order (the server waits for 83,886,080 bytes), but a
 server whose output says `struct.error: unpack requires a buffer of 4 bytes`
 got a *short* header from one `recv(4)`: the byte order is not its problem.
@@ -31,8 +34,27 @@ def short_read_hint(size: int) -> str:
 _FRAME_SUITES = ("echo", "framing")
 
 
+#: The first words of the NUL hint (harness.evidence.bytesdiff writes it).
+NUL_HINT = "hint: the message has a NUL (0x00) byte"
+_DECODE_ERROR = re.compile(r"UnicodeDecodeError: '([\w-]+)' codec can't decode byte (0x[0-9a-f]{2})")
+
+
+def decode_hint(codec: str, byte: str) -> str:
+    return (f"hint: the server decoded the bytes it received as {codec} text, and byte {byte} is not {codec} "
+            "(its output: UnicodeDecodeError): an echo sends back the bytes it received — sendall(data), not "
+            "data.decode(); decode only where the protocol says the bytes are text")
+
+
 def revise(message: str, server_output: str, suite: str) -> str:
     """`message` with the hints the server's output supports, and without those it contradicts."""
+    decode = _DECODE_ERROR.search(server_output or "")
+    if decode is not None and suite in _FRAME_SUITES:
+        # A crash on decoding explains the missing echo; a NUL at its start is then a coincidence.
+        lines = [line for line in message.splitlines() if not line.startswith(NUL_HINT)]
+        hint = decode_hint(decode.group(1), decode.group(2))
+        if hint not in lines:
+            lines.insert(1, hint)
+        message = "\n".join(lines)
     short = _SHORT_UNPACK.search(server_output or "")
     if short is None:
         return message
