@@ -261,6 +261,14 @@ def test_a_pool_of_two_workers_is_caught_by_idle_clients_and_named(harness):
     assert "after the 2 clients before it disconnected" in message and "at most 2 clients at a time" in message
 
 
+def test_a_server_that_leaves_its_accept_loop_is_told_so_first(harness):
+    run = harness("--suite", "concurrency", "-k", "simultaneous", server("conc_exits_after_n.py"), "{port}", "20")
+    message = run.check("concurrency::simultaneous_clients")["message"]
+    assert run.returncode == 1
+    assert re.match(r"the server exited by itself \(exit code 0, no error\) during this check; "
+                    r"what the client saw: only 2\d of 50", message), message
+
+
 def test_descriptor_leak_shows_counts_before_and_after(harness):
     run = harness("--suite", "concurrency", "-k", "descriptor", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("tcp_never_closes.py"), "{port}")

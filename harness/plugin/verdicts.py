@@ -204,13 +204,18 @@ def ended_in_silence(log: wirelog.WireLog | None) -> bool:
 
 def with_exit(message: str, code: int | None, description: str) -> str:
     """A failure's message with the server's exit during the check. Killed by a signal (a crash,
-    a limit, a kill) or ended by a resource limit (a MemoryError at --memory-limit), the death is
-    the news and leads; the client's view follows. Another exit of its own comes after what the
-    client saw (that is usually why it exited: an exception)."""
+    a limit, a kill), ended by a resource limit (a MemoryError at --memory-limit) or exiting by
+    itself without an error (exit code 0: it left its accept loop), the exit is the news and
+    leads; the client's view follows. An exit with an error code comes after what the client
+    saw (that is usually why it exited: an exception, whose traceback the report shows)."""
     by_limit = "limit (--" in description
-    if code is not None and (code < 0 or by_limit):
+    if code is not None and (code <= 0 or by_limit):
         first, _, rest = message.partition("\n")
-        verb = "was" if code < 0 else "stopped with"
-        return f"the server {verb} {description} during this check; what the client saw: {first}" + (
-            f"\n{rest}" if rest else "")
+        if code < 0:
+            lead = f"the server was {description} during this check"
+        elif code == 0:  # it returned from its main loop: no error explains the clients' trouble
+            lead = "the server exited by itself (exit code 0, no error) during this check"
+        else:
+            lead = f"the server stopped with {description} during this check"
+        return f"{lead}; what the client saw: {first}" + (f"\n{rest}" if rest else "")
     return f"{message} — the server exited during this check ({description})"
