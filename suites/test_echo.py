@@ -111,7 +111,15 @@ def test_half_close_tcp(endpoint, settings):
             from harness.evidence.bytesdiff import echo_mismatch
 
             raise echo_mismatch(message, received, "", "after half-close")
-        conn.expect_eof(Deadline(settings.reply_timeout))
+        try:
+            conn.expect_eof(Deadline(settings.reply_timeout))
+        except CheckFailed as failure:
+            if "did not close the connection" in failure.message:
+                failure.with_hint(": when recv() returns b'' the client has finished sending — leave the read "
+                                  "loop and close that connection (conn.close(), or end the `with conn:` block; a "
+                                  "selectors server: unregister it, then close it). A loop that goes on calling "
+                                  "recv() after b'' spins, and a socket never closed is a leaked descriptor")
+            raise
 
 
 @check("echo::serves_next_client", protocols=TCP,

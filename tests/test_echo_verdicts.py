@@ -127,3 +127,13 @@ def test_a_server_decoding_binary_data_is_told_so_not_about_nul_bytes(harness):
     assert run.returncode == 1
     assert "hint: the server decoded the bytes it received as utf-8 text" in message, message
     assert "NUL" not in message, message
+
+
+def test_a_server_that_never_closes_is_told_to_close_at_b_empty_in_its_first_failure(harness):
+    run = harness("--suite", "echo", "-k", "half_close", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_never_closes.py"), "{port}")
+    message = run.check("echo::half_close")["message"]
+    assert message.startswith("the server did not close the connection within"), message
+    assert "when recv() returns b'' the client has finished sending" in message and "close" in message
+    good = harness("--suite", "echo", "-k", "half_close", reference("tcp_echo.py"), "{port}")
+    assert good.outcomes() == {"echo::half_close": "passed"}
