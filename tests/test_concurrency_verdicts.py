@@ -351,9 +351,11 @@ def test_a_server_that_answers_nobody_is_judged_on_surviving_the_reset_alone(har
         assert "exited" in run.check("concurrency::survives_abrupt_disconnect")["message"]
 
 
-@pytest.mark.parametrize("first, waited", [(("--check", "echo::single_message"), "within 0.5 s (not the full 2 s"),
-                                           ((), "within 2 s")])
+@pytest.mark.parametrize("first, waited", [(("--check", "echo::single_message"), "within 0.5 s"), ((), "within 2 s")])
 def test_the_udp_crowd_waits_in_full_unless_the_server_was_already_silent_for_a_whole_timeout(harness, first, waited):
     run = harness("--protocol", "udp-echo", *first, "--check", "concurrency::simultaneous_clients",
                   "--reply-timeout", "2", server("udp_silent.py"), "{port}")
-    assert waited in run.check("concurrency::simultaneous_clients")["message"], run.stdout
+    message = run.check("concurrency::simultaneous_clients")["message"]
+    assert waited in message, run.stdout
+    # Why the waits were short is said once for the crowd, not once per client.
+    assert message.count("not the full 2 s") == (1 if first else 0), message

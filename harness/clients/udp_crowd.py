@@ -84,13 +84,16 @@ def run_udp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
                         if client.tries >= tries:
                             result.ended[client.conversation.client] = (
                                 f"no reply to its datagram {client.next_message} after {tries} tries "
-                                f"within {reply_timeout:g} s" + PATIENCE.why_short(reply_timeout, full))
+                                f"within {reply_timeout:g} s")
                             client.done = True
                         else:
                             _udp_send(client, reply_timeout, tries, result)
             else:
                 if limit.expired():
                     result.stall = f"the crowd was still not done after {RUN_LIMIT:g} s"
+        why_short = PATIENCE.why_short(reply_timeout, full)
+        if result.ended and why_short:  # said once for the crowd, not once per client
+            result.stall = "; ".join(filter(None, [result.stall, f"every wait lasted {reply_timeout:g} s{why_short}"]))
         if clients and not any(client.answered for client in clients):
             PATIENCE.silence(reply_timeout, full)  # not one reply to any client: a whole-timeout silence
     finally:
