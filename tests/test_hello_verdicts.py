@@ -128,3 +128,21 @@ def test_seed_udp_hello_fails_only_the_long_name(harness):
     assert run.ids_with("failed") == {"conversation::long_name"}, run.stdout
     assert run.ids_with("passed") == UDP - {"conversation::long_name"}
     assert "cut" in run.check("conversation::long_name")["message"] or run.check("conversation::long_name")["received"]
+
+
+def test_replies_to_pieces_of_a_line_are_hinted_and_a_wrong_reply_is_not():
+    from harness.clients.reply_reader import lines_hint
+
+    expected = b"Hello, Alice!\n"
+    assert "the server answers each recv() as if it were one line" in lines_hint(expected, b"Hello, Al!\nHello, ice!\n")
+    assert "3 reply lines" in lines_hint(expected, b"Hello, Alice\nBob\nCarol!\n")  # lines run together
+    assert lines_hint(expected, b"Hi Alice!\n") == ""  # a wrong reply: one line
+    assert lines_hint(expected, b"Hello, alice!\nHello, Bob!\n") == ""  # the first line has the right length
+    assert lines_hint(b"Welcome", b"Wel\ncome\n") == ""  # not a line reply
+
+
+def test_a_server_answering_each_recv_as_a_line_gets_the_hint_in_its_first_failure(harness):
+    run = harness("--protocol", "tcp-hello", "-k", "long_name or coalesced_lines", server("tcp_hello_recv_is_line.py"),
+                  "{port}")
+    failed = [c for c in run.report["checks"] if c["outcome"] == "failed"]
+    assert failed and "the server answers each recv() as if it were one line" in failed[0]["message"], run.stdout

@@ -89,7 +89,7 @@ class ReplyReader:
             while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap):
                 pass
             got = bytes(self.pending)
-            summary = "the reply differs from what the protocol requires"
+            summary = "the reply differs from what the protocol requires" + lines_hint(expected, got)
         raise CheckFailed(f"{context}: {summary}", expected=expected, received=got,
                           detail=describe_mismatch(expected, got) if got else "")
 
@@ -128,3 +128,18 @@ class ReplyReader:
                               expected=b"", received=bytes(self.pending))
         if not self.closed:
             raise CheckFailed(f"{context}: the server did not close the connection within {timeout:g} s")
+
+
+def lines_hint(expected: bytes, got: bytes) -> str:
+    """The hint when one expected reply line came back as several, the first ending early: the
+    server answered each recv() as if it were one line (a line in pieces, or lines run together)."""
+    if not expected.endswith(b"\n") or expected.count(b"\n") != 1:
+        return ""
+    first_end = got.find(b"\n")
+    if not 0 <= first_end < len(expected) - 1 or got.count(b"\n") < 2:
+        return ""
+    lines = got.count(b"\n")
+    return (f"\nhint: {lines} reply lines came where one was expected, the first ending after "
+            f"{first_end + 1} bytes: the server answers each recv() as if it were one line, but TCP may deliver "
+            "part of a line, or several lines, in one recv(). Keep what arrives in a buffer and answer each "
+            "complete line (up to its newline); keep the rest for the next recv()")
