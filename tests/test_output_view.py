@@ -104,3 +104,20 @@ def test_a_servers_own_indented_lines_are_shown_not_taken_for_pieces_of_a_traceb
     shown = OutputView().render(output)
     assert "listening on port 5000" in shown and "loaded config" in shown and "server up" in shown, shown
     assert "traceback" not in shown, shown
+
+
+def test_caret_runs_and_doubled_source_lines_inside_lines_are_interleaved_traceback_pieces():
+    """Seen once with 50 threads dying at once: carets ran through an exception name and a source
+    line, and two threads' copies of one source line shared a line. All counted, none printed."""
+    from harness.evidence.outputview import blocks_of
+
+    traceback = ('Exception in thread Thread-2 (handle):\nTraceback (most recent call last):\n'
+                 '  File "server.py", line 13, in recv_exactly\n    chunk = conn.recv(size - len(data))\nMemoryError\n')
+    debris = ("MemoryError^^^^^^^^chunk = conn.recv(size - len(data))^^\n^MemoryError^^\n"
+              "chunk = conn.recv(size - len(data))    chunk = conn.recv(size - len(data))\n")
+    blocks = blocks_of(traceback + debris + "served 3 clients ^_^ so far\n")
+    texts = [b.text for b in blocks]
+    assert len(texts) == 2 and texts[0].endswith("MemoryError") and blocks[0].count == 2, texts
+    assert texts[1] == "served 3 clients ^_^ so far"  # a single caret is the server's own
+    # Without tracebacks in the output, a line with carets is the server's own output.
+    assert [b.text for b in blocks_of("progress ^^^ 50%\n")] == ["progress ^^^ 50%"]

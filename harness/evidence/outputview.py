@@ -34,6 +34,8 @@ _THREAD_HEADER = re.compile(r"^Exception in thread .*?: ?(?=Traceback|$)")
 #: A source line another thread's caret markers ran into ("x = f(y)^^^  ^^   ^^^^"): no code ends so.
 _MIXED_CARETS = re.compile(r"[\^~]{3,}\s*$")
 _LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
+#: Caret markers inside a line (not a caret line of its own).
+_CARET_RUN = re.compile(r"[\^~]{2,}")
 _STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
 _NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
 _TRACEBACK_TRACE = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]*", line \d+|^Exception in thread ',
@@ -157,6 +159,11 @@ def blocks_of(output: str) -> list[Block]:
             line = uncareted[0]
         if not line.strip() or _CARETS.match(line) or _SECTION.match(line) or _MIXED_CARETS.search(line):
             continue
+        if has_tracebacks and _CARET_RUN.search(line):
+            # "MemoryError^^^^^^^^chunk = conn.recv(n)^^", "^MemoryError^^": carets come only from
+            # tracebacks, so a line they run through is pieces of interleaved ones
+            garbled.append(line)
+            continue
         if _START.match(line):
             if current and current[-1].startswith("Exception in thread") and line.startswith("Traceback"):
                 current.append(line)  # the two headers of one thread's traceback
@@ -202,7 +209,11 @@ def blocks_of(output: str) -> list[Block]:
 def _is_fragment(line: str, blocks: dict[str, Block]) -> bool:
     """A stray piece of an interleaved traceback: part of a traceback's line, or an exception name."""
     stripped = line.strip()
-    return bool(_NAMES.fullmatch(stripped.split(":")[0])) or any(stripped in b.text for b in blocks.values())
+    if _NAMES.fullmatch(stripped.split(":")[0]):
+        return True
+    # Two threads' copies of a source line on one line: "x = f(y)    x = f(y)".
+    pieces = re.split(r"\s{2,}", stripped)
+    return all(any(piece in b.text for b in blocks.values()) for piece in pieces)
 
 
 def _garbled_summary(text: str, blocks: dict[str, Block]) -> str:
