@@ -48,12 +48,6 @@ def test_slow_server_ratios_are_below_one_and_a_graded_threshold_fails_it(harnes
     assert run.returncode == 1
 
 
-def test_speed_figures_are_informational_without_a_threshold(harness):
-    run = harness("--suite", "speed", *FAST, "-k", "throughput", server("speed_slow_echo.py"), "{port}")
-    assert run.outcomes() == {"speed::throughput": "info"}, run.stdout
-    assert run.returncode == 0
-
-
 def test_udp_rate_steps_and_a_slow_server(harness):
     run = harness("--protocol", "udp-echo", "--suite", "speed", server("speed_slow_udp_echo.py"), "{port}")
     result = run.check("speed::udp_rate")
