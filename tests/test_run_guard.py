@@ -80,12 +80,12 @@ def test_sigint_mid_run_stops_the_servers_and_writes_a_partial_report(tmp_path, 
 
 @BOTH
 def test_watchdog_ends_a_stuck_run_and_says_where(harness, workers):
-    run = harness("-n", workers, "--suite", "echo", "--watchdog", "15", "--check-timeout", "300",
+    run = harness("-n", workers, "--suite", "echo", "--watchdog", "10", "--check-timeout", "300",
                   reference("tcp_echo.py"), env=misbehaving(HARNESS_TEST_HANG="echo::binary_bytes"))
     assert run.returncode == 1
     check = run.check("echo::binary_bytes")
     assert check["outcome"] == "error"
-    assert "no progress for 15 s" in check["message"] and "in check echo::binary_bytes (call)" in check["message"]
+    assert "no progress for 10 s" in check["message"] and "in check echo::binary_bytes (call)" in check["message"]
     assert run.report["interrupted"] is True
     assert any("watchdog" in note for note in run.report["notes"])
     assert run.elapsed < 120  # far below the 300 s check timeout and the 600 s hang
