@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import threading
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from typing import Any
 
 import pytest
@@ -32,6 +32,7 @@ from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.explain import (
     ONE_AT_A_TIME,
     WHOLE_MESSAGE,
+    a_few_at_a_time,
     crowd_failure,
     cuts_are_the_cause,
     fails_alone,
@@ -58,6 +59,8 @@ SEQUENTIAL_BUDGET = 10.0
 FD_TOLERANCE = 10
 #: Label of the client that vanishes with a reset: never used by another run.
 VANISHING_LABEL = "c99"
+#: Silent clients of the idle-client check, added one at a time (as in the built-in suites).
+IDLE_CLIENTS = 4
 
 
 def tcp_only(settings: Settings) -> bool:
@@ -255,13 +258,21 @@ def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     protocol = protocol_of(settings)
     run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
-    with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)):
-        if unaccepted is not None:  # let the server take the idle client first
-            poll_until(lambda: unaccepted().waiting == 0, Deadline(settings.reply_timeout))
-        try:
-            run_first(request, settings, protocol, instance.endpoint)
-        except CheckFailed as failure:
-            raise fails_while("while another client stayed connected and silent", failure, ONE_AT_A_TIME) from None
+    # One silent client, then up to IDLE_CLIENTS: a pool of a few workers is caught too (as in the built-in
+    # suites), and the count at which the conversation stopped being served is the diagnosis.
+    with ExitStack() as idle:
+        for count in range(1, IDLE_CLIENTS + 1):
+            idle.enter_context(TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)))
+            if unaccepted is not None:  # let the server take the idle client first
+                poll_until(lambda: unaccepted().waiting == 0, Deadline(settings.reply_timeout))
+            try:
+                run_first(request, settings, protocol, instance.endpoint)
+            except CheckFailed as failure:
+                if count == 1:
+                    raise fails_while("while another client stayed connected and silent", failure,
+                                      ONE_AT_A_TIME) from None
+                raise fails_while(f"while {count} other clients stayed connected and silent (with "
+                                  f"{count - 1} it was served)", failure, a_few_at_a_time(count)) from None
 
 
 @check("concurrency::stalled_client_does_not_block", protocols=PF, when=tcp_only)

@@ -32,6 +32,9 @@ EXPECTED_FAILURES = {
     "kv_wrong_help.py": UNKNOWN_KEY | {SIMULTANEOUS},
     "kv_leaks_connections.py": {"concurrency::no_descriptor_leak"},
     "kv_spins_on_eof.py": {"concurrency::no_descriptor_leak", "concurrency::idle_without_busy_loop"},
+    # Two workers, each held by a connected client: silent clients and the crowd block the rest, and its
+    # non-daemon workers keep the process alive after Ctrl+C while clients stay connected.
+    "kv_pool_of_two.py": {SIMULTANEOUS, "concurrency::idle_client_does_not_block", "shutdown::sigint_with_clients"},
 }
 
 
@@ -152,3 +155,11 @@ def test_datagram_protocol_file_both_ways(harness):
     bad = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("udp_hello_stop_on_empty.py"), "{port}")
     assert bad.outcomes()["conversation::greeting"] == "failed"
+
+
+def test_a_pool_of_two_workers_is_told_by_how_many_silent_clients_stop_it(harness):
+    result = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                     "concurrency::idle_client_does_not_block", server("kv_pool_of_two.py"), "{port}")
+    message = result.check("concurrency::idle_client_does_not_block")["message"]
+    assert message.startswith("while 2 other clients stayed connected and silent (with 1 it was served)"), message
+    assert "at most 2 clients at a time" in message

@@ -108,5 +108,12 @@ DEPENDS_ON_OTHER_CONNECTIONS = (
 
 ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
                  "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+def a_few_at_a_time(count: int) -> str:
+    """The advice when `count` (2 or more) silent clients keep a conversation from being served."""
+    return (f"Does the server serve at most {count} clients at a time (a pool of {count} worker threads or "
+            "processes)? Each connected client holds a worker until it leaves. Serve each client in its own "
+            "thread (socketserver.ThreadingTCPServer) or multiplex them with selectors or asyncio.")
+
+
 WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's message before serving anyone else? "
                  "Read only what has arrived, keep partial messages per connection, serve the others.")
