@@ -116,12 +116,11 @@ def blocked_failure(blockers: list[TcpConnection], victim: TcpConnection, messag
         late = victim.recv_exactly(len(message) - len(received), freed, "the delayed echo")
     except CheckFailed as exc:
         late_reason = exc.message
-    if len(blockers) == 1:
-        return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
-                                     settings.reply_timeout, situation, diagnosis)
-    return second_client_blocked(message, received, late, late_reason, waited, freed.elapsed(),
-                                 settings.reply_timeout, situation, diagnosis, who=f"client {len(blockers) + 1}",
-                                 released=f"the {len(blockers)} clients before it disconnected")
+    several = len(blockers) > 1
+    return second_client_blocked(
+        message, received, late, late_reason, waited, freed.elapsed(), settings.reply_timeout, situation, diagnosis,
+        who=f"client {len(blockers) + 1}" if several else "a second client",
+        released=f"the {len(blockers)} clients before it disconnected" if several else "the first client disconnected")
 
 
 # -- tcp -------------------------------------------------------------------------
