@@ -99,15 +99,19 @@ def waited_for(conn: TcpConnection, message: bytes, settings: Settings, who: str
         raise echo_mismatch(message, received, end_reason, who)
 
 
+def _client_named(number: int) -> str:
+    """The client after `number - 1` others, as a failure names it."""
+    return "the second client" if number == 2 else f"client {number}"
+
+
 def blocked_failure(blockers: list[TcpConnection], victim: TcpConnection, message: bytes, received: bytes,
                     end_reason: str, settings: Settings, situation: str, waited: float,
                     diagnosis: str) -> CheckFailed:
     """A client was not served while the ones before it sat there: let them
     go, and read whether its echo comes then. A client whose connection the
     server closed or reset was not kept waiting: that is told as what it is."""
-    who = "the second client" if len(blockers) == 1 else f"client {len(blockers) + 1}"
     if end_reason.startswith(("the server closed", "the server reset", "sending failed")):
-        return echo_mismatch(message, received, end_reason, who)
+        return echo_mismatch(message, received, end_reason, _client_named(len(blockers) + 1))
     for blocker in blockers:
         blocker.close()
     late, late_reason = b"", ""
@@ -170,8 +174,7 @@ def test_idle_client_does_not_block_tcp(fresh_server, settings):
                     raise blocked_failure(idle, conn, message, received, end_reason, settings, situation,
                                           time.monotonic() - started,
                                           ONE_AT_A_TIME if number == 2 else at_most(number - 1))
-                raise echo_mismatch(message, received, end_reason,
-                                    "the second client" if number == 2 else f"client {number}")
+                raise echo_mismatch(message, received, end_reason, _client_named(number))
             idle.append(conn)
 
 

@@ -283,8 +283,9 @@ def test_the_dying_wait_is_skipped_only_after_a_silence_from_the_server():
 def test_an_exit_by_a_limit_leads_the_failure_and_an_exit_of_its_own_follows_it():
     from harness.plugin.verdicts import with_exit
 
-    limit = "exit code 1: it probably hit the memory limit (--memory-limit 250 MiB)"
-    assert with_exit("nothing came back", 1, limit).startswith(f"the server stopped with {limit} during this check;")
+    limit = "it probably hit the memory limit (--memory-limit 250 MiB)"
+    assert with_exit("nothing came back", 1, "exit code 1", limit).startswith(
+        f"the server stopped with exit code 1: {limit} during this check;")
     assert with_exit("nothing came back", 1, "exit code 1") == (
         "nothing came back — the server exited during this check (exit code 1)")
     assert with_exit("nothing came back", -11, "killed by SIGSEGV").startswith("the server was killed by SIGSEGV")

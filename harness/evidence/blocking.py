@@ -18,11 +18,15 @@ WAITS_FOR_WHOLE_MESSAGE = (
     "arrived, keep partial messages per connection, and go back to serving the others.")
 
 
+#: The fix for a server that serves only a fixed few clients at a time (built-in suites and protocol files).
+SERVE_EACH_CLIENT = ("Serve each client in its own thread (socketserver.ThreadingTCPServer), or multiplex them "
+                     "with selectors or asyncio.")
+
+
 def at_most(count: int) -> str:
     """The diagnosis when `count` (2 or more) connected idle clients keep the next one from being served."""
     return (f"the server serves at most {count} clients at a time (a pool of {count} worker threads or processes?): "
-            "each connected client holds a worker until it leaves, and the next one waits. Serve each client in "
-            "its own thread (socketserver.ThreadingTCPServer), or multiplex them with selectors or asyncio.")
+            f"each connected client holds a worker until it leaves, and the next one waits. {SERVE_EACH_CLIENT}")
 
 
 def second_client_blocked(message: bytes, received: bytes, late: bytes, late_reason: str, waited: float,

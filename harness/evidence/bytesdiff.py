@@ -81,6 +81,8 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
     )
 
 
+#: The first words of the NUL-byte hint (harness.evidence.hints withdraws it where the output explains more).
+NUL_HINT = "hint: the message has a NUL (0x00) byte"
 #: How many bytes after a difference must be found later in the payload to call it a gap (not chance).
 GAP_WINDOW = 16
 
@@ -94,7 +96,7 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
         return ""
     if payload[offset] == 0 and 0 not in received:  # a C string never holds a NUL; a cut echo mostly does
         ended = "stopped" if offset == len(received) else "skipped ahead"
-        return (f"\nhint: the message has a NUL (0x00) byte at offset {offset}, where the echo {ended}: "
+        return (f"\n{NUL_HINT} at offset {offset}, where the echo {ended}: "
                 "strlen()/%s/strcpy() stop at NUL; use the byte count recv()/read() returned")
     window = received[offset : offset + GAP_WINDOW]
     if len(window) < GAP_WINDOW:

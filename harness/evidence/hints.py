@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from harness.evidence.bytesdiff import NUL_HINT
+
 #: The first words of the byte-order hint (harness.evidence.framing_failures writes it).
 BYTE_ORDER_HINT = "hint: this frame's header"
 _SHORT_UNPACK = re.compile(r"struct\.error: unpack requires a buffer of (\d+) bytes")
@@ -34,8 +36,6 @@ def short_read_hint(size: int) -> str:
 _FRAME_SUITES = ("echo", "framing")
 
 
-#: The first words of the NUL hint (harness.evidence.bytesdiff writes it).
-NUL_HINT = "hint: the message has a NUL (0x00) byte"
 _DECODE_ERROR = re.compile(r"UnicodeDecodeError: '([\w-]+)' codec can't decode byte (0x[0-9a-f]{2})")
 
 

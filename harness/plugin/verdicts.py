@@ -163,8 +163,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 poll_until(lambda: not instance.alive(), Deadline(0.2))
             # In the shutdown suite the exit is the check's own subject, already explained.
             if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
-                explained["message"] = with_exit(explained["message"], instance.exit_code(),
-                                                 instance.exit_description())
+                explained["message"] = with_exit(explained["message"], instance.exit_code(), *instance.exit_parts())
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = not_shown_yet(instance.output_tail(), explained.get("detail")) or None
@@ -196,20 +195,22 @@ def ended_in_silence(log: wirelog.WireLog | None) -> bool:
     (the clients' closes after it are theirs, not the server's)."""
     if log is None or not log.total:
         return False
-    for event in reversed([*log.head[-8:], *log.tail][-8:]):
+    latest = list(log.tail) or log.head  # the log's last events (tail is filled only past its head)
+    for event in reversed(latest[-8:]):
         if event[2] in wirelog.INBOUND:
             return event[2] == wirelog.SILENCE
     return False
 
 
-def with_exit(message: str, code: int | None, description: str) -> str:
+def with_exit(message: str, code: int | None, exit_text: str, limit: str | None = None) -> str:
     """A failure's message with the server's exit during the check. Killed by a signal (a crash,
     a limit, a kill), ended by a resource limit (a MemoryError at --memory-limit) or exiting by
     itself without an error (exit code 0: it left its accept loop), the exit is the news and
     leads; the client's view follows. An exit with an error code comes after what the client
-    saw (that is usually why it exited: an exception, whose traceback the report shows)."""
-    by_limit = "limit (--" in description
-    if code is not None and (code <= 0 or by_limit):
+    saw (that is usually why it exited: an exception, whose traceback the report shows).
+    `exit_text` is the status in words ("exit code 1"), `limit` the resource limit that caused it, if one did."""
+    description = f"{exit_text}: {limit}" if limit else exit_text
+    if code is not None and (code <= 0 or limit):
         first, _, rest = message.partition("\n")
         if code < 0:
             lead = f"the server was {description} during this check"

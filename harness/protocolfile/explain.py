@@ -13,6 +13,7 @@ Pure text: no sockets here.
 from __future__ import annotations
 
 from harness.errors import CheckFailed
+from harness.evidence.blocking import SERVE_EACH_CLIENT
 from harness.protocolfile.engine import ConversationRun
 from harness.protocolfile.model import Conversation, ProtocolFile
 from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM
@@ -108,11 +109,12 @@ DEPENDS_ON_OTHER_CONNECTIONS = (
 
 ONE_AT_A_TIME = ("Does the server serve one client at a time (a recv() loop nested in the accept() loop)? Serve "
                  "each client in its own thread (socketserver.ThreadingTCPServer) or multiplex them with selectors.")
+
+
 def a_few_at_a_time(count: int) -> str:
     """The advice when `count` (2 or more) silent clients keep a conversation from being served."""
     return (f"Does the server serve at most {count} clients at a time (a pool of {count} worker threads or "
-            "processes)? Each connected client holds a worker until it leaves. Serve each client in its own "
-            "thread (socketserver.ThreadingTCPServer) or multiplex them with selectors or asyncio.")
+            f"processes)? Each connected client holds a worker until it leaves. {SERVE_EACH_CLIENT}")
 
 
 WHOLE_MESSAGE = ("Does the server wait for the rest of the first client's message before serving anyone else? "

@@ -227,9 +227,8 @@ class ServerProcess:
         port_given = any("{port}" in arg for arg in self.spec.argv)
         sandboxed = bool(getattr(self.spec.sandbox, "sandboxed", lambda: False)())
         advice = startup_advice(tail, uid, port_given, sandboxed) if code else None
-        return ServerStartError(
-            f"the server exited before it listened ({self._describe(code)})" + (f": {advice}" if advice else ""), tail
-        )
+        return ServerStartError(f"the server exited before it listened ({_joined(*self._describe(code))})" + (f": {advice}" if advice else ""),
+                                tail)
 
     # -- while running -------------------------------------------------------
     def alive(self) -> bool:
@@ -264,15 +263,17 @@ class ServerProcess:
         return self.process.poll()
 
     def exit_description(self) -> str:
+        return _joined(*self.exit_parts())
+
+    def exit_parts(self) -> tuple[str, str | None]:
+        """The exit status in words, and which resource limit caused it if one did (else None)."""
         if self.process is None or self.process.poll() is None:
-            return "still running"
+            return "still running", None
         return self._describe(self.process.returncode)
 
-    def _describe(self, code: int | None) -> str:
-        """The exit status, and which resource limit caused it if one did."""
-        text = describe_exit(code)
+    def _describe(self, code: int | None) -> tuple[str, str | None]:
         cause = self.spec.sandbox.explain(code, self.output_tail(4000), self.workdir) if self.spec.sandbox else None
-        return f"{text}: {cause}" if cause else text
+        return describe_exit(code), cause
 
     def still_listening(self) -> bool:
         """Is the endpoint's socket still open in the server's tree?
@@ -331,6 +332,10 @@ class ServerProcess:
     def _finish_output(self) -> None:
         if self.output is not None and not self.pids():
             self.output.close(timeout=0.5)
+
+
+def _joined(text: str, cause: str | None) -> str:
+    return f"{text}: {cause}" if cause else text
 
 
 def describe_exit(code: int | None) -> str:
