@@ -142,7 +142,12 @@ class ServerProcess:
         self.output = OutputCapture(self.workdir)
         cwd, preexec, prepared = spec.cwd, None, None
         if spec.sandbox is not None:
-            prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
+            try:
+                prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
+            except ServerStartError:
+                self.output.close_write_ends()
+                self.output.close()
+                raise
             argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
         env = server_environment(self.port, spec.host, cwd or str(self.workdir), spec.env, {TOKEN_VARIABLE: self.token})
         wrap = getattr(prepared, "wrap", None)
@@ -175,7 +180,7 @@ class ServerProcess:
             restore_signals(swallowed)
             if self.output.write_fds:
                 self.output.close_write_ends()
-        self.tree.adopt(self.process.pid)
+        self.tree.adopt(self.process.pid, getattr(self.process, "init_pid", None), getattr(prepared, "uid", None))
         self.launched_at = started
 
     def wait_until_ready(self, assigned_port_grace: float = readiness.ASSIGNED_PORT_GRACE) -> Endpoint:

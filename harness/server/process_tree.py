@@ -7,6 +7,13 @@ Rules (no pytest here; `harness.server.launcher` owns a `ProcessTree` per server
   is remembered with its start time and stays a root while that process
   lives: a daemon that double-forked and called setsid is in neither the
   parent chain nor the session. A reused pid (another start time) is not ours.
+- What a server cannot leave counts too, where the run has it: in a sandbox,
+  every descendant of the sandbox's init (an orphan of its PID namespace
+  re-parents to that init, whatever its session or environment); in the
+  fallback as root, every orphan of ours running as the instance's own uid.
+  So a worker that double-forked, called setsid and re-executed itself with
+  an empty environment before the first scan still counts for the idle,
+  descriptor and shutdown checks.
 - Ending the tree: TERM to every process, a grace period, then KILL,
   rescanning for processes forked meanwhile (bounded by `KILL_S`). Orphans
   re-parent to the harness (a child subreaper), so their exit status is
@@ -35,12 +42,16 @@ class ProcessTree:
         self.probe = probe
         self.token = token
         self.root: int | None = None
+        #: The sandbox's init, whose other descendants are the server's too (not the init itself).
+        self.init: int | None = None
+        #: The instance's own unprivileged uid (fallback as root): our orphans with it are the server's.
+        self.uid: int | None = None
         #: Every pid seen in the server's tree, with its start time (a reused pid is not ours).
         self.known_pids: dict[int, float | None] = {}
 
-    def adopt(self, root: int) -> None:
-        """The server's own process, just started."""
-        self.root = root
+    def adopt(self, root: int, init: int | None = None, uid: int | None = None) -> None:
+        """The server's own process, just started (`init`: its sandbox's init; `uid`: its own uid)."""
+        self.root, self.init, self.uid = root, init, uid
         self.remember([root])
 
     def pids(self, with_token: bool = False) -> list[int]:
@@ -53,7 +64,11 @@ class ProcessTree:
             pid for pid, started in self.known_pids.items()
             if pid != self.root and started is not None and self.probe.start_time(pid) == started
         ]
-        pids = self.probe.tree(roots, self.token if with_token else None)
+        if self.init is not None:
+            roots.append(self.init)
+        elif self.uid is not None:
+            roots += processes.live_children_of_user(os.getpid(), self.uid)
+        pids = [pid for pid in self.probe.tree(roots, self.token if with_token else None) if pid != self.init]
         self.remember(pids)
         return pids
 

@@ -249,6 +249,11 @@ class SandboxedProcess:
             delay = min(delay * 2, 0.01)
         return self.outer.pid  # bwrap failed (or nothing started): its own exit tells
 
+    @property
+    def init_pid(self) -> int | None:
+        """The sandbox's init (host view): every process of the instance descends from it."""
+        return self._init_pid
+
     def poll(self) -> int | None:
         if self.returncode is None:
             self._read_status(0)

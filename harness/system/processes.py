@@ -115,6 +115,24 @@ def _psutil_children(parent: int, keep: Callable[[Any], bool]) -> list[int]:
     return found
 
 
+def live_children_of_user(parent: int, uid: int) -> list[int]:
+    """Live children of `parent` whose real uid is `uid`: as a subreaper, the orphans
+    one unprivileged instance left (it cannot change its uid; its session and environment it can)."""
+    if PROC:
+        found = []
+        for pid in live_children(parent):
+            fields = _proc_status(pid)
+            try:
+                if fields and int(fields[b"Uid"].split()[0]) == uid:
+                    found.append(pid)
+            except (KeyError, ValueError, IndexError):
+                continue
+        return found
+    import psutil
+
+    return _psutil_children(parent, lambda child: child.uids().real == uid and child.status() != psutil.STATUS_ZOMBIE)
+
+
 def pids_of_user(uid: int) -> list[int]:
     """Live (non-zombie) processes whose real uid is `uid`."""
     if PROC:
