@@ -14,12 +14,13 @@ import shutil
 import uuid
 
 import pytest
-from conftest import TEST_REPLY_TIMEOUT, server
+from conftest import TEST_REPLY_TIMEOUT, reference, server
 
 #: Generous bounds for a loaded 2-core machine; what they prove is "bounded", not "fast".
 RUN_BOUND_S = 120
 FAST = ("--reply-timeout", TEST_REPLY_TIMEOUT, "--startup-timeout", "5")
 BOTH = pytest.mark.parametrize("workers", ["0", "2"])
+REFERENCE_ECHO = reference("tcp_echo.py")
 
 
 @BOTH
@@ -122,6 +123,18 @@ def test_a_huge_submission_folder_is_copied_only_up_to_the_bound(harness, tmp_pa
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"stopped at {scratch.MAX_FILES} files" in run.stderr
     assert any("stopped at" in note for note in run.report["notes"])
+
+
+def test_a_huge_sparse_server_file_is_refused_not_copied(harness, tmp_path):
+    """3 GiB that take 4 KiB on disk would cost 3 GiB of writes per instance: the bound holds for the server's own file."""
+    submission = tmp_path / "sparse"
+    submission.mkdir()
+    shutil.copy(REFERENCE_ECHO, submission / "server.py")
+    os.truncate(submission / "server.py", 3 << 30)
+    run = harness("-k", "single_message", *FAST, str(submission / "server.py"), "{port}", cwd=submission)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "server.py is 3,072 MiB, over the copy's bound of 32 MiB" in run.report["server"]["startup_error"]
+    assert run.elapsed < 30
 
 
 def test_a_server_killed_by_a_limit_mid_run_is_reported_with_that_limit(harness):

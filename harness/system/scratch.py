@@ -58,6 +58,8 @@ class CopyPlan:
     source: Path
     dirs: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: Why the server cannot be started from this folder at all (its own file is over the bound), else "".
+    refused: str = ""
     links: list[str] = field(default_factory=list)
     bytes: int = 0
     truncated: str | None = None
@@ -110,6 +112,10 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
     owner = (first or source).stat().st_uid
     if first is not None:
         size = first.stat().st_size
+        if size > max_bytes:  # a sparse file costs nothing on disk and its size in the copy
+            result.refused = (f"the server's file {first.name} is {size / (1 << 20):,.0f} MiB, over the copy's bound of "
+                              f"{max_bytes // (1 << 20)} MiB: it is not copied and the server is not started")
+            return result
         result.files.append(first.name)
         result.bytes += size
     queue: deque[str] = deque([""])
@@ -182,8 +188,9 @@ def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] |
 KEPT_MODE = 0o777
 
 
-def copy_file(source: Path, target: Path) -> None:
-    """Copy a regular file's bytes and permission bits (less setuid/setgid), never through a link."""
+def copy_file(source: Path, target: Path, max_bytes: int = MAX_BYTES) -> None:
+    """Copy a regular file's bytes (at most `max_bytes`: the file may have grown since it was
+    planned) and permission bits (less setuid/setgid), never through a link."""
     src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(src)
@@ -193,7 +200,10 @@ def copy_file(source: Path, target: Path) -> None:
         dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             with open(src, "rb", closefd=False) as reader, open(dst, "wb", closefd=False) as writer:
-                shutil.copyfileobj(reader, writer, 1 << 20)
+                left = max_bytes
+                while left > 0 and (chunk := reader.read(min(left, 1 << 20))):
+                    writer.write(chunk)
+                    left -= len(chunk)
             os.fchmod(dst, mode)
             os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns))
         finally:
