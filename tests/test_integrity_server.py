@@ -240,3 +240,35 @@ def test_a_correct_server_passes_everything_in_its_memory_cgroup(harness, mode):
     assert run.returncode == 0, run.stdout + run.stderr
     assert set(run.outcomes().values()) == {"passed"}
     assert run.pid and not memory_cgroups_of(run)
+
+
+@MODES
+def test_a_worker_hidden_from_the_tree_still_counts_for_the_idle_and_shutdown_checks(harness, mode):
+    """Double fork, setsid and an empty environment before the first scan: in neither the
+    parent chain, the session nor the token's holders, yet in the instance's PID namespace
+    (sandboxed) or running as its uid (fallback as root)."""
+    if mode == "fallback" and os.geteuid() != 0:
+        pytest.skip("only a root fallback gives the server a uid of its own")
+    run = harness(*flags(mode), "--check", "concurrency::idle_without_busy_loop", "--check", "shutdown::sigterm_idle",
+                  *FAST, server("hostile_detached_spinner.py"), "{port}")
+    assert run.outcomes() == {"concurrency::idle_without_busy_loop": "failed", "shutdown::sigterm_idle": "failed"}, \
+        run.stdout
+    assert "CPU seconds" in run.check("concurrency::idle_without_busy_loop")["message"]
+    message = run.check("shutdown::sigterm_idle")["message"]
+    assert "1 process it started still ran" in message and "hostile_detached_spinner.py 0 worker" in message, message
+
+
+@ROOT
+@MODES
+def test_shared_memory_and_lock_files_of_a_server_do_not_outlive_it(harness, mode):
+    """A keyed System V segment would count the run's instances (which check is this?) and keep
+    memory outside every limit; a file in /run/lock (mode 1777) would outlive the run."""
+    nonce = uuid.uuid4().hex
+    run = harness(*flags(mode), "--suite", "shutdown", "-k", "idle", *FAST,
+                  server("hostile_leaves_ipc.py"), "{port}", nonce)
+    assert run.returncode == 0, run.stdout + run.stderr  # a later instance would exit: "instance 2"
+    assert run.report["summary"]["passed"] == len(run.report["checks"]) == 2
+    key = f"{int(nonce[:7], 16):d}"
+    segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    assert not [row for row in segments if row.split()[0] == key], segments
+    assert not [name for name in os.listdir("/run/lock") if name.startswith(nonce)] if os.path.isdir("/run/lock") else True

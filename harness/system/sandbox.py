@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.system import bwrap, isolation, memcg, processes, scratch
+from harness.errors import ServerStartError
+from harness.system import bwrap, isolation, memcg, processes, scratch, sysvipc
 from harness.system import limits as limits_module
 from harness.system.limits import Limits
 from harness.system.safe_files import remove_tree
@@ -105,6 +106,9 @@ class Sandbox:
                 plan = self._plans[str(source)] = scratch.plan(source, first)
                 if plan.truncated:
                     self._note(f"note: {plan.truncated}", loud=not self.quiet)  # also said by the controller
+            if plan.refused:
+                self._uids.pop(str(workdir), None)
+                raise ServerStartError(plan.refused)
             copy = workdir / "submission"
             scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
             argv = scratch.rewrite_argv(argv, base, source, copy)
@@ -120,6 +124,7 @@ class Sandbox:
             return self._in_bwrap(workdir, argv, run_cwd, set_limits, uid)
         if uid is None:
             return Prepared(argv, run_cwd, set_limits)
+        set_limits = sysvipc.in_own_namespace(set_limits)
         if reachable_by_others(argv[0]):
             return Prepared(argv, run_cwd, _then_drop(set_limits, uid), uid)
         setpriv = shutil.which("setpriv")
@@ -194,6 +199,7 @@ class Sandbox:
         if uid is not None:
             kill_user(uid)
             remove_temporaries_of(uid)
+            sysvipc.remove_objects_of(uid)
         cgroup = self._cgroups.get(str(workdir))
         if cgroup is not None:
             cgroup.remove()  # kept: its OOM count still explains the exit
@@ -278,8 +284,9 @@ def kill_user(uid: int, rounds: int = 20) -> None:
         processes.reap(pids)
 
 
-#: Shared temporary folders where a fallback server's files outlive it (bubblewrap gives private ones).
-SHARED_TEMPORARIES = ("/tmp", "/var/tmp", "/dev/shm")
+#: Shared folders every user may write (sticky, mode 1777) where a fallback server's files outlive it
+#: (bubblewrap gives private ones, and the rest of the system read-only). /var/lock is a link to /run/lock.
+SHARED_TEMPORARIES = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/crash", "/dev/mqueue")
 
 
 def remove_temporaries_of(uid: int) -> None:
