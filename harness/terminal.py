@@ -24,3 +24,9 @@ def _visible(match: re.Match[str]) -> str:
 def safe_text(text: str) -> str:
     """`text` with every control sequence made visible and inert."""
     return _UNSAFE.sub(_visible, text)
+
+
+def safe_line(text: str) -> str:
+    """`safe_text` for what must stay on one line (a submission folder's name in a progress
+    line): newline and tab are made visible too, so a name cannot start a line of its own."""
+    return safe_text(text).replace("\n", "\\n").replace("\t", "\\t")

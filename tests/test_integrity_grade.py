@@ -190,3 +190,17 @@ def test_a_submission_folder_named_with_control_sequences_is_shown_inert():
         progress.close()
         shown = stream.getvalue()
         assert "\x1b" not in shown and "eve\\x1b[2K\\x0d" in shown
+
+
+def test_a_submission_folder_named_with_newlines_cannot_forge_progress_lines():
+    """A name holding whole fake lines ('[3⁄3] mallory: 60⁄60 passed', a fraction slash for '/')
+    stays on its own line: its newlines and tabs are shown as \\n and \\t."""
+    name = "aaa: 0\u204460 startup error\n[3\u20443] mallory: 60\u204460 passed\n[1\u20443] aaa\tx"
+    stream = io.StringIO()
+    progress = Progress(1, stream)
+    progress.started(name)
+    progress.finished(name, "0/60 startup error")
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines == ["[1/1] aaa: 0\u204460 startup error\\n[3\u20443] mallory: 60\u204460 passed\\n[1\u20443] aaa\\tx: "
+                     "0/60 startup error"], lines

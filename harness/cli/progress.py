@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TextIO
 
-from harness.terminal import safe_text
+from harness.terminal import safe_line
 
 WIDTH = 30
 
@@ -30,7 +30,7 @@ class Progress:
         self.closed = False
 
     def started(self, name: str) -> None:
-        name = safe_text(name)  # a submission folder's name is the student's: nothing in it acts on the terminal
+        name = safe_line(name)  # a submission folder's name is the student's: nothing in it acts on the terminal, nor starts a line
         with self.lock:
             if self.closed:
                 return
@@ -38,7 +38,7 @@ class Progress:
             self._draw()
 
     def finished(self, name: str, text: str) -> None:
-        name = safe_text(name)
+        name = safe_line(name)
         with self.lock:
             if self.closed:
                 return
