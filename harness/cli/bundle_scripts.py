@@ -86,6 +86,10 @@ SUBMISSION="$ROOT/submission"
 RESULTS="$ROOT/results"
 ENTRY={entry}   # the file students submit (from the assignment's command)
 mkdir -p "$RESULTS"
+# Without a sandbox here (no bubblewrap, or a container that cannot make namespaces) the server
+# runs as an unprivileged uid that reads what every user may read: the assignment (and an
+# instructor's reference server) and the results are made root's alone first.
+if [ "$(id -u)" = 0 ]; then chmod -R go-rwx "$SOURCE" "$RESULTS" 2>/dev/null || true; fi
 
 # Students often upload a folder: look for the entry point a few levels down
 # and run in the folder that holds it as the assignment expects (src/server.js: above src/).
