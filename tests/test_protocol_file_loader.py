@@ -124,3 +124,14 @@ def test_bad_file_on_the_command_line_exits_2_without_traceback(tmp_path, comman
 def test_identifier_like_conversation_names_are_accepted(tmp_path, name):
     path = write(tmp_path, GOOD_HEAD + ONE_CONVERSATION.replace('"c1"', f'"{name}"'))
     assert load_protocol_file(str(path)).first.name == name
+
+
+def test_a_line_ending_with_literal_backslashes_is_refused_and_names_are_understood(tmp_path):
+    """TOML keeps backslashes in 'single quotes': '\\r\\n' there is four characters, never a line ending."""
+    head = 'name = "x"\ntransport = "tcp"\nframing = "line"\n'
+    with pytest.raises(ProtocolFileError, match="holds a backslash, not a control character"):
+        load_protocol_file(write(tmp_path, head + "line-ending = '\\r\\n'\n" + ONE_CONVERSATION))
+    for index, (written, meant) in enumerate((('"CRLF"', "\r\n"), ('"lf"', "\n"), ('"\\r\\n"', "\r\n"))):
+        text = head + f"line-ending = {written}\n" + ONE_CONVERSATION
+        protocol = load_protocol_file(write(tmp_path, text, f"proto{index}.toml"))
+        assert protocol.line_ending == meant, written

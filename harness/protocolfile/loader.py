@@ -52,6 +52,8 @@ FRAMINGS = {"tcp": ("line", "length", "none"), "udp": ("datagram",)}
 TIERS = ("required", "recommended")
 #: Keys that apply only to one framing.
 FRAMING_ONLY = {"line-ending": "line", "length-format": "length"}
+#: What an instructor may write for a line ending instead of its characters.
+LINE_ENDING_NAMES = {"CRLF": "\r\n", "LF": "\n", "CR": "\r"}
 REFERENCE_ANSWER = "@reference"
 #: The longest wait a step may ask for (timeout, expect-nothing): an hour; beyond it is a typo, and a wait the
 #: operating system cannot express (inf, 1e9 s) would show up as the server's failure.
@@ -156,6 +158,11 @@ class _Loader:
         line_ending = self.text_key(data, "line-ending", "\n")
         if not line_ending:
             raise self.fail("key 'line-ending': must not be empty")
+        line_ending = LINE_ENDING_NAMES.get(line_ending.upper(), line_ending)
+        if "\\r" in line_ending or "\\n" in line_ending:
+            raise self.fail(f"key 'line-ending': {line_ending!r} holds a backslash, not a control character: in TOML "
+                            "'single quotes' keep backslashes as they are; write \"\\r\\n\" or \"\\n\" in double "
+                            "quotes (or the names CRLF, LF)")
         encoding = self.text_key(data, "encoding", "utf-8")
         try:
             codecs.lookup(encoding)
