@@ -137,3 +137,12 @@ def test_a_server_that_never_closes_is_told_to_close_at_b_empty_in_its_first_fai
     assert "when recv() returns b'' the client has finished sending" in message and "close" in message
     good = harness("--suite", "echo", "-k", "half_close", reference("tcp_echo.py"), "{port}")
     assert good.outcomes() == {"echo::half_close": "passed"}
+
+
+def test_a_slow_serial_udp_server_is_not_buried_under_copies_of_its_retried_datagrams(harness):
+    """0.8 s per answer, one after another, within the default 2 s reply timeout: extra tries sent
+    sooner than it answers would each cost it 0.8 s more, and every later reply would come too late."""
+    checks = ("echo::single_message", "echo::binary_bytes", "echo::survives_empty_datagram", "echo::serves_next_client")
+    run = harness("--protocol", "udp-echo", *(arg for check in checks for arg in ("--check", check)),
+                  server("udp_echo_slow_backend.py"), "{port}")
+    assert run.outcomes() == dict.fromkeys(checks, "passed"), run.stdout

@@ -163,3 +163,11 @@ def test_a_pool_of_two_workers_is_told_by_how_many_silent_clients_stop_it(harnes
     message = result.check("concurrency::idle_client_does_not_block")["message"]
     assert message.startswith("while 2 other clients stayed connected and silent (with 1 it was served)"), message
     assert "at most 2 clients at a time" in message
+
+
+def test_a_slow_serial_udp_server_gets_each_reply_of_a_conversation(harness):
+    """Each answer 0.8 s, one after another: the copies its retried datagrams cost are waited for
+    and skipped, never read as the answer to the next step (the default 2 s reply timeout)."""
+    run = harness("--protocol", str(UDP_HELLO), "--check", "conversation::greeting",
+                  server("udp_hello_slow_backend.py"), "{port}")
+    assert run.outcomes() == {"conversation::greeting": "passed"}, run.stdout

@@ -172,11 +172,53 @@ def test_port_taken_advice_blames_hard_coding_only_without_port_in_the_command()
 def test_udp_retries_fit_inside_the_reply_timeout():
     from harness.clients.udp import retry_offsets
 
-    assert retry_offsets(2.0, 3) == [0.0, 0.2, 0.6]
+    assert retry_offsets(2.0, 3) == ([0.0, 0.2, 0.6], 2.0)
     for timeout in (0.3, 1.0, 2.0, 10.0):
-        offsets = retry_offsets(timeout, 3)
-        assert len(offsets) == 3 and offsets == sorted(offsets) and offsets[-1] < timeout
-    assert retry_offsets(2.0, 1) == [0.0]
+        offsets, total = retry_offsets(timeout, 3)
+        assert len(offsets) == 3 and offsets == sorted(offsets) and offsets[-1] < timeout == total
+    assert retry_offsets(2.0, 1) == ([0.0], 2.0)
+    # A server seen answering in 0.8 s gets each try 1.2 s apart, and the last one 1.2 s to be answered.
+    offsets, total = retry_offsets(2.0, 3, slowest=0.8)
+    assert [round(o, 6) for o in offsets] == [0.0, 1.2, 2.4] and round(total, 6) == 3.6
+
+
+def test_a_slow_serial_udp_server_is_not_buried_under_copies_of_retried_datagrams(monkeypatch):
+    """Each answer takes 0.4 s, one after another (a recvfrom loop with a slow backend), within a
+    1 s reply timeout: every extra try would cost 0.4 s more of the server's time, and the queue of
+    copies would delay each later reply past its timeout. Every exchange gets its own reply."""
+    import threading
+    import time as clock
+
+    from harness.clients.patience import PATIENCE
+    from harness.clients.udp import UdpClient
+    from harness.server.launcher import Endpoint
+
+    monkeypatch.setattr(PATIENCE, "slowest", 0.0)
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, address = server.recvfrom(100)
+            except OSError:
+                continue
+            clock.sleep(0.4)
+            server.sendto(data, address)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    endpoint = Endpoint("127.0.0.1", server.getsockname()[1], socket.AF_INET, "assigned", "UDP")
+    try:
+        with UdpClient(endpoint, reply_timeout=1.0) as client:
+            for index in range(5):
+                assert client.exchange(b"datagram %d" % index) == b"datagram %d" % index
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
 
 
 def test_a_late_copy_of_a_retried_reply_is_not_taken_for_the_next_reply():

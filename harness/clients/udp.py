@@ -5,7 +5,12 @@ Rules:
   and an ICMP "port unreachable" (the server is gone) is seen at once.
 - A datagram counts as lost only after `tries` sends, all within one reply
   timeout (`retry_offsets`): a lost datagram costs one reply timeout, not one
-  per try; a late copy of an answered datagram's reply is skipped.
+  per try. A try is never sent sooner than 1.5 times the slowest reply the
+  run has seen: a slow server that answers every datagram in turn would
+  answer each extra copy too, and the queue of copies would delay every later
+  reply past its timeout (a false failure). The late copies of an answered
+  datagram's reply are skipped, and waited for (bounded) before the next
+  datagram and before the socket closes, for the same reason.
 - Every wait is bounded by a `Deadline`; what moved is recorded in the
   check's wire log (`harness.evidence.wirelog`).
 - Failures raise `CheckFailed` with what was expected and what arrived.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import time
 
 from harness.clients import contact, reply_address
 from harness.clients.patience import PATIENCE
@@ -46,15 +52,22 @@ class _SourceProbeMemory:
 _SOURCE_PROBE = _SourceProbeMemory()
 
 
-def retry_offsets(reply_timeout: float, tries: int) -> list[float]:
-    """The moments (s after the first send) of each of `tries` sends of a
-    datagram, all inside `reply_timeout`: 0, 0.2, 0.6 for the default 2 s;
-    scaled down for a short timeout so the last try still gets half of it."""
+#: A try waits at least this many times the slowest reply seen before it is sent.
+SLOW_SERVER_MARGIN = 1.5
+
+
+def retry_offsets(reply_timeout: float, tries: int, slowest: float = 0.0) -> tuple[list[float], float]:
+    """The moments (s after the first send) of each of `tries` sends of a datagram,
+    and how long to wait in all: 0, 0.2, 0.6 within the default 2 s, scaled down for a
+    short timeout so the last try still gets half of it. A server whose replies took
+    up to `slowest` s gets its tries no sooner than SLOW_SERVER_MARGIN times that
+    apart, and the last one that long to be answered, past the timeout if need be."""
     offsets = [0.0]
     for index in range(1, tries):
         planned = RETRY_AT[index - 1] if index <= len(RETRY_AT) else RETRY_AT[-1] * (index - len(RETRY_AT) + 1)
-        offsets.append(min(planned, reply_timeout * index / (2 * (tries - 1))))
-    return offsets
+        offsets.append(max(min(planned, reply_timeout * index / (2 * (tries - 1))),
+                           index * SLOW_SERVER_MARGIN * slowest))
+    return offsets, max(reply_timeout, offsets[-1] + SLOW_SERVER_MARGIN * slowest)
 
 
 class UdpClient:
@@ -70,8 +83,13 @@ class UdpClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.connect(endpoint.address)
         self.sock.setblocking(False)
-        #: Replies the server may send again, once per extra send of their datagram.
+        #: Replies the server may send again, once per extra send of their datagram, and by when.
         self.late_copies: dict[bytes, int] = {}
+        self.copies_due = Deadline(0)
+        #: A datagram that arrived while late copies were drained: the next receive returns it.
+        self.early: list[bytes] = []
+        #: How many sends the last awaited datagram took.
+        self.last_sends = 1
         #: How long the last unanswered exchange waited (cut short after an earlier silence).
         self.last_wait = reply_timeout
         self.wire = wirelog.connection("udp")
@@ -81,7 +99,36 @@ class UdpClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.drain_copies()  # else the server's queue of copies delays the next client's replies
+        except CheckFailed:
+            pass
         self.sock.close()
+
+    def may_come_late(self, reply: bytes) -> None:
+        """`reply` may still come (a slow answer to something sent without waiting for it):
+        skipped when it does, not waited for."""
+        self.late_copies[reply] = self.late_copies.get(reply, 0) + 1
+
+    def drain_copies(self) -> None:
+        """Wait (until `copies_due`) for the late copies a slow server still owes, skipping them;
+        a copy that comes later still is skipped by `receive`."""
+        if not any(count > 0 for count in self.late_copies.values()):
+            return
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while any(count > 0 for count in self.late_copies.values()) and sel.select(self.copies_due.remaining()):
+                try:
+                    reply = self.sock.recv(65536 + 1)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return  # the server is gone: the next send says so
+                if self.late_copies.get(reply, 0) > 0:
+                    self.late_copies[reply] -= 1
+                    continue
+                self.early.append(reply)  # not a copy: the server sent it on its own
+                return
 
     def send(self, datagram: bytes) -> None:
         try:
@@ -100,6 +147,11 @@ class UdpClient:
     def receive(self, deadline: Deadline, size: int = 65536 + 1) -> bytes | None:
         """The next datagram from the server by the deadline, or None; a late
         copy of an earlier reply (answering one of our retries) is skipped."""
+        if self.early:
+            reply = self.early.pop(0)
+            contact.replied()
+            self.wire.got(reply)
+            return reply
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while sel.select(deadline.remaining()):
@@ -123,20 +175,32 @@ class UdpClient:
     def exchange(self, datagram: bytes) -> bytes | None:
         """Send and wait for one reply; a datagram counts as lost only after
         `tries` sends, all within the reply timeout (see `retry_offsets`)."""
-        timeout = PATIENCE.wait(self.reply_timeout)
-        deadline = Deadline(timeout)
-        offsets = retry_offsets(timeout, self.tries)
+        self.drain_copies()
+        self.send(datagram)
+        return self.await_reply(datagram, time.monotonic(), self.tries)
+
+    def await_reply(self, datagram: bytes, first_sent: float, tries: int, timeout: float | None = None) -> bytes | None:
+        """The reply to `datagram`, sent once at `first_sent` (time.monotonic()) and again
+        on the `retry_offsets` schedule up to `tries` sends; None if none came."""
+        timeout = PATIENCE.wait(self.reply_timeout) if timeout is None else timeout
+        offsets, total = retry_offsets(timeout, tries, PATIENCE.slowest)
+        deadline = Deadline(total, first_sent)
         for sent, offset in enumerate(offsets, start=1):
-            self.send(datagram)
-            until = offsets[sent] if sent < len(offsets) else timeout
-            reply = self.receive(Deadline(max(0.0, until - offset), deadline.start + offset))
+            if sent > 1:
+                self.send(datagram)
+            until = offsets[sent] if sent < len(offsets) else total
+            reply = self.receive(Deadline(max(0.0, until - offset), first_sent + offset))
             if reply is not None:
-                PATIENCE.heard(deadline.elapsed())
-                if sent > 1:  # the server may still answer the other sends
+                latency = deadline.elapsed()
+                PATIENCE.heard(latency)
+                self.last_sends = sent
+                if sent > 1:  # the server may still answer the other sends, one by one
                     self.late_copies[reply] = self.late_copies.get(reply, 0) + sent - 1
+                    self.copies_due = Deadline(min(2 * total, SLOW_SERVER_MARGIN * latency * (sent - 1) + 0.05))
                 return reply
+        self.last_sends = len(offsets)
         PATIENCE.silence(timeout, self.reply_timeout)
-        self.last_wait = timeout
+        self.last_wait = total
         return None
 
     def no_reply(self, datagram: bytes, expected: bytes, context: str = "") -> CheckFailed:
@@ -158,7 +222,7 @@ class UdpClient:
                                f"server answered, but not to this client{elsewhere}", expected=expected)
         return CheckFailed(
             f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
-            f"within {self.last_wait:g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
+            f"within {round(self.last_wait, 2):g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
             expected=expected,
         )
 

@@ -108,7 +108,7 @@ def _udp_send(client: _UdpClient, reply_timeout: float, tries: int, result: Crow
     if client.tries == 0:
         client.first_sent = time.monotonic()
     client.tries += 1
-    offsets = retry_offsets(reply_timeout, tries)
+    offsets, _ = retry_offsets(reply_timeout, tries)
     until = offsets[client.tries] if client.tries < len(offsets) else reply_timeout
     client.try_deadline = Deadline(until, client.first_sent)
     try:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from typing import Callable
 
 from harness.clients import reply_address
@@ -207,6 +208,7 @@ class ConversationRun:
     def send(self, client: _Client, step: Step, data: bytes, note: str = "") -> None:
         if client.udp is not None:
             try:
+                client.udp.drain_copies()  # what a slow server still owes for earlier tries
                 client.udp.send(data)
             except CheckFailed as failure:
                 raise self.failure(step, failure.message) from None
@@ -297,27 +299,23 @@ class ConversationRun:
             patience = PATIENCE if step.timeout is None else None
             return client.reader.next_message(Deadline(timeout), timeout, None if expected is None else len(expected),
                                               patience)
-        sends = UDP_SENDS if client.unanswered and client.last_request is not None else 1
-        deadline = Deadline(timeout)
-        for attempt in range(sends):
-            if attempt:
-                try:
-                    client.udp.send(client.last_request or b"")
-                except CheckFailed as failure:
-                    return Received(None, b"", failure.message)
-            share = Deadline(deadline.remaining() / (sends - attempt))
-            try:
-                datagram = client.udp.receive(share)
-            except CheckFailed as failure:
-                return Received(None, b"", failure.message)
-            if datagram is not None:
-                client.unanswered = False
-                return Received(datagram, datagram)
+        try:
+            if client.unanswered and client.last_request is not None:
+                # Its first send was the send step's; the tries and the wait count from this step.
+                datagram = client.udp.await_reply(client.last_request, time.monotonic(), UDP_SENDS, timeout)
+                sends, timeout = client.udp.last_sends, client.udp.last_wait
+            else:
+                datagram, sends = client.udp.receive(Deadline(timeout)), 1
+        except CheckFailed as failure:
+            return Received(None, b"", failure.message)
+        if datagram is not None:
+            client.unanswered = False
+            return Received(datagram, datagram)
         tries = f" ({sends} sends)" if sends > 1 else ""
         finding = (None if client.last_request is None else
                    reply_address.diagnose(self.endpoint.address, client.udp.sock, client.last_request))
         elsewhere = reply_address.hint(finding) if finding is not None else ""
-        return Received(None, b"", f"no datagram arrived within {timeout:g} s{tries}{elsewhere}")
+        return Received(None, b"", f"no datagram arrived within {round(timeout, 2):g} s{tries}{elsewhere}")
 
     def expect_nothing(self, client: _Client, step: Step) -> None:
         seconds = step.seconds or 0.0
