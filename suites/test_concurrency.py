@@ -37,7 +37,7 @@ from harness.evidence.bytesdiff import echo_mismatch
 from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.server.serverkind import SURVIVE_RESET, language_of
+from harness.server.serverkind import END_OF_INPUT, SURVIVE_RESET, language_of
 from harness.settings import Settings
 
 if TYPE_CHECKING:
@@ -454,8 +454,8 @@ def _require_idle_cpu(instance: ServerProcess, situation: str) -> None:
         return
     raise CheckFailed(
         f"the server used {used} with no client talking to it ({situation}; limit {IDLE_CPU_LIMIT:g} CPU "
-        f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — when recv() returns b'' the "
-        "client has closed: break out of the loop and close the socket; wait in a blocking "
+        f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — "
+        f"{END_OF_INPUT[language_of(instance.spec.argv)]}: break out of the loop and close the socket; wait in a blocking "
         "accept()/recv()/select(), never in a polling loop"
     )
 

@@ -45,6 +45,7 @@ from harness.protocolfile.plans import Segmentation
 from harness.protocolfile.reference import answers_for
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
+from harness.server.serverkind import END_OF_INPUT, language_of
 from harness.settings import Settings
 from harness.system.acceptqueue import wait_for_accept_room
 
@@ -393,5 +394,5 @@ def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     if used:
         raise CheckFailed(
             f"the server used {used} with no client talking to it (after three runs of {protocol.exchange.name!r}; "
-            f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): when recv() returns b'' the client has "
-            "closed: break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")
+            f"limit {IDLE_CPU_LIMIT:g} CPU seconds per {IDLE_WINDOW:g} s): {END_OF_INPUT[language_of(instance.spec.argv)]}"
+            ": break out of the loop and close the socket; wait in a blocking accept()/recv()/select()")

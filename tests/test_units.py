@@ -394,3 +394,12 @@ def test_a_close_is_waited_for_in_full_until_the_server_once_kept_a_connection_o
     memory.kept_open(2.0, 2.0)
     assert memory.close_wait(2.0) == FLOOR and memory.why_close_short(FLOOR, 2.0)
     assert memory.wait(2.0) == 2.0  # a reply wait is not cut by it
+
+
+def test_end_of_input_advice_is_in_the_servers_own_terms():
+    from harness.server.serverkind import END_OF_INPUT, language_of
+
+    assert "recv() returns b''" in END_OF_INPUT[language_of(["python3", "server.py"])]
+    assert "'end'" in END_OF_INPUT[language_of(["node", "server.js"])]
+    c_server = END_OF_INPUT[language_of(["./server", "8080"])]
+    assert "returns 0" in c_server and "b''" not in c_server

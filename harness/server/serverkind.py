@@ -76,3 +76,11 @@ STOP_ON_SIGNAL = {
     OTHER: "{signal} must end the server: do not ignore {signal}; a handler for it must exit the process, "
            "after stopping the processes the server started.",
 }
+
+
+#: How a server sees that its client has closed, in the server's own terms.
+END_OF_INPUT = {
+    PYTHON: "when recv() returns b'' the client has closed",
+    NODE: "when the socket emits 'end' the client has closed",
+    OTHER: "when recv() (or read()) returns 0 the client has closed, and -1 is an error",
+}
