@@ -50,6 +50,16 @@ def test_missing_reference_still_fails_a_buggy_server_on_the_other_conversations
     assert result.outcomes()["conversation::help"] == "error"
 
 
+def test_missing_reference_of_a_recommended_conversation_does_not_stop_the_required_crowd(harness):
+    """A student's copy of the file, without the instructor's reference server: the crowd runs only the
+    required conversations, which need no @reference answer, so it runs (it ended as an error)."""
+    result = harness("--protocol", str(BLIND / "ref_missing_recommended.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--check", "concurrency::simultaneous_conversations", "--check", "conversation::help",
+                     str(BLIND / "pubsub_threads.py"), "{port}")
+    assert result.outcomes() == {"concurrency::simultaneous_conversations": "passed",
+                                 "conversation::help": "error"}, result.stdout
+
+
 # -- B2: an @reference answer that depends on the label ------------------------------------
 def protocol_check(path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(path), "--reply-timeout", "1"],
