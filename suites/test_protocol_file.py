@@ -45,7 +45,7 @@ from harness.protocolfile.plans import Segmentation
 from harness.protocolfile.reference import answers_for
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
-from harness.server.serverkind import END_OF_INPUT, language_of
+from harness.server.serverkind import END_OF_INPUT, OTHER, SURVIVE_RESET, language_of
 from harness.settings import Settings
 from harness.system.acceptqueue import wait_for_accept_room
 
@@ -60,6 +60,8 @@ SEQUENTIAL_BUDGET = 10.0
 FD_TOLERANCE = 10
 #: Label of the client that vanishes with a reset: never used by another run.
 VANISHING_LABEL = "c99"
+#: The label of the client that sends its first request and leaves without reading the reply.
+LEAVING_LABEL = "c98"
 #: Silent clients of the idle-client check, added one at a time (as in the built-in suites).
 IDLE_CLIENTS = 4
 
@@ -313,13 +315,30 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
                 client.conn.abort()
                 client.closed = True
     poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    if not instance.alive():
+        raise _died_of_reset(instance)
+    # A client that leaves before its reply: the server's writes meet a connection the client's kernel
+    # resets (EPIPE), and SIGPIPE ends a C server that does not ignore it.
+    leaving = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
+                              label=LEAVING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
+    try:
+        with suppress(CheckFailed):
+            leaving.run_until(lambda step: step.kind in (EXPECT, MATCH))
+    finally:
+        for client in leaving.clients.values():
+            if client.conn is not None and not client.closed:
+                client.conn.close()
+                client.closed = True
+    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    if poll_until(lambda: not instance.alive(), Deadline(0.1)):
+        raise _died_of_leaving(instance)
     try:
         for _ in range(2):
             run_first(request, settings, protocol, instance.endpoint)
     except CheckFailed as failure:
         if poll_until(lambda: not instance.alive(), Deadline(0.5)):
             raise _died_of_reset(instance) from None
-        raise fails_while("after a client vanished with a reset (RST)", failure,
+        raise fails_while("after a client vanished with a reset (RST), and another left before its reply", failure,
                      "Catch ConnectionResetError per connection and keep serving the others.") from None
     if not instance.alive():
         raise _died_of_reset(instance)
@@ -343,8 +362,19 @@ def _died_of_reset(instance: ServerProcess) -> CheckFailed:
     instance.stop()
     return CheckFailed(
         f"the server exited ({instance.exit_description()}) after a client vanished with a reset (RST) in the "
-        "middle of a conversation: catch ConnectionResetError and BrokenPipeError around each connection's "
-        "recv()/send(), close that connection, and keep serving the others")
+        f"middle of a conversation: {SURVIVE_RESET[language_of(instance.spec.argv)]}")
+
+
+def _died_of_leaving(instance: ServerProcess) -> CheckFailed:
+    instance.stop()
+    exit_text = instance.exit_description()
+    advice = SURVIVE_RESET[language_of(instance.spec.argv)]
+    sigpipe = ("; a write to a reset connection raises SIGPIPE, which ends a program that does not ignore it: "
+               "signal(SIGPIPE, SIG_IGN) at start, or send(..., MSG_NOSIGNAL)"
+               if "SIGPIPE" in exit_text or language_of(instance.spec.argv) == OTHER else "")
+    return CheckFailed(
+        f"the server exited ({exit_text}) after a client sent its first request and closed its connection without "
+        f"reading the reply: writing the reply to that connection fails (EPIPE){sigpipe}. {advice[0].upper()}{advice[1:]}")
 
 
 @check("concurrency::no_descriptor_leak", protocols=PF, when=tcp_only)

@@ -143,3 +143,7 @@ def test_line_ending_rules_on_bytes():
     # A different bug: another status line, or the right ending.
     assert expect_hint(crlf, None, expected, b"HTTP/1.0 404 Not Found\r\n", True) == ""
     assert expect_hint(crlf, None, expected, expected, True) == ""
+    # An expect-match step (no exact bytes), or a message never completed: another ending, never this one.
+    assert "ends lines with \\n; this protocol's line ending is \\r\\n" in expect_hint(crlf, None, None, b"220 ready\n", True)
+    assert expect_hint(crlf, None, None, b"220 ready", True) == ""  # no line ending at all: nothing to name
+    assert expect_hint(crlf, None, None, b"220 ready\r\n", True) == ""

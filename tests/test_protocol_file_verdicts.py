@@ -171,3 +171,15 @@ def test_a_slow_serial_udp_server_gets_each_reply_of_a_conversation(harness):
     run = harness("--protocol", str(UDP_HELLO), "--check", "conversation::greeting",
                   server("udp_hello_slow_backend.py"), "{port}")
     assert run.outcomes() == {"conversation::greeting": "passed"}, run.stdout
+
+
+def test_a_server_killed_by_sigpipe_when_a_client_leaves_before_its_reply_fails_the_reset_check(harness):
+    """The classic C crash: SIGPIPE not ignored, a reply written in two writes, a client that closes
+    before reading it. The reset check's second client does exactly that."""
+    run = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--check", "concurrency::survives_abrupt_disconnect", server("kv_dies_of_sigpipe.py"), "{port}")
+    assert run.outcomes() == {"concurrency::survives_abrupt_disconnect": "failed"}, run.stdout
+    message = run.check("concurrency::survives_abrupt_disconnect")["message"]
+    assert message.startswith("the server exited (killed by SIGPIPE) after a client sent its first request and "
+                              "closed its connection without reading the reply"), message
+    assert "signal(SIGPIPE, SIG_IGN)" in message

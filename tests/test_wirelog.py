@@ -238,3 +238,14 @@ def test_html_report_of_a_buggy_run_reads_in_a_browser(harness, tmp_path):
         shot = browser.screenshot(page, SCREENSHOTS / f"report-{name}.png", width)
         assert shot.stat().st_size > 10_000
         print(f"screenshot for a person to look at: {shot}")
+
+
+def test_a_protocol_file_conversation_logs_what_the_server_sent(harness):
+    """The bytes a conversation received are in its wire log, as in the built-in suites (they were missing)."""
+    kv = ROOT / "examples" / "protocols" / "kv"
+    run = harness("--protocol", str(kv / "kv.toml"), "--check", "conversation::*", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("kv_wrong_help.py"), "{port}")
+    failed = [check for check in run.report["checks"] if check["outcome"] == "failed" and "wire" in check]
+    assert failed, run.stdout
+    for check in failed:
+        assert any(event["kind"] == wirelog.RECV for event in check["wire"]["events"]), check["id"]

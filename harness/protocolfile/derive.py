@@ -136,7 +136,8 @@ def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str,
                 f"a client sends half of the first message of {first!r} and stalls; then {first!r} runs",
                 "the conversation completes within its timeouts (no blocking read of a whole message)"),
             "concurrency::survives_abrupt_disconnect": (
-                f"a client runs the first exchange of {first!r}, then vanishes with a reset (RST)",
+                f"a client runs the first exchange of {first!r}, then vanishes with a reset (RST); another sends "
+                "its first request and closes without reading the reply",
                 f"the server keeps running: {first!r} then runs twice, as written"),
             "concurrency::no_descriptor_leak": (
                 f"the conversation {first!r} runs {sequential_runs(protocol)} times in a row (label c00; as many "

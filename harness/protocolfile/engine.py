@@ -252,7 +252,8 @@ class ConversationRun:
         got = self.receive(client, step, timeout, expected)
         expected_wire = self.wire.encode(expected) if expected is not None else None
         hint = expect_hint(self.wire, client.last_data, expected_wire, got.raw,
-                           client.reader is not None and not client.reader.ended) if got.message != expected else ""
+                           client.reader is not None and not client.reader.ended) \
+            if got.message is None or got.message != expected else ""
         if got.message is None:
             what = "nothing arrived" if not got.raw else f"an incomplete message arrived ({len(got.raw)} bytes)"
             raise self.failure(step, f"{what}: {got.why}{hint}", expected=expected_wire, received=got.raw)

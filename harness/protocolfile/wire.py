@@ -32,6 +32,7 @@ from harness.clients import contact
 from harness.clients.connection import TcpConnection, recv_and_ack
 from harness.clients.patience import PatienceMemory
 from harness.deadline import Deadline
+from harness.evidence import wirelog
 from harness.protocolfile.model import ProtocolFile
 from harness.protocols.framing import DEFAULT_MAX_FRAME, FrameCodec, FrameError
 
@@ -100,6 +101,7 @@ class StreamReader:
                 wait = remaining if patience is None else min(remaining, patience.wait(deadline.seconds))
                 started = time.monotonic()
                 if not sel.select(wait):
+                    self.conn.wire.silence()
                     if patience is not None:
                         # Waited to the end of an uncut deadline: the reply did not come in a whole timeout.
                         patience.silence(deadline.seconds if wait >= remaining else wait, deadline.seconds)
@@ -114,12 +116,16 @@ class StreamReader:
                 except BlockingIOError:
                     continue
                 except OSError as exc:
+                    if isinstance(exc, ConnectionResetError):
+                        self.conn.wire.event(wirelog.SERVER_RST)
                     self.ended = "the server reset the connection" if isinstance(exc, ConnectionResetError) \
                         else f"reading failed: {exc.strerror or exc}"
                     return False
                 if not chunk:
+                    self.conn.wire.event(wirelog.SERVER_FIN)
                     self.ended = "the server closed the connection"
                     return False
+                self.conn.wire.got(chunk)
                 contact.replied()
                 self.pending += chunk
                 return True

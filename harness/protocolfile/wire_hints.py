@@ -25,7 +25,7 @@ def expect_hint(wire: Wire, sent: bytes | None, expected_wire: bytes | None, rec
     """The hint line ("\\nhint: ...") for an expect step that failed, or ""."""
     if wire.framing == "length":
         return _byte_order(wire, sent, expected_wire, received, stream_open)
-    if wire.framing == "line" and expected_wire is not None:
+    if wire.framing == "line":
         return _line_ending(wire.ending, expected_wire, received)
     return ""
 
@@ -62,17 +62,26 @@ def _byte_order(wire: Wire, sent: bytes | None, expected_wire: bytes | None, rec
     return ""
 
 
-def _line_ending(ending: bytes, expected_wire: bytes, received: bytes) -> str:
-    if not expected_wire.endswith(ending):
-        return ""
-    message = expected_wire[: -len(ending)]
-    for other in LINE_ENDINGS:
-        if ending.startswith(other) or other.startswith(ending):
-            continue  # \r and \r\n: the one is the start of the other, the bytes cannot tell them apart
-        if received.startswith(message + other):
-            return (f"\nhint: the server ends lines with {_shown(other)}; this protocol's line ending is "
-                    f"{_shown(ending)}")
+def _line_ending(ending: bytes, expected_wire: bytes | None, received: bytes) -> str:
+    """The reply is the expected message with another ending; or (an expect-match step, or a
+    message never completed) what arrived has another line ending and never this protocol's."""
+    others = [other for other in LINE_ENDINGS
+              # \r and \r\n: the one is the start of the other, the bytes cannot tell them apart
+              if not (ending.startswith(other) or other.startswith(ending))]
+    if expected_wire is not None and expected_wire.endswith(ending):
+        message = expected_wire[: -len(ending)]
+        for other in others:
+            if received.startswith(message + other):
+                return _ending_hint(other, ending)
+    if ending not in received:
+        for other in others:
+            if other in received:
+                return _ending_hint(other, ending)
     return ""
+
+
+def _ending_hint(used: bytes, ending: bytes) -> str:
+    return f"\nhint: the server ends lines with {_shown(used)}; this protocol's line ending is {_shown(ending)}"
 
 
 def _shown(ending: bytes) -> str:
