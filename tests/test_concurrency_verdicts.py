@@ -359,3 +359,13 @@ def test_the_udp_crowd_waits_in_full_unless_the_server_was_already_silent_for_a_
     assert waited in message, run.stdout
     # Why the waits were short is said once for the crowd, not once per client.
     assert message.count("not the full 2 s") == (1 if first else 0), message
+
+
+def test_a_forking_server_that_never_waits_for_its_children_is_told_to_reap_them(harness):
+    """Zombies pile up one per connection until fork() fails at the process limit: named long before."""
+    run = harness("--check", "concurrency::no_descriptor_leak", server("conc_fork_no_wait.py"), "{port}")
+    assert run.outcomes() == {"concurrency::no_descriptor_leak": "failed"}, run.stdout
+    message = run.check("concurrency::no_descriptor_leak")["message"]
+    assert "ended child processes that it never waited for (zombies)" in message and "os.waitpid" in message, message
+    reaping = harness("--check", "concurrency::no_descriptor_leak", server("tcp_echo_forking.py"), "{port}")
+    assert reaping.outcomes() == {"concurrency::no_descriptor_leak": "passed"}, reaping.stdout

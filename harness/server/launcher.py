@@ -37,6 +37,7 @@ from harness.server.output_capture import OutputCapture
 from harness.server.process_tree import ProcessTree
 from harness.server.startup_advice import startup_advice
 from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
+from harness.system import processes
 from harness.system.processes import become_subreaper, dies_with_us
 from harness.system.safe_files import remove_tree
 from harness.system.server_env import server_environment
@@ -295,6 +296,10 @@ class ServerProcess:
     def pids(self, with_token: bool = False) -> list[int]:
         """The server's live process tree."""
         return self.tree.pids(with_token) if self.process is not None else []
+
+    def unreaped_children(self) -> list[int]:
+        """Children of the server's processes that ended and were never waited for (zombies)."""
+        return processes.zombies_of(self.pids()) if self.process is not None else []
 
     def reap_orphans(self) -> int:
         """Reap this server's orphans that died as our children (see `ProcessTree.reap_orphans`)."""

@@ -84,3 +84,12 @@ END_OF_INPUT = {
     NODE: "when the socket emits 'end' the client has closed",
     OTHER: "when recv() (or read()) returns 0 the client has closed, and -1 is an error",
 }
+
+#: How a forking server reaps the children it started, in the server's own terms.
+REAP_CHILDREN = {
+    PYTHON: "reap them: os.waitpid(-1, os.WNOHANG) in a loop after each accept(), or "
+            "signal.signal(signal.SIGCHLD, signal.SIG_IGN) at start (socketserver.ForkingTCPServer does it for you)",
+    NODE: "wait for each child process's 'exit' event (child_process keeps no zombie once it is handled)",
+    OTHER: "reap them: waitpid(-1, &status, WNOHANG) in a loop (in a SIGCHLD handler or after each accept()), "
+           "or signal(SIGCHLD, SIG_IGN) at start",
+}

@@ -97,6 +97,19 @@ def zombie_children(parent: int, session: int) -> list[int]:
                             and os.getsid(child.pid) == session)
 
 
+def zombies_of(parents: Iterable[int]) -> list[int]:
+    """Dead, unreaped children of any of `parents`: a forking server that never waits for its children."""
+    wanted = set(parents)
+    if PROC:
+        return [pid for pid in _proc_pids() if (stat := _proc_stat(pid)) and stat[0] == b"Z" and stat[1] in wanted]
+    import psutil
+
+    found = []
+    for parent in wanted:
+        found += _psutil_children(parent, lambda child: child.status() == psutil.STATUS_ZOMBIE)
+    return found
+
+
 def _psutil_children(parent: int, keep: Callable[[Any], bool]) -> list[int]:
     """The children of `parent` that `keep` accepts, through psutil (a child that is gone meanwhile is left out)."""
     import psutil
