@@ -138,7 +138,7 @@ def protocol_independent(protocol: ProtocolFile, clients: int = 50) -> dict[str,
             "concurrency::survives_abrupt_disconnect": (
                 f"a client runs the first exchange of {first!r}, then vanishes with a reset (RST); another sends "
                 "its first request and closes without reading the reply",
-                f"the server keeps running: {first!r} then runs twice, as written"),
+                f"the server keeps running: {first!r} runs as written after each"),
             "concurrency::no_descriptor_leak": (
                 f"the conversation {first!r} runs {sequential_runs(protocol)} times in a row (label c00; as many "
                 "as fit in 10 s if it is slow)",
