@@ -15,6 +15,7 @@ tells the failures; here is only what each check does.
 from __future__ import annotations
 
 import random
+import socket
 import threading
 from contextlib import ExitStack, suppress
 from typing import Any, Callable
@@ -23,6 +24,7 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, check
 from harness.clients.connection import TcpConnection
+from harness.clients.patience import PATIENCE
 from harness.clients.crowd import accept_queue_of
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
@@ -321,15 +323,25 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     # resets (EPIPE), and SIGPIPE ends a C server that does not ignore it.
     leaving = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
                               label=LEAVING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
+    ports: set[int] = set()
     try:
         with suppress(CheckFailed):
+            leaving.connect()
+            for client in leaving.clients.values():  # the request and the FIN leave in one segment, so the
+                if client.conn is not None:  # server sees the end before it can answer: its first write meets
+                    client.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)  # a reset, the next EPIPE
             leaving.run_until(lambda step: step.kind in (EXPECT, MATCH))
     finally:
         for client in leaving.clients.values():
             if client.conn is not None and not client.closed:
+                ports.add(client.conn.sock.getsockname()[1])
                 client.conn.close()
                 client.closed = True
-    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    # Until the server has ended its side of those connections (it wrote and met the reset, or read the
+    # end), or died: its own descriptor count says nothing while the connection still waits to be accepted.
+    poll_until(lambda: not any(s.remote_port in ports and s.state in ("ESTABLISHED", "CLOSE_WAIT")
+                               for s in probe.tcp_sockets_on_port(instance.endpoint.port)),
+               Deadline(PATIENCE.close_wait(settings.reply_timeout)))
     _serves_after(request, settings, protocol, instance, "after a client left before reading its reply",
                   _died_of_leaving)
 
