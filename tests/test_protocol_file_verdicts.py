@@ -183,3 +183,11 @@ def test_a_server_killed_by_sigpipe_when_a_client_leaves_before_its_reply_fails_
     assert message.startswith("the server exited (killed by SIGPIPE) after a client sent its first request and "
                               "closed its connection without reading the reply"), message
     assert "signal(SIGPIPE, SIG_IGN)" in message
+
+
+def test_a_udp_reply_from_another_port_is_named_in_a_conversation(harness):
+    run = harness("--protocol", str(UDP_HELLO), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "conversation::greeting", server("udp_hello_replies_from_other_port.py"), "{port}")
+    assert run.outcomes() == {"conversation::greeting": "failed"}, run.stdout
+    message = run.check("conversation::greeting")["message"]
+    assert "the reply came from 127.0.0.1:" in message and "not from the server's port" in message, message

@@ -316,6 +316,12 @@ class ConversationRun:
         finding = (None if client.last_request is None else
                    reply_address.diagnose(self.endpoint.address, client.udp.sock, client.last_request))
         elsewhere = reply_address.hint(finding) if finding is not None else ""
+        source = client.udp.reply_source(client.last_request) if not elsewhere and client.last_request else None
+        if source is not None:
+            return Received(None, b"", f"the reply came from {source[0]}:{source[1]}, not from the server's port "
+                            f"{self.endpoint.port}: answer with the socket that received the datagram "
+                            "(sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP "
+                            "socket, and any firewall or NAT, drops a reply from another port")
         return Received(None, b"", f"no datagram arrived within {round(timeout, 2):g} s{tries}{elsewhere}")
 
     def expect_nothing(self, client: _Client, step: Step) -> None:
