@@ -46,3 +46,13 @@ def test_check_timeout_is_the_last_line_of_defence(harness):
 def test_harness_option_after_server_is_pointed_out(harness):
     run = harness("-k", "single_message", reference("tcp_echo.py"), "{port}", "--suite", "echo")
     assert "note: --suite came after SERVER, so the server receives it" in run.stderr
+
+
+def test_protocol_file_is_also_accepted_as_the_option_an_instructor_guesses(harness):
+    from conftest import ROOT
+
+    kv = ROOT / "examples" / "protocols" / "kv"
+    run = harness("--protocol-file", str(kv / "kv.toml"), "--check", "conversation::set_then_get",
+                  str(kv / "kv_server.py"), "{port}")
+    assert run.outcomes() == {"conversation::set_then_get": "passed"}, run.stdout + run.stderr
+    assert run.report["protocol"] == "kv"

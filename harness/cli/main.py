@@ -72,6 +72,8 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, _RecordingParser]:
         else:
             run.add_argument(flag, dest=option.dest, default=None, metavar=option.name.split("-")[-1].upper(),
                              help=f"{option.help} (default: {option.default})")
+    # What an instructor guesses first for a protocol file: the same option, not shown twice in --help.
+    run.add_argument("--protocol-file", dest="harness_protocol", default=None, metavar="FILE", help=argparse.SUPPRESS)
     run.add_argument("--suite", action="append", dest="suites", help=f"run only this suite (repeatable): {', '.join(SUITES)}")
     run.add_argument("--json", dest="json_path", metavar="FILE", help="write the JSON report to FILE")
     run.add_argument("--junit-xml", dest="junit_path", metavar="FILE", help="write a JUnit XML report to FILE (check ids as test names)")

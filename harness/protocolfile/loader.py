@@ -112,8 +112,14 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
+#: Keys an author guesses from other tools, and the key meant.
+SYNONYMS = {"expect-regex": "expect-match", "expect-re": "expect-match", "expect-pattern": "expect-match",
+            "regex": "expect-match", "match": "expect-match", "expect-bytes": "expect-hex", "send-bytes": "send-hex"}
+
+
 def _suggest(key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
+    meant = SYNONYMS.get(key)
+    close = [meant] if meant in known else difflib.get_close_matches(key, known, n=1)
     return f" (did you mean '{close[0]}'?)" if close else f"; known keys: {', '.join(known)}"
 
 
