@@ -217,7 +217,8 @@ def test_simultaneous_conversations(fresh_server, settings, request):
             try:
                 run.connect(pace=lambda: wait_for_accept_room(unaccepted, Deadline(settings.reply_timeout)))
             except CheckFailed as failure:
-                raise crowd_failure(runs, {index: failure}, connected=index) from None
+                raise crowd_failure(runs, {index: failure}, connected=index,
+                                    processes=len(instance.pids())) from None
         threads = [threading.Thread(target=_run_copy, args=(run, index, failures), daemon=True)
                    for index, run in enumerate(runs)]
         for thread in threads:

@@ -113,3 +113,11 @@ def test_a_slow_correct_reply_gets_its_time_even_after_a_silence(harness, varian
                   server("tcp_hello_slow.py"), "{port}", *variant)
     assert run.ids_with("failed") == failing, run.stdout
     assert run.ids_with("passed") == set(run.outcomes()) - failing, run.stdout
+
+
+def test_a_forking_server_capped_at_40_children_is_told_about_max_children(harness):
+    run = harness("--protocol", HELLO_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", CROWD[1],
+                  server("tcp_hello_forking_socketserver.py"), "{port}")
+    assert run.outcomes() == {CROWD[1]: "failed"}, run.stdout
+    message = run.check(CROWD[1])["message"]
+    assert "max_children = 40" in message and "own thread" not in message, message

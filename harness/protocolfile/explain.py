@@ -59,8 +59,14 @@ ACCEPT_QUEUE_FULL = "never accepted"
 NOTHING_IN_TIME = "arrived within"
 
 
-def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int) -> CheckFailed:
-    """The first failing copy's evidence, with how many failed and whether it got another copy's data."""
+#: A server with at least this many processes when its crowd stalled serves one client per process.
+PROCESS_PER_CLIENT = 10
+
+
+def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed], connected: int,
+                  processes: int = 1) -> CheckFailed:
+    """The first failing copy's evidence, with how many failed and whether it got another copy's data;
+    `processes`: how many processes the server had then (a forking server's cap shows in it)."""
     first = min(failures)
     failure = failures[first]
     run = runs[first]
@@ -71,6 +77,13 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
             foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
                        "connection's data in variables of its own (local to the handler), never in one global buffer")
             break
+    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message and processes >= PROCESS_PER_CLIENT:
+        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
+                           f"connections while {processes} of its processes served the first ones — it forks a process "
+                           "per client up to a cap, and waits for one to end before it accepts the next. "
+                           "socketserver.ForkingTCPServer stops at max_children = 40: set max_children = 128 (above "
+                           "--clients) on the server class; a pre-forked pool needs that many workers",
+                           detail=failure.detail)
     if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
         return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
                            "connections while it served the first ones (the others waited in its accept queue, never "
