@@ -37,7 +37,8 @@ from harness.evidence.bytesdiff import echo_mismatch
 from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import Endpoint, ServerProcess
-from harness.server.serverkind import END_OF_INPUT, REAP_CHILDREN, SURVIVE_RESET, language_of
+from harness.server.reaping import require_reaped
+from harness.server.serverkind import END_OF_INPUT, SURVIVE_RESET, language_of
 from harness.settings import Settings
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
         clients.converse(f"connection {made} of {SEQUENTIAL_CONNECTIONS}")
         if made % 50 == 0:
             instance.reap_orphans()  # a forking server's dead grandchildren, re-parented to us
-            _require_reaped(instance, f"{made} sequential connections")  # before the process limit ends it
+            require_reaped(instance, f"{made} sequential connections")  # before the process limit ends it
     spent = started.elapsed()
     counted = (f"{made} sequential connections" if made == SEQUENTIAL_CONNECTIONS else
                f"{made} sequential connections (all that fit in {SEQUENTIAL_BUDGET:g} s of the {SEQUENTIAL_CONNECTIONS})")
@@ -307,18 +308,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
             f"(tolerance +{FD_TOLERANCE}){hint}: close each accepted socket when its client leaves "
             "(recv() returned b'')"
         )
-    _require_reaped(instance, counted)
-
-
-def _require_reaped(instance: ServerProcess, after: str) -> None:
-    """A forking server's ended children must not pile up unreaped (zombies)."""
-    zombies = instance.unreaped_children()
-    if len(zombies) > FD_TOLERANCE:
-        raise CheckFailed(
-            f"the server left {len(zombies)} ended child processes that it never waited for (zombies) after "
-            f"{after}: each stays in the process table until its parent reaps it, and once the process limit "
-            f"is reached fork() fails — {REAP_CHILDREN[language_of(instance.spec.argv)]}"
-        )
+    require_reaped(instance, counted)
 
 
 class SequentialClients:

@@ -47,7 +47,8 @@ from harness.protocolfile.plans import Segmentation
 from harness.protocolfile.reference import answers_for
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
-from harness.server.serverkind import END_OF_INPUT, OTHER, REAP_CHILDREN, SURVIVE_RESET, language_of
+from harness.server.reaping import require_reaped
+from harness.server.serverkind import END_OF_INPUT, OTHER, SURVIVE_RESET, language_of
 from harness.settings import Settings
 from harness.system.acceptqueue import wait_for_accept_room
 
@@ -414,7 +415,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
                          "Each run must leave the server as it found it.") from None
         if made % 20 == 0:
             instance.reap_orphans()
-            _require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
+            require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
     limit = before + FD_TOLERANCE
     within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))
     after = probe.open_fds(instance.pids())
@@ -423,18 +424,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
             f"the server held {before} open descriptors before {made} runs of the conversation "
             f"{protocol.exchange.name!r} (one connection after another) and {after} after them "
             f"(tolerance +{FD_TOLERANCE}): close each accepted socket when its client leaves (recv() returned b'')")
-    _require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
-
-
-def _require_reaped(instance: ServerProcess, after: str) -> None:
-    """A forking server's ended children must not pile up unreaped (zombies)."""
-    zombies = instance.unreaped_children()
-    if len(zombies) > FD_TOLERANCE:
-        raise CheckFailed(
-            f"the server left {len(zombies)} ended child processes that it never waited for (zombies) after "
-            f"{after}: each stays in the process table until its parent reaps it, and once the process limit "
-            f"is reached fork() fails — {REAP_CHILDREN[language_of(instance.spec.argv)]}"
-        )
+    require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
 
 
 def _wait_closed(instance: ServerProcess, settings: Settings) -> None:

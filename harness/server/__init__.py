@@ -12,6 +12,7 @@ assigned port, the poll for a listener, startup errors), `process_tree` (which
 processes are the server's, and how they end), `output_capture` (bounded stdout/stderr capture), `pool` (the
 instances one test process uses, restarted after a crash), `served_files`
 (tcp-file's directory per instance), `shutdown` (signal and watch the tree),
-`idle` (the CPU a server uses while nobody talks to it), `startup_advice`,
+`idle` (the CPU a server uses while nobody talks to it), `reaping` (a forking
+server's unreaped children), `startup_advice`,
 `shutdown_advice` and `serverkind` (advice in the server's own language).
 """
