@@ -471,7 +471,19 @@ def test_simultaneous_clients_udp(fresh_server, settings):
     conversations = tagged_conversations(settings.clients, seed, max_filler=max(9, min(1200, settings.max_datagram - 40)))
     result = run_udp_crowd(instance.endpoint, conversations, settings.reply_timeout, seed)
     if not result.ok:
-        raise crowd_failure(result, "UDP senders", seed)
+        raise crowd_failure(result, "UDP senders", seed).with_hint(_serial_slowness(settings))
+
+
+def _serial_slowness(settings: Settings) -> str:
+    """The hint when the replies seen earlier in the run were slow enough that the crowd's datagrams,
+    answered one after another, cannot all be answered within one reply timeout."""
+    slowest = PATIENCE.slowest
+    needed = slowest * settings.clients
+    if slowest < 0.1 or needed <= settings.reply_timeout:
+        return ""
+    return (f"\nhint: replies took up to {slowest:.2f} s each earlier in this run; answered one after another, "
+            f"{settings.clients} clients' datagrams need about {needed:.0f} s, more than the {settings.reply_timeout:g} s "
+            "reply timeout. Keep the work per datagram short, or answer each one on a thread of its own")
 
 
 @check("concurrency::idle_without_busy_loop", protocols=UDP)

@@ -369,3 +369,16 @@ def test_a_forking_server_that_never_waits_for_its_children_is_told_to_reap_them
     assert "ended child processes that it never waited for (zombies)" in message and "os.waitpid" in message, message
     reaping = harness("--check", "concurrency::no_descriptor_leak", server("tcp_echo_forking.py"), "{port}")
     assert reaping.outcomes() == {"concurrency::no_descriptor_leak": "passed"}, reaping.stdout
+
+
+def test_a_slow_serial_udp_server_is_told_why_the_crowd_outran_it(harness):
+    """0.8 s per datagram, one after another: 50 senders need 40 s. Said only when the run saw slow replies."""
+    slow = harness("--protocol", "udp-echo", "--check", "echo::single_message", "--check",
+                   "concurrency::simultaneous_clients", server("udp_echo_slow_backend.py"), "{port}")
+    assert slow.outcomes() == {"echo::single_message": "passed", "concurrency::simultaneous_clients": "failed"}
+    message = slow.check("concurrency::simultaneous_clients")["message"]
+    assert re.search(r"replies took up to 0\.[89]\d s each .* need about (4\d|50) s", message), message
+    fast = harness("--protocol", "udp-echo", "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                   "concurrency::simultaneous_clients", server("conc_udp_first_client.py"), "{port}")
+    assert fast.outcomes() == {"concurrency::simultaneous_clients": "failed"}
+    assert "replies took up to" not in fast.check("concurrency::simultaneous_clients")["message"]
