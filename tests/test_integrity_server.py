@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -272,3 +273,16 @@ def test_shared_memory_and_lock_files_of_a_server_do_not_outlive_it(harness, mod
     segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
     assert not [row for row in segments if row.split()[0] == key], segments
     assert not [name for name in os.listdir("/run/lock") if name.startswith(nonce)] if os.path.isdir("/run/lock") else True
+
+
+@MODES
+def test_a_server_starts_with_sigpipe_and_sigxfsz_at_their_default(harness, mode):
+    """Python ignores SIGPIPE and SIGXFSZ, and exec keeps an ignored signal ignored: a C server started
+    by a Python parent would survive the write to a reset connection that kills it everywhere else."""
+    run = harness(*flags(mode), "-k", "single_message", *FAST, server("reports_ignored_signals.sh"))
+    assert run.returncode == 3, run.stdout
+    output = (run.report["checks"][0].get("server_output") or "") + (run.report["server"]["startup_error"] or "")
+    shown = re.search(r"SigIgn:\s*([0-9a-f]+)", output)
+    assert shown, run.report
+    ignored = int(shown.group(1), 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)) and not ignored & (1 << (signal.SIGXFSZ - 1)), hex(ignored)

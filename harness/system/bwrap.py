@@ -85,6 +85,8 @@ if pid == 0:
         os.setuid(uid)
     prctl(38, 1, 0, 0, 0)
     os.setsid()
+    for name in ("SIGPIPE", "SIGXFSZ"):  # Python ignores them, and exec keeps an ignored signal ignored
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     try:
         if cwd:
             os.chdir(cwd)
