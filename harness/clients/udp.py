@@ -70,6 +70,13 @@ def retry_offsets(reply_timeout: float, tries: int, slowest: float = 0.0) -> tup
     return offsets, max(reply_timeout, offsets[-1] + SLOW_SERVER_MARGIN * slowest)
 
 
+def from_another_port(source: tuple[str, int], port: int) -> str:
+    """How a reply that came from `source`, not from the server's `port`, is told (it follows "the reply ...")."""
+    return (f"came from {source[0]}:{source[1]}, not from the server's port {port}: answer with the socket that "
+            "received the datagram (sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP "
+            "socket, and any firewall or NAT, drops a reply from another port")
+
+
 class UdpClient:
     """A connected UDP socket: the kernel drops datagrams from any other address,
     and an ICMP "port unreachable" (the server is gone) is seen at once as
@@ -209,13 +216,8 @@ class UdpClient:
         prefix = f"{context}: " if context else ""
         source = self.reply_source(datagram)
         if source is not None:
-            return CheckFailed(
-                f"{prefix}the reply to a {len(datagram)}-byte datagram came from {source[0]}:{source[1]}, not from "
-                f"the server's port {self.endpoint.port}: answer with the socket that received the datagram "
-                "(sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP socket, and "
-                "any firewall or NAT, drops a reply from another port",
-                expected=expected,
-            )
+            return CheckFailed(f"{prefix}the reply to a {len(datagram)}-byte datagram "
+                               + from_another_port(source, self.endpoint.port), expected=expected)
         elsewhere = self.replies_elsewhere(datagram)
         if elsewhere:
             return CheckFailed(f"{prefix}no reply to a {len(datagram)}-byte datagram on this client's socket: the "

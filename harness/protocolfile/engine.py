@@ -35,7 +35,7 @@ from harness.clients import reply_address
 from harness.clients.connection import TcpConnection
 from harness.clients.patience import PATIENCE
 from harness.clients.segmentation import PAUSE
-from harness.clients.udp import UdpClient
+from harness.clients.udp import UdpClient, from_another_port
 from harness.deadline import Deadline
 from harness.errors import CheckFailed, CheckNotRun
 from harness.evidence.bytesdiff import describe_mismatch, readable
@@ -318,10 +318,7 @@ class ConversationRun:
         elsewhere = reply_address.hint(finding) if finding is not None else ""
         source = client.udp.reply_source(client.last_request) if not elsewhere and client.last_request else None
         if source is not None:
-            return Received(None, b"", f"the reply came from {source[0]}:{source[1]}, not from the server's port "
-                            f"{self.endpoint.port}: answer with the socket that received the datagram "
-                            "(sock.sendto(reply, addr) on the bound socket); a client that connect()s its UDP "
-                            "socket, and any firewall or NAT, drops a reply from another port")
+            return Received(None, b"", "the reply " + from_another_port(source, self.endpoint.port))
         return Received(None, b"", f"no datagram arrived within {round(timeout, 2):g} s{tries}{elsewhere}")
 
     def expect_nothing(self, client: _Client, step: Step) -> None:

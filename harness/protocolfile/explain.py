@@ -77,19 +77,18 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
             foreign = (f"; it received data of copy {other.label} — the server mixes up its clients: keep each "
                        "connection's data in variables of its own (local to the handler), never in one global buffer")
             break
-    if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message and processes >= PROCESS_PER_CLIENT:
-        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
-                           f"connections while {processes} of its processes served the first ones — it forks a process "
-                           "per client up to a cap, and waits for one to end before it accepts the next. "
-                           "socketserver.ForkingTCPServer stops at max_children = 40: set max_children = 128 (above "
-                           "--clients) on the server class; a pre-forked pool needs that many workers",
-                           detail=failure.detail)
     if connected < len(runs) and ACCEPT_QUEUE_FULL in failure.message:
-        return CheckFailed(f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new "
-                           "connections while it served the first ones (the others waited in its accept queue, never "
-                           "accepted) — it serves "
-                           "one client at a time (or a fixed few). Serve each client in its own thread (socketserver."
-                           "ThreadingTCPServer), or multiplex them with selectors", detail=failure.detail)
+        stopped = f"only {connected} of {len(runs)} copies could connect: the server stopped accepting new connections"
+        if processes >= PROCESS_PER_CLIENT:
+            return CheckFailed(f"{stopped} while {processes} of its processes served the first ones — it forks a "
+                               "process per client up to a cap, and waits for one to end before it accepts the next. "
+                               "socketserver.ForkingTCPServer stops at max_children = 40: set max_children = 128 "
+                               "(above --clients) on the server class; a pre-forked pool needs that many workers",
+                               detail=failure.detail)
+        return CheckFailed(f"{stopped} while it served the first ones (the others waited in its accept queue, never "
+                           "accepted) — it serves one client at a time (or a fixed few). Serve each client in its own "
+                           "thread (socketserver.ThreadingTCPServer), or multiplex them with selectors",
+                           detail=failure.detail)
     if connected < len(runs):
         summary = f"only {connected} of {len(runs)} copies could connect"
     else:

@@ -36,8 +36,8 @@ from harness.server import readiness
 from harness.server.output_capture import OutputCapture
 from harness.server.process_tree import ProcessTree
 from harness.server.startup_advice import startup_advice
-from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
 from harness.system import processes
+from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
 from harness.system.processes import become_subreaper, dies_with_us
 from harness.system.safe_files import remove_tree
 from harness.system.server_env import server_environment

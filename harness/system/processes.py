@@ -61,6 +61,14 @@ def _proc_status(pid: int) -> dict[bytes, bytes] | None:
     return dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
 
 
+def _real_uid(fields: dict[bytes, bytes] | None) -> int | None:
+    """The real uid in /proc/PID/status fields (`_proc_status`); None if gone or unreadable."""
+    try:
+        return int(fields[b"Uid"].split()[0]) if fields else None
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
 def children_by_parent() -> dict[int, list[int]]:
     """Every process (zombies too), listed under its parent's pid."""
     children: dict[int, list[int]] = {}
@@ -132,15 +140,7 @@ def live_children_of_user(parent: int, uid: int) -> list[int]:
     """Live children of `parent` whose real uid is `uid`: as a subreaper, the orphans
     one unprivileged instance left (it cannot change its uid; its session and environment it can)."""
     if PROC:
-        found = []
-        for pid in live_children(parent):
-            fields = _proc_status(pid)
-            try:
-                if fields and int(fields[b"Uid"].split()[0]) == uid:
-                    found.append(pid)
-            except (KeyError, ValueError, IndexError):
-                continue
-        return found
+        return [pid for pid in live_children(parent) if _real_uid(_proc_status(pid)) == uid]
     import psutil
 
     return _psutil_children(parent, lambda child: child.uids().real == uid and child.status() != psutil.STATUS_ZOMBIE)
@@ -152,11 +152,8 @@ def pids_of_user(uid: int) -> list[int]:
         found = []
         for pid in _proc_pids():
             fields = _proc_status(pid)
-            try:
-                if fields and fields[b"State"].split()[0] != b"Z" and int(fields[b"Uid"].split()[0]) == uid:
-                    found.append(pid)
-            except (KeyError, ValueError, IndexError):
-                continue
+            if _real_uid(fields) == uid and fields and fields.get(b"State", b"").split()[:1] != [b"Z"]:
+                found.append(pid)
         return found
     import psutil
 
