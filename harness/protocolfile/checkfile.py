@@ -26,6 +26,7 @@ from pathlib import Path
 from harness.checks import SUITES, load_catalogue
 from harness.errors import CheckFailed, ConfigError, ExitCode, ServerStartError
 from harness.protocolfile.derive import protocol_independent, register
+from harness.protocolfile.doubts import doubts
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
 from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
@@ -72,6 +73,8 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
         f"{plural(len(protocol.conversations), 'conversation')}, {plural(matches, 'expect-match pattern')} "
         f"matching {'its example' if matches == 1 else 'their examples'}")
+    for doubt in doubts(protocol, protocol.path.read_text(encoding="utf-8")):
+        say(f"! {doubt}")
     if protocol.reference is None:
         say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "
             "conversations against your own server)")
