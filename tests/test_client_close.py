@@ -66,3 +66,33 @@ def test_unanswered_server_close_would_leave_time_wait_on_the_servers_side(liste
     assert client.read_available(5) == b""
     client.sock.close()  # bypassing the harness's close
     assert any("TIME" in state for state in states_on(port)), states_on(port)
+
+
+def test_a_half_close_after_the_server_reset_is_the_servers_reset_not_a_network_error(listener):
+    """The half-close check's client meets a server that closed with unread input (a reset) before the client
+    half-closed: shutdown() fails with ENOTCONN, and the failure must still be "the server reset the
+    connection" (it was a raw OSError 107 when the reset won the race)."""
+    from harness.errors import CheckFailed
+
+    client, accepted = connect(listener)
+    client.send_all(b"x" * 28, Deadline(5))
+    accepted.recv(4)
+    accepted.close()  # unread input: a reset
+    assert poll_reset(client.sock)
+    client.shutdown_write()  # no exception: nothing left to half-close
+    with pytest.raises(CheckFailed, match="reset the connection"):
+        client.recv_exactly(28, Deadline(5), "the pending echo")
+    client.sock.close()
+
+
+def poll_reset(sock: socket.socket) -> bool:
+    """Until the reset has arrived: the socket is no longer connected (at most 5 s)."""
+    import time
+
+    for _ in range(500):
+        try:
+            sock.getpeername()
+        except OSError:
+            return True
+        time.sleep(0.01)
+    return False

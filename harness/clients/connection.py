@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import errno
 import selectors
 import socket
 import struct
@@ -90,8 +91,15 @@ class TcpConnection:
         self.sock.close()
 
     def shutdown_write(self) -> None:
-        """Half-close: tell the server we will send nothing more."""
-        self.sock.shutdown(socket.SHUT_WR)
+        """Half-close: tell the server we will send nothing more. A connection the server has already reset
+        cannot be half-closed (ENOTCONN): that is the server's doing, and the next read reports the reset."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            if error.errno != errno.ENOTCONN:
+                raise
+            self.wire.event(wirelog.NOTE, "no half-close: the server had already reset the connection")
+            return
         self.wire.event(wirelog.CLIENT_FIN, "half-close")
 
     # -- sending -------------------------------------------------------------
