@@ -85,10 +85,22 @@ def test_c_string_functions_on_binary_data_are_named_by_the_nul_byte(harness, tm
         pytest.skip("no C compiler")
     binary = tmp_path / "echo_strlen"
     subprocess.run([compiler, "-O", "-pthread", "-o", str(binary), server("echo_strlen.c")], check=True, timeout=120)
-    run = harness("--check", "echo::binary_bytes", "--check", "echo::large_payload", str(binary), "{port}")
+    # The hint's evidence: the server echoes text (single_message), and nothing from a NUL on.
+    run = harness("--check", "echo::single_message", "--check", "echo::binary_bytes", "--check", "echo::large_payload",
+                  str(binary), "{port}")
     assert run.ids_with("failed") == {"echo::binary_bytes", "echo::large_payload"}, run.stdout
     message = run.check("echo::binary_bytes")["message"]
     assert "NUL (0x00) byte at offset 0, where the echo stopped" in message and "strlen()" in message, message
+
+
+def test_a_server_that_never_answers_gets_no_nul_hint(harness):
+    """A framed server checked as an echo server reads b'\x00\x20\x09\x00' as a length and waits: nothing ever
+    comes back, and a NUL at offset 0 of the message is then no evidence of a C string function."""
+    run = harness("--check", "echo::binary_bytes", "--reply-timeout", TEST_REPLY_TIMEOUT, reference("tcp_framed.py"),
+                  "{port}")
+    assert run.ids_with("failed") == {"echo::binary_bytes"}, run.stdout
+    message = run.check("echo::binary_bytes")["message"]
+    assert "nothing came back" in message and "NUL" not in message, message
 
 
 def test_classic_mistake_rules_on_bytes():

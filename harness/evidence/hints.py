@@ -45,8 +45,12 @@ def decode_hint(codec: str, byte: str) -> str:
             "data.decode(); decode only where the protocol says the bytes are text")
 
 
-def revise(message: str, server_output: str, suite: str) -> str:
-    """`message` with the hints the server's output supports, and without those it contradicts."""
+def revise(message: str, server_output: str, suite: str, answered_before: bool = True) -> str:
+    """`message` with the hints the server's output supports, and without those it contradicts.
+    `answered_before`: some reply of this server ever arrived. If none did, an echo that "stopped" at a NUL at
+    offset 0 is a server that never answers at all, not a C string function."""
+    if not answered_before:
+        message = "\n".join(line for line in message.splitlines() if not line.startswith(NUL_HINT))
     decode = _DECODE_ERROR.search(server_output or "")
     if decode is not None and suite in _FRAME_SUITES:
         # A crash on decoding explains the missing echo; a NUL at its start is then a coincidence.

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.checks import CATALOGUE, INFORMATIONAL, RECOMMENDED, REQUIRED
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed, CheckNotRun, ServerStartError
 from harness.evidence import hints, wirelog
@@ -167,7 +168,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = not_shown_yet(instance.output_tail(), explained.get("detail")) or None
-            explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite)
+            explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite,
+                                                    answered_before=PATIENCE.answered_before)
         if log is not None and log.total:
             explained["wire"] = wire_of(log, call.excinfo.value, instance)
         record.update(explained)
