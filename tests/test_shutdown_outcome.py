@@ -152,3 +152,24 @@ def test_survivor_advice_fits_the_servers_language():
     assert "child.kill()" in hint(survived, True, ["node server.js 9000"])
     hung = outcome(signal_name="SIGINT", server_seconds=None, tree_seconds=None, exit="still running")
     assert "daemon=True" in hint(hung, True, ["python3 s.py"]) and "daemon=True" not in hint(hung, True, ["./s"])
+
+
+# -- stopping an instance after its check ---------------------------------------------
+def test_a_server_whose_handler_never_ends_it_gets_a_short_grace_from_then_on():
+    """After its checks an instance is stopped with SIGTERM and a second's grace. A server whose SIGTERM handler
+    only sets a flag nobody reads (C with SA_RESTART, say) outlives it: the next instances of that server get
+    LINGER_GRACE, not a second each. A server that ends on SIGTERM is not marked (both ways)."""
+    from harness.server import launcher
+
+    lingers = ServerSpec(argv=(sys.executable, "-c", "import signal\nsignal.signal(signal.SIGTERM, lambda *a: None)\n"
+                               + LISTENS + "while True: listener.accept()[0].close()", "{port}"))
+    ends = ServerSpec(argv=(sys.executable, "-c", LISTENS + "listener.accept()", "{port}"))
+    for spec in (lingers, ends):
+        server = ServerProcess(spec)
+        try:
+            server.start()
+        finally:
+            server.stop()
+        assert not server.alive() and not server.pids()
+    assert (lingers.argv, lingers.cwd) in launcher._OUTLIVED_SIGTERM
+    assert (ends.argv, ends.cwd) not in launcher._OUTLIVED_SIGTERM

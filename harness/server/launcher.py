@@ -46,6 +46,12 @@ from harness.system.sockdiag import SocketInfo
 if TYPE_CHECKING:
     from harness.system.sandbox import Sandbox
 
+#: How long a stopped instance may take to end after SIGTERM before SIGKILL.
+STOP_GRACE = 1.0
+#: The same, once an instance of this server (argv, folder) outlived STOP_GRACE: its handler does not end it.
+LINGER_GRACE = 0.2
+_OUTLIVED_SIGTERM: set[tuple[tuple[str, ...], str | None]] = set()
+
 
 @dataclass(frozen=True)
 class ServerSpec:
@@ -309,14 +315,20 @@ class ServerProcess:
         return self.output.tail_text(limit) if self.output else ""
 
     # -- stop ----------------------------------------------------------------
-    def stop(self, grace: float = 1.0) -> None:
-        """TERM the whole tree, wait up to `grace`, KILL what is left, reap."""
+    def stop(self, grace: float | None = None) -> None:
+        """TERM the whole tree, wait up to `grace`, KILL what is left, reap. Without a `grace`: STOP_GRACE, or
+        only LINGER_GRACE once an instance of the same server has outlived STOP_GRACE after SIGTERM (a server
+        whose handler never ends it cost a second per instance; after its checks, how it ends is not judged)."""
         if self._stopped:
             return
         if self.process is None:
             self._remove_workdir()
             return
-        self.tree.end(grace, self._reap_server)
+        server = (self.spec.argv, self.spec.cwd)
+        if grace is None:
+            grace = LINGER_GRACE if server in _OUTLIVED_SIGTERM else STOP_GRACE
+        if not self.tree.end(grace, self._reap_server) and grace >= STOP_GRACE:
+            _OUTLIVED_SIGTERM.add(server)
         self._finish_output()
         if self.spec.sandbox is not None:
             self.spec.sandbox.release(self.workdir)

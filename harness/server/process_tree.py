@@ -91,14 +91,16 @@ class ProcessTree:
             return 0
         return processes.reap(processes.zombie_children(os.getpid(), self.root))
 
-    def end(self, grace: float, reap_root: Callable[[], None]) -> None:
+    def end(self, grace: float, reap_root: Callable[[], None]) -> bool:
         """TERM the whole tree, wait up to `grace`, KILL what is left, reap;
-        `reap_root` collects the server's own process (and its sandbox's helpers)."""
+        `reap_root` collects the server's own process (and its sandbox's helpers).
+        Whether SIGTERM alone ended the tree (a tree that was already gone counts as ended)."""
         pids = self.pids(with_token=True)
         processes.kill(pids, signal.SIGTERM)
         # A tree whose every process ignores SIGTERM gets no grace: the kernel discarded the signal.
+        ended = not pids
         if not all(signal.SIGTERM in processes.ignored_signals(pid) for pid in pids):
-            poll_until(lambda: not self.pids(), Deadline(grace))
+            ended = poll_until(lambda: not self.pids(), Deadline(grace))
         deadline = Deadline(KILL_S)
         while not deadline.expired():
             pids = self.pids(with_token=True)
@@ -108,6 +110,7 @@ class ProcessTree:
             self._reap(reap_root)
             time.sleep(0.01)
         self._reap(reap_root)
+        return bool(ended)
 
     def _reap(self, reap_root: Callable[[], None]) -> None:
         reap_root()
