@@ -21,6 +21,7 @@ from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
+from harness.evidence import wirelog
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.protocols.filetransfer import ProtocolViolation, Reply, ReplyParser, header_problems, request
 from harness.server.launcher import Endpoint
@@ -61,14 +62,18 @@ class FileClient:
     def step(self, context: str) -> bool:
         """Read what is available now into the current reply; True once it is complete."""
         assert self.parser is not None
+        wire = self.conn.wire
         try:
             chunk = self.conn.sock.recv(CHUNK)
         except BlockingIOError:
             return self.parser.done
         except ConnectionResetError:
+            wire.event(wirelog.SERVER_RST)
             raise self.stalled(context, "the server reset the connection") from None
         if not chunk:
+            wire.event(wirelog.SERVER_FIN)
             raise self.stalled(context, "the server closed the connection")
+        wire.got(chunk)
         try:
             self.leftover = self.parser.feed(chunk)
         except ProtocolViolation as violation:
@@ -83,6 +88,7 @@ class FileClient:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while not self.parser.done:
                 if not sel.select(self.timeout):
+                    self.conn.wire.silence()
                     raise self.stalled(context, f"no more bytes arrived within {self.timeout:g} s")
                 self.step(context)
         assert self.parser.reply is not None
@@ -162,7 +168,14 @@ def test_non_ascii_file_name(endpoint, settings, served_files):
        expectation='an {"error": ...} header with no body; the connection stays open and serves the next request')
 def test_missing_file(endpoint, settings, served_files):
     with FileClient(endpoint, settings) as client:
-        reply = client.get("no-such-file.txt")
+        try:
+            reply = client.get("no-such-file.txt")
+        except CheckFailed as failure:
+            if "no complete header arrived" in failure.message:
+                failure.with_hint(': a file that does not exist is answered like any other request — a 4-byte '
+                                  'length and a JSON header, here {"error": "..."} with no body — and the '
+                                  'connection stays open for the next request')
+            raise
         if not reply.is_error:
             raise CheckFailed('get no-such-file.txt: expected an {"error": ...} header',
                               received=json.dumps(reply.header, ensure_ascii=False).encode())

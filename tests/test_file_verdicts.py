@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
+from harness.evidence import wirelog
 from harness.protocols.filetransfer import ProtocolViolation, ReplyParser, encode_reply, header_problems, request
 from harness.server.served_files import ServedFiles, absolute_paths
 
@@ -56,6 +57,19 @@ def test_traversal_failure_shows_the_leaked_secret(harness):
     failure = run.check("conversation::path_traversal")
     assert "outside its directory" in failure["message"]
     assert failure["received"].startswith("HARNESS-SECRET-")
+    # The wire log shows what the server sent, not only the request (it had no inbound event at all).
+    inbound = [event for event in failure["wire"]["events"] if event["kind"] == wirelog.RECV]
+    assert inbound, failure["wire"]
+
+
+def test_a_missing_file_answered_by_a_close_is_told_the_error_header(harness):
+    run = harness("--protocol", "tcp-file", "-k", "missing_file", server("file_missing_closes.py"), "{port}")
+    failure = run.check("conversation::missing_file")
+    assert "(the server closed the connection)" in failure["message"], failure["message"]
+    assert 'here {"error": "..."} with no body' in failure["message"], failure["message"]
+    assert any(event["kind"] == wirelog.SERVER_FIN for event in failure["wire"]["events"]), failure["wire"]
+    good = harness("--protocol", "tcp-file", "-k", "missing_file", reference("tcp_file.py"), "{port}")
+    assert good.ids_with("passed") == {"conversation::missing_file"}, good.stdout
 
 
 def test_text_mode_failure_names_the_stall_and_the_sizes(harness):
