@@ -16,7 +16,7 @@ from harness.checks import INFORMATIONAL, check
 from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
 from harness.clients.reply_reader import ReplyReader
-from harness.clients.udp import UdpClient
+from harness.clients.udp import SOCKETSERVER_MAX_PACKET, UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import describe_mismatch
@@ -117,8 +117,28 @@ def udp_expect(client: UdpClient, name: bytes, context: str) -> None:
     if reply is None:
         raise client.no_reply(name, expected, context)
     if reply != expected:
-        raise CheckFailed(f"{context}: the reply differs from what the protocol requires",
+        raise CheckFailed(f"{context}: the reply differs from what the protocol requires{name_cut_hint(name, reply)}",
                           expected=expected, received=reply, detail=describe_mismatch(expected, reply))
+
+
+def name_cut_hint(name: bytes, reply: bytes) -> str:
+    """The reply greets only the start of the name: the server read the datagram into a smaller buffer
+    (recvfrom(1024) drops the rest of a longer datagram, silently)."""
+    empty = reply_for(b"")
+    expected = reply_for(name)
+    head = expected[: expected.find(name)] if name else empty
+    tail = empty[len(head):]
+    read = reply[len(head): len(reply) - len(tail)] if len(reply) >= len(empty) else None
+    if (not name or read is None or len(read) >= len(name) or not reply.startswith(head)
+            or not reply.endswith(tail) or not name.startswith(read)):
+        return ""
+    hint = (f"\nhint: the reply greets only the first {len(read):,} of the {len(name):,} bytes of the name: is the "
+            f"server's receive buffer only {len(read):,} bytes? recvfrom(n) silently drops the rest of a longer "
+            "datagram: read with recvfrom(65535)")
+    if len(read) == SOCKETSERVER_MAX_PACKET:
+        hint += (f" (socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
+                 "max_packet_size = 65535 on the server class)")
+    return hint
 
 
 # -- conversation:: the protocol ----------------------------------------------

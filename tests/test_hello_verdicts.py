@@ -127,7 +127,21 @@ def test_seed_udp_hello_fails_only_the_long_name(harness):
                   server("seed_001_udp_hello.py"), "{port}")
     assert run.ids_with("failed") == {"conversation::long_name"}, run.stdout
     assert run.ids_with("passed") == UDP - {"conversation::long_name"}
-    assert "cut" in run.check("conversation::long_name")["message"] or run.check("conversation::long_name")["received"]
+    assert "greets only the first 1,024 of the 60,000 bytes of the name" in run.check("conversation::long_name")["message"]
+
+
+def test_the_cut_name_hint_needs_a_reply_that_greets_a_start_of_the_name():
+    from suites.test_hello import name_cut_hint
+
+    name = b"x" * 5000
+    assert "first 1,024 of the 5,000 bytes" in name_cut_hint(name, b"Hello, " + name[:1024] + b"!")
+    longer = b"x" * 9000
+    assert "max_packet_size = 65535" in name_cut_hint(longer, b"Hello, " + longer[:8192] + b"!")
+    assert name_cut_hint(name, b"Hello, " + name + b"!") == ""  # whole
+    assert name_cut_hint(name, b"Hello, " + name[:1024] + b"!\n") == ""  # another bug: a line ending
+    assert name_cut_hint(name, b"Hi, " + name[:1024] + b"!") == ""  # another greeting
+    assert name_cut_hint(name, b"Hello, " + b"y" * 1024 + b"!") == ""  # not the name's start
+    assert name_cut_hint(b"", b"") == ""
 
 
 def test_replies_to_pieces_of_a_line_are_hinted_and_a_wrong_reply_is_not():
