@@ -68,6 +68,22 @@ def test_buggy_hello_server_fails_exactly_its_checks(harness, name, protocol, fa
         assert run.check(check_id)["message"], f"{check_id} failed without an explanation"
 
 
+def test_one_client_at_a_time_is_named_only_when_a_client_waits_unaccepted(harness):
+    """The evidence of a one-client-at-a-time server is a connected client the server never accepted; a server
+    that accepts everyone but greets only the first has another bug, and is not told to use threads."""
+    concurrency = ("--protocol", "tcp-hello", "--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT)
+    from harness.system import sockdiag
+
+    if not sockdiag.available():
+        pytest.skip("sock_diag is not available here: no accept queue to read")
+    serial = harness(*concurrency, server("tcp_hello_one_at_a_time.py"), "{port}")
+    flagged = harness(*concurrency, server("tcp_hello_greets_once.py"), "{port}")
+    for check_id in ("concurrency::simultaneous_greetings", "concurrency::exit_ends_only_its_client"):
+        assert "serves one client at a time" in serial.check(check_id)["message"], serial.stdout
+        assert flagged.check(check_id)["outcome"] == "failed", flagged.stdout
+        assert "one client at a time" not in flagged.check(check_id)["message"], flagged.stdout
+
+
 def test_failure_shows_the_mojibake_reply(harness):
     run = harness("--protocol", "tcp-hello", "-k", "non_ascii", server("tcp_hello_latin1.py"), "{port}")
     failure = run.check("conversation::non_ascii_name")
