@@ -36,6 +36,14 @@ def test_non_executable_server_is_a_usage_error(harness):
     assert "run it with its interpreter: harness run [OPTIONS] -- sh " in run.stderr
 
 
+def test_a_c_source_file_is_told_to_be_compiled_not_chmodded(harness):
+    """A student hands over echo.c: chmod +x would only lead to 'Exec format error'."""
+    run = harness(server("echo_strlen.c"), "{port}")
+    assert run.returncode == 2
+    assert "is C source code, not a program: compile it first (gcc -O2 -pthread -o " in run.stderr, run.stderr
+    assert "chmod" not in run.stderr, run.stderr
+
+
 def test_unknown_command_after_dashdash(harness):
     run = harness("--", "no-such-command-xyz", "{port}")
     assert run.returncode == 2

@@ -96,6 +96,12 @@ def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
         raise ConfigError(f"server {str(path)!r} is a directory; give the server's file{listed}")
     if run_python and path.suffix == ".py":
         return [sys.executable, "-u", str(path), *args]
+    source = SOURCES.get(path.suffix.lower())
+    if source:
+        program = path.with_suffix("")
+        raise ConfigError(f"server {str(path)!r} is {source[0]} source code, not a program: compile it first "
+                          f"({source[1].format(source=path, program=program)}), then: harness run [OPTIONS] "
+                          f"{program if os.sep in str(program) else f'./{program}'} {{port}}")
     if not os.access(path, os.X_OK):
         interpreter = INTERPRETERS.get(path.suffix.lower())
         if interpreter:
@@ -107,10 +113,20 @@ def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
     return [str(path) if os.sep in str(path) else f".{os.sep}{path}", *args]
 
 
+#: Source files that must be compiled before they can run: (language, how), by file suffix.
+SOURCES = {
+    ".c": ("C", "gcc -O2 -pthread -o {program} {source}"),
+    ".cc": ("C++", "g++ -O2 -pthread -o {program} {source}"),
+    ".cpp": ("C++", "g++ -O2 -pthread -o {program} {source}"),
+    ".cxx": ("C++", "g++ -O2 -pthread -o {program} {source}"),
+    ".rs": ("Rust", "rustc -O -o {program} {source}"),
+    ".go": ("Go", "go build -o {program} {source}"),
+}
+
 #: How a script that is not executable is usually run, by file suffix.
 INTERPRETERS = {
     ".js": "node", ".mjs": "node", ".cjs": "node", ".sh": "sh", ".bash": "bash", ".rb": "ruby", ".pl": "perl",
-    ".php": "php", ".jar": "java -jar",
+    ".php": "php", ".jar": "java -jar", ".java": "java",
 }
 
 
