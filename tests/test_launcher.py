@@ -210,7 +210,22 @@ def test_server_ignoring_the_assigned_port_is_discovered(harness):
     run = harness("--suite", "echo", server("tcp_echo_hardcoded_port.py"))
     assert run.returncode == 0, run.stdout
     assert run.report["server"]["port_source"] == "discovered"
-    assert "note: the server ignored the assigned port; discovered it listening on TCP 127.0.0.1:" in run.stdout
+    # No {port} on its command line: it got the port only as $PORT, and is told where {port} goes.
+    assert ("note: the server did not take the assigned port (its command line has no {port}; it got the port "
+            "only as $PORT); discovered it listening on TCP 127.0.0.1:") in run.stdout, run.stdout
+
+
+def test_a_literal_port_on_the_command_line_is_told_to_become_port(harness):
+    own = free_port()
+    run = harness("--suite", "echo", "-k", "single_message", server("tcp_echo_hardcoded_port.py"), str(own))
+    assert run.report["server"]["port"] == own, run.stdout
+    assert f"note: the server listens on port {own}, written on its command line: write {{port}} there" in run.stdout
+
+
+def test_a_server_that_ignores_a_given_port_is_told_so(harness):
+    run = harness("--suite", "echo", "-k", "single_message", server("hostile_fixed_port.py"), "{port}")
+    assert run.report["server"]["port"] == 9999, run.stdout
+    assert "note: the server ignored the assigned port; discovered it listening on TCP 127.0.0.1:9999" in run.stdout
 
 
 def header_argv(stdout: str) -> list[str]:

@@ -57,7 +57,7 @@ class ResultCollector:
                 f"in {state.server.startup_s:.2f} s"
             )
             if state.server.port_source == "discovered":
-                self.ui.say(f"note: the server ignored the assigned port; discovered it listening on {state.server.listening}")
+                self.ui.say(discovered_note(state.server))
         if record.get("startup_error") and not state.server.startup_error:
             state.server.startup_error = record["startup_error"]
             self._header()
@@ -124,3 +124,19 @@ class ResultCollector:
             self.ui.say(f"html report: {os.path.abspath(state.settings.html)}")
         if self.ui.active:
             self.ui.end_line(session, state.interrupted and not state.stuck, bool(path))
+
+
+def discovered_note(server: ServerInfo) -> str:
+    """Why the server was found on a port of its own, told by its command line: a literal port where `{port}`
+    belongs, no `{port}` at all (it got the port only as $PORT), or an assigned port it ignored."""
+    found = f"discovered it listening on {server.listening}"
+    arguments = server.command[1:]
+    if server.port is not None and str(server.port) in arguments:
+        return (f"note: the server listens on port {server.port}, written on its command line: write {{port}} "
+                f"there instead, so that the harness can give it a free port ({found})")
+    if not any("{port}" in argument for argument in arguments):
+        return (f"note: the server did not take the assigned port (its command line has no {{port}}; it got the "
+                f"port only as $PORT); {found}. If it reads its port from its arguments, end the harness command "
+                "with {port}, e.g. harness run server.py {port}")
+    return f"note: the server ignored the assigned port; {found}"
+

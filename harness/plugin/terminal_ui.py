@@ -50,6 +50,8 @@ class TerminalUI:
         started_port = server.started_port or server.port  # the tested port may be one it found itself
         if started_port is not None:
             command = [arg.replace("{port}", str(started_port)) for arg in command]
+        if server.started_host:
+            command = [arg.replace("{host}", server.started_host) for arg in command]
         self.say(f"harness · protocol {protocol_name} · server: {shlex.join(command)}")
 
     def print_result(self, result: CheckResult, server: ServerInfo) -> None:

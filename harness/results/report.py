@@ -64,6 +64,8 @@ class ServerInfo:
     #: The port put in the server's `{port}` and $PORT (not in the report: the
     #: terminal header shows the command as really run, even on a discovered port).
     started_port: int | None = None
+    #: The host put in `{host}` and $HOST (not in the report either).
+    started_host: str | None = None
 
 
 @dataclass
@@ -90,7 +92,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         server = {k: v for k, v in asdict(self.server).items()
-                  if k != "started_port" and (k != "listening" or v is not None)}
+                  if k not in ("started_port", "started_host") and (k != "listening" or v is not None)}
         data: dict[str, Any] = {
             "harness_version": __version__,
             "protocol": self.protocol,

@@ -147,6 +147,7 @@ class ServerPool:
             "port": endpoint.port if endpoint else instance.port or None,
             "port_source": endpoint.port_source if endpoint else None,
             "started_port": instance.port or None,
+            "started_host": self.spec.host,
             "startup_s": round(instance.startup_s, 4) if instance.startup_s is not None else None,
             "startup_error": None,
             "listening": endpoint.listening if endpoint else None,
