@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
@@ -206,3 +207,18 @@ def test_trickling_server_is_ended_by_the_check_timeout(harness, workers):
     assert run.returncode == 1
     assert "--check-timeout" in run.check("echo::large_payload")["message"]
     assert run.elapsed < RUN_BOUND_S
+
+
+def test_a_folder_filled_with_folders_is_removed_in_time_linear_in_them(harness, harness_temporaries):
+    """20,000 empty folders in the scratch copy: removed once each, and nothing left in the run's temporary
+    folder, not in the quadratic 88 s that a killed run left on the next submission's clock."""
+    import tempfile
+
+    own = Path(tempfile.mkdtemp(dir=harness_temporaries))
+    own.chmod(0o711)  # an unprivileged server reaches its scratch copy through it
+    run = harness("-k", "single_message", *FAST, "--startup-timeout", "30", server("hostile_fills_folders.py"),
+                  "{port}", env={"TMPDIR": str(own)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.elapsed < RUN_BOUND_S
+    assert list(own.iterdir()) == []
+

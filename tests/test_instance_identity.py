@@ -134,6 +134,52 @@ def test_only_stale_run_folders_of_ours_are_removed_and_no_link_is_followed(base
     assert outside.read_text() == "OUTSIDE\n" and not reused.exists()
 
 
+class ExpiresAfter:
+    """A deadline that passes after it was asked `calls` times (a removal cut short where the test wants)."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def expired(self) -> bool:
+        self.calls -= 1
+        return self.calls < 0
+
+
+def test_a_removal_cut_short_leaves_a_dead_folder_that_the_next_removal_finishes(base, tmp_path):
+    """A blind tester's server filled its copy with 40,000 folders; the removal, cut short, had taken the `owner`
+    file first, and nothing ever removed the rest. Now a stale folder is renamed dead before its removal."""
+    stale = plant(base, "harness-run-filled", f"{dead_pid()} 1\n")
+    for number in range(3000):
+        (stale / "server-00000000" / "cache" / f"d{number:04}" / "x").mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("KEEP\n")
+    (base / "harness-dead-link").symlink_to(victim)
+    assert run_folders.remove_stale(str(base), ExpiresAfter(2)) == []  # cut short in the middle of the removal
+    left = sorted(entry.name for entry in base.iterdir())
+    assert not stale.exists() and any(name.startswith("harness-dead-") and name != "harness-dead-link"
+                                       for name in left), left
+    assert len(run_folders.remove_stale(str(base))) == 1  # the dead folder, whatever it still holds
+    assert sorted(entry.name for entry in base.iterdir()) == ["harness-dead-link"]
+    assert (victim / "keep.txt").read_text() == "KEEP\n"  # a dead-named link is not followed
+
+
+def test_a_run_folder_is_renamed_dead_before_it_is_removed(base):
+    folder = plant(base, "harness-run-mine", f"{os.getpid()} {processes.start_time(os.getpid())}\n")
+    renamed: list[str] = []
+    real_rename = os.rename
+
+    def rename(src, dst, **kwargs):
+        renamed.append(dst)
+        return real_rename(src, dst, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_folders.os, "rename", rename)
+        run_folders.remove_run_folder(folder)
+    assert not folder.exists() and list(base.iterdir()) == []
+    assert len(renamed) == 1 and renamed[0].startswith(run_folders.DEAD_PREFIX)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="a folder of another user can be planted only as root")
 def test_a_run_folder_of_another_user_is_never_removed(base):
     foreign = plant(base, "harness-run-foreign", f"{dead_pid()} 1\n")

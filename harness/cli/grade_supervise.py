@@ -35,6 +35,7 @@ from harness.protocolfile.loader import display_name
 from harness.results.report import Report
 from harness.results.report_files import OutputPaths, write_outputs
 from harness.server.command import server_file
+from harness.system import run_folders
 from harness.system.processes import kill, processes_with_env
 from harness.system.safe_files import remove_tree
 
@@ -115,6 +116,9 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
                 plan.running.pop(marker, None)
     kill_marked(marker)
     duration = time.monotonic() - started
+    # What a run killed at its limit left (its scratch copies) goes now, on no submission's clock: the next
+    # run would spend at most run_folders.STALE_BUDGET on it, and leave the rest to the one after.
+    run_folders.remove_stale(tempfile.gettempdir())
     data = _read_report(own_report)
     notes: list[str] = []
     if timed_out:

@@ -27,8 +27,7 @@ from typing import Any
 from harness.errors import ServerStartError
 from harness.server import readiness
 from harness.server.launcher import ServerProcess, ServerSpec
-from harness.system.run_folders import instance_folder, make_run_folder
-from harness.system.safe_files import remove_tree
+from harness.system.run_folders import instance_folder, make_run_folder, remove_run_folder
 
 #: Instances started ahead for a slow, mostly waiting server.
 SPARES = 5
@@ -160,4 +159,4 @@ class ServerPool:
         for instance in self._instances:
             instance.stop()
         self.current = None
-        remove_tree(self._root)
+        remove_run_folder(self._root)
