@@ -126,6 +126,23 @@ def test_a_huge_submission_folder_is_copied_only_up_to_the_bound(harness, tmp_pa
     assert any("stopped at" in note for note in run.report["notes"])
 
 
+def test_file_names_in_the_copy_note_cannot_write_to_the_terminal(harness, tmp_path):
+    """The note names the first file left out of a bounded copy: a name holding escape sequences and newlines
+    cleared the screen and printed a forged grade (blind tester 9). It is shown escaped, on the note's line."""
+    from harness.system import scratch
+
+    submission = tmp_path / "home"
+    submission.mkdir()
+    for i in range(scratch.MAX_FILES + 5):  # whichever is left out is one of these
+        (submission / f"f{i}\x1b[2J\x1b[H\n[1\u20441] mallory: 60\u204460 passed\x1b[8m").write_text("x")
+    shutil.copy(server("hostile_closes_output.py"), submission / "server.py")
+    run = harness("-k", "single_message", *FAST, str(submission / "server.py"), "{port}", cwd=submission)
+    assert run.returncode == 0, run.stdout + run.stderr
+    note = next(line for line in run.stderr.splitlines() if "first file left out" in line)
+    assert "\x1b" not in run.stderr and "\\x1b[2J" in note and "\\n[1\u20441] mallory" in note, note
+    assert not any(line.startswith("[1\u20441] mallory") for line in run.stderr.splitlines())
+
+
 def test_a_huge_sparse_server_file_is_refused_not_copied(harness, tmp_path):
     """3 GiB that take 4 KiB on disk would cost 3 GiB of writes per instance: the bound holds for the server's own file."""
     submission = tmp_path / "sparse"

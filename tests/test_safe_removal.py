@@ -5,7 +5,6 @@ with a bounded number of open files and none left open."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 

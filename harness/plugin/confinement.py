@@ -48,6 +48,7 @@ from harness.settings import Settings
 from harness.system import isolation, processes, scratch
 from harness.system.limits import Limits
 from harness.system.sandbox import Sandbox
+from harness.terminal import safe_text
 
 if TYPE_CHECKING:
     from harness.plugin.runstate import RunState
@@ -97,7 +98,7 @@ def configure(config: pytest.Config, settings: Settings, state: RunState | None)
         if reason is not None and not is_worker:
             text = (f"network isolation unavailable ({reason}); the server shares this "
                     "machine's network (--no-isolate silences this note)")
-            print(f"note: {text}", file=sys.stderr, flush=True)
+            print(f"note: {safe_text(text)}", file=sys.stderr, flush=True)
             if state is not None:
                 state.note(text)
     interrupt_once(quiet=is_worker)
@@ -106,7 +107,7 @@ def configure(config: pytest.Config, settings: Settings, state: RunState | None)
     if state is not None:
         truncated = scratch_note(list(state.server.command))
         for text in ([truncated] if truncated else []) + sandbox_for(settings).preflight(list(state.server.command)):
-            print(f"note: {text}", file=sys.stderr, flush=True)
+            print(f"note: {safe_text(text)}", file=sys.stderr, flush=True)
             state.note(text)
         guard = RunGuard(config, settings, state)
         config.pluginmanager.register(guard, "harness-guard")
@@ -207,7 +208,7 @@ class RunGuard:
     # -- trouble -------------------------------------------------------------
     def _note(self, text: str) -> None:
         self.state.note(text)
-        print(f"note: {text}", file=sys.stderr, flush=True)
+        print(f"note: {safe_text(text)}", file=sys.stderr, flush=True)
 
     def _error(self, nodeid: str, message: str) -> None:
         result_id, suite = check_result_id(nodeid)

@@ -52,6 +52,7 @@ from harness.system import bwrap, isolation, memcg, processes, scratch, sysvipc
 from harness.system import limits as limits_module
 from harness.system.limits import Limits
 from harness.system.safe_files import remove_tree
+from harness.terminal import safe_text
 
 CAP_DAC_READ_SEARCH, CAP_SETGID, CAP_SETUID = 2, 6, 7
 #: Unprivileged uids are drawn from here (if mapped), else from FALLBACK_UIDS.
@@ -230,7 +231,7 @@ class Sandbox:
         if text not in self.notes:
             self.notes.append(text)
             if loud:
-                print(text, file=sys.stderr, flush=True)
+                print(safe_text(text), file=sys.stderr, flush=True)
 
 
 NO_UID = ("no unprivileged uid can be used here (none mapped, or no CAP_SETUID/CAP_SETGID): "

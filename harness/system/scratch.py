@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import sys
 from collections import deque
@@ -40,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.system.safe_files import remove_tree
+from harness.terminal import safe_line
 
 MAX_FILES = 1000
 MAX_BYTES = 32 * 1024 * 1024
@@ -144,16 +144,17 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
             elif stat.S_ISREG(info.st_mode):
                 if len(result.files) >= max_files or result.bytes + info.st_size > max_bytes:
                     result.truncated = (
-                        f"the copy of {source} stopped at {len(result.files)} files / "
+                        f"the copy of {safe_line(str(source))} stopped at {len(result.files)} files / "
                         f"{result.bytes // 1024} KiB (bounds: {max_files} files, {max_bytes // (1024 * 1024)} MiB); "
-                        f"first file left out: {name}"
+                        f"first file left out: {safe_line(name)}"
                     )
                     return result
                 result.files.append(name)
                 result.bytes += info.st_size
         for name in subdirs:
             if len(result.dirs) >= MAX_DIRS:
-                result.truncated = f"the copy of {source} stopped at {MAX_DIRS} folders; first folder left out: {name}"
+                result.truncated = (f"the copy of {safe_line(str(source))} stopped at {MAX_DIRS} folders; first "
+                                    f"folder left out: {safe_line(name)}")
                 return result
             result.dirs.append(name)
             queue.append(name)
