@@ -204,3 +204,20 @@ def test_a_submission_folder_named_with_newlines_cannot_forge_progress_lines():
     lines = stream.getvalue().splitlines()
     assert lines == ["[1/1] aaa: 0\u204460 startup error\\n[3\u20443] mallory: 60\u204460 passed\\n[1\u20443] aaa\\tx: "
                      "0/60 startup error"], lines
+
+
+def test_grades_are_written_for_their_owner_only(tmp_path):
+    """In the fallback as root a server runs as a uid of its own: reports every user may read (0644 in a 0755
+    folder) gave a spying submission its classmates' scores (blind tester 9). The folder harness grade makes
+    is 0700, and every report, log, page and the gradebook 0600."""
+    import stat as stat_module
+
+    folder = make_submissions(tmp_path, {"a_good": REFERENCE / "tcp_echo.py", "b_none": None})
+    completed, _ = grade(tmp_path, str(folder))
+    assert completed.returncode == 0, completed.stderr
+    out = tmp_path / "grades"
+    assert stat_module.S_IMODE(out.stat().st_mode) == 0o700
+    written = [p for p in out.iterdir() if p.is_file() and not p.name.startswith(".")]  # not the batch's lock
+    assert {p.name for p in written} >= {"gradebook.csv", "a_good.json", "a_good.log", "a_good.html", "b_none.json"}
+    for path in written:
+        assert stat_module.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -72,7 +72,8 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
     timeout = args.timeout if args.timeout is not None else (assignment.grade_timeout or DEFAULT_TIMEOUT)
     if timeout <= 0:
         raise ConfigError(f"invalid --timeout {timeout:g}: must be positive")
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.mkdir(parents=True, mode=0o700)  # every student's grade: no server may list it (fallback as root)
     private = Path(tempfile.mkdtemp(prefix=".harness-grade-", dir=out))
     return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout,
                      private=private.resolve())

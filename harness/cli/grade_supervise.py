@@ -82,6 +82,11 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
     return [results[p.name] for p in plan.submissions]
 
 
+#: A submission's report, log and page, and the gradebook: its owner's only. In the fallback as root a server
+#: runs as a uid of its own, and files every user may read would give it its classmates' grades.
+PRIVATE_FILE = 0o600
+
+
 def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     """Run `harness run` for one submission, bounded by the time limit; never raises for the submission's sake."""
     name = path.name
@@ -131,6 +136,9 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
         why = (f"grading stopped after the {plan.timeout:g} s time limit" if timed_out
                else f"the harness ended without a report (exit {code}); see {log_path.name}")
         data = _zero_report(own_report, plan, why)
+    for own in (own_log, own_report, own_html):  # private before they are moved where a server might look
+        if own.is_file():
+            os.chmod(own, PRIVATE_FILE)
     os.replace(own_log, log_path)
     os.replace(own_report, report_path)
     if own_html.is_file():

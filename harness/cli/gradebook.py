@@ -67,7 +67,8 @@ def write_gradebook(path: Path, outcomes: list[Outcome]) -> None:
                 (o.startup_error or "").replace("\n", " ")[:500], "; ".join(o.notes), f"{o.duration_s:.1f}",
                 os.path.relpath(o.report_path, path.parent)]
         writer.writerow(row)
-    write_atomically(path, text.getvalue())  # a fresh private temporary beside it: nothing planted is followed
+    # A fresh private temporary beside it (nothing planted is followed); the whole class's grades: owner only.
+    write_atomically(path, text.getvalue(), mode=0o600)
 
 
 def readable_number(value: Any) -> Any:

@@ -30,15 +30,15 @@ class UnsafeFile(OSError):
     """A server-controlled path that is not a plain regular file (a link, FIFO, device...)."""
 
 
-def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write `data` to `path` through a fresh private temporary file and a rename."""
+def write_atomically(path: str | os.PathLike[str], data: str | bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` through a fresh private temporary file and a rename; the file gets `mode`."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         try:
