@@ -173,3 +173,18 @@ def test_a_server_whose_handler_never_ends_it_gets_a_short_grace_from_then_on():
         assert not server.alive() and not server.pids()
     assert (lingers.argv, lingers.cwd) in launcher._OUTLIVED_SIGTERM
     assert (ends.argv, ends.cwd) not in launcher._OUTLIVED_SIGTERM
+
+
+def test_a_command_line_is_shown_on_one_line_and_cut():
+    """A survivor's command line is the server's to write: a newline in an argument wrote whole lines into the
+    harness's failure message (blind tester 9)."""
+    forged = "\n  ✓ shutdown::sigterm_idle   0.10s\n\x1b[32mALL GOOD\x1b[0m" + "x" * 5000
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", forged])
+    try:
+        for probe in (LinuxProbe(), PsutilProbe()):
+            shown = probe.command_line(child.pid)
+            assert "\n" not in shown and "\x1b" not in shown, shown
+            assert "\\n  ✓ shutdown::sigterm_idle" in shown and len(shown) <= 300, shown
+    finally:
+        child.kill()
+        child.wait()

@@ -24,6 +24,7 @@ from typing import Protocol
 from harness.system import sockdiag
 from harness.system.processes import processes_with_env
 from harness.system.sockdiag import SocketInfo
+from harness.terminal import safe_line
 
 TOKEN_VARIABLE = "HARNESS_SERVER_TOKEN"
 
@@ -255,9 +256,21 @@ class LinuxProbe:
     def command_line(self, pid: int) -> str:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                return shown_command(f.read(COMMAND_READ).replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             return "?"
+
+
+#: A process's command line is the server's to write: read this much, show this much, on one line.
+COMMAND_READ = 4096
+COMMAND_SHOWN = 300
+
+
+def shown_command(text: str) -> str:
+    """A command line as a failure message shows it: escaped on one line (a newline in an argument wrote whole
+    lines into the harness's message), and cut."""
+    line = safe_line(text.strip())
+    return line if len(line) <= COMMAND_SHOWN else line[:COMMAND_SHOWN - 1] + "…"
 
 
 class PsutilProbe:
@@ -365,7 +378,7 @@ class PsutilProbe:
 
     def command_line(self, pid: int) -> str:
         try:
-            return " ".join(self._psutil.Process(pid).cmdline())
+            return shown_command(" ".join(self._psutil.Process(pid).cmdline()))
         except self._psutil.Error:
             return "?"
 
