@@ -146,3 +146,17 @@ def test_a_slow_serial_udp_server_is_not_buried_under_copies_of_its_retried_data
     run = harness("--protocol", "udp-echo", *(arg for check in checks for arg in ("--check", check)),
                   server("udp_echo_slow_backend.py"), "{port}")
     assert run.outcomes() == dict.fromkeys(checks, "passed"), run.stdout
+
+
+def test_a_udp_server_that_binds_before_it_is_ready_is_told_so_once(harness):
+    """Set-up after bind(): the first reply comes late. That one failure says so, and the checks on fresh
+    instances wait out the same set-up instead of failing again for it. A silent server is not told it
+    answered late (both ways)."""
+    run = harness("--protocol", "udp-echo", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("udp_echo_binds_before_ready.py"), "{port}")
+    assert run.ids_with("failed") == {"echo::single_message"}, run.stdout
+    message = run.check("echo::single_message")["message"]
+    assert "its reply came" in message and "bind() once the server can answer" in message, message
+    silent = harness("--protocol", "udp-echo", "--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     server("udp_silent.py"), "{port}")
+    assert "its reply came" not in silent.check("echo::single_message")["message"]

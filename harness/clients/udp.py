@@ -47,6 +47,7 @@ RETRY_AT = (0.2, 0.6)
 class _SourceProbeMemory:
     """One per process (a run, or one -n worker), like harness.clients.patience."""
     unanswered = False
+    late_probed = False  # the first unanswered datagram of a server never heard was waited for once more
 
 
 _SOURCE_PROBE = _SourceProbeMemory()
@@ -99,6 +100,7 @@ class UdpClient:
         self.last_sends = 1
         #: How long the last unanswered exchange waited (cut short after an earlier silence).
         self.last_wait = reply_timeout
+        self.last_first_sent: float | None = None  # when the last unanswered datagram was first sent
         self.wire = wirelog.connection("udp")
         self.wire.connected(self.sock.getsockname()[1])
 
@@ -208,6 +210,7 @@ class UdpClient:
         self.last_sends = len(offsets)
         PATIENCE.silence(timeout, self.reply_timeout)
         self.last_wait = total
+        self.last_first_sent = first_sent
         return None
 
     def no_reply(self, datagram: bytes, expected: bytes, context: str = "") -> CheckFailed:
@@ -222,11 +225,39 @@ class UdpClient:
         if elsewhere:
             return CheckFailed(f"{prefix}no reply to a {len(datagram)}-byte datagram on this client's socket: the "
                                f"server answered, but not to this client{elsewhere}", expected=expected)
-        return CheckFailed(
-            f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
-            f"within {round(self.last_wait, 2):g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout),
-            expected=expected,
-        )
+        said = (f"{prefix}no reply to a {len(datagram)}-byte datagram after {self.tries} tries "
+                f"within {round(self.last_wait, 2):g} s" + PATIENCE.why_short(self.last_wait, self.reply_timeout))
+        late = self.late_reply(expected)
+        if late is not None:
+            said += (f"; its reply came {late:.1f} s after the first try: the server answers, but was not ready "
+                     "yet. The harness starts as soon as the port is bound: bind() once the server can answer "
+                     "(slow set-up first), or allow more with --reply-timeout")
+        return CheckFailed(said, expected=expected)
+
+    def late_reply(self, expected: bytes) -> float | None:
+        """Seconds from the first try to a reply that came after the wait, if it comes within one more reply
+        timeout. Waited for once per run, and only while the server has never been heard: a server that answers
+        late at first (it bound its port before it was ready) is told so, not left silent — and its later
+        checks get whole waits again (harness.clients.patience.answered_late)."""
+        if _SOURCE_PROBE.late_probed or PATIENCE.answered_before or self.last_first_sent is None:
+            return None
+        _SOURCE_PROBE.late_probed = True
+        deadline = Deadline(self.reply_timeout)
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            while sel.select(deadline.remaining()):
+                try:
+                    reply = self.sock.recv(65536 + 1)
+                except OSError:
+                    return None
+                self.wire.got(reply)
+                if reply == expected:
+                    late = time.monotonic() - self.last_first_sent
+                    PATIENCE.answered_late(late)
+                    self.late_copies[reply] = self.late_copies.get(reply, 0) + self.last_sends - 1
+                    self.copies_due = Deadline(self.reply_timeout)
+                    return late
+        return None
 
     def replies_elsewhere(self, datagram: bytes) -> str:
         """The hint when the server's replies go to the run's first client's address

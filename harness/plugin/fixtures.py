@@ -14,11 +14,13 @@ Rules:
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator
 
 import pytest
 
 from harness.clients import contact
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
@@ -56,7 +58,7 @@ def server(request: pytest.FixtureRequest, server_pool: ServerPool) -> ServerPro
     """The shared running server (restarted first if it died in an earlier check)."""
     instance = server_pool.shared()
     request.node.stash[SERVER_OF_ITEM] = instance
-    return instance
+    return warmed_up(instance, server_pool)
 
 
 @pytest.fixture
@@ -64,6 +66,20 @@ def endpoint(server: ServerProcess) -> Endpoint:
     """Where to reach the shared server."""
     assert server.endpoint is not None
     return server.endpoint
+
+
+def warmed_up(instance: ServerProcess, pool: ServerPool) -> ServerProcess:
+    """`instance`, once it has been ready (port bound) as long as this server was learnt to need before it
+    answers (PATIENCE.warm_up: its first reply came late): a check on a fresh instance must not fail again for
+    what the first failure already said. Spares are then started ahead, so that they warm up meanwhile."""
+    if PATIENCE.warm_up and instance.launched_at is not None:
+        pool.start_ahead()
+        # From its launch: a spare found listening long after its bind would count from then.
+        binds_in = (pool.first_facts or {}).get("startup_s") or 0.0
+        wait = instance.launched_at + binds_in + PATIENCE.warm_up - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, instance.spec.startup_timeout))
+    return instance
 
 
 @pytest.fixture
@@ -77,7 +93,7 @@ def fresh_server(request: pytest.FixtureRequest, server_pool: ServerPool) -> Ite
         instance = server_pool.fresh(port)
         started.append(instance)
         request.node.stash[SERVER_OF_ITEM] = instance
-        return instance
+        return warmed_up(instance, server_pool)
 
     yield start
     for instance in started:

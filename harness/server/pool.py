@@ -108,6 +108,16 @@ class ServerPool:
             return False
         return first.probe.cpu_seconds(first.pids()) <= SPARE_CPU_SHARE * startup
 
+    def start_ahead(self) -> None:
+        """Keep spares from now on: the server was learnt to need a while after its port is bound before it
+        answers (a warm-up each fresh instance must wait out), on a port we assign."""
+        current = self.current
+        endpoint = current.endpoint if current is not None else None
+        if self.spec.fixed_port or endpoint is None or endpoint.port_source != "assigned":
+            return
+        self._start_ahead = True
+        self._top_up_spares()
+
     def _top_up_spares(self) -> None:
         while self._start_ahead and len(self._spares) < SPARES:
             promised = frozenset(i.port for i in self._instances if i.port and i.alive())
