@@ -90,3 +90,18 @@ def test_a_decode_error_in_the_server_output_replaces_the_nul_hint():
     assert "sendall(data), not data.decode()" in lines[1]
     assert revise(message, "Traceback ...\nConnectionResetError: [Errno 104]", "echo") == message  # no evidence
     assert revise("a slow shutdown", output, "shutdown") == "a slow shutdown"
+
+
+def test_a_length_read_in_the_other_byte_order_is_recognised_in_the_server_output():
+    from harness.evidence.hints import revise
+
+    message = ("frame 1 of 1 (19-byte payload b'hello, framed world') was not answered in full: the replies stopped "
+               "after 0 of 23 bytes, at its header byte 0 (the server reset the connection)")
+    revised = revise(message, "frame too big: 318767104\n", "framing", length_format="!I")
+    assert "hint: this frame's header 00 00 00 13 means 19 in '!I' but 318767104 in the other byte order" in revised
+    little = revise(message, "bad length 318767104", "framing", length_format="<I")  # the other way round too
+    assert "13 00 00 00 means 19 in '<I' but 318767104" in little, little
+    # No evidence, other numbers, or not a framing failure: unchanged.
+    for output, suite, fmt in (("frame too big: 19", "framing", "!I"), ("frame too big: 3187671040", "framing", "!I"),
+                               ("port 318767104", "shutdown", "!I"), ("frame too big: 318767104", "framing", None)):
+        assert revise(message, output, suite, length_format=fmt) == message, (output, suite, fmt)

@@ -179,3 +179,16 @@ def test_a_second_client_whose_connection_the_server_dropped_is_not_said_to_have
     message = run.check("concurrency::stalled_client_does_not_block")["message"]
     assert message.startswith("the second client: nothing came back for 75 bytes sent (the server "), message
     assert "got no echo within" not in message
+
+
+def test_a_server_that_refuses_a_length_read_in_the_other_byte_order_gets_the_hint_first(harness):
+    """It closes instead of waiting, so the wire shows no byte order; its output ("frame too big: 318767104")
+    does, and the first failure must name it (it came only on the fourth, where a server waited)."""
+    run = harness("--protocol", "tcp-framed", "--suite", "framing", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("framed_native_refuses_big.py"), "{port}")
+    first = next(check for check in run.report["checks"] if check["outcome"] == "failed")
+    assert "in the other byte order — the number the server printed" in first["message"], first
+    good = harness("--protocol", "tcp-framed", "--suite", "framing", "--length-format", "<I",
+                   "--reply-timeout", TEST_REPLY_TIMEOUT, server("framed_native_refuses_big.py"), "{port}")
+    assert good.ids_with("failed") == set(), good.stdout
+

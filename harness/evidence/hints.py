@@ -17,6 +17,7 @@ Pure text in, text out (no sockets, no pytest), so every rule is testable alone.
 from __future__ import annotations
 
 import re
+import struct
 
 from harness.evidence.bytesdiff import NUL_HINT
 
@@ -45,12 +46,16 @@ def decode_hint(codec: str, byte: str) -> str:
             "data.decode(); decode only where the protocol says the bytes are text")
 
 
-def revise(message: str, server_output: str, suite: str, answered_before: bool = True) -> str:
+def revise(message: str, server_output: str, suite: str, answered_before: bool = True,
+           length_format: str | None = None) -> str:
     """`message` with the hints the server's output supports, and without those it contradicts.
     `answered_before`: some reply of this server ever arrived. If none did, an echo that "stopped" at a NUL at
-    offset 0 is a server that never answers at all, not a C string function."""
+    offset 0 is a server that never answers at all, not a C string function. `length_format`: the run's frame
+    header (tcp-framed), to recognise a length the server read in the other byte order in its output."""
     if not answered_before:
         message = "\n".join(line for line in message.splitlines() if not line.startswith(NUL_HINT))
+    if length_format and suite in _FRAME_SUITES and BYTE_ORDER_HINT not in message:
+        message += swapped_length_hint(message, server_output or "", length_format)
     decode = _DECODE_ERROR.search(server_output or "")
     if decode is not None and suite in _FRAME_SUITES:
         # A crash on decoding explains the missing echo; a NUL at its start is then a coincidence.
@@ -70,6 +75,30 @@ def revise(message: str, server_output: str, suite: str, answered_before: bool =
     if hint not in lines:
         lines.append(hint)
     return "\n".join(lines)
+
+
+_PAYLOAD_LENGTH = re.compile(r"\((\d+)-byte payload")
+_NUMBER = re.compile(r"(?<![\d.])\d{3,}(?![\d.])")
+
+
+def swapped_length_hint(message: str, server_output: str, length_format: str) -> str:
+    """A byte-order hint when the server's output shows a frame's length read in the other byte order (a server
+    that refuses a frame "too big: 318767104" — 19 with its header's bytes reversed — and closes, instead of
+    waiting for that many bytes): the harness cannot see the byte order on the wire then, but the server says it."""
+    printed = set(_NUMBER.findall(server_output))
+    for match in _PAYLOAD_LENGTH.finditer(message):
+        length = int(match.group(1))
+        try:
+            header = struct.pack(length_format, length)
+        except struct.error:
+            continue
+        (other,) = struct.unpack(length_format, header[::-1])
+        if other != length and str(abs(other)) in printed:
+            return (f"\n{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {length_format!r} but {other} in the "
+                    f"other byte order — the number the server printed. Pack and unpack headers with "
+                    f"{length_format!r}, or give the harness the server's format with --length-format (struct's "
+                    "native 'i' is little-endian on x86 and ARM; '<i' for the seeds' 'i').")
+    return ""
 
 
 def greeting_mode_hint(received: bytes, unframed: bool) -> str:

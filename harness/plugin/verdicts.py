@@ -169,7 +169,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = not_shown_yet(instance.output_tail(), explained.get("detail")) or None
             explained["message"] = hints.revise(explained["message"], explained["server_output"] or "", check.suite,
-                                                    answered_before=PATIENCE.answered_before)
+                                                    answered_before=PATIENCE.answered_before,
+                                                    length_format=settings.length_format
+                                                    if settings.protocol_name == "tcp-framed" else None)
         if log is not None and log.total:
             explained["wire"] = wire_of(log, call.excinfo.value, instance)
         record.update(explained)
