@@ -23,6 +23,7 @@ from harness.evidence.bytesdiff import describe_mismatch
 from harness.evidence.hints import greeting_mode_hint
 from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
 from harness.server.launcher import Endpoint
+from harness.server.serverkind import READ_CALL, language_of
 from harness.settings import Settings
 from harness.system.acceptqueue import AcceptQueue
 
@@ -236,9 +237,10 @@ def test_exit_closes_connection_tcp(endpoint, settings):
 @check("framing::coalesced_lines", protocols=TCP, when=line_mode,
        description="three names in one segment: Alice\\nBob\\nCarol\\n",
        expectation="three replies, in order, as if the lines had been sent one by one")
-def test_coalesced_lines_tcp(endpoint, settings):
+def test_coalesced_lines_tcp(server, endpoint, settings):
     names = ("Alice", "Bob", "Carol")
     with HelloClient(endpoint, settings) as client:
+        client.reader.read_call = READ_CALL[language_of(server.spec.argv)]  # a Node server: a 'data' event
         client.greeting()
         client.send(b"".join(client.dialect.request(n) for n in names))
         for index, name in enumerate(names):
@@ -249,8 +251,9 @@ def test_coalesced_lines_tcp(endpoint, settings):
 @check("framing::split_line", protocols=TCP, when=line_mode,
        description="one name sent one byte per segment (TCP_NODELAY, pauses between)",
        expectation="a single reply once the \\n has arrived, none for the pieces")
-def test_split_line_tcp(endpoint, settings):
+def test_split_line_tcp(server, endpoint, settings):
     with HelloClient(endpoint, settings) as client:
+        client.reader.read_call = READ_CALL[language_of(server.spec.argv)]
         client.greeting()
         request = client.dialect.request("Dorothy")
         client.conn.send_segments([request[i:i + 1] for i in range(len(request))], 0.02,

@@ -176,3 +176,16 @@ def test_a_server_answering_each_recv_as_a_line_gets_the_hint_in_its_first_failu
                   "{port}")
     failed = [c for c in run.report["checks"] if c["outcome"] == "failed"]
     assert failed and "the server answers each recv() as if it were one line" in failed[0]["message"], run.stdout
+
+
+def test_a_node_server_is_told_of_data_events_not_recv(harness):
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    run = harness("--protocol", "tcp-hello", "--suite", "framing", "--", node, server("tcp_hello_data_is_line.js"),
+                  "{port}")
+    message = run.check("framing::coalesced_lines")["message"]
+    assert "the server answers each 'data' event as if it were one line" in message, message
+    assert "recv()" not in message, message

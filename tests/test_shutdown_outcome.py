@@ -152,6 +152,13 @@ def test_survivor_advice_fits_the_servers_language():
     assert "child.kill()" in hint(survived, True, ["node server.js 9000"])
     hung = outcome(signal_name="SIGINT", server_seconds=None, tree_seconds=None, exit="still running")
     assert "daemon=True" in hint(hung, True, ["python3 s.py"]) and "daemon=True" not in hint(hung, True, ["./s"])
+    assert "ThreadPoolExecutor" in hint(hung, True, ["python3 s.py"])
+    # A handler that does not end the process: each language's classic reason, and only its own.
+    for signal_name in ("SIGINT", "SIGTERM"):
+        stuck = outcome(signal_name=signal_name, server_seconds=None, tree_seconds=None, exit="still running")
+        for_node, for_c = hint(stuck, True, ["node server.js 9000"]), hint(stuck, False, ["./echo 9000"])
+        assert "server.close()'s callback" in for_node and "SA_RESTART" not in for_node, for_node
+        assert "SA_RESTART" in for_c and "sa_flags = 0" in for_c and "server.close()" not in for_c, for_c
 
 
 # -- stopping an instance after its check ---------------------------------------------

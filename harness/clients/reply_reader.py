@@ -36,6 +36,7 @@ class ReplyReader:
         self.pending = bytearray()
         self.closed = ""  # why the stream ended ("" while open)
         self.cut = ""  # why the last wait was shorter than its timeout ("" if it was not)
+        self.read_call = "recv()"  # what the server reads with, in its own terms (a Node server: a 'data' event)
 
     def _fill(self, deadline: Deadline, cap: int) -> bool:
         """Read one chunk into `pending`; False on deadline or end of stream."""
@@ -89,7 +90,7 @@ class ReplyReader:
             while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap):
                 pass
             got = bytes(self.pending)
-            summary = "the reply differs from what the protocol requires" + lines_hint(expected, got)
+            summary = "the reply differs from what the protocol requires" + lines_hint(expected, got, self.read_call)
         raise CheckFailed(f"{context}: {summary}", expected=expected, received=got,
                           detail=describe_mismatch(expected, got) if got else "")
 
@@ -130,9 +131,9 @@ class ReplyReader:
             raise CheckFailed(f"{context}: the server did not close the connection within {timeout:g} s")
 
 
-def lines_hint(expected: bytes, got: bytes) -> str:
+def lines_hint(expected: bytes, got: bytes, read_call: str = "recv()") -> str:
     """The hint when one expected reply line came back as several, the first ending early: the
-    server answered each recv() as if it were one line (a line in pieces, or lines run together)."""
+    server answered each recv() (`read_call`) as if it were one line (a line in pieces, or lines run together)."""
     if not expected.endswith(b"\n") or expected.count(b"\n") != 1:
         return ""
     first_end = got.find(b"\n")
@@ -140,6 +141,6 @@ def lines_hint(expected: bytes, got: bytes) -> str:
         return ""
     lines = got.count(b"\n")
     return (f"\nhint: {lines} reply lines came where one was expected, the first ending after "
-            f"{first_end + 1} bytes: the server answers each recv() as if it were one line, but TCP may deliver "
-            "part of a line, or several lines, in one recv(). Keep what arrives in a buffer and answer each "
-            "complete line (up to its newline); keep the rest for the next recv()")
+            f"{first_end + 1} bytes: the server answers each {read_call} as if it were one line, but TCP may "
+            f"deliver part of a line, or several lines, in one {read_call}. Keep what arrives in a buffer and answer "
+            f"each complete line (up to its newline); keep the rest for the next {read_call}")

@@ -93,3 +93,7 @@ REAP_CHILDREN = {
     OTHER: "reap them: waitpid(-1, &status, WNOHANG) in a loop (in a SIGCHLD handler or after each accept()), "
            "or signal(SIGCHLD, SIG_IGN) at start",
 }
+
+#: What delivers the bytes a client sent, in the server's own terms.
+READ_CALL = {PYTHON: "recv()", NODE: "'data' event", OTHER: "recv()"}
+

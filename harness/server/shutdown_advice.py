@@ -25,6 +25,14 @@ STOP_CHILDREN = {
            "or stop them from the parent (kill() each child, or kill(0, SIGTERM))",
 }
 
+#: A handler that does not end the process, per language, and why it does not.
+NODE_HANDLER = ("a process.on('{signal}') handler must end with process.exit() — not in server.close()'s "
+                "callback, which runs only once every client has left: destroy() the open sockets first, or exit "
+                "at once.")
+C_HANDLER = ("a handler must end the process: _exit() in it, or a flag that the main loop sees — which it does "
+             "not while accept()/read() blocks if the handler was installed with SA_RESTART (signal() does "
+             "that): use sigaction() with sa_flags = 0, so the call fails with EINTR.")
+
 LEFT_THE_GROUP = ("the processes listed ignored it, caught it and carried on, or left the group (setsid, a "
                   "double fork), which nothing stops")
 
@@ -33,12 +41,16 @@ def hint(outcome: ShutdownOutcome, with_clients: bool, command_lines: Iterable[s
     """Why it matters and how to fix it, for the case at hand."""
     kind = language_of_commands(command_lines)
     if not outcome.server_exited and outcome.signal_name == "SIGINT":
+        if kind == NODE:
+            return "Ctrl+C (SIGINT) must end the server: do not ignore it, and " + NODE_HANDLER.format(signal="SIGINT")
         if kind != PYTHON:
-            return "Ctrl+C (SIGINT) must end the server: do not ignore it, and a handler must end the process."
+            return "Ctrl+C (SIGINT) must end the server: do not ignore it, and " + C_HANDLER
         if with_clients:
             return ("A non-daemon thread serving a client keeps Python alive after Ctrl+C (KeyboardInterrupt "
                     "ends only the main thread): start client threads with daemon=True, or close their sockets "
-                    "and join them when the main loop ends.")
+                    "and join them when the main loop ends. A ThreadPoolExecutor's workers cannot be daemons, "
+                    "and its `with` block waits for them: shut it down with shutdown(wait=False, "
+                    "cancel_futures=True) and close the clients' sockets.")
         return "Ctrl+C (KeyboardInterrupt) must end the server: do not catch it and carry on (a bare except: does)."
     if not outcome.server_exited:
         text = "SIGTERM is how kill, systemd and docker stop ask a server to stop; it must exit: do not ignore SIGTERM"
@@ -48,9 +60,9 @@ def hint(outcome: ShutdownOutcome, with_clients: bool, command_lines: Iterable[s
             if with_clients:
                 text += " If it does, check that no non-daemon client thread keeps it alive."
         elif kind == NODE:
-            text += ", and a process.on('SIGTERM') handler must end with process.exit()."
+            text += ", and " + NODE_HANDLER.format(signal="SIGTERM")
         else:
-            text += ", and a handler must end the process (_exit())."
+            text += ", and " + C_HANDLER
         return text
     if outcome.to_group:
         how = "as Ctrl+C does" if outcome.signal_name == "SIGINT" else "as a service manager does"
