@@ -211,8 +211,9 @@ def test_survives_empty_datagram_udp(endpoint, settings):
         except CheckFailed as failure:
             if reply_address.known(endpoint.address) is None:
                 raise
-            raise CheckFailed(f"the server survived the empty datagram (it still answers, to another address): "
-                              f"{failure.message}", expected=failure.expected, received=failure.received) from None
+            raise CheckFailed(f"{failure.message} — this server sends its replies to another client's address "
+                              "(see its first failure), so this client cannot see whether it survived the empty "
+                              "datagram", expected=failure.expected, received=failure.received) from None
 
 
 @check("echo::empty_datagram_answered", protocols=UDP, tier=RECOMMENDED,
