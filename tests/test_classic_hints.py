@@ -33,7 +33,7 @@ def test_udp_reply_to_the_first_clients_address_is_named_at_the_first_failure(ha
     assert REMEMBERED in message and "sendto(data, addr)" in message, message
     assert "the server answered, but not to this client" in message.splitlines()[0], message
     survived = run.check("echo::survives_empty_datagram")["message"]
-    assert survived.startswith("the server survived the empty datagram"), survived
+    assert "cannot see whether it survived the empty datagram" in survived, survived
 
 
 def test_no_remembered_address_hint_for_a_correct_server_or_a_server_silent_after_one_reply(harness):
