@@ -303,7 +303,10 @@ def test_no_traceback(fresh_server, settings):
     assert server.output is not None
     stderr = server.output.stream("stderr")
     with ExitStack() as clients:
-        converse(server, settings, clients)
+        try:
+            converse(server, settings, clients)
+        except CheckFailed as failure:  # the other checks judge a server that takes no clients; this one cannot
+            pytest.skip(f"not judged: no client could be held mid-conversation ({failure.message})")
         mark = stderr.total
         # A whole traceback on stderr is the verdict already: the server's exit is not waited for
         # (a server whose non-daemon threads keep it alive would cost the whole shutdown timeout).

@@ -66,6 +66,10 @@ BUGGY = [
     ("tcp_single_client.py", "tcp-echo", {"shutdown::runs_until_stopped"}, {"shutdown::no_traceback"}),
     ("shut_udp_ignores_sigterm.py", "udp-echo", {"shutdown::sigterm_idle", "shutdown::sigterm_with_clients"}, set()),
     ("shut_udp_one_datagram.py", "udp-echo", {"shutdown::runs_until_stopped"}, set()),
+    # No second client: no_traceback cannot hold one, and is not judged (skipped), not a warning.
+    ("shut_one_client_closes_listener.py", "tcp-echo",
+     {"shutdown::sigint_with_clients", "shutdown::sigterm_with_clients", "shutdown::port_reusable",
+      "shutdown::runs_until_stopped"}, set()),
 ]
 
 
@@ -332,3 +336,10 @@ def test_restart_check_fails_a_server_without_reuseaddr_every_time(harness, atte
 def test_restart_check_passes_the_reference_every_time(harness, attempt):
     run = harness("--suite", "shutdown", "-k", "port_reusable", reference("tcp_echo.py"), "{port}")
     assert run.outcomes() == {"shutdown::port_reusable": "passed"}, run.stdout
+
+
+def test_a_traceback_check_that_cannot_hold_a_client_is_not_judged(harness):
+    run = run_buggy(harness, "shut_one_client_closes_listener.py", "tcp-echo", "-k", "no_traceback")
+    assert run.outcomes() == {"shutdown::no_traceback": "skipped"}, run.stdout
+    assert "not judged: no client could be held mid-conversation" in run.check("shutdown::no_traceback")["message"]
+
