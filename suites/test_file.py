@@ -40,6 +40,7 @@ class FileClient:
         self.conn = TcpConnection(endpoint, Deadline(settings.reply_timeout))
         self.leftover = b""
         self.parser: ReplyParser | None = None
+        self.sent = b""  # the last request, to tell an echo of it
 
     def __enter__(self) -> FileClient:
         return self
@@ -49,6 +50,7 @@ class FileClient:
 
     def send(self, data: bytes) -> None:
         self.conn.send_all(data, Deadline(self.timeout))
+        self.sent = data
 
     def get(self, name: str, context: str = "") -> Reply:
         self.send(request(name))
@@ -77,7 +79,11 @@ class FileClient:
         try:
             self.leftover = self.parser.feed(chunk)
         except ProtocolViolation as violation:
-            raise CheckFailed(f"{context}: {violation}", received=chunk[:512]) from None
+            echoed = self.sent and chunk[: len(self.sent)] == self.sent[: len(chunk)]
+            hint = ("\nhint: the server sent back the request itself: is it an echo server? A tcp-file server "
+                    "answers get NAME with a 4-byte length, a JSON header and the file; check an echo server "
+                    "with --protocol tcp-echo") if echoed else ""
+            raise CheckFailed(f"{context}: {violation}{hint}", received=chunk[:512]) from None
         return self.parser.done
 
     def receive(self, context: str) -> Reply:

@@ -159,3 +159,10 @@ def test_line_ending_rules_on_bytes():
     assert "ends lines with \\n; this protocol's line ending is \\r\\n" in expect_hint(crlf, None, None, b"220 ready\n", True)
     assert expect_hint(crlf, None, None, b"220 ready", True) == ""  # no line ending at all: nothing to name
     assert expect_hint(crlf, None, None, b"220 ready\r\n", True) == ""
+
+
+def test_a_greeting_server_checked_as_echo_is_told_its_protocol(harness):
+    run = harness("--check", "echo::single_message", reference("tcp_hello.py"), "{port}")
+    assert "is it a greeting server? Check it with --protocol tcp-hello" in run.check("echo::single_message")["message"]
+    upper = harness("--check", "echo::single_message", server("tcp_upper.py"), "{port}")
+    assert "greeting server" not in upper.check("echo::single_message")["message"]

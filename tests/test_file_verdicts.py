@@ -142,3 +142,12 @@ def test_relative_server_paths_become_absolute_when_the_working_directory_change
     monkeypatch.chdir(tmp_path)
     Path("server.py").write_text("")
     assert absolute_paths(("python3", "server.py", "{port}")) == ("python3", str(tmp_path / "server.py"), "{port}")
+
+
+def test_an_echo_server_checked_as_tcp_file_is_told_so(harness):
+    run = harness("--protocol", "tcp-file", "--check", "conversation::text_file", reference("tcp_echo.py"), "{port}")
+    assert "the server sent back the request itself: is it an echo server?" in \
+        run.check("conversation::text_file")["message"]
+    other = harness("--protocol", "tcp-file", "--check", "conversation::binary_file", "--reply-timeout",
+                    TEST_REPLY_TIMEOUT, server("file_text_mode.py"), "{port}")
+    assert "echo server" not in other.check("conversation::binary_file")["message"]

@@ -94,6 +94,9 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     offset = first_difference(payload, received)
     if offset is None or offset >= len(payload):
         return ""
+    if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
+        return ("\nhint: the server greets, or answers 'Hello, …': is it a greeting server? Check it with "
+                "--protocol tcp-hello (or udp-hello); this run checks an echo server (--protocol tcp-echo)")
     if payload[offset] == 0 and 0 not in received:  # a C string never holds a NUL; a cut echo mostly does
         ended = "stopped" if offset == len(received) else "skipped ahead"
         return (f"\n{NUL_HINT} at offset {offset}, where the echo {ended}: "
