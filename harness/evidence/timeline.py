@@ -156,7 +156,8 @@ def render(wire: dict[str, Any], lines: int = LINES) -> str:
     several = len(names) > 1
     out = ["on the wire (seconds since the check began; → client to server, ← server to client):"]
     if start:
-        out.append(f"  {'':>7}  … {sum(len(g) for g in groups[:start])} earlier events …")
+        earlier = sum(len(g) for g in groups[:start])
+        out.append(f"  {'':>7}  … {earlier} earlier event{'' if earlier == 1 else 's'} …")
     for group in shown:
         event = events[group[0]]
         who = f"{names.get(event.get('conn'), '')} " if several and event.get("conn") is not None else ""
