@@ -188,6 +188,8 @@ def test_a_command_line_is_shown_on_one_line_and_cut():
     forged = "\n  ✓ shutdown::sigterm_idle   0.10s\n\x1b[32mALL GOOD\x1b[0m" + "x" * 5000
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", forged])
     try:
+        # Until the child has exec'd (under load its command line is empty, or the parent's, for a moment).
+        assert poll_until(lambda: "time.sleep" in LinuxProbe().command_line(child.pid), Deadline(10))
         for probe in (LinuxProbe(), PsutilProbe()):
             shown = probe.command_line(child.pid)
             assert "\n" not in shown and "\x1b" not in shown, shown
