@@ -129,6 +129,15 @@ class Settings:
         """Shown in reports: a protocol file's `name`."""
         return load_protocol_file(self.protocol).name if self.protocol_file else self.protocol
 
+    @property
+    def crowd_connections(self) -> int:
+        """The connections the concurrency suite holds at once: --clients, times the most clients one of a
+        protocol file's required conversations has (a 3-client chat conversation run 50 times is 150)."""
+        if not self.protocol_file:
+            return self.clients
+        required = load_protocol_file(self.protocol).required
+        return self.clients * max((len(c.clients) for c in required), default=1)
+
 
 HELLO_MODES = ("line", "unframed")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::")

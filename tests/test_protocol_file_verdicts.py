@@ -191,3 +191,29 @@ def test_a_udp_reply_from_another_port_is_named_in_a_conversation(harness):
     assert run.outcomes() == {"conversation::greeting": "failed"}, run.stdout
     message = run.check("conversation::greeting")["message"]
     assert "the reply came from 127.0.0.1:" in message and "not from the server's port" in message, message
+
+
+TRIO = ROOT / "tests" / "protocols" / "trio"
+
+
+def test_limits_grow_with_a_crowd_of_multi_client_conversations(harness):
+    """Three clients per conversation: 150 connections at once, 300 threads for a reader-and-writer server
+    (blind tester 10: a correct chat server failed, and an instructor's 7-client reference failed its own
+    protocol check). The default limits grow with the crowd; limits the user set are kept, and then bite."""
+    args = ("--protocol", str(TRIO / "trio.toml"), "--suite", "concurrency", "--reply-timeout", "5")
+    grown = harness(*args, str(TRIO / "writer_threads.py"), "{port}")
+    assert grown.ids_with("failed") == set(), grown.stdout
+    kept = harness(*args, "--memory-limit", "1500", "--process-limit", "200", str(TRIO / "writer_threads.py"),
+                   "{port}")
+    assert "concurrency::simultaneous_conversations" in kept.ids_with("failed"), kept.stdout
+
+
+def test_for_crowd_grows_only_the_default_limits():
+    from harness.system.limits import Limits, for_crowd
+
+    assert for_crowd(Limits(), 50) == Limits()
+    grown = for_crowd(Limits(), 150)
+    assert grown.processes == 364 and grown.open_files == 1024 and grown.stack_reserve_mib == 1600
+    assert grown.memory_mib == 2048  # the memory cgroup's limit (real use) is not grown, only the reservation
+    mine = for_crowd(Limits(processes=100, memory_mib=512, open_files=64), 600)
+    assert (mine.processes, mine.memory_mib, mine.open_files, mine.stack_reserve_mib) == (100, 512, 64, 0)

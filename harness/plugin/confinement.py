@@ -46,7 +46,7 @@ from harness.plugin.watchdog import Watchdog, main_thread_stack
 from harness.results.report import CheckResult
 from harness.settings import Settings
 from harness.system import isolation, processes, scratch
-from harness.system.limits import Limits
+from harness.system.limits import Limits, for_crowd
 from harness.system.sandbox import Sandbox
 from harness.terminal import safe_text
 
@@ -60,13 +60,13 @@ EXIT_INTERNAL = ExitCode.INTERNAL  # the watchdog's hard exit: the run could not
 
 def sandbox_for(settings: Settings, quiet: bool = False) -> Sandbox:
     """The Sandbox the run's settings ask for (0 means unlimited)."""
-    limits = Limits(
+    limits = for_crowd(Limits(
         cpu_s=settings.cpu_limit or None,
         memory_mib=settings.memory_limit or None,
         open_files=settings.files_limit or None,
         processes=settings.process_limit or None,
         file_size_mib=settings.file_size_limit or None,
-    )
+    ), settings.crowd_connections)
     return Sandbox(limits=limits, quiet=quiet, use_bwrap=not settings.no_bwrap)
 
 

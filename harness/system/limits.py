@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import resource
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 MIB = 1024 * 1024
@@ -44,6 +44,9 @@ class Limits:
     open_files: int | None = 1024
     processes: int | None = 256
     file_size_mib: int | None = 64
+    #: Address space reserved for thread stacks beyond the memory limit (RLIMIT_DATA only, never the memory
+    #: cgroup): a thread-per-connection server reserves 8 MiB of stack per thread it never touches.
+    stack_reserve_mib: int = 0
 
     def describe(self) -> str:
         return ", ".join(f"{name} {value}" for name, value in self.flags().items() if value is not None)
@@ -59,13 +62,40 @@ class Limits:
         }
 
 
+#: The crowd the default limits are sized for (--clients 50, one connection each).
+BASE_CROWD = 50
+DEFAULT_MEMORY_MIB = 2048
+DEFAULT_PROCESSES = 256
+DEFAULT_OPEN_FILES = 1024
+#: Per connection a crowd holds beyond BASE_CROWD: two threads (a reader and a writer), 8 MiB of stack each.
+THREADS_PER_CONNECTION = 2
+STACK_MIB = 8
+
+
+def for_crowd(limits: Limits, connections: int) -> Limits:
+    """`limits`, with the default process limit and memory reservation grown for a crowd of `connections`
+    held at once: the harness itself opens them, and a correct thread-per-client server (two threads per
+    client in a chat design) must not hit a limit sized for 50. Limits set to other values are kept."""
+    extra = max(0, connections - BASE_CROWD)
+    if not extra:
+        return limits
+    processes, files = limits.processes, limits.open_files
+    if processes == DEFAULT_PROCESSES:
+        processes = max(DEFAULT_PROCESSES, THREADS_PER_CONNECTION * connections + 64)
+    if files == DEFAULT_OPEN_FILES:
+        files = max(DEFAULT_OPEN_FILES, 2 * connections + 64)
+    reserve = (THREADS_PER_CONNECTION * STACK_MIB * extra if limits.memory_mib == DEFAULT_MEMORY_MIB
+               else limits.stack_reserve_mib)
+    return replace(limits, processes=processes, open_files=files, stack_reserve_mib=reserve)
+
+
 def rlimits(limits: Limits, tasks_already: int = 0) -> list[tuple[int, int, int]]:
     """(resource, soft, hard) to set; `tasks_already` is added to the process limit."""
     table: list[tuple[int, int, int]] = [(resource.RLIMIT_CORE, 0, 0)]
     if limits.cpu_s is not None:
         table.append((resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 2))
     if limits.memory_mib is not None:
-        data = limits.memory_mib * MIB
+        data = (limits.memory_mib + limits.stack_reserve_mib) * MIB
         table.append((resource.RLIMIT_DATA, data, data))
         table.append((resource.RLIMIT_AS, AS_FACTOR * data, AS_FACTOR * data))
     if limits.open_files is not None:
