@@ -71,6 +71,9 @@ class CheckFailed(AssertionError):
         self.expected = expected
         self.received = received
         self.detail = detail
+        #: The wire log's id of the connection the failure happened on, when the check knows it (a crowd's
+        #: failing copy): the report marks the difference there, not on the latest connection.
+        self.connection: int | None = None
 
     def with_hint(self, hint: str) -> CheckFailed:
         """This failure, its message followed by `hint` (written as it should

@@ -217,3 +217,23 @@ def test_for_crowd_grows_only_the_default_limits():
     assert grown.memory_mib == 2048  # the memory cgroup's limit (real use) is not grown, only the reservation
     mine = for_crowd(Limits(processes=100, memory_mib=512, open_files=64), 600)
     assert (mine.processes, mine.memory_mib, mine.open_files, mine.stack_reserve_mib) == (100, 512, 64, 0)
+
+
+def test_a_crowd_failure_is_marked_on_the_failing_copys_connection(harness):
+    """The wire log marked the 'first difference' on the latest connection with a reply (another copy's,
+    e.g. 'OK sc50 deleted' for a failure of copy c04). It is marked on the failing copy's own reply."""
+    counter = ROOT / "tests" / "protocols" / "counter"
+    good = harness("--protocol", str(counter / "counter.toml"), "--suite", "concurrency",
+                   str(counter / "per_name.py"), "{port}")
+    assert good.ids_with("failed") == set(), good.stdout
+    run = harness("--protocol", str(counter / "counter.toml"), "--check", "concurrency::simultaneous_conversations",
+                  str(counter / "global_count.py"), "{port}")
+    failure = run.check("concurrency::simultaneous_conversations")
+    assert failure["outcome"] == "failed" and failure.get("received"), failure
+    wire = failure["wire"]
+    marked = wire["events"][wire["verdict"]["event"]]
+    assert marked["conn"] == wire["verdict"]["conn"] and marked["kind"] == "recv", marked
+    received = failure["received"].encode() if not failure["received"].startswith("hex:") else \
+        bytes.fromhex(failure["received"][4:].replace(" ", ""))
+    assert received.startswith(bytes.fromhex(marked["head"])[:8]) or bytes.fromhex(marked["head"]).startswith(
+        received[:8]), (marked, failure["received"])

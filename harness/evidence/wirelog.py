@@ -205,10 +205,12 @@ class Verdict:
     received: int | None
 
 
-def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None) -> Verdict | None:
+def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None,
+                   connection: int | None = None) -> Verdict | None:
     """The first differing byte of a failed check, found in the log.
 
-    Which connection: the one the first misdelivery was recorded on; else the latest
+    Which connection: `connection` when the failure names it (a crowd's failing copy); else the one
+    the first misdelivery was recorded on; else the latest
     one that sent bytes `expected` starts with (an echo's, a crowd client's);
     else the latest with something inbound. Which event: the bytes `received`
     are the end of that connection's received stream (None: nothing came), so the first difference
@@ -220,7 +222,8 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None)
     events = log.numbered()
     if not events:
         return None
-    conn = _blamed_connection(log, events, expected)
+    known = {e[1] for _, e in events}
+    conn = connection if connection in known else _blamed_connection(log, events, expected)
     if conn is None or expected is None:
         return Verdict(None, conn, None, None, None, None)
     if received is None:  # nothing at all came (a datagram never answered)
@@ -266,9 +269,11 @@ def _received_total(events: list[tuple[int, Event]], conn: int) -> int:
 
 
 # -- report data -----------------------------------------------------------------------
-def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None = None) -> dict[str, Any]:
-    """The report's `wire` object: the connections that matter, their events, the verdict point."""
-    verdict = locate_verdict(log, expected, received)
+def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None = None,
+             connection: int | None = None) -> dict[str, Any]:
+    """The report's `wire` object: the connections that matter, their events, the verdict point
+    (on `connection` when the failure names it)."""
+    verdict = locate_verdict(log, expected, received, connection)
     events = log.numbered()
     last_seen: dict[int, int] = {}
     for number, event in events:

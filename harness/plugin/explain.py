@@ -73,4 +73,5 @@ def wire_of(log: wirelog.WireLog, error: BaseException, instance: ServerProcess 
     """The report's wire log of a check that did not pass, with the server's exit if it was seen."""
     if instance is not None and not instance.alive():
         wirelog.server_exited(log, instance.exit_description())
-    return wirelog.snapshot(log, getattr(error, "expected", None), getattr(error, "received", None))
+    return wirelog.snapshot(log, getattr(error, "expected", None), getattr(error, "received", None),
+                            getattr(error, "connection", None))

@@ -384,4 +384,7 @@ class ConversationRun:
             lines.append(f"  received: {readable(received)}")
         if expected is not None and received:
             lines.append(describe_mismatch(expected, received))
-        return CheckFailed(message, expected=expected, received=received, detail="\n".join(lines))
+        failure = CheckFailed(message, expected=expected, received=received, detail="\n".join(lines))
+        carrier = sender.conn or sender.udp
+        failure.connection = getattr(getattr(carrier, "wire", None), "id", None)
+        return failure

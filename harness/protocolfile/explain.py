@@ -97,8 +97,10 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
     advice = ("" if foreign or waited < len(runs) // 2 else
               f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
               "each client in its own thread, or multiplex them with selectors)")
-    return CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
+    crowd = CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
+                        expected=failure.expected, received=failure.received, detail=failure.detail)
+    crowd.connection = failure.connection  # the evidence is marked on the failing copy's connection
+    return crowd
 
 
 def fails_while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
