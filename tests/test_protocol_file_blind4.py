@@ -43,6 +43,16 @@ def test_a_failing_recommended_conversation_listed_first_fails_no_required_check
     assert result.returncode == 0, result.stdout
 
 
+def test_a_server_that_dies_in_a_recommended_conversation_fails_it(harness):
+    """A recommended reply may differ (a warning, above); a server that dies on the input is a failure
+    (blind tester 10: a crash hid behind a warning and exit 0)."""
+    result = harness("--protocol", str(BLIND4 / "kv_recommended_first.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--check", "conversation::help", server("kv_dies_on_help.py"), "{port}")
+    assert result.outcomes() == {"conversation::help": "failed"}, result.stdout
+    assert result.check("conversation::help")["message"].startswith("the server died during this recommended check")
+    assert result.returncode == 1
+
+
 def test_the_required_checks_still_run_the_required_conversation(harness, tmp_path):
     # The same file, with `help` required: the same server now fails the concurrency checks that run it.
     text = (BLIND4 / "kv_recommended_first.toml").read_text().replace('tier = "recommended"\n', "")

@@ -165,6 +165,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             # In the shutdown suite the exit is the check's own subject, already explained.
             if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
                 explained["message"] = with_exit(explained["message"], instance.exit_code(), *instance.exit_parts())
+            if (settings.protocol_file and not instance.alive() and check.suite != "shutdown"
+                    and record["outcome"] == "warning"):
+                # A recommended answer may differ; a crash is never one (the server keeps running whatever it
+                # receives): the check fails as a required one would. (The built-in suites judge survival in
+                # checks of its own, e.g. echo::survives_empty_datagram beside empty_datagram_answered.)
+                record["outcome"] = "failed"
+                explained["message"] = ("the server died during this recommended check, which makes it a failure "
+                                        "(a recommended reply may differ, but a server must survive whatever it "
+                                        "receives): " + explained["message"])
             if not instance.alive() and not instance.pids():
                 instance.stop()  # drains its output pipes to EOF: the whole traceback is in the tail
             explained["server_output"] = not_shown_yet(instance.output_tail(), explained.get("detail")) or None
