@@ -237,3 +237,16 @@ def test_a_crowd_failure_is_marked_on_the_failing_copys_connection(harness):
         bytes.fromhex(failure["received"][4:].replace(" ", ""))
     head = bytes.fromhex(marked["head"])
     assert head and head == received[:len(head)], (marked, failure["received"])  # its own label, its own count
+
+
+def test_a_crowd_failure_of_a_conversation_without_client_names_it(harness, tmp_path):
+    """The copies of a conversation that never uses {client} share every name: a correct server fails the crowd
+    for the file's reason, and the failure says so (blind tester 10); with {client} the same server passes
+    (test_a_crowd_failure_is_marked_on_the_failing_copys_connection)."""
+    counter = ROOT / "tests" / "protocols" / "counter"
+    shared = tmp_path / "shared.toml"
+    shared.write_text((counter / "counter.toml").read_text().replace("n{client}", "shared"))
+    run = harness("--protocol", str(shared), "--check", "concurrency::simultaneous_conversations",
+                  str(counter / "per_name.py"), "{port}")
+    message = run.check("concurrency::simultaneous_conversations")["message"]
+    assert "conversation 'count_twice' never uses {client}, so its copies" in message, message

@@ -15,7 +15,7 @@ from __future__ import annotations
 from harness.errors import CheckFailed
 from harness.evidence.blocking import SERVE_EACH_CLIENT
 from harness.protocolfile.engine import ConversationRun
-from harness.protocolfile.model import Conversation, ProtocolFile
+from harness.protocolfile.model import PLACEHOLDER, Conversation, ProtocolFile
 from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM
 
 #: The likely cause of a framing failure, by plan, once the conversation passed as written (the cuts matter).
@@ -94,10 +94,18 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
     else:
         summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
     waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
-    advice = ("" if foreign or waited < len(runs) // 2 else
-              f" ({waited} copies waited in vain for a reply: does the server serve one client at a time? Serve "
-              "each client in its own thread, or multiplex them with selectors)")
-    crowd = CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}",
+    serial = ("a UDP server answers its datagrams one after another: keep the work per datagram short, or answer "
+              "each on a thread of its own" if run.protocol.transport == "udp" else
+              "does the server serve one client at a time? Serve each client in its own thread, or multiplex them "
+              "with selectors")
+    advice = "" if foreign or waited < len(runs) // 2 else f" ({waited} copies waited in vain for a reply: {serial})"
+    shared = ""
+    if not foreign and failure.received and not any(PLACEHOLDER in (step.text or step.pattern or "")
+                                                    for step in run.conversation.steps):
+        shared = (f"\nhint: conversation {run.conversation.name!r} never uses {{client}}, so its copies, which run at "
+                  "once, send the same names: if the server keeps state by name (a key, a topic, a user), the "
+                  "copies share it. Give each copy its own with {client} (e.g. topic-{client})")
+    crowd = CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}{shared}",
                         expected=failure.expected, received=failure.received, detail=failure.detail)
     crowd.connection = failure.connection  # the evidence is marked on the failing copy's connection
     return crowd
