@@ -191,7 +191,7 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
                              answers=answers(request, settings, protocol, conversation)) as written:
             written.run()
     except CheckFailed:
-        return fails_as_written(conversation, failure)
+        return fails_as_written(conversation, failure, rerun=True)
     return cuts_are_the_cause(protocol, plan, failure)
 
 

@@ -39,10 +39,14 @@ def cuts_are_the_cause(protocol: ProtocolFile, plan: str, failure: CheckFailed) 
                        expected=failure.expected, received=failure.received, detail=failure.detail)
 
 
-def fails_as_written(conversation: Conversation, failure: CheckFailed) -> CheckFailed:
-    """The failure of a framing check whose conversation fails as written too."""
+def fails_as_written(conversation: Conversation, failure: CheckFailed, rerun: bool = False) -> CheckFailed:
+    """The failure of a framing check whose conversation fails as written too: known from conversation::NAME,
+    or from running it again now (`rerun`: then conversation::NAME may have passed earlier in the run)."""
+    why = (f"(see conversation::{conversation.name})" if not rerun else
+           f"(run again as written just now; if conversation::{conversation.name} passed earlier, the server "
+           "answers differently since: state left by an earlier check, or a reply that depends on timing)")
     return CheckFailed(f"the conversation {conversation.name!r} fails as written too, so the cuts are not the "
-                       f"cause (see conversation::{conversation.name}): {failure.message}",
+                       f"cause {why}: {failure.message}",
                        expected=failure.expected, received=failure.received, detail=failure.detail)
 
 
