@@ -145,6 +145,22 @@ def test_byte_order_rules_on_bytes():
     assert expect_hint(wire, frame, frame, b"", stream_open=False) == ""
 
 
+def test_a_length_header_counting_characters_is_named():
+    """blind tester 10: a JSON reply's header held len(text), not len(text.encode()): 34 for 38 bytes."""
+    wire = Wire(_Protocol("length", length_format="!I"))  # type: ignore[arg-type]
+    text = '{"value": "café ☕ naïve"}'
+    expected = wire.encode(text.encode())
+    by_characters = len(text).to_bytes(4, "big") + text.encode()
+    hint = expect_hint(wire, None, expected, by_characters, stream_open=True)
+    assert f"header says {len(text)}: the payload's length in characters; in bytes (UTF-8) it is " \
+           f"{len(text.encode())}" in hint, hint
+    # ASCII (characters are bytes), or another wrong length: no such hint.
+    ascii_frame = wire.encode(b'{"value": "cafe"}')
+    assert "characters" not in expect_hint(wire, None, ascii_frame, b"\x00\x00\x00\x05" + ascii_frame[4:], True)
+    assert "characters" not in expect_hint(wire, None, expected, (len(text) + 1).to_bytes(4, "big") + text.encode(),
+                                           True)
+
+
 def test_line_ending_rules_on_bytes():
     crlf = Wire(_Protocol("line", "\r\n"))  # type: ignore[arg-type]
     expected = crlf.encode(b"HTTP/1.0 200 OK")

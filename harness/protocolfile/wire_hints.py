@@ -59,6 +59,24 @@ def _byte_order(wire: Wire, sent: bytes | None, expected_wire: bytes | None, rec
             return (f"\nhint: the reply's header {header.hex(' ')} is {length}, the expected length, only in the "
                     f"other byte order: the server writes the length in the other byte order. Pack the header "
                     f"with {fmt!r}")
+    return _length_in_characters(wire, expected_wire, received)
+
+
+def _length_in_characters(wire: Wire, expected_wire: bytes | None, received: bytes) -> str:
+    """The reply's header counts the payload's characters, not its bytes (len(text) before encoding): the
+    bytes that arrived after it, decoded, are exactly that many characters and more bytes."""
+    size = wire.codec.header_size
+    if expected_wire is None or len(received) < size or len(expected_wire) <= size:
+        return ""
+    try:
+        (announced,) = struct.unpack(wire.codec.length_format, received[:size])
+        text = expected_wire[size:].decode("utf-8")
+    except (struct.error, UnicodeDecodeError):
+        return ""
+    if announced == len(text) != len(text.encode("utf-8")):
+        return (f"\nhint: the reply's header says {announced}: the payload's length in characters; in bytes (UTF-8) it "
+                f"is {len(text.encode('utf-8'))}. The header counts bytes: encode first, then measure "
+                "(len(text.encode()) in Python, Buffer.byteLength(text) in Node)")
     return ""
 
 
