@@ -385,6 +385,16 @@ def test_a_stop_the_harness_sent_is_never_blamed_on_a_limit():
     assert "memory" in (explain(1, tail, limits) or "")
 
 
+def test_a_thread_limit_names_only_the_limits_that_are_set():
+    from harness.system.limits import Limits, explain
+
+    tail = "RuntimeError: can't start new thread"
+    both = explain(1, tail, Limits())
+    assert "--memory-limit 2048 MiB) or the process limit (--process-limit 256) was reached" in (both or "")
+    unlimited = explain(1, tail, Limits(processes=None)) or ""  # --process-limit 0 said "None"
+    assert "None" not in unlimited and "process limit" not in unlimited and "--memory-limit 2048" in unlimited
+
+
 def test_a_close_is_waited_for_in_full_until_the_server_once_kept_a_connection_open_that_long():
     from harness.clients.patience import FLOOR, PatienceMemory
 

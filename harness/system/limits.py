@@ -159,10 +159,10 @@ def explain(returncode: int | None, output_tail: str, limits: Limits, oom_killed
         return None  # a stop someone asked for (the shutdown checks' own signals), not a limit
     if "can't start new thread" in output_tail and flags["--memory-limit"] is not None:
         # Each thread's stack counts against the address-space limit as well as the process limit.
-        return (
-            f"it could not start another thread: the memory limit (--memory-limit {flags['--memory-limit']} MiB) "
-            f"or the process limit (--process-limit {flags['--process-limit']}) was reached"
-        )
+        processes = flags["--process-limit"]
+        return (f"it could not start another thread: the memory limit (--memory-limit {flags['--memory-limit']} MiB) "
+                + (f"or the process limit (--process-limit {processes}) " if processes is not None else "")
+                + "was reached")
     for flag, words in _SYMPTOMS:
         value = flags[flag]
         if value is not None and any(word in output_tail for word in words):
