@@ -25,11 +25,13 @@ INTERRUPT_LINE = "harness: interrupted; gradebook of the "
 def test_missing_server_file_is_no_server_with_the_file_looked_for(tmp_path):
     folder = make_submissions(tmp_path, {"erin": None})
     (folder / "erin" / "README.md").write_text("forgot it")
+    (folder / "erin" / "server.js").write_text("// wrote it in Node\n")  # named, as what the folder has
     completed, _ = grade(tmp_path, str(folder))
     assert completed.returncode == 0, completed.stderr
     row = gradebook(tmp_path / "grades" / "gradebook.csv")["erin"]
     assert row["status"] == "no server" and row["score"] == "0"
     assert "no server.py in the submission" in row["startup_error"]
+    assert row["startup_error"].endswith("; it has server.js"), row["startup_error"]
     assert str(folder / "erin" / "server.py") in row["startup_error"]
 
 

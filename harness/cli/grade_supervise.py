@@ -34,9 +34,10 @@ from harness.errors import ExitCode
 from harness.protocolfile.loader import display_name
 from harness.results.report import Report
 from harness.results.report_files import OutputPaths, write_outputs
-from harness.server.command import server_file
+from harness.server.command import entry_points, server_file
 from harness.system import run_folders
 from harness.system.processes import kill, processes_with_env
+from harness.terminal import safe_line
 from harness.system.safe_files import remove_tree
 
 #: After SIGINT, how long a run has to stop its server and write its report.
@@ -150,7 +151,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     startup_error = server.get("startup_error")
     expected_file = server_file(plan.assignment.command or [])
     if expected_file and not timed_out and not (path / expected_file).exists():
-        status, startup_error = NO_SERVER, f"no {expected_file} in the submission (looked for {path / expected_file})"
+        found = [safe_line(Path(entry).name) for entry in entry_points(path)]  # the submission's names
+        instead = f"; it has {', '.join(found)}" if found else ""
+        status, startup_error = NO_SERVER, (f"no {expected_file} in the submission (looked for "
+                                            f"{path / expected_file}){instead}")
     elif status == "startup error" and startup_error:
         startup_error = _with_last_output_line(startup_error, data)
     if server.get("port_source") == "discovered":

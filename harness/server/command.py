@@ -91,7 +91,7 @@ def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
     if not path.exists():
         raise ConfigError(f"server not found: {str(path)!r} (no such file)")
     if path.is_dir():
-        found = _entry_points(path)
+        found = entry_points(path)
         listed = f" (there: {', '.join(found)})" if found else ""
         raise ConfigError(f"server {str(path)!r} is a directory; give the server's file{listed}")
     if run_python and path.suffix == ".py":
@@ -130,7 +130,7 @@ INTERPRETERS = {
 }
 
 
-def _entry_points(folder: Path, limit: int = 5) -> list[str]:
+def entry_points(folder: Path, limit: int = 5) -> list[str]:
     """Files in `folder` that look like a server to run, for the error message."""
     try:
         names = sorted(entry.name for entry in folder.iterdir() if entry.is_file())
