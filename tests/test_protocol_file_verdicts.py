@@ -250,3 +250,15 @@ def test_a_crowd_failure_of_a_conversation_without_client_names_it(harness, tmp_
                   str(counter / "per_name.py"), "{port}")
     message = run.check("concurrency::simultaneous_conversations")["message"]
     assert "conversation 'count_twice' never uses {client}, so its copies" in message, message
+
+
+def test_protocol_check_suggests_the_files_byte_order_when_the_reference_reads_the_other(tmp_path):
+    """The reference is the instructor's: when it fails on byte order, the file may be what is wrong (blind
+    tester 10 wrote length-format = "I", the machine's order, for a big-endian reference)."""
+    shutil.copy(ROOT / "tests" / "servers" / "tlv_little_endian.py", tmp_path / "ref.py")
+    text = (ROOT / "tests" / "protocols" / "tlv_big_endian.toml").read_text()
+    (tmp_path / "tlv.toml").write_text(text + '\n[reference]\ncommand = ["ref.py", "{port}"]\n')
+    result = protocol_check(tmp_path / "tlv.toml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "if it is right, the file's length-format '!H' is the other byte order — write length-format = \"<H\"" \
+        in result.stdout, result.stdout

@@ -163,10 +163,17 @@ def run_derived(protocol: ProtocolFile, argv: list[str], reply_timeout: float | 
                               stdout=subprocess.PIPE, text=True, errors="replace",
                               env={**os.environ, "PYTHONUNBUFFERED": "1"}) as run:
             assert run.stdout is not None
+            byte_order = False
             for line in run.stdout:  # as it comes, but not the path of a report deleted on return
                 if line.rstrip("\n") != f"report: {report}":
                     print(line, end="", flush=True)
+                byte_order = byte_order or "in the other byte order" in line
         completed = subprocess.CompletedProcess(command, run.returncode)
+        if byte_order and completed.returncode == 1:
+            other = {"!": "<", ">": "<", "<": "!", "=": "!"}.get(protocol.length_format[:1], "!")
+            say(f"! the reference is yours: if it is right, the file's length-format {protocol.length_format!r} is "
+                f"the other byte order — write length-format = \"{other}{protocol.length_format.lstrip('!<>=@')}\" "
+                "(a format without '!', '<' or '>' is the machine's order, little-endian on x86 and ARM)")
         if completed.returncode not in (0, 1) and report.is_file():
             data = json.loads(report.read_text())
             error = (data.get("server") or {}).get("startup_error")
