@@ -53,6 +53,10 @@ class _SourceProbeMemory:
 _SOURCE_PROBE = _SourceProbeMemory()
 
 
+#: How long the first unanswered datagram of a server never heard is waited for once more (seconds, at most
+#: the reply timeout): a server still setting up answers within it; a silent one costs it once per run.
+LATE_WINDOW = 1.0
+
 #: A try waits at least this many times the slowest reply seen before it is sent.
 SLOW_SERVER_MARGIN = 1.5
 
@@ -235,14 +239,14 @@ class UdpClient:
         return CheckFailed(said, expected=expected)
 
     def late_reply(self, expected: bytes) -> float | None:
-        """Seconds from the first try to a reply that came after the wait, if it comes within one more reply
-        timeout. Waited for once per run, and only while the server has never been heard: a server that answers
+        """Seconds from the first try to a reply that came after the wait, if it comes within LATE_WINDOW
+        more (at most a reply timeout). Waited for once per run, and only while the server has never been heard: a server that answers
         late at first (it bound its port before it was ready) is told so, not left silent — and its later
         checks get whole waits again (harness.clients.patience.answered_late)."""
         if _SOURCE_PROBE.late_probed or PATIENCE.answered_before or self.last_first_sent is None:
             return None
         _SOURCE_PROBE.late_probed = True
-        deadline = Deadline(self.reply_timeout)
+        deadline = Deadline(min(self.reply_timeout, LATE_WINDOW))
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while sel.select(deadline.remaining()):
