@@ -237,6 +237,9 @@ def test_a_crowd_failure_is_marked_on_the_failing_copys_connection(harness):
         bytes.fromhex(failure["received"][4:].replace(" ", ""))
     head = bytes.fromhex(marked["head"])
     assert head and head == received[:len(head)], (marked, failure["received"])  # its own label, its own count
+    # The connections are named by their copy's label, as the message names the copy.
+    label = next(c["label"] for c in wire["connections"] if c["id"] == marked["conn"])
+    assert f"copy {label}:" in failure["message"], (label, failure["message"][:200])
 
 
 def test_a_crowd_failure_of_a_conversation_without_client_names_it(harness, tmp_path):

@@ -51,12 +51,12 @@ def recv_and_ack(sock: socket.socket, size: int) -> bytes:
 class TcpConnection:
     """One TCP client connection to the server under test."""
 
-    def __init__(self, endpoint: Endpoint, deadline: Deadline) -> None:
+    def __init__(self, endpoint: Endpoint, deadline: Deadline, label: str | None = None) -> None:
         self.endpoint = endpoint
         self.sock = socket.socket(endpoint.family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(max(deadline.remaining(), 0.001))
-        self.wire = wirelog.connection("tcp")
+        self.wire = wirelog.connection("tcp", label)  # None: "client N"
         try:
             self.sock.connect(endpoint.address)
         except OSError as exc:

@@ -87,7 +87,7 @@ class UdpClient:
     and an ICMP "port unreachable" (the server is gone) is seen at once as
     ConnectionRefusedError instead of as three silent timeouts."""
 
-    def __init__(self, endpoint: Endpoint, reply_timeout: float, tries: int = 3) -> None:
+    def __init__(self, endpoint: Endpoint, reply_timeout: float, tries: int = 3, label: str | None = None) -> None:
         self.endpoint = endpoint
         self.reply_timeout = reply_timeout
         self.tries = tries
@@ -105,7 +105,7 @@ class UdpClient:
         #: How long the last unanswered exchange waited (cut short after an earlier silence).
         self.last_wait = reply_timeout
         self.last_first_sent: float | None = None  # when the last unanswered datagram was first sent
-        self.wire = wirelog.connection("udp")
+        self.wire = wirelog.connection("udp", label)  # None: "client N"
         self.wire.connected(self.sock.getsockname()[1])
 
     def __enter__(self) -> UdpClient:

@@ -222,8 +222,8 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None,
     events = log.numbered()
     if not events:
         return None
-    known = {e[1] for _, e in events}
-    conn = connection if connection in known else _blamed_connection(log, events, expected)
+    named = connection is not None and any(e[1] == connection for _, e in events)
+    conn = connection if named else _blamed_connection(log, events, expected)
     if conn is None or expected is None:
         return Verdict(None, conn, None, None, None, None)
     if received is None:  # nothing at all came (a datagram never answered)

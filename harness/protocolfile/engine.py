@@ -119,15 +119,19 @@ class ConversationRun:
         """Connect every client, in the order of `clients`; `pace()` is asked
         before each TCP connect (False: the connections already made were never accepted)."""
         for client in self.clients.values():
+            # In the wire log a client is named as in the file, with its copy's label in a crowd: "c04 s1", "c04"
+            # ("client 1" when a one-client conversation runs alone).
+            parts = ([] if self.label == SOLO_LABEL else [self.label]) + ([client.name] if len(self.clients) > 1 else [])
+            named = " ".join(parts) or None
             if self.protocol.transport == "udp":
-                client.udp = UdpClient(self.endpoint, self.reply_timeout, tries=1)
+                client.udp = UdpClient(self.endpoint, self.reply_timeout, tries=1, label=named)
                 continue
             if pace is not None and not pace():
                 raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect in time: the "
                                    "connections before it waited in the server's accept queue, never accepted (it "
                                    "stopped accepting connections)", before=True)
             try:
-                client.conn = TcpConnection(self.endpoint, Deadline(self.connect_timeout))
+                client.conn = TcpConnection(self.endpoint, Deadline(self.connect_timeout), label=named)
             except CheckFailed as failure:
                 raise self.failure(self.conversation.steps[0], f"client {client.name!r} could not connect: "
                                    f"{failure.message}", before=True) from None
