@@ -147,7 +147,7 @@ def test_seed_udp_hello_fails_only_the_long_name(harness):
 
 
 def test_the_cut_name_hint_needs_a_reply_that_greets_a_start_of_the_name():
-    from suites.test_hello import name_cut_hint
+    from harness.suites.test_hello import name_cut_hint
 
     name = b"x" * 5000
     assert "first 1,024 of the 5,000 bytes" in name_cut_hint(name, b"Hello, " + name[:1024] + b"!")
