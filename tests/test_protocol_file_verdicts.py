@@ -265,3 +265,23 @@ def test_protocol_check_suggests_the_files_byte_order_when_the_reference_reads_t
     assert result.returncode == 1, result.stdout + result.stderr
     assert "if it is right, the file's length-format '!H' is the other byte order — write length-format = \"<H\"" \
         in result.stdout, result.stdout
+
+
+def test_protocol_check_tells_a_conversation_that_fails_only_sometimes():
+    """blind tester 10: a step right after another client's close is a race, and `protocol check` called it the
+    reference's failure. A conversation that fails and then passes when run again is said to fail only sometimes."""
+    result = protocol_check(ROOT / "tests" / "protocols" / "flaky" / "flaky.toml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "conversation 'ping': it fails only sometimes (it passed 1 of 2 runs again right after): a step " \
+           "depends on timing" in result.stdout, result.stdout
+
+
+def test_the_race_hint_names_another_clients_close_just_before():
+    from harness.protocolfile.checkfile import race_hint
+    from harness.protocolfile.loader import load_protocol_file
+
+    path = ROOT / "tests" / "protocols" / "flaky" / "race.toml"
+    protocol = load_protocol_file(path)
+    racy, calm = protocol.conversations
+    assert "step 5 comes right after client 's2' closed (step 4)" in race_hint(racy, "conversation 'x', step 5 ...")
+    assert race_hint(calm, "conversation 'y', step 4 (client 'b'): ...") == ""  # no client closed before it

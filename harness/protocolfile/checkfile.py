@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -29,9 +30,9 @@ from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.doubts import doubts
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
-from harness.protocolfile.model import SOLO_LABEL, ProtocolFile
+from harness.protocolfile.model import CLOSE, SOLO_LABEL, Conversation, ProtocolFile
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
-from harness.server.launcher import ServerProcess, ServerSpec
+from harness.server.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.suitenames import selected_suites
 
 #: Each conversation runs three times on one reference instance: again as c00 (can it be rerun? is an
@@ -115,15 +116,18 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
             for attempt, label in enumerate(RECORDING_LABELS, start=1):
                 recorded: Answers = {}
                 try:
-                    with ConversationRun(protocol, conversation, instance.endpoint, reply_timeout=timeout,
-                                         label=label, record=recorded) as run:
-                        run.run()
+                    run_once(protocol, conversation, instance.endpoint, timeout, label, recorded)
                 except CheckFailed as failure:
                     when = ("the reference server fails it" if attempt == 1 else
                             "it passes once but not when run again on the same instance: a conversation must "
                             "leave the server as it found it (release what it took)" if label == SOLO_LABEL else
                             f"it passes with label {SOLO_LABEL} but not with label {label}: does an expect step "
                             "miss a {client}?")
+                    passes = sum(passes_again(protocol, conversation, instance.endpoint, timeout, label)
+                                 for _ in range(TIMING_RETRIES))
+                    if passes:
+                        when = (f"it fails only sometimes (it passed {passes} of {TIMING_RETRIES} runs again right "
+                                f"after): a step depends on timing{race_hint(conversation, failure.message)}")
                     problems.append(f"conversation {conversation.name!r}: {when}: {failure.message}\n"
                                     f"{failure.detail}")
                     break
@@ -132,6 +136,44 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
     finally:
         instance.stop()
     return problems
+
+
+#: How many times a conversation that failed is run again, to tell a failure that depends on timing.
+TIMING_RETRIES = 2
+_FAILED_STEP = re.compile(r", step (\d+)")
+
+
+def run_once(protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, timeout: float, label: str,
+             recorded: Answers) -> None:
+    with ConversationRun(protocol, conversation, endpoint, reply_timeout=timeout, label=label,
+                         record=recorded) as run:
+        run.run()
+
+
+def passes_again(protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, timeout: float,
+                 label: str) -> bool:
+    try:
+        run_once(protocol, conversation, endpoint, timeout, label, {})
+    except CheckFailed:
+        return False
+    return True
+
+
+def race_hint(conversation: Conversation, message: str) -> str:
+    """Where the failing step comes right after another client's close: the server may not have seen it."""
+    found = _FAILED_STEP.search(message)
+    if found is None:
+        return ""
+    number = int(found.group(1))
+    failing = next((step for step in conversation.steps if step.number == number), None)
+    before = [step for step in conversation.steps if step.number < number]
+    closed = next((step for step in reversed(before) if step.kind == CLOSE and failing is not None
+                   and step.client != failing.client), None)
+    if closed is None:
+        return ""
+    return (f" — step {number} comes right after client {closed.client!r} closed (step {closed.number}), and the "
+            "server may not have seen that close yet: put a step between them that proves it did (an answer "
+            "that depends on it), or do not depend on it")
 
 
 def unstable_answers(name: str, recordings: list[Answers]) -> list[str]:
