@@ -74,6 +74,9 @@ class CheckFailed(AssertionError):
         #: The wire log's id of the connection the failure happened on, when the check knows it (a crowd's
         #: failing copy): the report marks the difference there, not on the latest connection.
         self.connection: int | None = None
+        #: How many bytes arrived on that connection after `received` (the wire log finds `received` that far
+        #: before the end of what the connection got).
+        self.trailing = 0
 
     def with_hint(self, hint: str) -> CheckFailed:
         """This failure, its message followed by `hint` (written as it should

@@ -285,3 +285,15 @@ def test_the_race_hint_names_another_clients_close_just_before():
     racy, calm = protocol.conversations
     assert "step 5 comes right after client 's2' closed (step 4)" in race_hint(racy, "conversation 'x', step 5 ...")
     assert race_hint(calm, "conversation 'y', step 4 (client 'b'): ...") == ""  # no client closed before it
+
+
+def test_a_header_counting_characters_is_named_and_marked_at_its_byte(harness):
+    """The reply's header says 12 for 16 bytes: the hint names characters, and the wire log marks byte 3 of the
+    chunk (the header's last byte), not byte 7 (it counted back from the chunk's end, past the 4 bytes left)."""
+    frames = ROOT / "tests" / "protocols" / "frames"
+    run = harness("--protocol", str(frames / "echo_text.toml"), "--check", "conversation::accents",
+                  str(frames / "len_in_characters.py"), "{port}")
+    failure = run.check("conversation::accents")
+    assert "the payload's length in characters; in bytes (UTF-8) it is 16" in failure["message"], failure["message"]
+    verdict = failure["wire"]["verdict"]
+    assert (verdict["reply_offset"], verdict["chunk_offset"]) == (3, 3), verdict

@@ -206,16 +206,16 @@ class Verdict:
 
 
 def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None,
-                   connection: int | None = None) -> Verdict | None:
+                   connection: int | None = None, trailing: int = 0) -> Verdict | None:
     """The first differing byte of a failed check, found in the log.
 
     Which connection: `connection` when the failure names it (a crowd's failing copy); else the one
     the first misdelivery was recorded on; else the latest
     one that sent bytes `expected` starts with (an echo's, a crowd client's);
     else the latest with something inbound. Which event: the bytes `received`
-    are the end of that connection's received stream (None: nothing came), so the first difference
-    at offset d of `received` is byte (stream length - len(received) + d) of
-    it — a received chunk. When `received` stops short of `expected`, the
+    are the end of that connection's received stream but for `trailing` bytes (None: nothing came), so
+    the first difference at offset d of `received` is byte (stream length - trailing - len(received) + d)
+    of it — a received chunk. When `received` stops short of `expected`, the
     missing byte is "seen" at the first silence, FIN or RST after that
     connection's last write (or, with none, at its last chunk: a datagram cut short).
     """
@@ -234,7 +234,7 @@ def locate_verdict(log: WireLog, expected: bytes | None, received: bytes | None,
     wire_total = _received_total(events, conn)
     expected_byte = expected[offset] if offset < len(expected) else None
     if offset < len(received):
-        position = wire_total - len(received) + offset
+        position = wire_total - trailing - len(received) + offset
         for number, (_, c, kind, size, _, start) in events:
             if c == conn and kind == RECV and start <= position < start + size:
                 return Verdict(number, conn, offset, position - start, expected_byte, received[offset])
@@ -270,10 +270,10 @@ def _received_total(events: list[tuple[int, Event]], conn: int) -> int:
 
 # -- report data -----------------------------------------------------------------------
 def snapshot(log: WireLog, expected: bytes | None = None, received: bytes | None = None,
-             connection: int | None = None) -> dict[str, Any]:
+             connection: int | None = None, trailing: int = 0) -> dict[str, Any]:
     """The report's `wire` object: the connections that matter, their events, the verdict point
-    (on `connection` when the failure names it)."""
-    verdict = locate_verdict(log, expected, received, connection)
+    (on `connection` when the failure names it; `trailing` bytes came after `received`)."""
+    verdict = locate_verdict(log, expected, received, connection, trailing)
     events = log.numbered()
     last_seen: dict[int, int] = {}
     for number, event in events:

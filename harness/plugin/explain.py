@@ -74,4 +74,4 @@ def wire_of(log: wirelog.WireLog, error: BaseException, instance: ServerProcess 
     if instance is not None and not instance.alive():
         wirelog.server_exited(log, instance.exit_description())
     return wirelog.snapshot(log, getattr(error, "expected", None), getattr(error, "received", None),
-                            getattr(error, "connection", None))
+                            getattr(error, "connection", None), getattr(error, "trailing", 0))

@@ -265,10 +265,14 @@ class ConversationRun:
             self.match(step, got)
         elif expected is not None and got.message != expected:
             cut = self.cut_request(step, got.message, expected)
-            if cut is not None:
-                raise self.failure(cut[0], cut[1], expected=expected_wire, received=got.raw, seen_at=step)
-            raise self.failure(step, f"the reply differs from what the protocol requires{hint}",
-                               expected=expected_wire, received=got.raw)
+            failure = (self.failure(cut[0], cut[1], expected=expected_wire, received=got.raw, seen_at=step)
+                       if cut is not None else
+                       self.failure(step, f"the reply differs from what the protocol requires{hint}",
+                                    expected=expected_wire, received=got.raw))
+            # The message was taken from the stream; what arrived after it is not part of it (the wire log's
+            # marker counts back from the stream's end).
+            failure.trailing = len(client.reader.pending) if client.reader is not None else 0
+            raise failure
         if step.reference and self.record is not None:
             self.record[(self.conversation.name, step.number)] = got.message
 

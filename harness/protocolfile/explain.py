@@ -111,7 +111,7 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
                   "copies share it. Give each copy its own with {client} (e.g. topic-{client})")
     crowd = CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}{shared}",
                         expected=failure.expected, received=failure.received, detail=failure.detail)
-    crowd.connection = failure.connection  # the evidence is marked on the failing copy's connection
+    crowd.connection, crowd.trailing = failure.connection, failure.trailing  # marked on the failing copy's own
     return crowd
 
 
