@@ -285,10 +285,12 @@ def test_coalesced_messages_tcp(endpoint, settings, inform):
 
 
 # -- concurrency:: many clients -----------------------------------------------------
-#: When an earlier client of the crowd was greeted and a later one never was.
-ONE_AT_A_TIME_HINT = ("\nhint: the clients before it were greeted, and are still connected: the server serves one "
-                      "client at a time (it greets the next only when the current one leaves). Serve each client "
-                      "in a thread of its own (socketserver.ThreadingTCPServer), or multiplex them with selectors")
+def one_at_a_time_hint(earlier: str) -> str:
+    """When an earlier client of the crowd (`earlier`: "the clients before it were") was greeted and a later
+    one never was."""
+    return (f"\nhint: {earlier} greeted, and {'is' if earlier.endswith(' was') else 'are'} still connected: the "
+            "server serves one client at a time (it greets the next only when the current one leaves). Serve each "
+            "client in a thread of its own (socketserver.ThreadingTCPServer), or multiplex them with selectors")
 
 
 def never_accepted(unaccepted: AcceptQueue | None) -> bool:
@@ -313,7 +315,8 @@ def test_simultaneous_greetings_tcp(server, endpoint, settings):
                 connected = (f"{len(clients)} connected at once" if len(clients) == settings.clients else
                              f"only {len(clients)} of {settings.clients} could connect")
                 raise CheckFailed(f"client {index + 1} ({connected}): {failure.message}"
-                                  + (ONE_AT_A_TIME_HINT if index and never_accepted(unaccepted) else ""),
+                                  + (one_at_a_time_hint("the clients before it were")
+                                     if index and never_accepted(unaccepted) else ""),
                                   expected=failure.expected, received=failure.received) from None
         for index, client in enumerate(clients):
             client.send(client.dialect.request(f"client-{index}"))
@@ -361,8 +364,7 @@ def test_exit_ends_only_its_client_tcp(server, endpoint, settings):
         except CheckFailed as failure:
             if not never_accepted(unaccepted):
                 raise
-            raise failure.with_hint(ONE_AT_A_TIME_HINT.replace("the clients before it were", "the first client was")
-                                    .replace(", and are still", ", and is still")) from None
+            raise failure.with_hint(one_at_a_time_hint("the first client was")) from None
         leaving.send(leaving.dialect.exit_request)
         leaving.reader.expect_close(settings.reply_timeout, "the client that sent exit")
         staying.ask("Tracy", "the other client, after the first one sent exit")

@@ -24,8 +24,8 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, check
 from harness.clients.connection import TcpConnection
-from harness.clients.patience import PATIENCE
 from harness.clients.crowd import accept_queue_of
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.protocolfile import load_protocol_file

@@ -37,8 +37,8 @@ from harness.results.report_files import OutputPaths, write_outputs
 from harness.server.command import entry_points, server_file
 from harness.system import run_folders
 from harness.system.processes import kill, processes_with_env
-from harness.terminal import safe_line
 from harness.system.safe_files import remove_tree
+from harness.terminal import safe_line
 
 #: After SIGINT, how long a run has to stop its server and write its report.
 INTERRUPT_GRACE = 10.0

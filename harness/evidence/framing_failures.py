@@ -12,12 +12,11 @@ Rules:
 
 from __future__ import annotations
 
-import struct
 from typing import Protocol
 
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import describe_mismatch, first_difference, readable
-from harness.evidence.hints import BYTE_ORDER_HINT
+from harness.evidence.hints import byte_order_hint
 from harness.protocols.framing import FrameCodec, locate, summarize
 
 #: How harness.clients.connection words a reply timeout (as opposed to a close or a reset).
@@ -66,24 +65,13 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
     swapped = header[::-1]
     stalled = end_reason.startswith(STALLED)
     if swapped != header and ((stalled and not received) or received[start : start + len(header)] == swapped):
-        lines.append(byte_order_hint(codec, len(payload)))
+        lines.append(byte_order_hint(codec.length_format, len(payload)))
     if hint:
         lines.append(hint)
     if seed is not None:
         lines.append(f"random cuts from seed {seed}: replay with --seed {seed}")
     return CheckFailed("\n".join(line for line in lines if line), expected=stream, received=received,
                        detail=describe_mismatch(stream, received) if received else "")
-
-
-def byte_order_hint(codec: FrameCodec, length: int) -> str:
-    """The server seems to read (or write) headers in the other byte order: the seeds' native 'i'."""
-    header = codec.header(length)
-    (other,) = struct.unpack(codec.length_format, header[::-1])  # the same bytes read in the other order
-    example = "" if codec.length_format in ("<i", "<I") else " (e.g. '<i' for the seeds' 'i')"
-    return (f"{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {codec.length_format!r} but {other} "
-            f"in the other byte order (struct's native 'i' is little-endian on x86 and ARM). Pack and unpack "
-            f"headers with {codec.length_format!r}, or give the harness the server's format with --length-format"
-            f"{example}.")
 
 
 def stream_failure(messages: list[bytes], plan: SentPlan, received: bytes, end_reason: str) -> CheckFailed:

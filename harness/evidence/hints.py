@@ -81,6 +81,18 @@ _PAYLOAD_LENGTH = re.compile(r"\((\d+)-byte payload")
 _NUMBER = re.compile(r"(?<![\d.])\d{3,}(?![\d.])")
 
 
+def byte_order_hint(length_format: str, length: int, evidence: str = "") -> str:
+    """The server seems to read (or write) headers in the other byte order: the seeds' native 'i'.
+    `evidence`: what showed it, when not the wire (said right after the other order's value)."""
+    header = struct.pack(length_format, length)
+    (other,) = struct.unpack(length_format, header[::-1])  # the same bytes read in the other order
+    example = "" if length_format in ("<i", "<I") else " (e.g. '<i' for the seeds' 'i')"
+    return (f"{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {length_format!r} but {other} "
+            f"in the other byte order{evidence} (struct's native 'i' is little-endian on x86 and ARM). Pack and "
+            f"unpack headers with {length_format!r}, or give the harness the server's format with --length-format"
+            f"{example}.")
+
+
 def swapped_length_hint(message: str, server_output: str, length_format: str) -> str:
     """A byte-order hint when the server's output shows a frame's length read in the other byte order (a server
     that refuses a frame "too big: 318767104" — 19 with its header's bytes reversed — and closes, instead of
@@ -94,10 +106,7 @@ def swapped_length_hint(message: str, server_output: str, length_format: str) ->
             continue
         (other,) = struct.unpack(length_format, header[::-1])
         if other != length and str(abs(other)) in printed:
-            return (f"\n{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {length_format!r} but {other} in the "
-                    f"other byte order — the number the server printed. Pack and unpack headers with "
-                    f"{length_format!r}, or give the harness the server's format with --length-format (struct's "
-                    "native 'i' is little-endian on x86 and ARM; '<i' for the seeds' 'i').")
+            return "\n" + byte_order_hint(length_format, length, " — the number the server printed")
     return ""
 
 

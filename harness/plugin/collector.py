@@ -139,4 +139,3 @@ def discovered_note(server: ServerInfo) -> str:
                 f"port only as $PORT); {found}. If it reads its port from its arguments, end the harness command "
                 "with {port}, e.g. harness run server.py {port}")
     return f"note: the server ignored the assigned port; {found}"
-

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
 import subprocess
 import sys
@@ -30,8 +29,9 @@ from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.doubts import doubts
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
-from harness.protocolfile.model import CLOSE, SOLO_LABEL, Conversation, ProtocolFile
+from harness.protocolfile.model import CLOSE, SOLO_LABEL, Conversation, ProtocolFile, Step
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
+from harness.protocolfile.wire_hints import OTHER_ORDER
 from harness.server.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.suitenames import selected_suites
 
@@ -115,8 +115,11 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
             recordings: list[Answers] = []
             for attempt, label in enumerate(RECORDING_LABELS, start=1):
                 recorded: Answers = {}
+                run = ConversationRun(protocol, conversation, instance.endpoint, reply_timeout=timeout, label=label,
+                                      record=recorded)
                 try:
-                    run_once(protocol, conversation, instance.endpoint, timeout, label, recorded)
+                    with run:
+                        run.run()
                 except CheckFailed as failure:
                     when = ("the reference server fails it" if attempt == 1 else
                             "it passes once but not when run again on the same instance: a conversation must "
@@ -127,7 +130,7 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
                                  for _ in range(TIMING_RETRIES))
                     if passes:
                         when = (f"it fails only sometimes (it passed {passes} of {TIMING_RETRIES} runs again right "
-                                f"after): a step depends on timing{race_hint(conversation, failure.message)}")
+                                f"after): a step depends on timing{race_hint(conversation, run.failed_step)}")
                     problems.append(f"conversation {conversation.name!r}: {when}: {failure.message}\n"
                                     f"{failure.detail}")
                     break
@@ -140,40 +143,29 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
 
 #: How many times a conversation that failed is run again, to tell a failure that depends on timing.
 TIMING_RETRIES = 2
-_FAILED_STEP = re.compile(r", step (\d+)")
-
-
-def run_once(protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, timeout: float, label: str,
-             recorded: Answers) -> None:
-    with ConversationRun(protocol, conversation, endpoint, reply_timeout=timeout, label=label,
-                         record=recorded) as run:
-        run.run()
 
 
 def passes_again(protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, timeout: float,
                  label: str) -> bool:
     try:
-        run_once(protocol, conversation, endpoint, timeout, label, {})
+        with ConversationRun(protocol, conversation, endpoint, reply_timeout=timeout, label=label) as run:
+            run.run()
     except CheckFailed:
         return False
     return True
 
 
-def race_hint(conversation: Conversation, message: str) -> str:
+def race_hint(conversation: Conversation, failing: Step | None) -> str:
     """Where the failing step comes right after another client's close: the server may not have seen it."""
-    found = _FAILED_STEP.search(message)
-    if found is None:
+    if failing is None:
         return ""
-    number = int(found.group(1))
-    failing = next((step for step in conversation.steps if step.number == number), None)
-    before = [step for step in conversation.steps if step.number < number]
-    closed = next((step for step in reversed(before) if step.kind == CLOSE and failing is not None
-                   and step.client != failing.client), None)
+    closed = next((step for step in reversed(conversation.steps) if step.number < failing.number
+                   and step.kind == CLOSE and step.client != failing.client), None)
     if closed is None:
         return ""
-    return (f" — step {number} comes right after client {closed.client!r} closed (step {closed.number}), and the "
-            "server may not have seen that close yet: put a step between them that proves it did (an answer "
-            "that depends on it), or do not depend on it")
+    return (f" — step {failing.number} comes right after client {closed.client!r} closed (step {closed.number}), "
+            "and the server may not have seen that close yet: put a step between them that proves it did (an "
+            "answer that depends on it), or do not depend on it")
 
 
 def unstable_answers(name: str, recordings: list[Answers]) -> list[str]:
@@ -209,7 +201,7 @@ def run_derived(protocol: ProtocolFile, argv: list[str], reply_timeout: float | 
             for line in run.stdout:  # as it comes, but not the path of a report deleted on return
                 if line.rstrip("\n") != f"report: {report}":
                     print(line, end="", flush=True)
-                byte_order = byte_order or "in the other byte order" in line
+                byte_order = byte_order or OTHER_ORDER in line
         completed = subprocess.CompletedProcess(command, run.returncode)
         if byte_order and completed.returncode == 1:
             other = {"!": "<", ">": "<", "<": "!", "=": "!"}.get(protocol.length_format[:1], "!")

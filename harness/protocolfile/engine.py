@@ -106,6 +106,7 @@ class ConversationRun:
         self.rng = random.Random(f"{segmentation.seed}:{conversation.name}")
         self.clients = {name: _Client(name) for name in conversation.clients}
         self.done: set[int] = set()
+        self.failed_step: Step | None = None  # the step marked >> in the last failure
         self.longest_datagram: tuple[int, Step] | None = None  # UDP: (bytes, step) of the longest request sent
 
     # -- lifecycle -----------------------------------------------------------
@@ -370,6 +371,7 @@ class ConversationRun:
     def failure(self, step: Step, cause: str, *, expected: bytes | None = None, received: bytes | None = None,
                 before: bool = False, seen_at: Step | None = None) -> CheckFailed:
         """`step` is marked >>; `seen_at` (where the evidence arrived, when the cause is an earlier step) <<."""
+        self.failed_step = step
         conversation = self.conversation
         who = f" (client {step.client!r})" if len(conversation.clients) > 1 else ""
         message = f"conversation {conversation.name!r}, step {step.number}{who}: {cause}"

@@ -16,6 +16,9 @@ import struct
 
 from harness.protocolfile.wire import Wire
 
+#: Words every byte-order hint here says (`harness protocol check` looks for them in a run's output).
+OTHER_ORDER = "in the other byte order"
+
 #: Line endings a server may use instead of the protocol's.
 LINE_ENDINGS = (b"\r\n", b"\n", b"\r")
 

@@ -96,4 +96,3 @@ REAP_CHILDREN = {
 
 #: What delivers the bytes a client sent, in the server's own terms.
 READ_CALL = {PYTHON: "recv()", NODE: "'data' event", OTHER: "recv()"}
-

@@ -64,9 +64,7 @@ class Limits:
 
 #: The crowd the default limits are sized for (--clients 50, one connection each).
 BASE_CROWD = 50
-DEFAULT_MEMORY_MIB = 2048
-DEFAULT_PROCESSES = 256
-DEFAULT_OPEN_FILES = 1024
+DEFAULTS = Limits()
 #: Per connection a crowd holds beyond BASE_CROWD: two threads (a reader and a writer), 8 MiB of stack each.
 THREADS_PER_CONNECTION = 2
 STACK_MIB = 8
@@ -80,11 +78,11 @@ def for_crowd(limits: Limits, connections: int) -> Limits:
     if not extra:
         return limits
     processes, files = limits.processes, limits.open_files
-    if processes == DEFAULT_PROCESSES:
-        processes = max(DEFAULT_PROCESSES, THREADS_PER_CONNECTION * connections + 64)
-    if files == DEFAULT_OPEN_FILES:
-        files = max(DEFAULT_OPEN_FILES, 2 * connections + 64)
-    reserve = (THREADS_PER_CONNECTION * STACK_MIB * extra if limits.memory_mib == DEFAULT_MEMORY_MIB
+    if processes is not None and processes == DEFAULTS.processes:
+        processes = max(processes, THREADS_PER_CONNECTION * connections + 64)
+    if files is not None and files == DEFAULTS.open_files:
+        files = max(files, 2 * connections + 64)
+    reserve = (THREADS_PER_CONNECTION * STACK_MIB * extra if limits.memory_mib == DEFAULTS.memory_mib
                else limits.stack_reserve_mib)
     return replace(limits, processes=processes, open_files=files, stack_reserve_mib=reserve)
 

@@ -98,7 +98,7 @@ def remove_stale(base: str, deadline: Deadline | None = None) -> list[str]:
         for name in names:
             if len(removed) >= REMOVE_LIMIT or (deadline is not None and deadline.expired()):
                 break
-            if name.startswith(DEAD_PREFIX) and _is_ours(base_fd, name) or _is_stale(base_fd, name):
+            if (_is_ours(base_fd, name) if name.startswith(DEAD_PREFIX) else _is_stale(base_fd, name)):
                 if not remove_tree_at(base_fd, _retired(base_fd, name), deadline=deadline):
                     break
                 removed.append(name)
