@@ -32,7 +32,13 @@ from harness.clients.patience import PATIENCE
 from harness.clients.udp_crowd import run_udp_crowd
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
-from harness.evidence.blocking import ONE_AT_A_TIME, WAITS_FOR_WHOLE_MESSAGE, at_most, second_client_blocked
+from harness.evidence.blocking import (
+    ANSWER_EACH_DATAGRAM,
+    ONE_AT_A_TIME,
+    WAITS_FOR_WHOLE_MESSAGE,
+    at_most,
+    second_client_blocked,
+)
 from harness.evidence.bytesdiff import echo_mismatch
 from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
@@ -483,7 +489,7 @@ def _serial_slowness(settings: Settings) -> str:
         return ""
     return (f"\nhint: replies took up to {slowest:.2f} s each earlier in this run; answered one after another, "
             f"{settings.clients} clients' datagrams need about {needed:.0f} s, more than the {settings.reply_timeout:g} s "
-            "reply timeout. Keep the work per datagram short, or answer each one on a thread of its own")
+            f"reply timeout: {ANSWER_EACH_DATAGRAM}")
 
 
 @check("concurrency::idle_without_busy_loop", protocols=UDP)

@@ -19,6 +19,8 @@ WAITS_FOR_WHOLE_MESSAGE = (
 
 
 #: The fix for a server that serves only a fixed few clients at a time (built-in suites and protocol files).
+#: A UDP server answers its datagrams one after another on one socket: what makes it keep up.
+ANSWER_EACH_DATAGRAM = "keep the work per datagram short, or answer each one on a thread of its own"
 SERVE_EACH_CLIENT = ("Serve each client in its own thread (socketserver.ThreadingTCPServer), or multiplex them "
                      "with selectors or asyncio.")
 

@@ -13,7 +13,7 @@ Pure text: no sockets here.
 from __future__ import annotations
 
 from harness.errors import CheckFailed
-from harness.evidence.blocking import SERVE_EACH_CLIENT
+from harness.evidence.blocking import ANSWER_EACH_DATAGRAM, SERVE_EACH_CLIENT
 from harness.protocolfile.engine import ConversationRun
 from harness.protocolfile.model import PLACEHOLDER, Conversation, ProtocolFile
 from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM
@@ -98,8 +98,8 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
     else:
         summary = f"{len(runs)} copies of the conversations ran at once and {len(failures)} failed"
     waited = sum(1 for f in failures.values() if NOTHING_IN_TIME in f.message)
-    serial = ("a UDP server answers its datagrams one after another: keep the work per datagram short, or answer "
-              "each on a thread of its own" if run.protocol.transport == "udp" else
+    serial = (f"a UDP server answers its datagrams one after another: {ANSWER_EACH_DATAGRAM}"
+              if run.protocol.transport == "udp" else
               "does the server serve one client at a time? Serve each client in its own thread, or multiplex them "
               "with selectors")
     advice = "" if foreign or waited < len(runs) // 2 else f" ({waited} copies waited in vain for a reply: {serial})"
