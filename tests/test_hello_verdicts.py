@@ -102,6 +102,14 @@ def test_seed_tcp_hello_passes_unframed_mode_but_for_its_recv_1024(harness):
     assert "Hello, " + "a" in run.check("conversation::long_name")["received"]
 
 
+def test_a_slow_unframed_server_alone_in_the_crowd_check_gets_its_whole_reply_timeout(harness):
+    """The crowd check reads each greeting up to a quiet of 0 s; that quiet was taken for a whole-timeout
+    silence, and the seed's replies (2 s each) were then waited for 1.25 s of the 5 s."""
+    run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", "--reply-timeout", "5",
+                  "--check", "concurrency::simultaneous_greetings", server("seed_001_tcp_hello.py"), "{port}")
+    assert run.outcomes() == {"concurrency::simultaneous_greetings": "passed"}, run.stdout
+
+
 def test_seed_tcp_hello_fails_line_mode_greeting_and_replies(harness):
     run = harness("--protocol", "tcp-hello", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "greeting and not simultaneous",
                   server("seed_001_tcp_hello.py"), "{port}")

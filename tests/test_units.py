@@ -413,3 +413,33 @@ def test_end_of_input_advice_is_in_the_servers_own_terms():
     assert "'end'" in END_OF_INPUT[language_of(["node", "server.js"])]
     c_server = END_OF_INPUT[language_of(["./server", "8080"])]
     assert "returns 0" in c_server and "b''" not in c_server
+
+
+def test_the_quiet_after_a_greeting_and_the_look_after_a_mismatch_are_not_silences(monkeypatch):
+    """Reading an unframed greeting ends with a short quiet (nothing more came), and a mismatch reads
+    a moment more to show; neither was a wait for a reply, so neither may cut later waits. (They did:
+    a slow but correct server then failed its first crowd check after a quarter of its reply timeout.)"""
+    from harness.clients.connection import TcpConnection
+    from harness.clients.patience import PATIENCE
+    from harness.clients.reply_reader import ReplyReader
+    from harness.deadline import Deadline
+    from harness.errors import CheckFailed
+    from harness.server.launcher import Endpoint
+
+    monkeypatch.setattr(PATIENCE, "silent_once", False)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    endpoint = Endpoint("127.0.0.1", listener.getsockname()[1], socket.AF_INET, "assigned", "TCP")
+    with TcpConnection(endpoint, Deadline(2)) as conn:
+        served, _ = listener.accept()
+        served.sendall(b"Welcome")
+        reader = ReplyReader(conn)
+        assert reader.read_until(lambda got: len(got) >= 7, 2.0, settle=0.0) == b"Welcome"
+        assert reader.read_until(lambda got: True, 2.0, settle=0.05) == b""  # only the quiet
+        served.sendall(b"Hello, Bob")
+        with pytest.raises(CheckFailed):
+            reader.expect(b"Hello, Alice!", 2.0, "the reply")
+        assert not PATIENCE.silent_once
+        served.close()
+    listener.close()

@@ -38,8 +38,11 @@ class ReplyReader:
         self.cut = ""  # why the last wait was shorter than its timeout ("" if it was not)
         self.read_call = "recv()"  # what the server reads with, in its own terms (a Node server: a 'data' event)
 
-    def _fill(self, deadline: Deadline, cap: int) -> bool:
-        """Read one chunk into `pending`; False on deadline or end of stream."""
+    def _fill(self, deadline: Deadline, cap: int, learn: bool = True) -> bool:
+        """Read one chunk into `pending`; False on deadline or end of stream.
+
+        `learn=False` for a short look that waits for no reply (the quiet that ends a greeting, more
+        bytes to show after a mismatch): its silence says nothing about the server's patience."""
         if self.closed:
             return False
         with selectors.DefaultSelector() as sel:
@@ -48,7 +51,8 @@ class ReplyReader:
                 wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
                 started = time.monotonic()
                 if not sel.select(wait):
-                    PATIENCE.silence(wait, deadline.seconds)
+                    if learn:
+                        PATIENCE.silence(wait, deadline.seconds)
                     self.conn.wire.silence()
                     if wait < deadline.remaining():
                         self.cut = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, deadline.seconds)
@@ -87,7 +91,7 @@ class ReplyReader:
             summary = f"nothing arrived ({reason})" if not got else f"only {len(got)} of {len(expected)} bytes arrived ({reason})"
         else:
             evidence = Deadline(EVIDENCE_WAIT)
-            while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap):
+            while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap, learn=False):
                 pass
             got = bytes(self.pending)
             summary = "the reply differs from what the protocol requires" + lines_hint(expected, got, self.read_call)
@@ -113,7 +117,7 @@ class ReplyReader:
         deadline = Deadline(seconds)
         while len(self.pending) < cap and not deadline.expired():
             window = Deadline(min(settle, deadline.remaining())) if done(bytes(self.pending)) else deadline
-            if not self._fill(window, cap) and (window is deadline or self.closed or done(bytes(self.pending))):
+            if not self._fill(window, cap, learn=window is deadline) and (window is deadline or self.closed or done(bytes(self.pending))):
                 break
         got = bytes(self.pending)
         self.pending.clear()
