@@ -185,13 +185,21 @@ def test_the_leak_check_does_not_wait_again_for_an_answer_it_already_got_from_a_
     assert rate > 30, failure["message"]  # 50 ms each was 20 a second at best
 
 
-def test_a_slow_server_that_leaks_is_caught_in_the_connections_that_fit_its_time_budget(harness):
-    # 0.1 s of work per read: the 500 connections do not fit in the check's budget, the ones that do
-    # (never fewer than three times the tolerance) still show the leak.
+def test_a_slow_server_that_leaks_is_judged_once_its_leak_is_plain(harness):
+    # 0.1 s of work per read: the 500 connections would not fit in the check's budget. Every 10 connections
+    # a server over its tolerance is given its settle time; this one stays over it, and is judged there.
     run = harness("--check", "concurrency::no_descriptor_leak", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("conc_slow_leaks.py"), "{port}")
     assert run.outcomes() == {"concurrency::no_descriptor_leak": "failed"}, run.stdout
-    assert "sequential connections (all that fit in" in run.check("concurrency::no_descriptor_leak")["message"]
+    message = run.check("concurrency::no_descriptor_leak")["message"]
+    assert "the check stopped at 20 of its 500 connections: the leak was plain" in message, message
+
+
+def test_a_server_over_its_tolerance_for_a_moment_is_given_its_settle_time_and_goes_on(harness):
+    # It closes each socket 0.5 s after its client left: dozens above the baseline mid-run, none at the end.
+    run = harness("--check", "concurrency::no_descriptor_leak", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_echo_closes_late.py"), "{port}")
+    assert run.outcomes() == {"concurrency::no_descriptor_leak": "passed"}, run.stdout
 
 
 def test_the_crowd_is_not_waited_for_a_whole_timeout_after_the_server_was_silent_for_one(harness):
@@ -273,9 +281,9 @@ def test_descriptor_leak_shows_counts_before_and_after(harness):
     run = harness("--suite", "concurrency", "-k", "descriptor", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("tcp_never_closes.py"), "{port}")
     message = run.check("concurrency::no_descriptor_leak")["message"]
-    match = re.search(r"held (\d+) open descriptors before 500 sequential connections .* and (\d+) after", message)
+    match = re.search(r"held (\d+) open descriptors before (\d+) sequential connections .* and (\d+) after", message)
     assert match, message
-    assert int(match.group(2)) - int(match.group(1)) >= 490
+    assert int(match.group(3)) - int(match.group(1)) >= int(match.group(2)) >= 20
     assert "CLOSE_WAIT" in message
 
 
