@@ -134,13 +134,14 @@ class TcpConnection:
     def recv_exactly(self, size: int, deadline: Deadline, what: str = "the echo") -> bytes:
         """Read exactly `size` bytes by the deadline, or fail saying what arrived."""
         received = bytearray()
+        last_heard = deadline.start
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)
             while len(received) < size:
                 wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
                 started = time.monotonic()
                 if not sel.select(wait):
-                    PATIENCE.silence(wait, deadline.seconds)
+                    PATIENCE.silence(time.monotonic() - last_heard, deadline.seconds)  # silent since it began, or since the last bytes
                     self.wire.silence()
                     shown = deadline.seconds if wait >= deadline.remaining() else wait
                     raise self._short(size, received, f"no more bytes arrived within {shown:g} s"
@@ -158,6 +159,7 @@ class TcpConnection:
                     raise self._short(size, received, "the server closed the connection", what)
                 self.wire.got(chunk)
                 contact.replied()
+                last_heard = time.monotonic()
                 received += chunk
         return bytes(received)
 

@@ -37,6 +37,7 @@ class ReplyReader:
         self.closed = ""  # why the stream ended ("" while open)
         self.cut = ""  # why the last wait was shorter than its timeout ("" if it was not)
         self.read_call = "recv()"  # what the server reads with, in its own terms (a Node server: a 'data' event)
+        self._last_heard = 0.0  # when bytes last arrived (time.monotonic())
 
     def _fill(self, deadline: Deadline, cap: int, learn: bool = True) -> bool:
         """Read one chunk into `pending`; False on deadline or end of stream.
@@ -51,8 +52,8 @@ class ReplyReader:
                 wait = min(deadline.remaining(), PATIENCE.wait(deadline.seconds))
                 started = time.monotonic()
                 if not sel.select(wait):
-                    if learn:
-                        PATIENCE.silence(wait, deadline.seconds)
+                    if learn:  # silent since the wait began, or since the last bytes if they came during it
+                        PATIENCE.silence(time.monotonic() - max(deadline.start, self._last_heard), deadline.seconds)
                     self.conn.wire.silence()
                     if wait < deadline.remaining():
                         self.cut = f"no more bytes arrived within {wait:g} s" + PATIENCE.why_short(wait, deadline.seconds)
@@ -72,6 +73,7 @@ class ReplyReader:
                     return False
                 self.conn.wire.got(chunk)
                 contact.replied()
+                self._last_heard = time.monotonic()
                 self.pending += chunk
                 return True
 
@@ -111,28 +113,33 @@ class ReplyReader:
         del self.pending[: end + 1]
         return line
 
-    def read_until(self, done, seconds: float, settle: float = 0.1, cap: int = EXTRA_CAP) -> bytes:
+    def read_until(self, done, seconds: float, settle: float = 0.1, cap: int = EXTRA_CAP, learn: bool = True) -> bytes:
         """What arrives until `done(bytes_so_far)` holds and then `settle` s pass
-        quietly (or `seconds` in all): a demonstration need not wait out the timeout."""
+        quietly (or `seconds` in all): a demonstration need not wait out the timeout.
+        `learn=False` where no reply is owed (a demonstration): its silence does not cut later waits."""
         deadline = Deadline(seconds)
         while len(self.pending) < cap and not deadline.expired():
             window = Deadline(min(settle, deadline.remaining())) if done(bytes(self.pending)) else deadline
-            if not self._fill(window, cap, learn=window is deadline) and (window is deadline or self.closed or done(bytes(self.pending))):
+            if not self._fill(window, cap, learn=learn and window is deadline) and (window is deadline or self.closed or done(bytes(self.pending))):
                 break
         got = bytes(self.pending)
         self.pending.clear()
         return got
 
     def expect_close(self, timeout: float, context: str) -> None:
-        """The server must close the connection, sending nothing more, within `timeout`."""
-        deadline = Deadline(timeout)
-        while not self.closed and len(self.pending) < EXTRA_CAP and self._fill(deadline, EXTRA_CAP):
+        """The server must close the connection, sending nothing more, within `timeout` (cut, as
+        `TcpConnection.expect_eof` is, for a server already seen to keep a connection open)."""
+        wait = PATIENCE.close_wait(timeout)
+        deadline = Deadline(wait)
+        while not self.closed and len(self.pending) < EXTRA_CAP and self._fill(deadline, EXTRA_CAP, learn=False):
             pass
         if self.pending:
             raise CheckFailed(f"{context}: the server sent {len(self.pending)} unexpected bytes",
                               expected=b"", received=bytes(self.pending))
         if not self.closed:
-            raise CheckFailed(f"{context}: the server did not close the connection within {timeout:g} s")
+            PATIENCE.kept_open(wait, timeout)
+            raise CheckFailed(f"{context}: the server did not close the connection within {wait:g} s"
+                              + PATIENCE.why_close_short(wait, timeout))
 
 
 def lines_hint(expected: bytes, got: bytes, read_call: str = "recv()") -> str:
