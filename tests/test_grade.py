@@ -164,3 +164,17 @@ def test_progress_bar_only_on_a_terminal():
         progress.close()
         assert ("\r" in stream.getvalue()) is bar
         assert "[1/2] a: 3/3 passed" in stream.getvalue()
+
+
+def test_grade_refuses_output_paths_and_limits_it_cannot_use_before_grading_anyone(tmp_path):
+    folder = make_submissions(tmp_path, {"good": REFERENCE / "tcp_echo.py"})
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "a_folder").mkdir()
+    for args, said in ((("--out", "a_file"), "--out 'a_file' is a file"),
+                       (("--gradebook", "a_folder"), "--gradebook 'a_folder' is a folder"),
+                       (("--timeout", "nan"), "invalid --timeout nan"),
+                       (("--timeout", "inf"), "invalid --timeout inf")):
+        completed, elapsed = grade(tmp_path, *args, str(folder))
+        assert completed.returncode == 2 and said in completed.stderr, (args, completed.stderr)
+        assert "Traceback" not in completed.stderr
+        assert not (tmp_path / "grades" / "good.json").exists(), args  # nobody was graded

@@ -76,6 +76,41 @@ def test_nothing_is_printed_after_the_interrupt_line(tmp_path):
     assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
 
 
+def test_an_interrupted_batch_keeps_every_run_that_finished_and_says_what_it_printed(tmp_path):
+    """-j 2: the good submission finishes while the stubborn one still runs; Ctrl+C then. The good one keeps
+    its full score (it was printed as graded), the stopped one is interrupted, the one never started is
+    interrupted with 0; every file in --out is private (0600)."""
+    from test_grade import REFERENCE
+
+    folder = make_submissions(tmp_path, {"a_stubborn": STUBBORN, "b_good": REFERENCE / "tcp_echo.py",
+                                         "c_later": REFERENCE / "tcp_echo.py"})
+    (tmp_path / "harness.toml").write_text("startup-timeout = 120\n" + CONFIG)
+    marker = uuid.uuid4().hex
+    process = subprocess.Popen([sys.executable, "-m", "harness", "grade", "-j", "2", str(folder)], cwd=tmp_path,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HARNESS_TEST_RUN": marker})
+    try:
+        done = tmp_path / "grades" / "b_good.log"
+        wait_for(lambda: done.exists() and done.stat().st_size, 90, "the good submission to be graded")
+        time.sleep(0.5)  # c_later has started by now, or is about to
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    book = gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert book["b_good"]["status"] == "passed" and book["b_good"]["score"] == "90", book
+    assert book["a_stubborn"]["status"] == "interrupted" and book["a_stubborn"]["score"] == "0"
+    graded = stderr.split(INTERRUPT_LINE)[1].split(" submission(s)")[0]
+    assert int(graded) == sum(1 for row in book.values() if "not graded" not in row["notes"]), (stderr, book)
+    for path in (tmp_path / "grades").iterdir():
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o600, path
+    assert not leftover_server_processes(f"HARNESS_TEST_RUN={marker}")
+
+
 def test_progress_prints_nothing_once_closed():
     import io
 

@@ -285,3 +285,34 @@ def test_a_check_that_times_out_scores_zero(harness, tmp_path):
     assert "did not finish within 3 s" in run.check("echo::large_payload")["message"]
     data = json.loads(gs.read_text())
     assert data["score"] == 0 and data["tests"][0]["max_score"] == 1 and data["tests"][0]["status"] == "failed"
+
+
+def test_a_report_path_that_cannot_be_written_is_a_usage_error_before_any_server_starts(harness, tmp_path):
+    """A folder, a path under a file, or one file for two reports: exit 2 at once, no traceback; the
+    reports that can be written still are (a Gradescope run always gets its score)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    run = harness("--junit-xml", str(folder), "--suite", "echo", server("never_listens.py"), "{port}")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"--junit-xml '{folder}' is a folder: give a file name, e.g. {folder}/junit.xml" in run.stderr
+    assert run.elapsed < 8  # never_listens.py would have cost its 10 s start-up timeout
+    assert run.report["server"]["startup_error"].startswith("--junit-xml")  # the --json that could be written
+    under_a_file = harness("--html", reference("tcp_echo.py") + "/page.html", "--suite", "echo",
+                           reference("tcp_echo.py"), "{port}")
+    assert under_a_file.returncode == 2 and "is a file, not a folder" in under_a_file.stderr
+    twice = harness("--gradescope", str(folder / "same"), "--classroom", str(folder / "same"), "--suite", "echo",
+                    reference("tcp_echo.py"), "{port}")
+    assert twice.returncode == 2
+    assert "--gradescope and --classroom both write" in twice.stderr, twice.stderr
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_said_and_the_others_are_written(tmp_path):
+    from harness.results.report_files import OutputPaths, write_outputs
+
+    report = Report.never_ran("tcp-echo", ["server.py"], "never ran")
+    folder = tmp_path / "now-a-folder"
+    folder.mkdir()
+    junit = tmp_path / "junit.xml"
+    _, unwritten = write_outputs(report, OutputPaths(json=str(folder), junit=str(junit)), Assignment())
+    assert len(unwritten) == 1 and unwritten[0].startswith(f"--json '{folder}' could not be written")
+    assert ET.parse(junit).getroot() is not None

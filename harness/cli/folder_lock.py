@@ -25,7 +25,7 @@ LOCK_NAME = ".harness-lock"
 def hold_folder(folder: Path, what: str = "harness grade") -> Iterator[None]:
     """Hold the folder's lock for the block, or raise ConfigError naming the process that holds it."""
     path = folder / LOCK_NAME
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

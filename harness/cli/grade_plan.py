@@ -23,9 +23,12 @@ from typing import Iterable
 
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.cli.gradebook import Outcome
+from harness.cli.output_paths import check_writable_file, check_writable_folder
 from harness.errors import ConfigError
 
 DEFAULT_TIMEOUT = 300.0
+#: The longest time limit per submission (s): a day.
+MAX_TIMEOUT = 86_400.0
 
 
 @dataclass
@@ -44,6 +47,8 @@ class BatchPlan:
     private: Path = field(default_factory=Path)
     #: Submissions graded so far (name -> outcome), for the gradebook of an interrupted batch.
     done: dict[str, Outcome] = field(default_factory=dict)
+    #: Set once the batch is stopped (Ctrl+C): no run starts after it.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def plan_batch(args: argparse.Namespace) -> BatchPlan:
@@ -70,10 +75,19 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
               file=sys.stderr)
         jobs = 1
     timeout = args.timeout if args.timeout is not None else (assignment.grade_timeout or DEFAULT_TIMEOUT)
-    if timeout <= 0:
-        raise ConfigError(f"invalid --timeout {timeout:g}: must be positive")
+    if not 0 < timeout <= MAX_TIMEOUT:  # (also not nan)
+        raise ConfigError(f"invalid --timeout {timeout:g}: seconds per submission, more than 0 and at most "
+                          f"{MAX_TIMEOUT:g}")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {args.out!r} is a file: give the folder for the reports")
     if not out.exists():
-        out.mkdir(parents=True, mode=0o700)  # every student's grade: no server may list it (fallback as root)
+        try:
+            out.mkdir(parents=True, mode=0o700)  # every student's grade: no server may list it (fallback as root)
+        except OSError as error:
+            raise ConfigError(f"--out {args.out!r} cannot be made: {error.strerror or error}") from None
+    check_writable_folder("--out", out)
+    if args.gradebook:
+        check_writable_file("--gradebook", args.gradebook)
     private = Path(tempfile.mkdtemp(prefix=".harness-grade-", dir=out))
     return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout,
                      private=private.resolve())

@@ -42,6 +42,8 @@ from harness.terminal import safe_line
 
 #: After SIGINT, how long a run has to stop its server and write its report.
 INTERRUPT_GRACE = 10.0
+#: The same when the whole batch is stopped (Ctrl+C): the person is waiting.
+STOP_GRACE = 2.0
 MARKER_VARIABLE = "HARNESS_GRADE_SUBMISSION"
 STATUS_BY_EXIT = {ExitCode.OK: "passed", ExitCode.FAILED: "failed", ExitCode.USAGE: "config error",
                   ExitCode.START: "startup error", ExitCode.INTERNAL: "harness error", ExitCode.INTERRUPTED: "interrupted"}
@@ -54,23 +56,30 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
     """The parallel pass, then the submissions that must be graded alone, one at a time."""
     results = plan.done
 
-    def one(path: Path) -> Outcome:
+    def one(path: Path) -> Outcome | None:
+        if plan.stopping.is_set():
+            return None
         progress.started(path.name)
         outcome = grade_one(path, plan)
-        progress.finished(path.name, progress_text(outcome))
+        if outcome is not None:
+            results[path.name] = outcome  # at once: an interrupted batch's gradebook shows every finished run
+            progress.finished(path.name, progress_text(outcome))
         return outcome
 
     if plan.jobs == 1:
         for path in plan.submissions:
-            results[path.name] = one(path)
+            one(path)
+            if plan.stopping.is_set():
+                raise KeyboardInterrupt
     else:
         pool = ThreadPoolExecutor(max_workers=plan.jobs)
         try:
-            for outcome in pool.map(one, plan.submissions):
-                results[outcome.name] = outcome
+            list(pool.map(one, plan.submissions))
         except BaseException:
+            plan.stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
             stop_everything(plan)
+            pool.shutdown(wait=True)  # the stopped runs' outcomes are recorded before the gradebook is written
             raise
         pool.shutdown()
         again = regrade_alone(results.values())
@@ -88,8 +97,9 @@ def grade_all(plan: BatchPlan, progress: Progress) -> list[Outcome]:
 PRIVATE_FILE = 0o600
 
 
-def grade_one(path: Path, plan: BatchPlan) -> Outcome:
-    """Run `harness run` for one submission, bounded by the time limit; never raises for the submission's sake."""
+def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
+    """Run `harness run` for one submission, bounded by the time limit; never raises for the submission's sake.
+    None if the batch was stopped before its run could start."""
     name = path.name
     report_path = plan.out / f"{name}.json"
     log_path = plan.out / f"{name}.log"
@@ -103,16 +113,26 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome:
     started = time.monotonic()
     timed_out = False
     with open(own_log, "wb") as log:
-        process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=run_deadline.ends_with_parent())
-        with plan.lock:
-            plan.running[marker] = process
+        with plan.lock:  # started and registered at once, or not at all: a stop sees every run it must stop
+            if plan.stopping.is_set():
+                process = None
+            else:
+                process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True,
+                                           preexec_fn=run_deadline.ends_with_parent())
+                plan.running[marker] = process
+        if process is None:
+            remove_tree(private)
+            return None
         try:
             code = process.wait(timeout=plan.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             code = stop_run(process)
+        except KeyboardInterrupt:  # the batch is stopped (one at a time): this run ends with its partial report
+            plan.stopping.set()
+            code = stop_run(process, grace=STOP_GRACE)
+            kill_marked(marker)
         except BaseException:
             stop_run(process, grace=1.0)
             kill_marked(marker)
@@ -201,11 +221,12 @@ def kill_marked(marker: str) -> None:
 
 
 def stop_everything(plan: BatchPlan) -> None:
-    """Stop every run in progress at once (Ctrl+C, or the parallel pass failing)."""
+    """Stop every run in progress at once (Ctrl+C, or the parallel pass failing); none starts after it."""
     with plan.lock:
+        plan.stopping.set()
         running = list(plan.running.items())
     for marker, process in running:
-        stop_run(process, grace=2.0)
+        stop_run(process, grace=STOP_GRACE)
         kill_marked(marker)
 
 
@@ -240,7 +261,8 @@ def _zero_report(path: Path, plan: BatchPlan, why: str) -> dict[str, Any]:
     """The submission's JSON when its run left none: every check 0, with the reason."""
     protocol = plan.assignment.options.get("protocol", "tcp-echo")
     report = Report.never_ran(display_name(protocol), list(plan.assignment.command or []), why, interrupted=True)
-    write_outputs(report, OutputPaths(json=str(path)), plan.assignment, suites=plan.assignment.suites, protocol=protocol)
+    write_outputs(report, OutputPaths(json=str(path), mode=PRIVATE_FILE), plan.assignment,
+                  suites=plan.assignment.suites, protocol=protocol)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -17,6 +17,7 @@ from harness import __version__
 from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.cli import run_deadline
+from harness.cli.output_paths import check_output_paths, writable_paths
 from harness.errors import ConfigError, ExitCode
 from harness.protocolfile.loader import display_name, is_protocol_file
 from harness.protocols import PROTOCOLS
@@ -186,22 +187,38 @@ def list_checks(args: argparse.Namespace) -> int:
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
     print(f"harness: error: {message}", file=sys.stderr)
     report = Report.never_ran(display_name(args.harness_protocol or "tcp-echo"), command, message)
-    _write_outputs(report, args)
+    _write_outputs(report, args, writable_only=True)
     return code
 
 
-def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str] | None = None) -> None:
-    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for.
+def _report_paths(args: argparse.Namespace) -> dict[str, str | None]:
+    """Every report file the run was asked for, by option."""
+    return {"--json": getattr(args, "json_path", None), "--junit-xml": getattr(args, "junit_path", None),
+            "--gradescope": getattr(args, "gradescope_path", None), "--classroom": getattr(args, "classroom_path", None),
+            "--html": getattr(args, "harness_html", None)}
+
+
+def _write_outputs(report: Report, args: argparse.Namespace, expected: list[str] | None = None,
+                   writable_only: bool = False) -> bool:
+    """JSON (with scores), JUnit, Gradescope and Classroom files: whichever were asked for; False (and
+    said why) if one of them could not be written. `writable_only`: leave out, silently, the paths that
+    cannot be written (the run failed before it began, and said so).
 
     `expected`: the result ids pytest selected, so that checks that never ran still count."""
     from harness.results.report_files import OutputPaths, write_outputs
 
-    paths = OutputPaths(getattr(args, "json_path", None), getattr(args, "junit_path", None),
-                        getattr(args, "gradescope_path", None), getattr(args, "classroom_path", None))
-    if any(vars(paths).values()):
-        write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
-                      suites=args.suites, only_results=bool(getattr(args, "keyword", None)), expected=expected,
-                      protocol=getattr(args, "harness_protocol", None))
+    asked = _report_paths(args)
+    if writable_only:
+        asked = writable_paths(asked)
+    paths = OutputPaths(asked["--json"], asked["--junit-xml"], asked["--gradescope"], asked["--classroom"])
+    if not any((paths.json, paths.junit, paths.gradescope, paths.classroom)):
+        return True
+    _, unwritten = write_outputs(report, paths, getattr(args, "assignment", None) or Assignment(),
+                                 suites=args.suites, only_results=bool(getattr(args, "keyword", None)),
+                                 expected=expected, protocol=getattr(args, "harness_protocol", None))
+    for why in unwritten:
+        print(f"harness: error: {why}", file=sys.stderr)
+    return not unwritten
 
 
 def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> list[str] | None:
@@ -241,6 +258,7 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
         settings = run_settings(lambda dest: getattr(args, dest), suites=args.suites)
         server_argv = typed_argv(args.server, args.server_args, command)
         check_workers(args.workers)
+        check_output_paths(_report_paths(args))
     except ConfigError as error:
         return _fail_early(str(error), ExitCode.USAGE, args, typed)
     workers = args.workers
@@ -340,12 +358,15 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
                            ExitCode.INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not state.results and code in (0, 5)):
         return _fail_early("no check selected (look at --protocol, --suite and -k)", ExitCode.USAGE, args, server_argv)
+    written = state.reports_written
     if state.report is not None:
-        _write_outputs(state.report, args, state.expected)
-    if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
-        return ExitCode.INTERNAL
+        written = _write_outputs(state.report, args, state.expected) and written
     if code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.INTERRUPTED
+    if not written:
+        return ExitCode.USAGE  # said above: a report asked for is missing (its path could not be written)
+    if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
+        return ExitCode.INTERNAL
     return code
 
 

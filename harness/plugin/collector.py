@@ -14,6 +14,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -108,10 +109,9 @@ class ResultCollector:
         session.exitstatus = state.exit_status(report, exitstatus)
         state.report = report
         path = self.config.getoption("harness_json")
-        if path:
-            report.write(path)
-        if state.settings.html:
-            html_report.write(report, state.settings.html)
+        path = path if path and self._written("--json", path, lambda: report.write(path)) else None
+        html = state.settings.html
+        html = html if html and self._written("--html", html, lambda: html_report.write(report, html)) else None
         self.ui.say(
             f"{summary['passed']} passed, {summary['failed']} failed, {summary['warnings']} warnings, "
             f"{summary['errors']} errors, {summary['skipped']} skipped"
@@ -120,10 +120,22 @@ class ResultCollector:
         )
         if path:
             self.ui.say(f"report: {os.path.abspath(path)}")
-        if state.settings.html:
-            self.ui.say(f"html report: {os.path.abspath(state.settings.html)}")
+        if html:
+            self.ui.say(f"html report: {os.path.abspath(html)}")
         if self.ui.active:
             self.ui.end_line(session, state.interrupted and not state.stuck, bool(path))
+
+
+    def _written(self, option: str, path: str, write) -> bool:  # noqa: ANN001 (writes the file)
+        """Write one report file; a path that cannot be written (checked before the run, but a folder may
+        go while it runs) is said, and makes the exit code 2, instead of a traceback that loses the rest."""
+        try:
+            write()
+            return True
+        except OSError as error:
+            self.state.reports_written = False
+            print(f"harness: error: {option} {path!r} could not be written: {error.strerror or error}", file=sys.stderr)
+            return False
 
 
 def discovered_note(server: ServerInfo) -> str:

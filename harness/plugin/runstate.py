@@ -44,6 +44,8 @@ class RunState:
         self.report: Report | None = None
         #: Result ids of the checks selected to run, for grading (None: not known).
         self.expected: list[str] | None = None
+        #: False once a report file asked for (--json, --html) could not be written (exit 2).
+        self.reports_written = True
         self._lock = threading.Lock()  # the watchdog's thread adds results too
 
     # -- what the run found ------------------------------------------------------

@@ -28,10 +28,11 @@ class OutputPaths:
     junit: str | None = None
     gradescope: str | None = None
     classroom: str | None = None
+    mode: int = 0o644  # `harness grade`: 0o600, a student's grade is theirs
 
 
-def _write_atomically(path: str, text: str) -> None:
-    write_atomically(path, text)  # a fresh private temporary, then a rename: nothing planted is followed
+def _write_atomically(path: str, text: str, mode: int) -> None:
+    write_atomically(path, text, mode)  # a fresh private temporary, then a rename: nothing planted is followed
 
 
 def _json(data: Any) -> str:
@@ -40,19 +41,29 @@ def _json(data: Any) -> str:
 
 def write_outputs(report: Report, paths: OutputPaths, assignment: Assignment,
                   suites: Iterable[str] | None = None, only_results: bool = False,
-                  expected: list[str] | None = None, protocol: str | None = None) -> Grade:
-    """Score the report and write every requested file; returns the grade. `protocol`:
-    the run's `--protocol` (a protocol file's path), when the report shows only the file's name."""
+                  expected: list[str] | None = None, protocol: str | None = None) -> tuple[Grade, list[str]]:
+    """Score the report and write every requested file; returns the grade, and why each file that could
+    not be written was not (the others are written all the same). `protocol`: the run's `--protocol`
+    (a protocol file's path), when the report shows only the file's name."""
     load_catalogue()
     result = grade(report, assignment, suites, only_results, expected, protocol)
-    if paths.json:
+    unwritten: list[str] = []
+
+    def write(option: str, path: str | None, text) -> None:  # noqa: ANN001 (a function making the text)
+        if not path:
+            return
+        try:
+            _write_atomically(path, text(), paths.mode)
+        except OSError as error:
+            unwritten.append(f"{option} {path!r} could not be written: {error.strerror or error}")
+
+    def json_report() -> str:
         data = report.to_json()
         data["score"] = result.to_json()
-        _write_atomically(paths.json, _json(data))
-    if paths.gradescope:
-        _write_atomically(paths.gradescope, _json(gradescope_results(report, result, assignment)))
-    if paths.classroom:
-        _write_atomically(paths.classroom, _json(classroom_results(report, result)))
-    if paths.junit:
-        _write_atomically(paths.junit, junit_xml(report, result))
-    return result
+        return _json(data)
+
+    write("--json", paths.json, json_report)
+    write("--gradescope", paths.gradescope, lambda: _json(gradescope_results(report, result, assignment)))
+    write("--classroom", paths.classroom, lambda: _json(classroom_results(report, result)))
+    write("--junit-xml", paths.junit, lambda: junit_xml(report, result))
+    return result, unwritten
