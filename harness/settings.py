@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -32,6 +33,8 @@ class Option:
     default: Any
     help: str
     minimum: float | None = None
+    #: The largest value that makes sense (a wait of days, more clients than the harness can open at once).
+    maximum: float | None = None
     #: The pytest option, where `--NAME` is taken by pytest or a common plugin.
     pytest_flag: str | None = None
 
@@ -44,22 +47,38 @@ class Option:
         return self.pytest_flag or f"--{self.name}"
 
 
+#: The longest wait an option may ask for (s): an hour, as a protocol file's `reply-timeout`.
+LONGEST_WAIT = 3600.0
+#: The longest limit on a check or a stuck run (s): a day.
+LONGEST_RUN = 86_400.0
+#: The largest UDP payload over IPv4 (65,535 less the IP and UDP headers); ::1 takes 20 bytes more.
+LARGEST_DATAGRAM = 65507
+LARGEST_DATAGRAM_IPV6 = 65527
+#: The largest tcp-framed payload tested (bytes): the frame is held in memory, twice.
+LARGEST_FRAME = 1 << 30
+#: The most simultaneous clients (each an open descriptor of the harness and one of the server).
+MOST_CLIENTS = 1000
+
 OPTIONS: tuple[Option, ...] = (
     Option("protocol", str, "tcp-echo", "protocol the server speaks: " + ", ".join(PROTOCOLS)
            + ", or a protocol file (path/to/proto.toml, docs/protocol-files.md)"),
     Option("host", str, "127.0.0.1", "host the server is told to bind ({host}, $HOST); loopback only"),
     Option("port", int, None, "the server's fixed port, if it ignores {port}/$PORT", minimum=1),
-    Option("startup-timeout", float, 10.0, "seconds the server has to start listening", minimum=0.1),
-    Option("reply-timeout", float, 2.0, "seconds to wait for each reply", minimum=0.01),
-    Option("shutdown-timeout", float, 3.0, "seconds the server has to exit after SIGINT/SIGTERM", minimum=0.1),
-    Option("max-datagram", int, 65507, "largest UDP datagram to test (bytes)", minimum=1),
-    Option("max-frame", int, 16 * 1024 * 1024, "largest tcp-framed payload to test (bytes)", minimum=0),
+    Option("startup-timeout", float, 10.0, "seconds the server has to start listening", minimum=0.1,
+           maximum=LONGEST_WAIT),
+    Option("reply-timeout", float, 2.0, "seconds to wait for each reply", minimum=0.01, maximum=LONGEST_WAIT),
+    Option("shutdown-timeout", float, 3.0, "seconds the server has to exit after SIGINT/SIGTERM", minimum=0.1,
+           maximum=LONGEST_WAIT),
+    Option("max-datagram", int, 65507, "largest UDP datagram to test (bytes)", minimum=1, maximum=LARGEST_DATAGRAM),
+    Option("max-frame", int, 16 * 1024 * 1024, "largest tcp-framed payload to test (bytes)", minimum=0,
+           maximum=LARGEST_FRAME),
     Option("length-format", str, "!I", "struct format of the tcp-framed length header (e.g. !I or <i)"),
-    Option("clients", int, 50, "simultaneous clients in the concurrency suite", minimum=1),
+    Option("clients", int, 50, "simultaneous clients in the concurrency suite", minimum=1, maximum=MOST_CLIENTS),
     Option("seed", int, None, "seed for random segmentation (printed on failure; replay with --seed)"),
     Option("strict", bool, False, "treat failed recommended checks as failures, not warnings",
            pytest_flag="--strict-checks"),
-    Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1),
+    Option("check-timeout", float, 120.0, "last-resort limit per check in seconds (pytest-timeout)", minimum=1,
+           maximum=LONGEST_RUN),
     Option("cpu-limit", int, 300, "CPU seconds per server process (0: unlimited)", minimum=0),
     Option("memory-limit", int, 2048, "memory (heap, mappings, stacks) per server process, MiB (0: unlimited)", minimum=0),
     Option("files-limit", int, 1024, "open files per server process (0: unlimited)", minimum=0),
@@ -68,9 +87,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("no-isolate", bool, False, "share the machine's network instead of a private namespace with only loopback"),
     Option("no-bwrap", bool, False, "run servers without the bubblewrap sandbox, in the fallback (see harness doctor)"),
     Option("watchdog", float, None, "end the run after this many seconds without progress "
-           "(default: check-timeout + startup-timeout + 30)", minimum=1),
+           "(default: check-timeout + startup-timeout + 30)", minimum=1, maximum=LONGEST_RUN),
     Option("hello-mode", str, "line", "tcp-hello framing: line (lines ending in \\n) or unframed (the seed's one message per send)"),
-    Option("speed-duration", float, 0.2, "seconds each speed measurement lasts (after a 0.1 s warm-up; 9 pairs)", minimum=0.05),
+    Option("speed-duration", float, 0.2, "seconds each speed measurement lasts (after a 0.1 s warm-up; 9 pairs)", minimum=0.05,
+           maximum=60),
     Option("html", str, None, "write a self-contained HTML report (a sequence diagram for every failure) to FILE",
            pytest_flag="--harness-html"),
     Option("speed-min-ratio", float, None, "grade the speed suite: fail a figure below this ratio to the reference "
@@ -139,6 +159,10 @@ class Settings:
         return self.clients * max((len(c.clients) for c in required), default=1)
 
 
+#: Why an option has its maximum, where that is not plain.
+OVER_THE_TOP = {"max-datagram": " (the largest UDP payload; over ::1, 65,527)",
+                "clients": " (each client is a connection the harness itself holds open)"}
+
 HELLO_MODES = ("line", "unframed")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::")
 
@@ -155,8 +179,16 @@ def build_settings(values: dict[str, Any], source: str = "command line") -> Sett
             value = option.type(raw) if not isinstance(raw, option.type) else raw
         except (TypeError, ValueError):
             raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: expected {option.type.__name__}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: expected a number of seconds")
         if option.minimum is not None and value < option.minimum:
             raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: must be at least {option.minimum:g}")
+        maximum = option.maximum
+        if option.name == "max-datagram" and values.get("host") in ("::1", "::"):
+            maximum = LARGEST_DATAGRAM_IPV6
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"invalid --{option.name} {raw!r} from {source}: at most {maximum:,.0f}"
+                              + OVER_THE_TOP.get(option.name, ""))
         clean[option.dest[8:]] = value
     if is_protocol_file(clean["protocol"]):
         protocol_file = load_protocol_file(clean["protocol"])  # a bad file: ConfigError naming file, conversation, step

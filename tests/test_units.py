@@ -105,11 +105,21 @@ def test_a_folder_given_as_the_server_lists_what_could_be_run(tmp_path):
     ({"port": "70000"}, "ports go up to 65535"),
     ({"length-format": "!Q!"}, "invalid --length-format"),
     ({"protocol": "smtp"}, "unknown protocol"),
+    ({"reply-timeout": "nan"}, "expected a number of seconds"),
+    ({"shutdown-timeout": float("inf")}, "expected a number of seconds"),  # harness.toml: inf
+    ({"reply-timeout": "1e9"}, "at most 3,600"),
+    ({"clients": "100000"}, "at most 1,000"),
+    ({"max-datagram": "70000"}, "at most 65,507"),
+    ({"max-datagram": "65528", "host": "::1"}, "at most 65,527"),
 ])
 def test_bad_settings_say_which_option_and_where(values, message):
     with pytest.raises(ConfigError, match=message) as error:
         build_settings(values, "harness.toml")
     assert "harness.toml" in str(error.value)
+
+
+def test_an_ipv6_run_may_test_the_largest_ipv6_datagram():
+    assert build_settings({"max-datagram": "65527", "host": "::1"}).max_datagram == 65527
 
 
 def test_defaults_follow_the_spec():
@@ -443,3 +453,18 @@ def test_the_quiet_after_a_greeting_and_the_look_after_a_mismatch_are_not_silenc
         assert not PATIENCE.silent_once
         served.close()
     listener.close()
+
+
+def test_the_harness_may_hold_as_many_connections_as_its_crowd_needs():
+    """A protocol file's 3-client conversation run by 1000 clients is 3000 connections, held by the harness
+    itself: under a soft limit of 1024 its own EMFILE would be blamed on the server. The soft limit is
+    raised for the harness (up to the hard limit) when the run starts."""
+    script = ("import resource; from harness.system.limits import allow_own_descriptors; "
+              "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; "
+              "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)); allow_own_descriptors(3256); "
+              "soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]; "
+              "print(soft == (3256 if hard == resource.RLIM_INFINITY else min(3256, hard)))")
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stdout + done.stderr

@@ -56,6 +56,10 @@ from harness.server.pool import ServerPool
 from harness.server.served_files import ServedFilesPool
 from harness.settings import fixed_port_collides, run_settings
 from harness.system import isolation
+from harness.system.limits import allow_own_descriptors
+
+#: Descriptors the harness holds besides its crowd's connections (its server's pipes, probes, spares).
+OWN_DESCRIPTORS = 256
 
 #: What pytest must find on this module: the fixtures and the hooks of the role modules, and `run_state`.
 __all__ = [
@@ -94,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         sandbox=confinement.sandbox_for(settings, quiet=True),
     )
     config.stash[SETTINGS] = settings
+    allow_own_descriptors(2 * settings.crowd_connections + OWN_DESCRIPTORS)
     protocol = PROTOCOLS.get(settings.protocol)  # None: a protocol file
     config.stash[POOL] = (ServedFilesPool if protocol is not None and protocol.serves_files else ServerPool)(spec)
     if not hasattr(config, "workerinput"):  # the controller, or the only process

@@ -87,6 +87,19 @@ def for_crowd(limits: Limits, connections: int) -> Limits:
     return replace(limits, processes=processes, open_files=files, stack_reserve_mib=reserve)
 
 
+def allow_own_descriptors(needed: int) -> None:
+    """Let the harness's own process hold `needed` descriptors (its crowd's connections), up to its hard
+    limit: a soft limit of 1024 would fail a crowd of 1000 with the harness's own EMFILE, blamed on the server.
+    Servers get their own limit (`rlimits`), never this one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def rlimits(limits: Limits, tasks_already: int = 0) -> list[tuple[int, int, int]]:
     """(resource, soft, hard) to set; `tasks_already` is added to the process limit."""
     table: list[tuple[int, int, int]] = [(resource.RLIMIT_CORE, 0, 0)]
