@@ -90,3 +90,35 @@ def test_a_stop_swallowed_elsewhere_is_raised_again_until_pytest_takes_it():
     taken = subprocess.run([sys.executable, "-c", SWALLOWED.format(after="interrupts.taken()")],
                            capture_output=True, text=True, timeout=30)
     assert taken.stdout.strip() == "carried on", taken.stdout + taken.stderr  # pytest has it: nothing more
+
+
+EARLY = textwrap.dedent(
+    """
+    import os, signal, sys
+    from harness.cli import entry
+
+    class StopWhileLoading:
+        '''The stop arrives while Python is still importing the harness (its first few tenths of a second).'''
+        def find_spec(self, name, path=None, target=None):
+            if name == "harness.cli.main":
+                sys.meta_path.remove(self)
+                os.kill(os.getpid(), signal.{signal})
+            return None
+
+    sys.meta_path.insert(0, StopWhileLoading())
+    sys.exit(entry.main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_stop_while_the_harness_is_still_loading_is_one_line_exit_130_and_a_report(tmp_path, sig):
+    import json
+
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-c", EARLY.format(signal=sig), "run", "--json", str(report),
+                           str(tmp_path / "server.py"), "{port}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "harness: interrupted before the first check: no check ran\n", done.stderr
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True and data["checks"] == []

@@ -185,10 +185,34 @@ def list_checks(args: argparse.Namespace) -> int:
 
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:
-    print(f"harness: error: {message}", file=sys.stderr)
-    report = Report.never_ran(display_name(args.harness_protocol or "tcp-echo"), command, message)
+    interrupted = code == ExitCode.INTERRUPTED
+    print(f"harness: {'' if interrupted else 'error: '}{message}", file=sys.stderr)
+    report = Report.never_ran(display_name(getattr(args, "harness_protocol", None) or "tcp-echo"), command, message,
+                              interrupted=interrupted)
     _write_outputs(report, args, writable_only=True)
     return code
+
+
+#: Set once pytest runs: from then on the run's own interrupt handling writes the reports.
+_pytest_started = False
+
+
+def interrupted_before_the_run(argv: list[str]) -> int:
+    """Ctrl+C or SIGTERM before the run had its own handling in place (`harness.cli.entry`): one line,
+    exit 130, and for `harness run` the reports asked for, marked interrupted, with no check run."""
+    own, command = split_dashdash(argv)
+    try:
+        args = build_parser().parse_args(own)
+    except SystemExit:
+        args = None
+    if args is None or args.command != "run":
+        print("harness: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    if _pytest_started:  # the run's own handling wrote (or is writing) its reports: not replaced by an empty one
+        print("harness: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    typed = [args.server or "", *args.server_args] if command is None else command
+    return _fail_early("interrupted before the first check: no check ran", ExitCode.INTERRUPTED, args, typed)
 
 
 def _report_paths(args: argparse.Namespace) -> dict[str, str | None]:
@@ -338,7 +362,9 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
 
     from harness.plugin import run_state
 
+    global _pytest_started
     observer = _Observer()
+    _pytest_started = True
     try:
         code = int(pytest.main(pytest_args, plugins=[observer]))
     except KeyboardInterrupt:  # a stop that escaped pytest (it had already ended the session)
@@ -348,6 +374,9 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
     if interrupts.stop_requested():
         interrupts.shield_cleanup()  # a late Ctrl+C must not cut the reports short
     state = run_state(observer.config) if observer.config is not None else None
+    if state is None and (code in (pytest.ExitCode.INTERRUPTED, ExitCode.INTERRUPTED) or interrupts.stop_requested()):
+        return _fail_early("interrupted before the first check: no check ran", ExitCode.INTERRUPTED, args,
+                           server_argv)
     if state is None:
         if code == pytest.ExitCode.USAGE_ERROR:
             return _fail_early("bad arguments (see above)", ExitCode.USAGE, args, server_argv)
