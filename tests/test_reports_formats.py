@@ -316,3 +316,25 @@ def test_a_report_that_cannot_be_written_at_the_end_is_said_and_the_others_are_w
     _, unwritten = write_outputs(report, OutputPaths(json=str(folder), junit=str(junit)), Assignment())
     assert len(unwritten) == 1 and unwritten[0].startswith(f"--json '{folder}' could not be written")
     assert ET.parse(junit).getroot() is not None
+
+
+def test_an_instructors_mistake_is_not_told_to_the_student_as_their_servers(harness, tmp_path):
+    """`--suite nope` (an assignment's typo): every report is written, and says the autograder could not
+    run; a server that crashes at start is still told as the server's."""
+    paths = {option: str(tmp_path / name) for option, name in
+             (("--gradescope", "g.json"), ("--junit-xml", "j.xml"), ("--html", "r.html"))}
+    run = harness("--suite", "nope", *[x for pair in paths.items() for x in pair], reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 2
+    output = json.loads(Path(paths["--gradescope"]).read_text())["output"]
+    assert "The autograder could not run: unknown suite 'nope'" in output and "Your server" not in output
+    assert "the harness could not run: unknown suite" in Path(paths["--junit-xml"]).read_text()
+    assert "the harness could not run: unknown suite" in Path(paths["--html"]).read_text()
+    assert run.report["harness_error"] is True
+    crash = harness("--gradescope", paths["--gradescope"], server("crashes_at_start.py"), "{port}")
+    assert crash.returncode == 3 and "harness_error" not in crash.report
+    assert "Your server could not be started" in json.loads(Path(paths["--gradescope"]).read_text())["output"]
+
+
+def test_a_k_expression_pytest_cannot_read_is_a_usage_error(harness):
+    run = harness("-k", "and or (", reference("tcp_echo.py"), "{port}")
+    assert run.returncode == 2 and "Wrong expression passed to '-k'" in run.stdout + run.stderr

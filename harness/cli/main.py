@@ -188,8 +188,16 @@ def _fail_early(message: str, code: int, args: argparse.Namespace, command: list
     interrupted = code == ExitCode.INTERRUPTED
     print(f"harness: {'' if interrupted else 'error: '}{message}", file=sys.stderr)
     report = Report.never_ran(display_name(getattr(args, "harness_protocol", None) or "tcp-echo"), command, message,
-                              interrupted=interrupted)
+                              interrupted=interrupted, harness_error=code != ExitCode.START)
     _write_outputs(report, args, writable_only=True)
+    html = writable_paths(_report_paths(args))["--html"]
+    if html:
+        from harness.results import html_report
+
+        try:
+            html_report.write(report, html)
+        except OSError as error:
+            print(f"harness: error: --html {html!r} could not be written: {error.strerror or error}", file=sys.stderr)
     return code
 
 
@@ -386,7 +394,7 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
                            ExitCode.INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not state.results and code in (0, 5)):
-        return _fail_early("no check selected (look at --protocol, --suite and -k)", ExitCode.USAGE, args, server_argv)
+        return _fail_early("no check selected (look at --protocol, --suite, --check and -k; harness list shows every check id)", ExitCode.USAGE, args, server_argv)
     written = state.reports_written
     if state.report is not None:
         written = _write_outputs(state.report, args, state.expected) and written
@@ -396,6 +404,8 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         return ExitCode.USAGE  # said above: a report asked for is missing (its path could not be written)
     if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
         return ExitCode.INTERNAL
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return ExitCode.USAGE  # (pytest's 4 is our "a bug in the harness"): e.g. a -k expression it cannot read
     return code
 
 

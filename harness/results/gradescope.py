@@ -23,14 +23,14 @@ from harness.results.report import Report
 STATUS = ("passed", "failed")
 
 
-def check_output(score: CheckScore, startup_error: str | None = None) -> str:
+def check_output(score: CheckScore, why_not_run: str | None = None) -> str:
     """All instances of one check explained; the failing ones first.
 
     When the server never started, every check says so briefly: the startup
     error and the server's output are shown once, above the tests."""
     check = CATALOGUE.get(score.id)
-    if startup_error and score.outcome in ("error", "not run"):
-        return f"Result: NOT RUN — your server could not be started: {startup_error} (details above the tests)"
+    if why_not_run and score.outcome in ("error", "not run"):
+        return f"Result: NOT RUN — {why_not_run} (details above the tests)"
     if not score.results:
         return explain(None, check, score.outcome)
     ordered = sorted(score.results, key=lambda r: r.outcome in FULL_MARKS)
@@ -45,7 +45,8 @@ def overall_output(report: Report, grade: Grade) -> str:
     for suite, (points, maximum) in grade.suites().items():
         lines.append(f"  {suite}: {points:g} / {maximum:g}")
     if report.server.startup_error:
-        lines += ["", f"Your server could not be started: {report.server.startup_error}"]
+        lines += ["", ("The autograder could not run: " + report.server.startup_error if report.harness_error
+                       else "Your server could not be started: " + report.server.startup_error)]
         output = next((r.server_output for r in report.checks if r.server_output), None)
         if output:
             lines += ["Its output:", output]
@@ -60,7 +61,7 @@ def gradescope_results(report: Report, grade: Grade, assignment: Assignment) -> 
     tests = []
     for number, score in enumerate(grade.checks, 1):
         passed = score.outcome in FULL_MARKS and score.points >= score.max_points - 1e-9
-        output = check_output(score, report.server.startup_error)
+        output = check_output(score, report.why_not_run() if report.server.startup_error else None)
         pictures = embedded_diagrams(score.results, report)  # the wire's sequence diagram of a failure
         tests.append({
             "name": score.id,

@@ -172,7 +172,7 @@ def render(report: Report) -> str:
                     + (f" ({clean(server.port_source)} port)" if server.port_source else "")
                     + (f", ready in {server.startup_s:.2f} s" if server.startup_s is not None else "") + "</p>")
     if server.startup_error:
-        head.append(f'<p class="message startup">the server could not be started: {clean(server.startup_error)}</p>')
+        head.append(f'<p class="message startup">{clean(report.why_not_run())}</p>')
     head.append(f'<ul class="summary">{chips}</ul>'
                 f'<p class="meta">{len(report.checks)} checks in {summary["duration_s"]:.2f} s · harness {clean(__version__)}'
                 + (" · interrupted: checks that did not run are missing" if report.interrupted else "") + "</p>")

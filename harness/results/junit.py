@@ -49,7 +49,7 @@ def junit_xml(report: Report, grade: Grade) -> str:
             cases.setdefault(score.suite, []).append((result, score.id, outcome))
     if report.server.startup_error and not report.checks:
         startup = CheckResult("harness::server_start", "harness", "error", 0.0,
-                              message=f"the server could not be started: {report.server.startup_error}")
+                              message=report.why_not_run())
         cases.setdefault("harness", []).insert(0, (startup, "harness::server_start", "error"))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite, entries in cases.items():

@@ -76,11 +76,21 @@ class Report:
     duration_s: float = 0.0
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The run never reached its server for the harness's own reason (a bad option or assignment file, a stop):
+    #: the startup error is then not told to a student as "your server could not be started".
+    harness_error: bool = False
 
     @classmethod
-    def never_ran(cls, protocol: str, command: list[str], why: str, *, interrupted: bool = False) -> "Report":
+    def never_ran(cls, protocol: str, command: list[str], why: str, *, interrupted: bool = False,
+                  harness_error: bool = False) -> "Report":
         """The report of a run that never reached a check: the reason is its startup error."""
-        return cls(protocol=protocol, server=ServerInfo(command=list(command), startup_error=why), interrupted=interrupted)
+        return cls(protocol=protocol, server=ServerInfo(command=list(command), startup_error=why), interrupted=interrupted,
+                   harness_error=harness_error)
+
+    def why_not_run(self) -> str:
+        """Why no check could run, as a sentence's start: whose failure it was, then the reason."""
+        who = "the harness could not run" if self.harness_error else "the server could not be started"
+        return f"{who}: {self.server.startup_error}"
 
     def summary(self) -> dict[str, Any]:
         counts = {name: 0 for name in ("passed", "failed", "warnings", "skipped", "errors", "info")}
@@ -102,6 +112,8 @@ class Report:
         }
         if self.interrupted:
             data["interrupted"] = True
+        if self.harness_error:
+            data["harness_error"] = True
         if self.notes:
             data["notes"] = self.notes
         return data
