@@ -56,3 +56,10 @@ def test_protocol_file_is_also_accepted_as_the_option_an_instructor_guesses(harn
                   str(kv / "kv_server.py"), "{port}")
     assert run.outcomes() == {"conversation::set_then_get": "passed"}, run.stdout + run.stderr
     assert run.report["protocol"] == "kv"
+
+
+def test_list_refuses_an_unknown_suite_as_run_does():
+    for extra in ((), ("--protocol", "udp-echo")):
+        listed = subprocess.run([sys.executable, "-m", "harness", "list", *extra, "--suite", "zzz"],
+                                capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 2 and "unknown suite 'zzz'" in listed.stderr, listed.stderr

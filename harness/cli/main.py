@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def list_checks(args: argparse.Namespace) -> int:
+    unknown = [suite for suite in args.suites or () if suite not in SUITES]
+    if unknown:
+        print(f"harness: error: unknown suite {unknown[0]!r}; known suites: {', '.join(SUITES)}", file=sys.stderr)
+        return ExitCode.USAGE
     if args.protocol and is_protocol_file(args.protocol):
         from harness.protocolfile.checkfile import list_protocol_checks
 
