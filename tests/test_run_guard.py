@@ -88,6 +88,8 @@ def test_watchdog_ends_a_stuck_run_and_says_where(harness, workers):
     assert "no progress for 10 s" in check["message"] and "in check echo::binary_bytes (call)" in check["message"]
     assert run.report["interrupted"] is True
     assert any("watchdog" in note for note in run.report["notes"])
+    # ... and on the terminal: it fired while pytest captured the check's output, which hid it.
+    assert "E echo::binary_bytes" in run.stdout and "no progress for 10 s" in run.stdout + run.stderr, run.stdout
     assert run.elapsed < 120  # far below the 300 s check timeout and the 600 s hang
 
 

@@ -218,6 +218,7 @@ class RunGuard:
         """Watchdog thread: say where, end the run like Ctrl+C, and make sure it ends."""
         message = f"watchdog: no progress for {self.limit:g} s (--watchdog); the run was stuck {where}"
         stack = main_thread_stack()
+        self._uncapture()
         self._note(message)
         if stack:
             print(stack, file=sys.stderr, flush=True)
@@ -231,6 +232,16 @@ class RunGuard:
         self._write_report()
         sweep(os.environ.get(RUN_ID))
         os._exit(EXIT_INTERNAL)
+
+    def _uncapture(self) -> None:
+        """Let what the watchdog says reach the terminal: it fires while a check runs, when pytest captures
+        the process's output (for the check's report) and would throw it away. The run ends right after."""
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            try:
+                capture.suspend_global_capture(in_=False)
+            except Exception:  # noqa: BLE001 (best effort: the report holds the message all the same)
+                pass
 
     def _write_report(self) -> None:
         path = self.config.getoption("harness_json", None)
