@@ -55,3 +55,21 @@ def test_protocol_check_prints_the_notes_and_still_accepts_the_file(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "! key 'reply-timeout' = 500 is in seconds" in done.stdout
     assert "! \\u00ff in text steps" in done.stdout
+
+
+def test_a_reference_that_cannot_start_is_said_once_and_leaves_nothing_behind(tmp_path):
+    """It was started twice (the reruns, then every derived check: its start-up timeout twice over), and its
+    folder with its output was left in TMPDIR."""
+    (tmp_path / "crash.py").write_text("import sys\nprint('boom', file=sys.stderr)\nsys.exit(1)\n")
+    (tmp_path / "p.toml").write_text(HEAD + '[reference]\ncommand = ["crash.py", "{port}"]\n[[conversation]]\n'
+                                     'name = "hi"\nsteps = [{ send = "hi" }, { expect = "hi" }]\n')
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(tmp_path / "p.toml")],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("could not be started") == 1 and "boom" in done.stdout, done.stdout
+    assert "no derived check was run" in done.stdout
+    assert list(scratch.iterdir()) == [], list(scratch.iterdir())

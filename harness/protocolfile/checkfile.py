@@ -88,6 +88,9 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     problems = rerun_each(protocol, argv, timeout)
     for problem in problems:
         say(f"✗ {problem}")
+    if problems and problems[0].startswith(COULD_NOT_START):
+        say(f"✗ {path}: the reference server does not start, so no derived check was run")
+        return ExitCode.FAILED
     if not problems:
         say(f"✓ every conversation passes {len(RECORDING_LABELS)} times in a row on one reference instance (labels "
             f"{', '.join(RECORDING_LABELS)}); @reference answers are stable")
@@ -100,6 +103,9 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     return ExitCode.OK
 
 
+COULD_NOT_START = "the reference server could not be started"
+
+
 def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[str]:
     """Run each conversation RECORDING_LABELS times on one instance; what went wrong, one line (or block) each."""
     spec = ServerSpec(argv=tuple(argv), transport=protocol.transport, cwd=str(protocol.path.parent))
@@ -108,7 +114,8 @@ def rerun_each(protocol: ProtocolFile, argv: list[str], timeout: float) -> list[
     try:
         instance.start()
     except ServerStartError as error:
-        return [f"the reference server could not be started: {error}\n{error.output_tail}"]
+        instance.stop()  # its folder (the server's output) goes too
+        return [f"{COULD_NOT_START}: {error}\n{error.output_tail}"]
     try:
         assert instance.endpoint is not None
         for conversation in protocol.conversations:

@@ -62,7 +62,11 @@ def start_reference(protocol: ProtocolFile, spec: ServerSpec) -> ServerProcess:
     reference_spec = replace(spec, argv=tuple(reference_argv(protocol)), fixed_port=None,
                              cwd=str(protocol.path.parent), transport=protocol.transport)
     instance = ServerProcess(reference_spec)
-    instance.start()
+    try:
+        instance.start()
+    except BaseException:
+        instance.stop()  # its folder (the server's output) goes too
+        raise
     return instance
 
 
