@@ -117,6 +117,31 @@ def test_classic_mistake_rules_on_bytes():
     assert classic_mistake(cut, cut) == ""
 
 
+def test_whitespace_lost_or_added_rules_on_bytes():
+    stripped = classic_mistake(b"hello, harness\n", b"hello, harness")
+    assert "lacks is only whitespace" in stripped and "strip()" in stripped
+    # strip() on each recv(): a space at a chunk's edge is skipped, and the echo goes on
+    middle = bytes(range(33, 127)) * 4
+    payload = middle[:200] + b" \x0c" + middle[200:]
+    assert "lacks is only whitespace" in classic_mistake(payload, middle)
+    assert "add a line ending" in classic_mistake(b"hello\n", b"hello\n\n")
+    # Other bugs: a cut that is not whitespace, extra bytes that are not, a gap of other bytes (send()).
+    assert "whitespace" not in classic_mistake(b"hello, harness\n", b"hello, harn")
+    assert classic_mistake(b"hello\n", b"hello\nOK") == ""
+    gap = payload[:100] + payload[300:]
+    assert "use sendall()" in classic_mistake(payload, gap) and "whitespace" not in classic_mistake(payload, gap)
+
+
+def test_a_stripped_or_an_added_newline_is_named_at_the_first_failure(harness):
+    for name, words in (("conc_strips_newline.py", "does the server strip()"),
+                        ("echo_adds_newline.py", "does the server add a line ending")):
+        run = harness("--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT, server(name), "{port}")
+        assert run.outcomes() == {"echo::single_message": "failed"}, run.stdout
+        assert words in run.check("echo::single_message")["message"], run.stdout
+    good = harness("--check", "echo::single_message", reference("tcp_echo.py"), "{port}")
+    assert good.outcomes() == {"echo::single_message": "passed"}
+
+
 # -- protocol files: byte order of a length header, line ending ------------------------------------
 def test_protocol_file_length_header_in_the_other_byte_order_is_named(harness):
     toml = str(PROTOCOLS / "tlv_big_endian.toml")

@@ -63,6 +63,16 @@ def test_a_hint_is_shown_once_and_later_failures_point_to_it():
     assert "hint: an empty payload" in other
 
 
+def test_why_a_wait_was_cut_is_said_in_full_once():
+    view = OutputView()
+    why = " (not the full 2 s: this server already stayed silent for a whole reply timeout earlier in the run)"
+    first = view.once(f"only 3 of 5 bytes came back (no more bytes arrived within 0.5 s{why})")
+    second = view.once(f"round trip 1: nothing came back (no more bytes arrived within 0.5 s{why})")
+    assert why in first and why not in second
+    assert second.endswith("within 0.5 s (shortened, as said above))")
+    assert OutputView().once("no more bytes arrived within 2 s") == "no more bytes arrived within 2 s"
+
+
 def test_a_run_draws_one_timeline_and_never_for_shutdown():
     from harness.evidence.outputview import OutputView
 

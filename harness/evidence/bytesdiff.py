@@ -87,13 +87,20 @@ NUL_HINT = "hint: the message has a NUL (0x00) byte"
 GAP_WINDOW = 16
 
 
+#: What Python's bytes.strip() removes (and str.strip(), for these bytes).
+WHITESPACE = b" \t\n\r\x0b\x0c"
+
+
 def classic_mistake(payload: bytes, received: bytes) -> str:
     """A hint line when the echo shows a classic mistake, else "": the echo stops at, or skips, a
-    NUL byte (C string functions on binary data), or skips a stretch of the payload and goes on
-    (a send() that wrote only part of its buffer)."""
+    NUL byte (C string functions on binary data), lacks or adds only whitespace (strip(), a newline
+    added to each reply), or skips a stretch of the payload and goes on (a send() that wrote only
+    part of its buffer)."""
     offset = first_difference(payload, received)
-    if offset is None or offset >= len(payload):
+    if offset is None:
         return ""
+    if offset >= len(payload):
+        return added_whitespace_hint(received[len(payload):])
     if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
         return ("\nhint: the server greets, or answers 'Hello, …': is it a greeting server? Check it with "
                 "--protocol tcp-hello (or udp-hello); this run checks an echo server (--protocol tcp-echo)")
@@ -101,15 +108,38 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
         ended = "stopped" if offset == len(received) else "skipped ahead"
         return (f"\n{NUL_HINT} at offset {offset}, where the echo {ended}: "
                 "strlen()/%s/strcpy() stop at NUL; use the byte count recv()/read() returned")
+    if offset == len(received) and _only_whitespace(payload[offset:]):
+        return strip_hint(payload[offset:])
     window = received[offset : offset + GAP_WINDOW]
     if len(window) < GAP_WINDOW:
         return ""
     resumed = payload.find(window, offset + 1)
     if resumed < 0:
         return ""
+    if _only_whitespace(payload[offset:resumed]):
+        return strip_hint(payload[offset:resumed])
     return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
             "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
             "else received bytes thrown away")
+
+
+def _only_whitespace(data: bytes) -> bool:
+    return bool(data) and all(byte in WHITESPACE for byte in data)
+
+
+def strip_hint(lost: bytes) -> str:
+    """The echo lacks only whitespace (the message's trailing newline, spaces at a recv()'s edges). One wording
+    for every check (the bytes are in the dump), so that later failures refer to it."""
+    return ("\nhint: what the echo lacks is only whitespace (spaces, tabs, line endings): does the server "
+            "strip() (or rstrip()) what it received? An echo returns the bytes exactly as they came, newline included")
+
+
+def added_whitespace_hint(extra: bytes) -> str:
+    """The echo is whole, and whitespace came after it: a line ending added to each reply."""
+    if not _only_whitespace(extra):
+        return ""
+    return ("\nhint: the echo is whole, then whitespace more: does the server add a line ending to each reply "
+            "(print(), + '\\n', a text-mode write)? An echo returns exactly the bytes it received, nothing added")
 
 
 def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,

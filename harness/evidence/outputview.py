@@ -37,6 +37,8 @@ _LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
 #: Caret markers inside a line (not a caret line of its own).
 _CARET_RUN = re.compile(r"[\^~]{2,}")
 _STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
+#: Why a wait was cut (harness.clients.patience): said in full once per run on the terminal.
+_CUT_WAIT = re.compile(r" \(not the full [\d.]+ s: this server [^()]*\)")
 _NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
 _TRACEBACK_TRACE = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]*", line \d+|^Exception in thread ',
                               re.MULTILINE)
@@ -238,6 +240,8 @@ class OutputView:
     tracebacks: list[str] = field(default_factory=list)
     #: Hints already shown, by their wording without the numbers.
     hints: set[str] = field(default_factory=set)
+    #: Whether a failure has said why its wait was shorter than the reply timeout (harness.clients.patience).
+    cut_told: bool = False
 
     #: Whether a failure with no reply at all has been shown with its expected bytes.
     silent: bool = False
@@ -276,7 +280,11 @@ class OutputView:
             lines.append(line)
         if dropped and lines:
             lines[0] += " (see the hint above)"
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if self.cut_told:
+            return _CUT_WAIT.sub(" (shortened, as said above)", text)
+        self.cut_told = _CUT_WAIT.search(text) is not None
+        return text
 
     def new_part(self, output: str) -> tuple[str, int]:
         """(the blocks of `output` not shown before, rendered; how many were already shown)."""
