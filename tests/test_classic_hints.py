@@ -128,6 +128,9 @@ def test_whitespace_lost_or_added_rules_on_bytes():
     # Other bugs: a cut that is not whitespace, extra bytes that are not, a gap of other bytes (send()).
     assert "whitespace" not in classic_mistake(b"hello, harness\n", b"hello, harn")
     assert classic_mistake(b"hello\n", b"hello\nOK") == ""
+    # A tcp-framed message starts with NULs (its length header): a server silent to it is not a C-string bug.
+    frame = len(b"idle client").to_bytes(4, "big") + b"idle client"
+    assert classic_mistake(frame, b"") == "" and "NUL" in classic_mistake(b"\x00 binary", b"")
     gap = payload[:100] + payload[300:]
     assert "use sendall()" in classic_mistake(payload, gap) and "whitespace" not in classic_mistake(payload, gap)
 

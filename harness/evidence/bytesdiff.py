@@ -104,7 +104,8 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
         return ("\nhint: the server greets, or answers 'Hello, …': is it a greeting server? Check it with "
                 "--protocol tcp-hello (or udp-hello); this run checks an echo server (--protocol tcp-echo)")
-    if payload[offset] == 0 and 0 not in received:  # a C string never holds a NUL; a cut echo mostly does
+    if payload[offset] == 0 and 0 not in received and not (offset < 4 and _is_frame(payload)):
+        # A C string never holds a NUL; a cut echo mostly does. (A frame's length header starts with NULs.)
         ended = "stopped" if offset == len(received) else "skipped ahead"
         return (f"\n{NUL_HINT} at offset {offset}, where the echo {ended}: "
                 "strlen()/%s/strcpy() stop at NUL; use the byte count recv()/read() returned")
@@ -121,6 +122,11 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
             "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
             "else received bytes thrown away")
+
+
+def _is_frame(data: bytes) -> bool:
+    """Whether `data` is one tcp-framed frame: a 4-byte length header (either byte order) and that many bytes."""
+    return len(data) >= 4 and len(data) - 4 in (int.from_bytes(data[:4], "big"), int.from_bytes(data[:4], "little"))
 
 
 def _only_whitespace(data: bytes) -> bool:
