@@ -275,6 +275,9 @@ def test_a_server_that_leaves_its_accept_loop_is_told_so_first(harness):
     assert run.returncode == 1
     assert re.match(r"the server exited by itself \(exit code 0, no error\) during this check; "
                     r"what the client saw: only 2\d of 50", message), message
+    # Refused connections: nothing listened any more (a backlog drops, it does not refuse); keep accepting.
+    assert "nothing listened on the port any more" in message and "listen() backlog" not in message, message
+    assert message.count("keep accept()") == 1, message  # the advice, once
 
 
 def test_descriptor_leak_shows_counts_before_and_after(harness):

@@ -468,3 +468,11 @@ def test_the_harness_may_hold_as_many_connections_as_its_crowd_needs():
 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "True", done.stdout + done.stderr
+
+
+def test_an_exit_by_itself_is_told_to_keep_accepting_once():
+    from harness.plugin.verdicts import with_exit
+
+    told = with_exit("second client: nothing came back", 0, "exit code 0")
+    assert told.startswith("the server exited by itself") and "hint: a server serves client after client" in told
+    assert "hint:" not in with_exit("second client: nothing came back", 1, "exit code 1")  # an error explains it

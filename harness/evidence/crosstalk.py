@@ -234,9 +234,15 @@ def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "messag
     if result.connect_errors:
         errors = sorted(result.connect_errors.items())
         listed = ", ".join(f"client {c}: {e}" for c, e in errors[:SHOWN])
+        refused = all(e in ("ECONNREFUSED", "ECONNRESET") for _, e in errors) and "ECONNREFUSED" in dict(errors).values()
+        # Refused (and those waiting in the queue reset): nothing listened on the port any more. A full accept
+        # queue drops a connection (the client times out), it never refuses one on Linux: the listening socket
+        # was closed, or the server is gone.
+        advice = ("nothing listened on the port any more: the server closed its listening socket or exited; keep "
+                  "accept() in a loop for as long as the server runs" if refused else
+                  "accept connections promptly, with a listen() backlog that holds a burst of clients")
         return CheckFailed(
-            f"only {result.connected} of {total} simultaneous clients could connect ({listed}): "
-            "accept connections promptly, with a listen() backlog that holds a burst of clients" + replay
+            f"only {result.connected} of {total} simultaneous clients could connect ({listed}): {advice}" + replay
         )
     if result.misdeliveries and result.misdeliveries[0].datagram is not None:
         first = result.misdeliveries[0]

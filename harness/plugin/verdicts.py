@@ -231,5 +231,9 @@ def with_exit(message: str, code: int | None, exit_text: str, limit: str | None 
             lead = "the server exited by itself (exit code 0, no error) during this check"
         else:
             lead = f"the server stopped with {description} during this check"
-        return f"{lead}; what the client saw: {first}" + (f"\n{rest}" if rest else "")
+        told = f"{lead}; what the client saw: {first}" + (f"\n{rest}" if rest else "")
+        if code == 0 and "accept() in a loop" not in told:
+            told += ("\nhint: a server serves client after client until it is stopped: keep accept(), and serving "
+                     "the client it returns, in a loop that only Ctrl+C or SIGTERM ends")
+        return told
     return f"{message} — the server exited during this check ({description})"
