@@ -210,10 +210,16 @@ def test_survives_empty_datagram_udp(endpoint, settings):
             client.expect_echo(b"still there?", "the datagram after an empty one")
         except CheckFailed as failure:
             if reply_address.known(endpoint.address) is None:
-                raise
+                raise failure.with_hint(EMPTY_IS_A_MESSAGE if "is closed" in failure.message else "") from None
             raise CheckFailed(f"{failure.message} — this server sends its replies to another client's address "
                               "(see its first failure), so this client cannot see whether it survived the empty "
                               "datagram", expected=failure.expected, received=failure.received) from None
+
+
+#: A UDP server that took an empty datagram for an end (the TCP habit `if not data: break`).
+EMPTY_IS_A_MESSAGE = ("\nhint: recvfrom() returns b'' for an empty datagram, and that is a message like any other: "
+                      "a UDP socket has no end of stream. A loop that stops on `if not data: break` (right for TCP's "
+                      "recv()) ends a UDP server; answer the empty datagram (or ignore it) and go on")
 
 
 @check("echo::empty_datagram_answered", protocols=UDP, tier=RECOMMENDED,
@@ -221,7 +227,10 @@ def test_survives_empty_datagram_udp(endpoint, settings):
        expectation="an empty reply within the reply timeout (RFC 862 is ambiguous here; socat does not answer)")
 def test_empty_datagram_answered_udp(endpoint, settings):
     with UdpClient(endpoint, settings.reply_timeout) as client:
-        reply = client.exchange(b"")
+        try:
+            reply = client.exchange(b"")
+        except CheckFailed as failure:
+            raise failure.with_hint(EMPTY_IS_A_MESSAGE if "is closed" in failure.message else "") from None
         if reply is None:
             finding = reply_address.known(endpoint.address)
             raise CheckFailed(f"no reply to an empty datagram after {client.tries} tries"

@@ -160,3 +160,14 @@ def test_a_udp_server_that_binds_before_it_is_ready_is_told_so_once(harness):
     silent = harness("--protocol", "udp-echo", "--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
                      server("udp_silent.py"), "{port}")
     assert "its reply came" not in silent.check("echo::single_message")["message"]
+
+
+def test_a_udp_server_that_takes_an_empty_datagram_for_an_end_is_told_it_is_a_message(harness):
+    run = harness("--protocol", "udp-echo", "--check", "echo::survives_empty_datagram", "--check", "echo::single_message",
+                  server("udp_stop_on_empty.py"), "{port}")
+    message = run.check("echo::survives_empty_datagram")["message"]
+    assert "an empty datagram, and that is a message like any other" in message, message
+    assert "accept()" not in message  # not the TCP advice
+    silent = harness("--protocol", "udp-echo", "--check", "echo::survives_empty_datagram", "--reply-timeout",
+                     TEST_REPLY_TIMEOUT, server("udp_silent.py"), "{port}")  # never answers: a different bug
+    assert "empty datagram, and that is a message" not in silent.check("echo::survives_empty_datagram")["message"]

@@ -232,8 +232,8 @@ def with_exit(message: str, code: int | None, exit_text: str, limit: str | None 
         else:
             lead = f"the server stopped with {description} during this check"
         told = f"{lead}; what the client saw: {first}" + (f"\n{rest}" if rest else "")
-        if code == 0 and "accept() in a loop" not in told:
-            told += ("\nhint: a server serves client after client until it is stopped: keep accept(), and serving "
-                     "the client it returns, in a loop that only Ctrl+C or SIGTERM ends")
+        if code == 0 and "hint:" not in told and "accept() in a loop" not in told:
+            told += ("\nhint: a server serves client after client until it is stopped: keep receiving (accept() "
+                     "and serving each client, or recvfrom() and answering) in a loop that only Ctrl+C or SIGTERM ends")
         return told
     return f"{message} — the server exited during this check ({description})"
