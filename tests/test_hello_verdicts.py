@@ -110,6 +110,20 @@ def test_a_slow_unframed_server_alone_in_the_crowd_check_gets_its_whole_reply_ti
     assert run.outcomes() == {"concurrency::simultaneous_greetings": "passed"}, run.stdout
 
 
+def test_a_reply_just_past_the_timeout_is_told_as_slow_not_missing(harness):
+    """The seed sleeps 2 s before each reply: with a 1.8 s reply timeout its replies come late. Once per run
+    the harness looks a moment longer after a whole wait, and says when the reply came."""
+    run = harness("--protocol", "tcp-hello", "--hello-mode", "unframed", "--reply-timeout", "1.8",
+                  "--check", "conversation::hello_reply", server("seed_001_tcp_hello.py"), "{port}")
+    message = run.check("conversation::hello_reply")["message"]
+    assert "s after it was asked for, past the 1.8 s reply timeout: the server answers, but slowly" in message, message
+    # The other way: a reply that never comes (an empty name, in this server's one bug) is not told as late.
+    silent = harness("--protocol", "tcp-hello", "--check", "conversation::empty_name", "--reply-timeout", "1",
+                     server("tcp_hello_slow.py"), "{port}", "silent-on-empty")
+    assert silent.outcomes() == {"conversation::empty_name": "failed"}, silent.stdout
+    assert "its reply came" not in silent.check("conversation::empty_name")["message"]
+
+
 def test_seed_tcp_hello_fails_line_mode_greeting_and_replies(harness):
     run = harness("--protocol", "tcp-hello", "--reply-timeout", TEST_REPLY_TIMEOUT, "-k", "greeting and not simultaneous",
                   server("seed_001_tcp_hello.py"), "{port}")

@@ -63,6 +63,7 @@ class PatienceMemory:
         self.answered_before = False  # some reply arrived before any half-close
         self.open_once = False  # the server once kept open, a whole timeout, a connection it should close
         self.warm_up = 0.0  # seconds a fresh instance needs after its port is bound before it answers
+        self.late_probed = False  # a TCP reply was looked for once more after a whole wait (reply_reader.LATE_WINDOW)
 
     def wait(self, timeout: float) -> float:
         """How long to wait now for the next bytes, when the check allows `timeout`."""
@@ -119,13 +120,15 @@ class PatienceMemory:
             return min(timeout, max(SOME_ANSWER_AFTER_SILENCE, 4 * self.slowest))
         return timeout
 
-    def answered_late(self, after: float) -> None:
-        """The first reply came `after` s after its first try, past its wait: the server is slow to be ready
-        (it bound its port first), not silent — later waits are whole, and a fresh instance is given that
-        long after its port is bound before a check uses it (`warm_up`)."""
+    def answered_late(self, after: float, warm_up: bool = True) -> None:
+        """A reply came `after` s after it was asked for, past its wait: the server is slow (to be ready: it
+        bound its port first, `warm_up`; or in each reply), not silent — later waits are whole; with
+        `warm_up`, a fresh instance is given that long after its port is bound before a check uses it."""
         self.silent_once = False
         self.answered_before = True
-        self.warm_up = max(self.warm_up, after * 1.2 + 0.1)
+        self.slowest = max(self.slowest, after)
+        if warm_up:
+            self.warm_up = max(self.warm_up, after * 1.2 + 0.1)
 
     def answered_at_eof(self) -> None:
         """A wait for a reply ended in silence, and the reply came once the client half-closed."""

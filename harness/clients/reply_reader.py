@@ -26,6 +26,9 @@ from harness.evidence.bytesdiff import describe_mismatch
 CHUNK = 64 * 1024
 #: After a mismatch, how long to keep reading so the report shows more of the reply.
 EVIDENCE_WAIT = 0.05
+#: After a whole wait in silence, how long to look once more for a late reply (once per run): a slow server
+#: is told it answered past the timeout, instead of being taken for a silent one.
+LATE_WINDOW = 1.0
 
 
 class ReplyReader:
@@ -90,6 +93,11 @@ class ReplyReader:
         got = bytes(self.pending)
         if expected.startswith(got):
             reason = self.closed or self.cut or f"no more bytes arrived within {timeout:g} s"
+            late = None if self.closed or self.cut else self._late_reply(deadline, len(expected))
+            if late is not None:
+                reason += (f"; its reply came {late:.1f} s after it was asked for, past the {timeout:g} s reply "
+                           "timeout: the server answers, but slowly (a sleep, or slow work before each reply?). "
+                           "Answer sooner, or allow more with --reply-timeout")
             summary = f"nothing arrived ({reason})" if not got else f"only {len(got)} of {len(expected)} bytes arrived ({reason})"
         else:
             evidence = Deadline(EVIDENCE_WAIT)
@@ -99,6 +107,22 @@ class ReplyReader:
             summary = "the reply differs from what the protocol requires" + lines_hint(expected, got, self.read_call)
         raise CheckFailed(f"{context}: {summary}", expected=expected, received=got,
                           detail=describe_mismatch(expected, got) if got else "")
+
+    def _late_reply(self, deadline: Deadline, size: int) -> float | None:
+        """Seconds from the request to more of its reply, if some comes within LATE_WINDOW after a whole wait;
+        looked for once per run (a silent server costs it once). The bytes are kept out of `pending`: the
+        failure shows what came in time. A server seen answering late gets whole waits again
+        (harness.clients.patience.answered_late)."""
+        if PATIENCE.late_probed:
+            return None
+        PATIENCE.late_probed = True
+        before = len(self.pending)
+        if not self._fill(Deadline(LATE_WINDOW), before + size + EXTRA_CAP, learn=False):
+            return None
+        late = self._last_heard - deadline.start
+        PATIENCE.answered_late(late, warm_up=False)
+        del self.pending[before:]
+        return late
 
     def read_line(self, timeout: float, limit: int = 4096) -> bytes | None:
         """The next line (with its b"\\n"), or None if none completes in time."""
