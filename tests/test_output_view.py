@@ -131,3 +131,44 @@ def test_caret_runs_and_doubled_source_lines_inside_lines_are_interleaved_traceb
     assert texts[1] == "served 3 clients ^_^ so far"  # a single caret is the server's own
     # Without tracebacks in the output, a line with carets is the server's own output.
     assert [b.text for b in blocks_of("progress ^^^ 50%\n")] == ["progress ^^^ 50%"]
+
+
+def test_tracebacks_that_differ_only_in_their_exceptions_details_are_one():
+    """50 threads decoding different bytes: one traceback (0x80 here, 0x94 there), shown once and counted."""
+    from harness.evidence.outputview import blocks_of
+
+    def traceback(detail: str) -> str:
+        return ('Exception in thread Thread-3 (handle):\nTraceback (most recent call last):\n'
+                '  File "s.py", line 8, in handle\n    msg = d.decode("utf-8")\n'
+                f"UnicodeDecodeError: 'utf-8' codec can't decode byte {detail}\n")
+
+    blocks = blocks_of(traceback("0x80 in position 131: invalid start byte")
+                       + traceback("0xe2 in position 1: invalid continuation byte"))
+    assert len(blocks) == 1 and blocks[0].count == 2 and "0x80" in blocks[0].text
+    # A different place is a different traceback.
+    other = traceback("0x80 in position 1: invalid start byte").replace("line 8", "line 12")
+    assert len(blocks_of(traceback("0x80 in position 1: invalid start byte") + other)) == 2
+
+
+def test_a_storm_of_interleaved_tracebacks_is_one_line_naming_them_with_one_exception_line():
+    """A tail cut into 50 threads' tracebacks: no header, no whole frame; only their pieces and carets."""
+    storm = ("--- server stderr (its last 300 of 26207 bytes) ---\n^^^^^^^^\n"
+             "ConnectionResetError: [Errno 104] Connection reset by peer\n"
+             "^ConnectionResetError: [Errno 104] Connection reset by peer\n    data = sock.recv(1024)^\n"
+             "[Errno 104] Connection reset by peer\n: [Errno 104] Connection reset by peer\n"
+             "ConnectionResetError: [Errno 104] Connection reset by peer\n")
+    shown, _ = OutputView().new_part(storm)
+    assert shown.count("\n") == 0 and "ConnectionResetError ×" in shown, shown
+    assert shown.endswith("one of them: ConnectionResetError: [Errno 104] Connection reset by peer)")
+    # Without any trace of a traceback, the same words are the server's own lines, shown as they are.
+    own = "ConnectionResetError: [Errno 104] Connection reset by peer (client 3 left, logged)\n"
+    assert OutputView().new_part(own)[0] == own.strip()
+
+
+def test_many_lines_alike_but_for_their_numbers_are_one_line_and_a_count():
+    lines = "".join(f"Accept new connection from 127.0.0.1:{50000 + i}...\n" for i in range(42)) + "closed 3\n"
+    shown, _ = OutputView().new_part(lines)
+    assert shown.splitlines() == ["Accept new connection from 127.0.0.1:50000...", "(and 41 more lines like it)",
+                                  "closed 3"]
+    few = "got 1 byte\ngot 2 bytes\n"  # two alike are shown as they are
+    assert OutputView().new_part(few)[0] == few.strip()

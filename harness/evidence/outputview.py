@@ -33,15 +33,21 @@ _THREAD = re.compile(r"Thread-\d+")
 _THREAD_HEADER = re.compile(r"^Exception in thread .*?: ?(?=Traceback|$)")
 #: A source line another thread's caret markers ran into ("x = f(y)^^^  ^^   ^^^^"): no code ends so.
 _MIXED_CARETS = re.compile(r"[\^~]{3,}\s*$")
+#: The start of a line made of other threads' pieces: a caret or a lone ': ' first ("^ ^ValueError", ": 'x'…").
+_DEBRIS = re.compile(r"^\s*(?:[\^~]|: )")
+#: A traceback's frame line that another thread's line ran into ("c.sendall(buf)^  File …").
+_MID_FRAME = re.compile(r'\S\s*File "[^"]*", line \d+|\)\^|\^(?=:\s)|\w\^$')
 _LEADING_CARETS = re.compile(r"^[\^~]+(?=\s)")
 #: Caret markers inside a line (not a caret line of its own).
 _CARET_RUN = re.compile(r"[\^~]{2,}")
 _STDLIB_FRAME = re.compile(r'^  File "(?:[^"]*/lib/python3[.\d]*/|<frozen )([^"/]*)"?[^,]*, line \d+, in .+$')
 #: Why a wait was cut (harness.clients.patience): said in full once per run on the terminal.
 _CUT_WAIT = re.compile(r" \(not the full [\d.]+ s: this server [^()]*\)")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
 _NUMBERS = re.compile(r"-?\b[0-9a-f]{2}(?: [0-9a-f]{2})+\b|-?\d+")
 _TRACEBACK_TRACE = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]*", line \d+|^Exception in thread ',
                               re.MULTILINE)
+_CARET_LINE = re.compile(r"^[ ^~]*[\^~]{3,}[ ^~]*$", re.MULTILINE)
 _SECTION = re.compile(r"^--- server (stdout|stderr)\b.*---$")
 
 
@@ -55,9 +61,23 @@ class Block:
 
     @property
     def key(self) -> str:
-        """The same traceback whichever thread printed it, with or without threading's header."""
+        """The same traceback whichever thread printed it, with or without threading's header, and whatever
+        numbers its exception line holds (a UnicodeDecodeError at byte 0x80 or 0x94 is one bug)."""
         lines = [_THREAD_HEADER.sub("", line) for line in self.text.splitlines()]
-        return _THREAD.sub("Thread-N", "\n".join(line for line in lines if line))
+        lines = [line for line in lines if line]
+        if lines and _is_exception_line(lines[-1]):  # a traceback: its frames and its exception's name say the bug
+            lines[-1] = lines[-1].split(":")[0] if len(lines) > 1 else _shape(lines[-1])
+        return _THREAD.sub("Thread-N", "\n".join(lines))
+
+
+def _shape(text: str) -> str:
+    """`text` with its numbers (and hex) replaced: what stays is the kind of thing said."""
+    return _NUMBERS.sub("#", _HEX.sub("0x#", text))
+
+
+def _is_exception_line(line: str) -> bool:
+    """A traceback's last line: an exception's name, maybe its message ("UnicodeDecodeError: 'utf-8' …")."""
+    return bool(_EXCEPTION.match(line)) and bool(_NAMES.fullmatch(line.split(":")[0].split(".")[-1]))
 
 
 _FILE = re.compile(r'^  File ".*", line \d+, in .+$')
@@ -128,7 +148,9 @@ def blocks_of(output: str) -> list[Block]:
     current: list[str] | None = None  # the traceback being read
     # Indented lines are pieces of tracebacks only in an output that has some: a
     # server's own "  listening on 5000" is a line like any other.
-    has_tracebacks = bool(_TRACEBACK_TRACE.search(output))
+    # (A tail cut into a storm of tracebacks may hold neither a header nor a whole frame line, but still
+    # their caret lines, which only tracebacks print.)
+    has_tracebacks = bool(_TRACEBACK_TRACE.search(output) or _CARET_LINE.search(output))
 
     def add(text: str) -> None:
         block = Block(text)
@@ -161,7 +183,7 @@ def blocks_of(output: str) -> list[Block]:
             line = uncareted[0]
         if not line.strip() or _CARETS.match(line) or _SECTION.match(line) or _MIXED_CARETS.search(line):
             continue
-        if has_tracebacks and _CARET_RUN.search(line):
+        if has_tracebacks and (_CARET_RUN.search(line) or _DEBRIS.match(line) or _MID_FRAME.search(line)):
             # "MemoryError^^^^^^^^chunk = conn.recv(n)^^", "^MemoryError^^": carets come only from
             # tracebacks, so a line they run through is pieces of interleaved ones
             garbled.append(line)
@@ -182,16 +204,17 @@ def blocks_of(output: str) -> list[Block]:
             # Indented lines outside a traceback are its cut-off start (a tail
             # begins mid-way) or pieces of interleaved ones.
             if has_tracebacks and (line.startswith((" ", "\t")) or _THREAD.search(line)
-                                   or (garbled and _is_fragment(line, blocks))):
-                garbled.append(line)
-            else:
+                                   or (garbled and _is_fragment(line, blocks))
+                                   or _NAMES.search(line) or _in_an_exception_line(line, blocks, garbled)):
+                garbled.append(line)  # (an exception's line on its own: a piece of a traceback whose lines
+            else:                     # other threads' lines broke apart)
                 add(line)
     close()
-    tracebacks = [b.text for b in blocks.values() if "Traceback" in b.text] + ["\n".join(garbled)]
+    tracebacks = [_shape(b.text) for b in blocks.values() if "Traceback" in b.text] + [_shape("\n".join(garbled))]
     result = []
     for block in blocks.values():
-        piece = block.text.strip()
-        if "\n" not in block.text and (any(piece in t for t in tracebacks if t != block.text)
+        piece = _shape(block.text.strip())
+        if "\n" not in block.text and (any(piece in t for t in tracebacks if t != _shape(block.text))
                                         or (garbled and _NAMES.fullmatch(piece.split(":")[0]))):
             garbled.append(block.text)  # a stray piece of an interleaved traceback
         else:
@@ -208,14 +231,46 @@ def blocks_of(output: str) -> list[Block]:
     return result
 
 
+#: A run of this many lines alike (numbers aside) or more is shown as its first line and a count.
+RUN_SHOWN = 3
+
+
+def _runs_condensed(texts: list[str]) -> list[str]:
+    """Runs of one-line outputs alike but for their numbers ("Accept new connection from 127.0.0.1:40918"
+    ×42) as their first line and how many more: the numbers differ, the news does not."""
+    condensed: list[str] = []
+    index = 0
+    while index < len(texts):
+        end = index + 1
+        while (end < len(texts) and "\n" not in texts[index] and "\n" not in texts[end]
+               and _shape(texts[end]) == _shape(texts[index])):
+            end += 1
+        if end - index >= RUN_SHOWN:
+            condensed += [texts[index], f"(and {end - index - 1} more lines like it)"]
+        else:
+            condensed += texts[index:end]
+        index = end
+    return condensed
+
+
+def _in_an_exception_line(line: str, blocks: dict[str, Block], garbled: list[str]) -> bool:
+    """A piece of an exception's message (numbers aside): "'utf-8' codec can't decode byte 0xdf …" broken off
+    its "UnicodeDecodeError: " by another thread's lines."""
+    piece = _shape(line.strip())
+    if len(piece) < 12:
+        return False
+    said = [b.text.splitlines()[-1] for b in blocks.values()] + garbled
+    return any(piece in _shape(text) for text in said if _NAMES.search(text))
+
+
 def _is_fragment(line: str, blocks: dict[str, Block]) -> bool:
     """A stray piece of an interleaved traceback: part of a traceback's line, or an exception name."""
     stripped = line.strip()
     if _NAMES.fullmatch(stripped.split(":")[0]):
         return True
     # Two threads' copies of a source line on one line: "x = f(y)    x = f(y)".
-    pieces = re.split(r"\s{2,}", stripped)
-    return all(any(piece in b.text for b in blocks.values()) for piece in pieces)
+    pieces = re.split(r"\s{2,}", _shape(stripped))
+    return all(any(piece in _shape(b.text) for b in blocks.values()) for piece in pieces)
 
 
 def _garbled_summary(text: str, blocks: dict[str, Block]) -> str:
@@ -225,10 +280,16 @@ def _garbled_summary(text: str, blocks: dict[str, Block]) -> str:
     starts = text.count("Traceback (most recent call last)")
     names = ", ".join(f"{name} ×{count}" for name, count in counts.items()) or "exceptions"
     like = ""
-    if any(name in b.text.splitlines()[-1] for b in blocks.values() if "Traceback" in b.text for name in counts):
+    whole = [b for b in blocks.values() if "Traceback" in b.text]
+    if any(name in b.text.splitlines()[-1] for b in whole for name in counts):
         like = " (like the traceback above)"
-    return (f"(and {max(starts, 1)} more traceback(s) that threads printed at the same moment, their lines "
-            f"interleaved: {names}{like})")
+    else:  # no whole traceback to point to: one of their exception lines, as it was printed
+        example = next((piece for line in text.splitlines() for piece in re.split(r"\s{2,}", line.strip())
+                        if _is_exception_line(piece) and ": " in piece), "")
+        like = f"; one of them: {example}" if example else ""
+    more = "more " if whole else ""
+    return (f"({max(starts, sum(counts.values()), 1)} {more}traceback(s) that threads printed at the same moment, "
+            f"their lines interleaved: {names}{like})")
 
 
 @dataclass
@@ -303,7 +364,7 @@ class OutputView:
                 mixed = ", their lines interleaved" if block.interleaved else ""
                 text += f"  (printed {block.count} times{threads}{mixed})"
             fresh.append(text)
-        return "\n".join(fresh), seen
+        return "\n".join(_runs_condensed(fresh)), seen
 
     def explain(self, message: str | None, detail: str | None, expected: str | None, received: str | None,
                 server_output: str | None) -> dict[str, str | None]:
