@@ -9,6 +9,7 @@ client or on an empty datagram.
 from __future__ import annotations
 
 import random
+import time
 
 from harness.checks import RECOMMENDED, check
 from harness.clients import reply_address
@@ -17,6 +18,7 @@ from harness.clients.patience import PATIENCE
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
+from harness.evidence.bytesdiff import echo_mismatch
 
 TCP = ("tcp-echo",)
 UDP = ("udp-echo",)
@@ -29,6 +31,11 @@ EDGE_SIZES = (1, 1023, 1024, 1025, 4096, 8192)
 ROUND_TRIPS = 200
 MIN_ROUND_TRIPS = 50
 ROUND_TRIP_BUDGET = 5.0
+#: echo::client_reads_late: the payload (MiB), how long the connection must take nothing before the client
+#: stops sending (s), and the pause before it reads (s; short of any server's own send timeout worth having).
+LATE_READER_MIB = 16
+LATE_READER_STALL = 0.2
+LATE_READER_PAUSE = 0.3
 
 
 
@@ -78,6 +85,23 @@ def test_edge_sizes_tcp(endpoint, settings):
 def test_large_payload_tcp(endpoint, settings):
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
         conn.expect_echo(pattern(1 << 20), settings.reply_timeout, "1 MiB payload")
+
+
+@check("echo::client_reads_late", protocols=TCP,
+       description=f"{LATE_READER_MIB} MiB sent without reading until the connection takes no more (the server's "
+                   f"sends must wait for the client), a pause of {LATE_READER_PAUSE:g} s, then read while the rest "
+                   "is sent",
+       expectation="every byte comes back in order: a send() that could not write everything keeps the rest "
+                   "(sendall(), or a buffer of what is still owed)")
+def test_client_reads_late_tcp(endpoint, settings):
+    payload = pattern(LATE_READER_MIB << 20)
+    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+        sent = conn.send_until_blocked(payload, LATE_READER_STALL, Deadline(settings.reply_timeout))
+        time.sleep(LATE_READER_PAUSE)
+        received, end_reason = conn.exchange(payload[sent:], settings.reply_timeout, owed=len(payload))
+        if received != payload:
+            raise echo_mismatch(payload, received, end_reason, f"{LATE_READER_MIB} MiB, read late (after "
+                                f"{sent:,} bytes sent unread and a {LATE_READER_PAUSE:g} s pause)")
 
 
 @check("echo::many_round_trips", protocols=TCP,

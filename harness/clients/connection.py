@@ -166,14 +166,37 @@ class TcpConnection:
     def _short(self, size: int, received: bytearray, reason: str, what: str) -> CheckFailed:
         return CheckFailed(f"{reason} after {len(received)} of the {size} bytes of {what}", received=bytes(received))
 
-    def exchange(self, payload: bytes, idle_timeout: float) -> tuple[bytes, str]:
-        """Send `payload` while reading the reply; return (up to len(payload) bytes, why it ended early).
+    def send_until_blocked(self, payload: bytes, stall: float, deadline: Deadline) -> int:
+        """Send `payload` without reading, until the connection takes no more for `stall` s (every buffer
+        between the client and the server is full: the server's sends wait for this client), or all is
+        sent, or the deadline passes; how many bytes were sent."""
+        sent = 0
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_WRITE)
+            while sent < len(payload) and not deadline.expired():
+                if not sel.select(min(stall, deadline.remaining())):
+                    break
+                try:
+                    count = self.sock.send(payload[sent : sent + CHUNK])
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    self.wire.event(wirelog.SEND_FAILED, exc.strerror or str(exc))
+                    break
+                self.wire.sent(payload[sent : sent + count])
+                sent += count
+        return sent
+
+    def exchange(self, payload: bytes, idle_timeout: float, owed: int | None = None) -> tuple[bytes, str]:
+        """Send `payload` while reading the reply; return (up to `owed` bytes, by default len(payload),
+        why it ended early).
 
         The server is "prompt" if some progress (bytes sent or received) is
         made every `idle_timeout` seconds, however large the payload. Stops
         early, returning what arrived, on EOF or a stall, so the caller can
         compare and explain.
         """
+        owed = len(payload) if owed is None else owed
         received = bytearray()
         view = memoryview(payload)
         end_reason = ""
@@ -182,7 +205,7 @@ class TcpConnection:
         self.silent_after_sending = False
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
-            while len(received) < len(payload):
+            while len(received) < owed:
                 events = sel.select(wait)
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
