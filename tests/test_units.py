@@ -5,6 +5,7 @@ output capture."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import sys
@@ -91,6 +92,24 @@ def test_a_script_that_is_not_executable_is_told_its_interpreter(tmp_path):
     plain.write_text("")
     with pytest.raises(ConfigError, match=r"chmod \+x"):
         resolve(str(plain), [])
+
+
+def test_a_script_whose_first_line_names_a_missing_interpreter_is_told_which(tmp_path):
+    """It would die with exit 127 and "No such file or directory", naming neither the line nor the interpreter
+    (blind tester 12); a #! line saved with Windows line endings asks for 'python3\\r'."""
+    cases = {"#!/usr/bin/python9\n": "this machine has no '/usr/bin/python9'",
+             "#!/usr/bin/env nosuchlang\n": "this machine has no 'nosuchlang'",
+             "#!/usr/bin/env python3\r\n": "Windows line endings"}
+    for index, (first_line, said) in enumerate(cases.items()):
+        script = tmp_path / f"server{index}"
+        script.write_bytes(first_line.encode() + b"print(1)\n")
+        script.chmod(0o755)
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            resolve(str(script), [])
+    good = tmp_path / "good"
+    good.write_text("#!/bin/sh\nexec true\n")
+    good.chmod(0o755)
+    assert resolve(str(good), ["{port}"]) == [str(good), "{port}"]
 
 
 def test_a_folder_given_as_the_server_lists_what_could_be_run(tmp_path):

@@ -110,7 +110,41 @@ def _resolve_path(path: Path, args: list[str], run_python: bool) -> list[str]:
         else:
             hint = f"chmod +x {path}, or run it as: harness run -- INTERPRETER {path}"
         raise ConfigError(f"server {str(path)!r} is not executable ({hint})")
+    check_shebang(path)
     return [str(path) if os.sep in str(path) else f".{os.sep}{path}", *args]
+
+
+def check_shebang(path: Path) -> None:
+    """Raise ConfigError if the script's `#!` line names an interpreter this machine cannot run: the server
+    would die at once with exit 127 and "No such file or directory", which names neither the line nor the
+    interpreter. A `#!` line ending in \r (saved with Windows line endings) asks for 'python3\r'."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return
+    if not head.startswith(b"#!"):
+        return
+    line = head[2:].split(b"\n")[0]
+    shown = "#!" + line.decode("utf-8", "replace").strip()
+    if line.endswith(b"\r"):
+        raise ConfigError(f"server {str(path)!r} has Windows line endings (\\r\\n): its first line {shown!r} asks for "
+                          "an interpreter whose name ends in \\r, which no system has; save it with \\n line endings "
+                          f"(dos2unix {path})")
+    words = line.decode("utf-8", "replace").split()
+    if not words:
+        return
+    interpreter = words[0]
+    if os.path.basename(interpreter) == "env":
+        named = next((word for word in words[1:] if not word.startswith("-") and "=" not in word), None)
+        found = named is None or shutil.which(named) is not None
+        interpreter = named or interpreter
+    else:
+        found = os.access(interpreter, os.X_OK)
+    if not found:
+        raise ConfigError(f"server {str(path)!r} starts with {shown!r}, but this machine has no {interpreter!r}: fix "
+                          "that first line (e.g. #!/usr/bin/env python3), or run it with its interpreter: "
+                          f"harness run [OPTIONS] -- INTERPRETER {path}")
 
 
 #: Source files that must be compiled before they can run: (language, how), by file suffix.
