@@ -82,6 +82,8 @@ def test_commands_are_resolved_by_one_set_of_rules():
     with pytest.raises(ConfigError, match="no command after --"):
         typed_argv(None, [], [])
     assert typed_argv(None, [], ["sh", "-c", "cat"]) == ["sh", "-c", "cat"]
+    with pytest.raises(ConfigError, match=r"both a SERVER \(server.py\) and a command after -- \(\{port\}\)"):
+        typed_argv("server.py", [], ["{port}"])  # `harness run server.py -- {port}`
     assert server_argv("sh -c 'cat {port}'") == ["sh", "-c", "cat {port}"]  # a bare name: a command
     python = typed_argv(reference("tcp_echo.py"), ["{port}"], None)
     assert python == [sys.executable, "-u", reference("tcp_echo.py"), "{port}"]

@@ -51,6 +51,10 @@ def typed_argv(server: str | None, server_args: list[str], command: list[str] | 
     """`harness run SERVER [ARGS...]` or `harness run -- COMMAND [ARGS...]` (`command`)."""
     if command is None and not server:
         raise ConfigError("no server given: harness run [OPTIONS] SERVER [ARGS...]  or  harness run -- COMMAND")
+    if command is not None and server:
+        together = " ".join([server, *server_args, *command])
+        raise ConfigError(f"both a SERVER ({server}) and a command after -- ({' '.join(command)}) were given: give "
+                          f"one, e.g. harness run [OPTIONS] {together}  or  harness run [OPTIONS] -- {together}")
     if command is not None:
         if not command:
             raise ConfigError("no command after --")
