@@ -148,6 +148,13 @@ class _Parser:
                 setattr(result, key, patterns)
         if "points" in data:
             result.points = self.points(data["points"], catalogue)
+            chosen = suitenames.selected_suites(result.suites)
+            for key in result.points:
+                suite = key if key in SUITES else getattr(catalogue.get(key), "suite", None)
+                if chosen is not None and suite is not None and suite not in chosen:
+                    where = f"points.{key}" if "::" not in key else f'points."{key}"'
+                    raise self.fail(where, f"points for suite {suite!r}, which this assignment does not run (suites = "
+                                           f"{result.suites}): add it to suites, or leave its points out")
         if "gradescope" in data:
             result.gradescope = self.gradescope(data["gradescope"])
         if "grade" in data:

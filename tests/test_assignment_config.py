@@ -79,6 +79,10 @@ jobs = 3
     ('checks = ["echo::nope"]', "key 'checks[0]': no check matches 'echo::nope'"),
     ('[points]\n"echo::binary_byte" = 3', "key 'points.\"echo::binary_byte\"': no such check or suite (did you mean 'echo::binary_bytes'?)"),
     ('[points]\necho = -1', "key 'points.echo': expected a number of points (0 or more), got -1"),
+    ('suites = ["echo"]\n[points]\nframing = 10', "key 'points.framing': points for suite 'framing', which this "
+                                                  "assignment does not run"),
+    ('suites = ["echo"]\n[points]\n"shutdown::sigint_idle" = 1', "points for suite 'shutdown'"),
+    ('reply-timeout = nan', "invalid key reply-timeout nan"),
     ('[gradescope]\nvisibility = "public"', "key 'gradescope.visibility': expected one of hidden, after_due_date"),
     ('[grade]\ntimeout = 0', "key 'grade.timeout': expected a positive number, got 0"),
     ('reply-timeout = = 2', "not valid TOML"),
