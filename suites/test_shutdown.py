@@ -36,6 +36,7 @@ from harness.server.output_capture import TRACEBACK, TracebackPrinted
 from harness.server.shutdown import ShutdownOutcome, shut_down
 from harness.server.shutdown_advice import excerpt, hint, traceback_advice
 from harness.settings import Settings
+from harness.system.python_path import without_shim_frames
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -317,6 +318,6 @@ def test_no_traceback(fresh_server, settings):
     if TRACEBACK in printed:
         raise CheckFailed(
             "the server printed a traceback on stderr when stopped with SIGINT (Ctrl+C): " + traceback_advice(printed),
-            detail=excerpt(printed[printed.find(TRACEBACK):].decode("utf-8", "replace").rstrip()),
+            detail=excerpt(without_shim_frames(printed[printed.find(TRACEBACK):].decode("utf-8", "replace")).rstrip()),
         )
 

@@ -286,3 +286,28 @@ def test_a_server_starts_with_sigpipe_and_sigxfsz_at_their_default(harness, mode
     assert shown, run.report
     ignored = int(shown.group(1), 16)
     assert not ignored & (1 << (signal.SIGPIPE - 1)) and not ignored & (1 << (signal.SIGXFSZ - 1)), hex(ignored)
+
+
+@MODES
+def test_a_students_own_socket_py_does_not_break_their_server(harness, mode, tmp_path):
+    """SPEC §5.1: a tutorial's `socket.py` beside the server (here one that ends whoever imports it) must not
+    break the grading of the student's own server; the student's other modules still import, and wrong-doing
+    reads as under `python server.py` (no frames of the harness's launch in its traceback)."""
+    tmp_path = tmp_path / "submission"  # (the harness runs from the test's own folder, as a student's shell would)
+    tmp_path.mkdir()
+    (tmp_path / "socket.py").write_text("raise SystemExit('the student\\'s socket.py was imported')\n")
+    (tmp_path / "helpers.py").write_text("def serve(conn):\n    with conn:\n        while data := conn.recv(65536):\n"
+                                         "            conn.sendall(data)\n")
+    (tmp_path / "server.py").write_text(
+        "import socket, sys, threading\nfrom helpers import serve\nassert __name__ == '__main__'\n"
+        "assert sys.argv[1:] and sys.argv[0].endswith('server.py'), sys.argv\n"
+        "s = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(50)\nwhile True:\n"
+        "    conn, _ = s.accept()\n    threading.Thread(target=serve, args=(conn,), daemon=True).start()\n")
+    run = harness(*flags(mode), "--suite", "echo", *FAST, str(tmp_path / "server.py"), "{port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (tmp_path / "server.py").write_text("import sys\nprint(sys.argv[2])\n")  # an IndexError at start
+    crash = harness(*flags(mode), "--suite", "echo", *FAST, str(tmp_path / "server.py"), "{port}")
+    error = crash.report["server"]["startup_error"]
+    assert crash.returncode == 3 and "IndexError" in crash.stdout, crash.stdout
+    assert "runpy" not in crash.stdout and "<string>" not in crash.stdout and "runpy" not in error, crash.stdout

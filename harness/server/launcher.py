@@ -39,6 +39,7 @@ from harness.server.startup_advice import startup_advice
 from harness.system import processes
 from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
 from harness.system.processes import become_subreaper, dies_with_us
+from harness.system.python_path import standard_library_first, without_shim_frames
 from harness.system.safe_files import remove_tree
 from harness.system.server_env import server_environment
 from harness.system.sockdiag import SocketInfo
@@ -156,6 +157,8 @@ class ServerProcess:
                 self.output.close()
                 raise
             argv, cwd, preexec = prepared.argv, prepared.cwd, prepared.preexec_fn
+        else:
+            argv = standard_library_first(argv)  # (the sandbox does this after rewriting the paths)
         env = server_environment(self.port, spec.host, cwd or str(self.workdir), spec.env, {TOKEN_VARIABLE: self.token})
         wrap = getattr(prepared, "wrap", None)
         if wrap is not None:  # bubblewrap: the server's env travels inside, bwrap's own is minimal
@@ -312,7 +315,7 @@ class ServerProcess:
         return self.tree.reap_orphans() if self.process is not None else 0
 
     def output_tail(self, limit: int = 2000) -> str:
-        return self.output.tail_text(limit) if self.output else ""
+        return without_shim_frames(self.output.tail_text(limit)) if self.output else ""
 
     # -- stop ----------------------------------------------------------------
     def stop(self, grace: float | None = None) -> None:

@@ -51,6 +51,7 @@ from harness.errors import ServerStartError
 from harness.system import bwrap, isolation, memcg, processes, scratch, sysvipc
 from harness.system import limits as limits_module
 from harness.system.limits import Limits
+from harness.system.python_path import standard_library_first
 from harness.system.safe_files import remove_tree
 from harness.terminal import safe_text
 
@@ -114,6 +115,7 @@ class Sandbox:
             scratch.materialize(plan, copy, (uid, uid) if uid is not None else None)
             argv = scratch.rewrite_argv(argv, base, source, copy)
             run_cwd = str(copy)
+        argv = standard_library_first(argv)  # a .py server: its own socket.py must not shadow the real one
         tasks = 0 if uid is not None else tasks_counted_with_the_server()
         if self.sandboxed() and uid is None:  # not root: bwrap and the sandbox's init run as the user too
             tasks += 2
