@@ -495,3 +495,13 @@ def test_an_exit_by_itself_is_told_to_keep_accepting_once():
     told = with_exit("second client: nothing came back", 0, "exit code 0")
     assert told.startswith("the server exited by itself") and "hint: a server serves client after client" in told
     assert "hint:" not in with_exit("second client: nothing came back", 1, "exit code 1")  # an error explains it
+
+
+def test_a_process_launched_through_the_python_shim_is_shown_as_typed():
+    from harness.system.probe import shown_command
+    from harness.system.python_path import SHIM, standard_library_first
+
+    launched = standard_library_first([sys.executable, "-u", "/tmp/x/server.py", "1234"])
+    assert launched[2:5] == ["-P", "-c", SHIM]
+    assert shown_command(" ".join(launched)) == f"{sys.executable} -u /tmp/x/server.py 1234"
+    assert standard_library_first(["node", "server.js"]) == ["node", "server.js"]  # only .py under this Python

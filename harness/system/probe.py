@@ -23,6 +23,7 @@ from typing import Protocol
 
 from harness.system import sockdiag
 from harness.system.processes import processes_with_env
+from harness.system.python_path import as_typed
 from harness.system.sockdiag import SocketInfo
 from harness.terminal import safe_line
 
@@ -269,7 +270,7 @@ COMMAND_SHOWN = 300
 def shown_command(text: str) -> str:
     """A command line as a failure message shows it: escaped on one line (a newline in an argument wrote whole
     lines into the harness's message), and cut."""
-    line = safe_line(text.strip())
+    line = safe_line(as_typed(text.strip()))
     return line if len(line) <= COMMAND_SHOWN else line[:COMMAND_SHOWN - 1] + "…"
 
 

@@ -40,3 +40,9 @@ def without_shim_frames(text: str) -> str:
     """A server's output without the frames the shim adds to its tracebacks: they are the harness's, not the
     student's (the traceback reads as it would under `python server.py`)."""
     return _SHIM_FRAMES.sub("", text)
+
+
+def as_typed(command_line: str) -> str:
+    """A process's command line (words joined by spaces) as the user typed it: `python -u server.py ARGS`
+    for a server launched through the shim."""
+    return command_line.replace(f" -P -c {SHIM} ", " ", 1)
