@@ -19,7 +19,7 @@ STREAM_CHECKS = {"framing::coalesced_stream", "framing::fragmented_stream"}
 ECHO_CHECKS = {
     "echo::single_message", "echo::prompt_reply", "echo::binary_bytes", "echo::edge_sizes",
     "echo::large_payload", "echo::many_round_trips", "echo::half_close", "echo::serves_next_client",
-    "echo::frees_closed_connection",
+    "echo::frees_closed_connection", "echo::client_reads_late",
 }
 #: The checks that cut frames apart: a server reading a frame with single recv()s fails them.
 CUTTING = {"framing::fragmented_frame", "framing::split_header", "framing::header_then_partial_payload",
@@ -52,8 +52,11 @@ BUGGY = [
     # tcp-echo servers run the echo suite too: their bugs may show there as well, and only where aimed.
     ("echo_skips_blank_recv.py", "tcp-echo", [], {"framing::fragmented_stream"}),
     ("echo_truncates_long_recv.py", "tcp-echo", [],
-     {"framing::coalesced_stream", "echo::edge_sizes", "echo::large_payload"}),
+     {"framing::coalesced_stream", "echo::edge_sizes", "echo::large_payload", "echo::client_reads_late"}),
 ]
+#: Checks a server's bug may also fail, by chance: echo_skips_blank_recv drops a recv() that holds only
+#: whitespace, which 16 MiB of random bytes read late may or may not bring (a lone byte 0x20, say).
+MAY_ALSO_FAIL = {"echo_skips_blank_recv.py": {"echo::client_reads_late"}}
 
 
 @pytest.mark.parametrize("name, protocol, options, failing", BUGGY,
@@ -66,7 +69,7 @@ def test_buggy_server_fails_exactly_its_checks(harness, name, protocol, options,
                   *options, server(name), "{port}")
     checks = FRAMED_CHECKS if protocol == "tcp-framed" else STREAM_CHECKS | ECHO_CHECKS
     assert set(run.outcomes()) == checks, run.stdout
-    assert run.ids_with("failed") == failing, run.stdout
+    assert run.ids_with("failed") - MAY_ALSO_FAIL.get(name, set()) == failing, run.stdout
     assert run.returncode == (1 if failing else 0), run.stdout + run.stderr
     for check_id in failing:
         assert run.check(check_id)["message"], f"{check_id} failed without an explanation"

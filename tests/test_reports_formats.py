@@ -99,14 +99,14 @@ def echo_report(outcomes: dict[str, str], protocol: str = "tcp-echo", **server) 
 
 TCP_ECHO = ["echo::single_message", "echo::prompt_reply", "echo::binary_bytes", "echo::edge_sizes",
             "echo::large_payload", "echo::many_round_trips", "echo::half_close", "echo::serves_next_client",
-            "echo::frees_closed_connection"]
+            "echo::frees_closed_connection", "echo::client_reads_late"]
 
 
 def test_each_check_is_worth_one_point_by_default_and_failures_score_zero():
     report = echo_report({c: "passed" for c in TCP_ECHO} | {"echo::binary_bytes": "failed"})
     graded = grade(report, Assignment(), suites=["echo"])
-    assert (graded.points, graded.max_points) == (8, 9)
-    assert graded.suites() == {"echo": (8, 9)}
+    assert (graded.points, graded.max_points) == (9, 10)
+    assert graded.suites() == {"echo": (9, 10)}
 
 
 def test_suite_total_is_shared_in_proportion_to_check_points():
@@ -114,7 +114,7 @@ def test_suite_total_is_shared_in_proportion_to_check_points():
     report = echo_report({c: "passed" for c in TCP_ECHO} | {"echo::binary_bytes": "failed"})
     graded = grade(report, assignment, suites=["echo"])
     assert graded.max_points == 50
-    assert graded.points == pytest.approx(50 - 50 * 2 / 10)
+    assert graded.points == pytest.approx(50 - 50 * 2 / 11, abs=0.25)  # (shares are quarter points)
 
 
 def test_checks_that_never_ran_or_timed_out_score_zero_and_keep_the_maximum():
@@ -178,7 +178,7 @@ def test_gradescope_results_follow_the_schema_with_one_test_per_check():
     report = failing_report()
     data = gradescope_results(report, grade(report, Assignment(), ["echo"]), Assignment(gradescope={"visibility": "hidden"}))
     assert gradescope_schema_errors(data) == []
-    assert data["score"] == 8 and data["visibility"] == "hidden"
+    assert data["score"] == 9 and data["visibility"] == "hidden"
     failed = next(t for t in data["tests"] if t["name"] == "echo::binary_bytes")
     assert failed["status"] == "failed" and failed["score"] == 0 and failed["max_score"] == 1
     assert "first difference at byte offset 2" in failed["output"]
@@ -201,14 +201,14 @@ def test_junit_names_tests_by_check_id_and_survives_control_characters():
     assert set(cases) == set(TCP_ECHO)
     assert cases["echo::binary_bytes"].find("failure") is not None
     assert cases["echo::single_message"].find("failure") is None
-    assert root.get("failures") == "1" and root.get("tests") == "9"
+    assert root.get("failures") == "1" and root.get("tests") == "10"
 
 
 def test_classroom_results_carry_scores_the_reporter_adds_up():
     report = failing_report()
     data = classroom_results(report, grade(report, Assignment(points={"default": 2}), ["echo"]))
-    assert data["version"] == 1 and data["status"] == "fail" and data["max_score"] == 18
-    assert sum(t["score"] for t in data["tests"]) == 16
+    assert data["version"] == 1 and data["status"] == "fail" and data["max_score"] == 20
+    assert sum(t["score"] for t in data["tests"]) == 18
     assert {t["status"] for t in data["tests"]} == {"pass", "fail"}
 
 
@@ -219,10 +219,10 @@ def test_run_writes_every_format_with_scores(harness, tmp_path):
                   "--junit-xml", str(out["junit.xml"]), "--classroom", str(out["classroom.json"]),
                   server("tcp_single_client.py"), "{port}")
     assert run.returncode == 1
-    assert run.report["score"]["points"] == 8 and run.report["score"]["max_points"] == 9
+    assert run.report["score"]["points"] == 9 and run.report["score"]["max_points"] == 10
     gradescope = json.loads(out["gs.json"].read_text())
     assert gradescope_schema_errors(gradescope) == []
-    assert gradescope["score"] == 8
+    assert gradescope["score"] == 9
     names = {case.get("name") for case in ET.parse(out["junit.xml"]).getroot().iter("testcase")}
     assert "echo::serves_next_client" in names
     assert json.loads(out["classroom.json"].read_text())["status"] == "fail"
@@ -239,7 +239,7 @@ def test_server_that_fails_to_start_scores_zero_with_the_startup_error(harness, 
     assert run.returncode == 3
     data = json.loads(gs.read_text())
     assert gradescope_schema_errors(data) == []
-    assert data["score"] == 0 and len(data["tests"]) == 9
+    assert data["score"] == 0 and len(data["tests"]) == 10
     assert "could not be started" in data["output"] and "database connection failed" in data["output"]
 
 

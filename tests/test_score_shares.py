@@ -20,10 +20,11 @@ from harness.results.report import CheckResult, Report, ServerInfo
 
 load_catalogue()
 
-#: The sample assignment's points: 60 for echo's 9 checks, two of them weighing 2.
-#: Shared per check these are 60/11 = 5.4545... (x7) and 10.9090... (x2), which
-#: rounded per test used to add up to 59.9997.
-SAMPLE_POINTS = {"default": 1, "echo": 60, "echo::binary_bytes": 2, "echo::half_close": 2}
+#: The sample assignment's points: 70 for echo's 10 checks, two of them weighing 2.
+#: Shared per check these are 70/12 = 5.8333... (x8) and 11.6666... (x2), which
+#: rounded per test used to add up to 69.9997 (with 60 over 9 checks, 59.9997).
+SAMPLE_POINTS = {"default": 1, "echo": 70, "echo::binary_bytes": 2, "echo::half_close": 2}
+TOTAL = SAMPLE_POINTS["echo"]
 
 
 def float_sum(values: list[float]) -> float:
@@ -63,31 +64,32 @@ def test_quarter_point_shares_add_up_in_floating_point_in_any_order():
 def test_sample_assignment_checks_are_worth_exactly_the_suite_total():
     assignment = Assignment(points=SAMPLE_POINTS)
     weights = check_weights(counted_checks("tcp-echo", ["echo"], assignment), assignment)
-    assert float_sum(list(weights.values())) == 60
-    assert weights["echo::binary_bytes"] == weights["echo::half_close"] == 10.75
-    assert {w for check, w in weights.items() if check not in ("echo::binary_bytes", "echo::half_close")} == {5.5}
+    assert float_sum(list(weights.values())) == TOTAL
+    assert weights["echo::binary_bytes"] == weights["echo::half_close"] == 11.75
+    assert {w for check, w in weights.items() if check not in ("echo::binary_bytes", "echo::half_close")} == {5.75, 6}
 
 
 def test_perfect_submission_sums_to_the_maximum_in_every_format():
     assignment = Assignment(points=SAMPLE_POINTS)
     report = echo_report("passed")
     graded = grade(report, assignment, ["echo"])
-    assert graded.points == graded.max_points == 60
+    assert graded.points == graded.max_points == TOTAL
     json_score = graded.to_json()
-    assert float_sum([c["points"] for c in json_score["checks"].values()]) == json_score["points"] == 60
+    assert float_sum([c["points"] for c in json_score["checks"].values()]) == json_score["points"] == TOTAL
     gradescope = gradescope_results(report, graded, assignment)
-    assert float_sum([t["score"] for t in gradescope["tests"]]) == gradescope["score"] == 60
-    assert float_sum([t["max_score"] for t in gradescope["tests"]]) == 60
+    assert float_sum([t["score"] for t in gradescope["tests"]]) == gradescope["score"] == TOTAL
+    assert float_sum([t["max_score"] for t in gradescope["tests"]]) == TOTAL
     assert all(t["status"] == "passed" for t in gradescope["tests"])
     classroom = classroom_results(report, graded)
-    assert float_sum([t["score"] for t in classroom["tests"]]) == classroom["max_score"] == 60
+    assert float_sum([t["score"] for t in classroom["tests"]]) == classroom["max_score"] == TOTAL
 
 
 def test_partial_submission_total_is_the_sum_of_its_tests():
     assignment = Assignment(points=SAMPLE_POINTS)
     report = echo_report("passed", failed=("echo::binary_bytes", "echo::serves_next_client"))
     graded = grade(report, assignment, ["echo"])
-    assert graded.points == 60 - 10.75 - 5.5
+    weights = check_weights(counted_checks("tcp-echo", ["echo"], assignment), assignment)
+    assert graded.points == TOTAL - weights["echo::binary_bytes"] - weights["echo::serves_next_client"]
     gradescope = gradescope_results(report, graded, assignment)
     assert float_sum([t["score"] for t in gradescope["tests"]]) == gradescope["score"] == graded.points
     classroom = classroom_results(report, graded)

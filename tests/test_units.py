@@ -505,3 +505,17 @@ def test_a_process_launched_through_the_python_shim_is_shown_as_typed():
     assert launched[2:5] == ["-P", "-c", SHIM]
     assert shown_command(" ".join(launched)) == f"{sys.executable} -u /tmp/x/server.py 1234"
     assert standard_library_first(["node", "server.js"]) == ["node", "server.js"]  # only .py under this Python
+
+
+def test_an_argument_too_long_for_a_file_name_is_passed_as_it_is(tmp_path):
+    """A 300-character argument (no slash) beside a server file: looking for it in the copy raised
+    ENAMETOOLONG, and every check errored with "network error talking to the server"."""
+    from harness.system.scratch import rewrite_argv
+
+    (tmp_path / "server.py").write_text("")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "server.py").write_text("")
+    long = "x" * 300
+    assert rewrite_argv(["python3", "server.py", long], tmp_path, tmp_path, copy) == \
+        ["python3", str(copy / "server.py"), long]

@@ -240,7 +240,11 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
                 relative = absolute.relative_to(source)
             except ValueError:
                 relative = None
-            if relative is not None and str(relative) != "." and (copy / relative).exists():
+            try:
+                copied = relative is not None and str(relative) != "." and (copy / relative).exists()
+            except OSError:  # not a file name at all (a 300-character argument: ENAMETOOLONG)
+                copied = False
+            if copied:
                 result.append(str(copy / relative))
                 continue
         result.append(arg)
