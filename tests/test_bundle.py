@@ -31,7 +31,7 @@ from harness.server.command import server_file
 
 SAMPLE = ROOT / "examples" / "harness.toml"
 HARNESS = Path(sys.executable).parent / "harness"
-#: The sample assignment: echo worth 60; serves_next_client's share is 5.5.
+#: The sample assignment: echo worth 60 over 12 shares (two checks weigh 2); serves_next_client's is 5.
 MAX_SCORE = 60
 BROKEN_SERVER = "import socket\n\ndef main(:\n    pass\n"
 
@@ -141,7 +141,7 @@ def test_good_submission_scores_exactly_the_maximum(autograder):
 def test_buggy_submission_in_a_folder_loses_exactly_its_checks_share(autograder):
     data = grade_submission(autograder, {"my-project/server.py": (SERVERS / "tcp_single_client.py").read_text()})
     assert [t["name"] for t in data["tests"] if t["status"] == "failed"] == ["echo::serves_next_client"]
-    assert data["score"] == MAX_SCORE - 5.5
+    assert data["score"] == MAX_SCORE - 5
 
 
 def test_broken_submission_scores_zero_with_its_reason(autograder):

@@ -22,9 +22,9 @@ from harness.assignment import load_assignment
 
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
-#: The sample assignment: echo worth 60, binary_bytes and half_close weigh 2, the other 7 checks 1:
-#: 60/11 per unit of weight, shared in quarter points that add up to 60 (harness.results.apportion).
-SERVES_NEXT_CLIENT_POINTS = 5.5
+#: The sample assignment: echo worth 60, binary_bytes and half_close weigh 2, the other 8 checks 1:
+#: 60/12 per unit of weight, shared in quarter points that add up to 60 (harness.results.apportion).
+SERVES_NEXT_CLIENT_POINTS = 5
 
 
 def test_sample_assignment_file_is_valid():
