@@ -288,8 +288,8 @@ def _garbled_summary(text: str, blocks: dict[str, Block]) -> str:
                         if _is_exception_line(piece) and ": " in piece), "")
         like = f"; one of them: {example}" if example else ""
     more = "more " if whole else ""
-    return (f"({max(starts, sum(counts.values()), 1)} {more}traceback(s) that threads printed at the same moment, "
-            f"their lines interleaved: {names}{like})")
+    return (f"({max(starts, sum(counts.values()), 1)} {more}traceback(s) printed at the same moment (threads or "
+            f"tasks failing at once), their lines interleaved: {names}{like})")
 
 
 @dataclass
