@@ -244,7 +244,8 @@ def test_port_reusable(fresh_server, settings):
                 f"a new instance could not listen on {kind} port {port} right after the previous instance "
                 f"was stopped with clients mid-conversation{old}"
                 + (": bind() failed with 'Address already in use'" if in_use else f": {error}"),
-                detail=f"{fix}--- the new instance: {error}\n{error.output_tail}",
+                # (the new instance's own start-up advice would say the same again: only its output follows)
+                detail=(f"{fix}{error.output_tail}" if in_use else f"--- the new instance: {error}\n{error.output_tail}"),
             ) from None
     assert second.endpoint is not None
     if second.endpoint.port != port and first.endpoint.port_source == "discovered":
