@@ -210,3 +210,15 @@ def test_a_greeting_server_checked_as_echo_is_told_its_protocol(harness):
     assert "is it a greeting server? Check it with --protocol tcp-hello" in run.check("echo::single_message")["message"]
     upper = harness("--check", "echo::single_message", server("tcp_upper.py"), "{port}")
     assert "greeting server" not in upper.check("echo::single_message")["message"]
+
+
+def test_a_server_that_closes_after_one_recv_is_told_to_read_in_a_loop(harness):
+    run = harness("--check", "echo::prompt_reply", "--check", "echo::single_message",
+                  server("echo_one_recv_per_connection.py"), "{port}")
+    assert run.ids_with("failed") == {"echo::prompt_reply"}, run.stdout
+    message = run.check("echo::prompt_reply")["message"]
+    assert "echoed 1 earlier message on this connection, then closed it" in message, message
+    # The other way: a server that closes before its first echo was not serving one recv() per connection.
+    silent = harness("--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     server("tcp_upper.py"), "{port}")
+    assert "earlier message" not in silent.check("echo::single_message")["message"]

@@ -72,6 +72,8 @@ class TcpConnection:
         self.wire.connected(self.local_port)
         #: The last `exchange` sent everything, then waited in vain for the rest of the reply.
         self.silent_after_sending = False
+        #: Messages echoed whole on this connection so far (`expect_echo`).
+        self.echoed = 0
 
     def __enter__(self) -> TcpConnection:
         return self
@@ -252,7 +254,13 @@ class TcpConnection:
         """Send `payload` and require the identical bytes back, with no stall over `idle_timeout`."""
         received, end_reason = self.exchange(payload, idle_timeout)
         if received == payload:
+            self.echoed += 1
             return
+        if self.echoed and not received and end_reason.startswith(("the server closed", "the server reset")):
+            raise echo_mismatch(payload, received, end_reason, context).with_hint(
+                f"\nhint: the server echoed {self.echoed} earlier message{'s' if self.echoed > 1 else ''} on this "
+                "connection, then closed it: it answers one recv() per connection. Read in a loop until recv() "
+                "returns b'' (the client is done), and close the connection only then")
         if self.silent_after_sending and payload.startswith(received) and PATIENCE.may_probe_eof():
             late = self.read_after_half_close(len(payload) - len(received), idle_timeout)
             if late and payload.startswith(received + late):
