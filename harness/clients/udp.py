@@ -305,8 +305,8 @@ class UdpClient:
             if datagram.startswith(reply):
                 summary = (
                     f"the reply was cut to {len(reply)} of {len(datagram)} bytes: is the server's receive buffer "
-                    f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram "
-                    "(the largest datagram tested is set by --max-datagram)"
+                    f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram: receive "
+                    "with recvfrom(65535), as large as any datagram (the largest tested is set by --max-datagram)"
                 )
                 if len(reply) == SOCKETSERVER_MAX_PACKET:
                     summary += (f"; socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
