@@ -151,3 +151,13 @@ def test_missing_config_file_is_a_usage_error(harness, tmp_path):
     run = harness("--config", str(tmp_path / "nope.toml"), reference("tcp_echo.py"))
     assert run.returncode == 2 and "assignment file not found" in run.stderr
     assert json.dumps(run.report)  # written all the same
+
+
+def test_a_server_missing_where_the_assignment_says_names_the_assignment(harness, tmp_path):
+    config = tmp_path / "assignment.toml"
+    config.write_text('command = ["server.py", "{port}"]\nsuites = ["echo"]\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = harness("--config", str(config), cwd=elsewhere)
+    assert run.returncode == 2
+    assert f"server not found: 'server.py' (no such file) — the command comes from `command` in {config}" in run.stderr

@@ -277,6 +277,7 @@ def _apply_assignment(args: argparse.Namespace, command: list[str] | None) -> li
                        if assignment.selects(check.id) and assignment.opts_in(check.suite, args.suites)]
     if command is None and not args.server and assignment.command:
         first, rest = assignment.command[0], assignment.command[1:]
+        args.command_from = find_assignment(args.config_path)
         if is_bare_command(first):
             return list(assignment.command)
         args.server, args.server_args = first, list(rest)
@@ -292,7 +293,14 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
     typed = [args.server or "", *args.server_args] if command is None else command
     try:  # the same validation as `pytest --server` (harness.settings), then the command, resolved once
         settings = run_settings(lambda dest: getattr(args, dest), suites=args.suites)
-        server_argv = typed_argv(args.server, args.server_args, command)
+        try:
+            server_argv = typed_argv(args.server, args.server_args, command)
+        except ConfigError as error:
+            where = getattr(args, "command_from", None)
+            if where is None:
+                raise
+            raise ConfigError(f"{error} — the command comes from `command` in {where}, and runs in the folder "
+                              f"harness is started from ({os.getcwd()})") from None
         check_workers(args.workers)
         check_output_paths(_report_paths(args))
     except ConfigError as error:
