@@ -92,7 +92,7 @@ def load_assignment(path: Path | None) -> Assignment:
         return Assignment()
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

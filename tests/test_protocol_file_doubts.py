@@ -73,3 +73,13 @@ def test_a_reference_that_cannot_start_is_said_once_and_leaves_nothing_behind(tm
     assert done.stdout.count("could not be started") == 1 and "boom" in done.stdout, done.stdout
     assert "no derived check was run" in done.stdout
     assert list(scratch.iterdir()) == [], list(scratch.iterdir())
+
+
+def test_a_protocol_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows editors save UTF-8 with a BOM; tomllib then said only "Invalid statement (at line 1, column 1)"."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MEANT.encode("utf-8"))
+    assert load_protocol_file(path).name == "bytes"
+    done = subprocess.run([sys.executable, "-m", "harness", "protocol", "check", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "consistent" in done.stdout, done.stdout + done.stderr

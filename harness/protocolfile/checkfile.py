@@ -74,7 +74,7 @@ def check_protocol_file(path: str, reply_timeout: float | None = None) -> int:
     say(f"✓ {path}: consistent — protocol {protocol.name!r}, {protocol.transport}, framing {protocol.framing}, "
         f"{plural(len(protocol.conversations), 'conversation')}, {plural(matches, 'expect-match pattern')} "
         f"matching {'its example' if matches == 1 else 'their examples'}")
-    for doubt in doubts(protocol, protocol.path.read_text(encoding="utf-8")):
+    for doubt in doubts(protocol, protocol.path.read_text(encoding="utf-8-sig")):
         say(f"! {doubt}")
     if protocol.reference is None:
         say("  no [reference] server: nothing was run (add [reference] command = [...] to check the "

@@ -93,7 +93,7 @@ def load_protocol_file(path: str | Path) -> ProtocolFile:
     if not resolved.is_file():
         raise ProtocolFileError(f"protocol file not found: {shown!r}")
     try:
-        data = tomllib.loads(resolved.read_text(encoding="utf-8"))
+        data = tomllib.loads(resolved.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolFileError(f"{shown}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
