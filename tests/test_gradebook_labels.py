@@ -52,24 +52,34 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_nothing_is_printed_after_the_interrupt_line(tmp_path):
-    """Runs still finishing after Ctrl+C (here two stubborn servers) stay silent."""
-    folder = make_submissions(tmp_path, {"a": STUBBORN, "b": STUBBORN, "c": STUBBORN})
-    (tmp_path / "harness.toml").write_text(CONFIG)
+def interrupted_batch(tmp_path: Path, folder: Path, config: str, ready, wait: float,
+                      settle: float = 0.0) -> tuple[int, str, str]:
+    """`harness grade -j 2` interrupted (SIGINT) once `ready()` holds (and `settle` s more):
+    (its exit code, its stderr, the marker its processes carry)."""
+    (tmp_path / "harness.toml").write_text(config)
     marker = uuid.uuid4().hex
     process = subprocess.Popen([sys.executable, "-m", "harness", "grade", "-j", "2", str(folder)], cwd=tmp_path,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "HARNESS_TEST_RUN": marker})
     try:
-        logs = [tmp_path / "grades" / "a.log", tmp_path / "grades" / "b.log"]
-        wait_for(lambda: all(log.exists() and log.stat().st_size for log in logs), 60, "both runs to start")
+        wait_for(ready, wait, "the batch to get that far")
+        time.sleep(settle)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 130, stderr
+    return process.returncode, stderr, marker
+
+
+def test_nothing_is_printed_after_the_interrupt_line(tmp_path):
+    """Runs still finishing after Ctrl+C (here two stubborn servers) stay silent."""
+    folder = make_submissions(tmp_path, {"a": STUBBORN, "b": STUBBORN, "c": STUBBORN})
+    logs = [tmp_path / "grades" / "a.log", tmp_path / "grades" / "b.log"]
+    code, stderr, marker = interrupted_batch(
+        tmp_path, folder, CONFIG, lambda: all(log.exists() and log.stat().st_size for log in logs), 60)
+    assert code == 130, stderr
     assert stderr.rstrip().splitlines()[-1].startswith(INTERRUPT_LINE)
     book = gradebook(tmp_path / "grades" / "gradebook.csv")  # what was graded so far; the rest interrupted
     assert book and all(row["status"] == "interrupted" or row["score"] for row in book.values()), book
@@ -84,22 +94,10 @@ def test_an_interrupted_batch_keeps_every_run_that_finished_and_says_what_it_pri
 
     folder = make_submissions(tmp_path, {"a_stubborn": STUBBORN, "b_good": REFERENCE / "tcp_echo.py",
                                          "c_later": REFERENCE / "tcp_echo.py"})
-    (tmp_path / "harness.toml").write_text("startup-timeout = 120\n" + CONFIG)
-    marker = uuid.uuid4().hex
-    process = subprocess.Popen([sys.executable, "-m", "harness", "grade", "-j", "2", str(folder)], cwd=tmp_path,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "HARNESS_TEST_RUN": marker})
-    try:
-        done = tmp_path / "grades" / "b_good.log"
-        wait_for(lambda: done.exists() and done.stat().st_size, 90, "the good submission to be graded")
-        time.sleep(0.5)  # c_later has started by now, or is about to
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, stderr
+    done = tmp_path / "grades" / "b_good.log"
+    code, stderr, marker = interrupted_batch(tmp_path, folder, "startup-timeout = 120\n" + CONFIG,
+                                             lambda: done.exists() and done.stat().st_size, 90, settle=0.5)
+    assert code == 130, stderr
     book = gradebook(tmp_path / "grades" / "gradebook.csv")
     assert book["b_good"]["status"] == "passed" and book["b_good"]["score"] == "90", book
     assert book["a_stubborn"]["status"] == "interrupted" and book["a_stubborn"]["score"] == "0"
