@@ -33,6 +33,8 @@ from harness.evidence.bytesdiff import echo_mismatch, echo_only_at_eof
 from harness.server.launcher import Endpoint
 
 EXTRA_CAP = 64 * 1024
+#: `TcpConnection.exchange`'s end reason when its `until` deadline passed before the reply was whole.
+OUT_OF_TIME = "out of time"
 CHUNK = 64 * 1024
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
@@ -189,16 +191,20 @@ class TcpConnection:
                 sent += count
         return sent
 
-    def exchange(self, payload: bytes, idle_timeout: float, owed: int | None = None) -> tuple[bytes, str]:
+    def exchange(self, payload: bytes, idle_timeout: float, owed: int | None = None, expected: bytes | None = None,
+                 until: Deadline | None = None) -> tuple[bytes, str]:
         """Send `payload` while reading the reply; return (up to `owed` bytes, by default len(payload),
         why it ended early).
 
         The server is "prompt" if some progress (bytes sent or received) is
         made every `idle_timeout` seconds, however large the payload. Stops
         early, returning what arrived, on EOF or a stall, so the caller can
-        compare and explain.
+        compare and explain; with `expected`, also at the first chunk that
+        differs from it (a wrong echo of 16 MiB is wrong in its first bytes);
+        with `until`, once that deadline passes (end reason OUT_OF_TIME).
         """
         owed = len(payload) if owed is None else owed
+        wanted = memoryview(expected) if expected is not None else None
         received = bytearray()
         view = memoryview(payload)
         end_reason = ""
@@ -208,7 +214,12 @@ class TcpConnection:
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
             while len(received) < owed:
-                events = sel.select(wait)
+                if until is not None and until.expired():
+                    end_reason = OUT_OF_TIME
+                    break
+                events = sel.select(wait if until is None else min(wait, until.remaining()))
+                if not events and until is not None and until.expired():
+                    continue
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
                     self.wire.silence()
@@ -248,6 +259,8 @@ class TcpConnection:
                     self.wire.got(chunk)
                     contact.replied()
                     received += chunk
+                    if wanted is not None and chunk != wanted[len(received) - len(chunk): len(received)]:
+                        break  # wrong already: the caller shows where
         return bytes(received), end_reason
 
     def expect_echo(self, payload: bytes, idle_timeout: float, context: str = "") -> None:
