@@ -100,7 +100,8 @@ def test_large_payload_tcp(endpoint, settings):
 def test_client_reads_late_tcp(endpoint, settings):
     payload = pattern(LATE_READER_MIB << 20)
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
-        sent = conn.send_until_blocked(payload, LATE_READER_STALL, Deadline(min(settings.reply_timeout, LATE_READER_FILL)))
+        filling = Deadline(min(settings.reply_timeout, LATE_READER_FILL))
+        sent = conn.send_until_blocked(payload, LATE_READER_STALL, filling)
         time.sleep(LATE_READER_PAUSE)
         received, end_reason = conn.exchange(payload[sent:], settings.reply_timeout, owed=len(payload),
                                              expected=payload, until=Deadline(LATE_READER_BUDGET))

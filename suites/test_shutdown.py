@@ -245,7 +245,8 @@ def test_port_reusable(fresh_server, settings):
                 f"was stopped with clients mid-conversation{old}"
                 + (": bind() failed with 'Address already in use'" if in_use else f": {error}"),
                 # (the new instance's own start-up advice would say the same again: only its output follows)
-                detail=(f"{fix}{error.output_tail}" if in_use else f"--- the new instance: {error}\n{error.output_tail}"),
+                detail=(f"{fix}{error.output_tail}" if in_use
+                        else f"--- the new instance: {error}\n{error.output_tail}"),
             ) from None
     assert second.endpoint is not None
     if second.endpoint.port != port and first.endpoint.port_source == "discovered":

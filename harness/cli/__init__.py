@@ -6,7 +6,9 @@ Rules:
 - Every error a user can cause ends in one line and an exit code, never a
   traceback.
 
-Modules: `main` (argument parsing, `run` and `list`), `grade` (a class of
+Modules: `entry` (the command's first lines: a stop however early), `main`
+(argument parsing and `run`), `listing` (`list`), `output_paths` (report
+paths checked before a run), `grade` (a class of
 submissions: the command) with `grade_plan` (planning), `grade_supervise`
 (supervision: one run per submission) and `gradebook` (the CSV), `progress`, `folder_lock`,
 `run_deadline`, `doctor`, `bundle`, `bundle_scripts`, `wheel`,

@@ -19,12 +19,19 @@ from harness.checks import CATALOGUE, SUITES, load_catalogue
 from harness.cli import run_deadline
 from harness.cli.output_paths import check_output_paths, writable_paths
 from harness.errors import ConfigError, ExitCode
-from harness.protocolfile.loader import display_name, is_protocol_file
+from harness.protocolfile.loader import display_name
 from harness.protocols import PROTOCOLS
 from harness.results.report import Report
 from harness.server.command import is_bare_command, typed_argv
-from harness.settings import OPTION_BY_NAME, OPTIONS, check_workers, fixed_port_collides, pytest_args, run_settings
-from harness.suitenames import NEW, OLD, correctness_suite, note, selected_suites
+from harness.settings import (
+    OPTION_BY_NAME,
+    OPTIONS,
+    check_workers,
+    fixed_port_collides,
+    pytest_args,
+    run_settings,
+)
+from harness.suitenames import OLD, correctness_suite, note
 from harness.system import isolation
 
 
@@ -131,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
     if args.command == "list":
         try:
+            from harness.cli.listing import list_checks
+
             return list_checks(args)
         except BrokenPipeError:  # `harness list | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -156,36 +165,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return init_command(args)
     return run(args, command)
-
-
-def list_checks(args: argparse.Namespace) -> int:
-    unknown = [suite for suite in args.suites or () if suite not in SUITES]
-    if unknown:
-        print(f"harness: error: unknown suite {unknown[0]!r}; known suites: {', '.join(SUITES)}", file=sys.stderr)
-        return ExitCode.USAGE
-    if args.protocol and is_protocol_file(args.protocol):
-        from harness.protocolfile.checkfile import list_protocol_checks
-
-        return list_protocol_checks(args.protocol, args.suites)
-    if args.protocol and args.protocol not in PROTOCOLS:
-        print(f"harness: error: unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}, "
-              "or a protocol file (.toml)", file=sys.stderr)
-        return ExitCode.USAGE
-    catalogue = load_catalogue()
-    chosen = selected_suites(args.suites)
-    for suite in SUITES:
-        if chosen and suite not in chosen:
-            continue
-        entries = [c for c in catalogue.values() if c.suite == suite and (not args.protocol or args.protocol in c.protocols)]
-        if not entries:
-            continue
-        print(f"{suite}" + (f"  (formerly {OLD}::, still accepted as {OLD})" if suite == NEW else ""))
-        for entry in entries:
-            tier = "" if entry.tier == "required" else f" ({entry.tier})"
-            print(f"  {entry.id}{tier}  [{', '.join(entry.protocols)}]")
-            print(f"      {entry.description}")
-            print(f"      expect: {entry.expectation}")
-    return ExitCode.OK
 
 
 def _fail_early(message: str, code: int, args: argparse.Namespace, command: list[str]) -> int:

@@ -144,7 +144,8 @@ class ReplyReader:
         deadline = Deadline(seconds)
         while len(self.pending) < cap and not deadline.expired():
             window = Deadline(min(settle, deadline.remaining())) if done(bytes(self.pending)) else deadline
-            if not self._fill(window, cap, learn=learn and window is deadline) and (window is deadline or self.closed or done(bytes(self.pending))):
+            filled = self._fill(window, cap, learn=learn and window is deadline)
+            if not filled and (window is deadline or self.closed or done(bytes(self.pending))):
                 break
         got = bytes(self.pending)
         self.pending.clear()

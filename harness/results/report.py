@@ -84,8 +84,8 @@ class Report:
     def never_ran(cls, protocol: str, command: list[str], why: str, *, interrupted: bool = False,
                   harness_error: bool = False) -> "Report":
         """The report of a run that never reached a check: the reason is its startup error."""
-        return cls(protocol=protocol, server=ServerInfo(command=list(command), startup_error=why), interrupted=interrupted,
-                   harness_error=harness_error)
+        return cls(protocol=protocol, server=ServerInfo(command=list(command), startup_error=why),
+                   interrupted=interrupted, harness_error=harness_error)
 
     def why_not_run(self) -> str:
         """Why no check could run, as a sentence's start: whose failure it was, then the reason."""

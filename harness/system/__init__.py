@@ -17,5 +17,6 @@ kernel's socket tables), `acceptqueue` (a listener's backlog, to pace crowds),
 `affinity` (CPU placement for speed figures), `isolation` (the loopback-only
 network namespace), `sandbox` (limits, uid, scratch copy; bubblewrap or the
 hardened fallback), `bwrap`, `limits`, `memcg`, `scratch`, `server_env` (the
-server's clean environment), `safe_files` (touching files a server controls).
+server's clean environment), `python_path` (a .py server: the standard library before its own folder),
+`safe_files` (touching files a server controls).
 """
