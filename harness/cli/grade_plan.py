@@ -25,10 +25,9 @@ from harness.assignment import Assignment, find_assignment, load_assignment
 from harness.cli.gradebook import Outcome
 from harness.cli.output_paths import check_writable_file, check_writable_folder
 from harness.errors import ConfigError
+from harness.settings import LONGEST_RUN
 
 DEFAULT_TIMEOUT = 300.0
-#: The longest time limit per submission (s): a day.
-MAX_TIMEOUT = 86_400.0
 
 
 @dataclass
@@ -75,9 +74,9 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
               file=sys.stderr)
         jobs = 1
     timeout = args.timeout if args.timeout is not None else (assignment.grade_timeout or DEFAULT_TIMEOUT)
-    if not 0 < timeout <= MAX_TIMEOUT:  # (also not nan)
+    if not 0 < timeout <= LONGEST_RUN:  # (also not nan)
         raise ConfigError(f"invalid --timeout {timeout:g}: seconds per submission, more than 0 and at most "
-                          f"{MAX_TIMEOUT:g}")
+                          f"{LONGEST_RUN:g}")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {args.out!r} is a file: give the folder for the reports")
     if not out.exists():

@@ -176,11 +176,11 @@ def _fail_early(message: str, code: int, args: argparse.Namespace, command: list
     html = writable_paths(_report_paths(args))["--html"]
     if html:
         from harness.results import html_report
+        from harness.results.report_files import written
 
-        try:
-            html_report.write(report, html)
-        except OSError as error:
-            print(f"harness: error: --html {html!r} could not be written: {error.strerror or error}", file=sys.stderr)
+        why = written("--html", html, lambda: html_report.write(report, html))
+        if why:
+            print(f"harness: error: {why}", file=sys.stderr)
     return code
 
 
@@ -196,10 +196,8 @@ def interrupted_before_the_run(argv: list[str]) -> int:
         args = build_parser().parse_args(own)
     except SystemExit:
         args = None
-    if args is None or args.command != "run":
-        print("harness: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    if _pytest_started:  # the run's own handling wrote (or is writing) its reports: not replaced by an empty one
+    # Once pytest ran, the run's own handling wrote (or is writing) its reports: not replaced by an empty one.
+    if args is None or args.command != "run" or _pytest_started:
         print("harness: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     typed = [args.server or "", *args.server_args] if command is None else command
@@ -385,7 +383,8 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         return _fail_early(f"the harness's test processes crashed before any check ran ({crashes[0]})",
                            ExitCode.INTERNAL, args, server_argv)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or (not state.results and code in (0, 5)):
-        return _fail_early("no check selected (look at --protocol, --suite, --check and -k; harness list shows every check id)", ExitCode.USAGE, args, server_argv)
+        return _fail_early("no check selected (look at --protocol, --suite, --check and -k; harness list shows "
+                           "every check id)", ExitCode.USAGE, args, server_argv)
     written = state.reports_written
     if state.report is not None:
         written = _write_outputs(state.report, args, state.expected) and written

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 
-
 #: A file name to suggest for each report option given a folder.
 EXAMPLE_NAMES = {"--json": "report.json", "--junit-xml": "junit.xml", "--html": "report.html",
                  "--gradescope": "results.json", "--classroom": "classroom.json", "--gradebook": "gradebook.csv"}

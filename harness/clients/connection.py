@@ -219,7 +219,8 @@ class TcpConnection:
                     break
                 events = sel.select(wait if until is None else min(wait, until.remaining()))
                 if not events and until is not None and until.expired():
-                    continue
+                    end_reason = OUT_OF_TIME
+                    break
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
                     self.wire.silence()

@@ -42,6 +42,9 @@ client's reading loops (harness.clients.connection, harness.clients.reply_reader
 
 from __future__ import annotations
 
+#: How long a reply that did not come in its wait is looked for once more (s; once per run, at most the
+#: reply timeout): a server still setting up, or slow in each reply, is told so instead of taken for silent.
+LATE_WINDOW = 1.0
 #: The shortest cut wait, whatever was seen before (s).
 FLOOR = 0.5
 #: How long a client that wants no particular answer lets a server known to answer
@@ -63,7 +66,7 @@ class PatienceMemory:
         self.answered_before = False  # some reply arrived before any half-close
         self.open_once = False  # the server once kept open, a whole timeout, a connection it should close
         self.warm_up = 0.0  # seconds a fresh instance needs after its port is bound before it answers
-        self.late_probed = False  # a TCP reply was looked for once more after a whole wait (reply_reader.LATE_WINDOW)
+        self.late_probed = False  # a reply was looked for once more after a whole wait (LATE_WINDOW)
 
     def wait(self, timeout: float) -> float:
         """How long to wait now for the next bytes, when the check allows `timeout`."""

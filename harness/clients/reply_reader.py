@@ -17,7 +17,7 @@ import time
 
 from harness.clients import contact
 from harness.clients.connection import EXTRA_CAP, TcpConnection, recv_and_ack
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import LATE_WINDOW, PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
@@ -26,9 +26,6 @@ from harness.evidence.bytesdiff import describe_mismatch
 CHUNK = 64 * 1024
 #: After a mismatch, how long to keep reading so the report shows more of the reply.
 EVIDENCE_WAIT = 0.05
-#: After a whole wait in silence, how long to look once more for a late reply (once per run): a slow server
-#: is told it answered past the timeout, instead of being taken for a silent one.
-LATE_WINDOW = 1.0
 
 
 class ReplyReader:

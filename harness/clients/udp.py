@@ -27,7 +27,7 @@ import socket
 import time
 
 from harness.clients import contact, reply_address
-from harness.clients.patience import PATIENCE
+from harness.clients.patience import LATE_WINDOW, PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
@@ -47,15 +47,10 @@ RETRY_AT = (0.2, 0.6)
 class _SourceProbeMemory:
     """One per process (a run, or one -n worker), like harness.clients.patience."""
     unanswered = False
-    late_probed = False  # the first unanswered datagram of a server never heard was waited for once more
 
 
 _SOURCE_PROBE = _SourceProbeMemory()
 
-
-#: How long the first unanswered datagram of a server never heard is waited for once more (seconds, at most
-#: the reply timeout): a server still setting up answers within it; a silent one costs it once per run.
-LATE_WINDOW = 1.0
 
 #: A try waits at least this many times the slowest reply seen before it is sent.
 SLOW_SERVER_MARGIN = 1.5
@@ -106,6 +101,8 @@ class UdpClient:
         self.last_wait = reply_timeout
         self.last_first_sent: float | None = None  # when the last unanswered datagram was first sent
         self.wire = wirelog.connection("udp", label)  # None: "client N"
+        #: The server's port answered with ICMP port unreachable: nothing is bound there any more.
+        self.port_closed = False
         self.wire.connected(self.sock.getsockname()[1])
 
     def __enter__(self) -> UdpClient:
@@ -153,6 +150,7 @@ class UdpClient:
         self.wire.sent(datagram)
 
     def _gone(self) -> CheckFailed:
+        self.port_closed = True
         return CheckFailed(
             f"the server's UDP port {self.endpoint.port} is closed (ICMP port unreachable): the server stopped"
         )
@@ -243,9 +241,9 @@ class UdpClient:
         more (at most a reply timeout). Waited for once per run, and only while the server has never been heard: a server that answers
         late at first (it bound its port before it was ready) is told so, not left silent — and its later
         checks get whole waits again (harness.clients.patience.answered_late)."""
-        if _SOURCE_PROBE.late_probed or PATIENCE.answered_before or self.last_first_sent is None:
+        if PATIENCE.late_probed or PATIENCE.answered_before or self.last_first_sent is None:
             return None
-        _SOURCE_PROBE.late_probed = True
+        PATIENCE.late_probed = True
         deadline = Deadline(min(self.reply_timeout, LATE_WINDOW))
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ)

@@ -100,7 +100,7 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     if offset is None:
         return ""
     if offset >= len(payload):
-        return added_whitespace_hint(received[len(payload):])
+        return ADDED_LINE_ENDING_HINT if _only_whitespace(received[len(payload):]) else ""
     if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
         return ("\nhint: the server greets, or answers 'Hello, …': is it a greeting server? Check it with "
                 "--protocol tcp-hello (or udp-hello); this run checks an echo server (--protocol tcp-echo)")
@@ -110,7 +110,7 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
         return (f"\n{NUL_HINT} at offset {offset}, where the echo {ended}: "
                 "strlen()/%s/strcpy() stop at NUL; use the byte count recv()/read() returned")
     if offset == len(received) and _only_whitespace(payload[offset:]):
-        return strip_hint(payload[offset:])
+        return STRIP_HINT
     window = received[offset : offset + GAP_WINDOW]
     if len(window) < GAP_WINDOW:
         return ""
@@ -118,7 +118,7 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     if resumed < 0:
         return ""
     if _only_whitespace(payload[offset:resumed]):
-        return strip_hint(payload[offset:resumed])
+        return STRIP_HINT
     return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
             "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
             "else received bytes thrown away")
@@ -133,19 +133,14 @@ def _only_whitespace(data: bytes) -> bool:
     return bool(data) and all(byte in WHITESPACE for byte in data)
 
 
-def strip_hint(lost: bytes) -> str:
-    """The echo lacks only whitespace (the message's trailing newline, spaces at a recv()'s edges). One wording
-    for every check (the bytes are in the dump), so that later failures refer to it."""
-    return ("\nhint: what the echo lacks is only whitespace (spaces, tabs, line endings): does the server "
-            "strip() (or rstrip()) what it received? An echo returns the bytes exactly as they came, newline included")
-
-
-def added_whitespace_hint(extra: bytes) -> str:
-    """The echo is whole, and whitespace came after it: a line ending added to each reply."""
-    if not _only_whitespace(extra):
-        return ""
-    return ("\nhint: the echo is whole, then whitespace more: does the server add a line ending to each reply "
-            "(print(), + '\\n', a text-mode write)? An echo returns exactly the bytes it received, nothing added")
+#: The echo lacks only whitespace (the message's trailing newline, spaces at a recv()'s edges). One wording for
+#: every check (the bytes are in the dump), so that later failures refer to it.
+STRIP_HINT = ("\nhint: what the echo lacks is only whitespace (spaces, tabs, line endings): does the server strip() "
+              "(or rstrip()) what it received? An echo returns the bytes exactly as they came, newline included")
+#: The echo is whole, and whitespace came after it: a line ending added to each reply.
+ADDED_LINE_ENDING_HINT = ("\nhint: the echo is whole, then whitespace more: does the server add a line ending to each "
+                          "reply (print(), + '\\n', a text-mode write)? An echo returns exactly the bytes it received, "
+                          "nothing added")
 
 
 def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -26,6 +26,7 @@ from harness.plugin.terminal_ui import TerminalUI, indent, silence_pytest_banner
 from harness.plugin.verdicts import check_id, check_result_id, result_id
 from harness.results import html_report
 from harness.results.report import CheckResult, ServerInfo
+from harness.results.report_files import written
 
 
 class ResultCollector:
@@ -125,17 +126,14 @@ class ResultCollector:
         if self.ui.active:
             self.ui.end_line(session, state.interrupted and not state.stuck, bool(path))
 
-
-    def _written(self, option: str, path: str, write) -> bool:  # noqa: ANN001 (writes the file)
-        """Write one report file; a path that cannot be written (checked before the run, but a folder may
-        go while it runs) is said, and makes the exit code 2, instead of a traceback that loses the rest."""
-        try:
-            write()
-            return True
-        except OSError as error:
+    def _written(self, option: str, path: str, write: Callable[[], object]) -> bool:
+        """Write one report file; one that cannot be written is said, and makes the exit code 2, instead of
+        a traceback that loses the rest."""
+        why = written(option, path, write)
+        if why:
             self.state.reports_written = False
-            print(f"harness: error: {option} {path!r} could not be written: {error.strerror or error}", file=sys.stderr)
-            return False
+            print(f"harness: error: {why}", file=sys.stderr)
+        return not why
 
 
 def discovered_note(server: ServerInfo) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from harness.assignment import Assignment
 from harness.checks import load_catalogue
@@ -35,6 +35,16 @@ def _write_atomically(path: str, text: str, mode: int) -> None:
     write_atomically(path, text, mode)  # a fresh private temporary, then a rename: nothing planted is followed
 
 
+def written(option: str, path: str, write: Callable[[], object]) -> str:
+    """Write one report file with `write`: "" if it was written, else why not, in one line for the person (a
+    path checked before the run may still fail: its folder removed while the run went on)."""
+    try:
+        write()
+    except OSError as error:
+        return f"{option} {path!r} could not be written: {error.strerror or error}"
+    return ""
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -49,13 +59,10 @@ def write_outputs(report: Report, paths: OutputPaths, assignment: Assignment,
     result = grade(report, assignment, suites, only_results, expected, protocol)
     unwritten: list[str] = []
 
-    def write(option: str, path: str | None, text) -> None:  # noqa: ANN001 (a function making the text)
-        if not path:
-            return
-        try:
-            _write_atomically(path, text(), paths.mode)
-        except OSError as error:
-            unwritten.append(f"{option} {path!r} could not be written: {error.strerror or error}")
+    def write(option: str, path: str | None, text: Callable[[], str]) -> None:
+        why = written(option, path, lambda: _write_atomically(path, text(), paths.mode)) if path else ""
+        if why:
+            unwritten.append(why)
 
     def json_report() -> str:
         data = report.to_json()
