@@ -5,7 +5,9 @@
 Times the full default `harness run` (every suite that applies) of each buggy
 server in `tests/servers/` and of the bundled reference server of the same
 protocol, and prints one row per buggy server: its time, the reference's, the
-ratio, and the verdict counts. `--out` keeps every check's outcome, so two
+ratio, and the verdict counts. A server that is slow on purpose is also
+compared with its fixed twin (benchmarks/twins/: the same sleeps, the bug
+fixed), which shows what its bug costs apart from its sleeps. `--out` keeps every check's outcome, so two
 runs (before / after a change) can be compared for verdict changes with
 `--compare OLD.json NEW.json`.
 
@@ -99,6 +101,14 @@ BUGGY: list[tuple[str, str, tuple[str, ...]]] = [
     ("udp_upper.py", "udp-echo", ()),
 ]
 
+#: Buggy servers that are slow on purpose (their own sleeps exceed 4× the reference's whole run),
+#: each with its fixed twin in benchmarks/twins/: the same server, the same sleeps, only the bug
+#: fixed. The ratio to the twin is the time the bug costs; the ratio to the reference adds the
+#: time the server spends sleeping, which any harness must wait for.
+TWINS = {"seed_001_tcp_hello.py": "hello_slow_unframed.py",
+         "echo_drops_pending_at_eof.py": "echo_slow_select.py"}
+TWIN_FOLDER = ROOT / "benchmarks" / "twins"
+
 REFERENCE = {"tcp-echo": "tcp_echo.py", "udp-echo": "udp_echo.py", "tcp-framed": "tcp_framed.py",
              "tcp-hello": "tcp_hello.py", "udp-hello": "udp_hello.py", "tcp-file": "tcp_file.py"}
 
@@ -141,6 +151,11 @@ def table(results: dict) -> str:
                  for row in results["servers"].values()), default=0.0)
     total = sum(row["seconds"] for row in results["servers"].values())
     lines.append(f"\nworst ratio {worst:.1f}×, all buggy servers {total:.0f} s")
+    for name, twin in results.get("twins", {}).items():
+        if name in results["servers"]:
+            own = results["servers"][name]["seconds"]
+            lines.append(f"{name}: {own:.1f} s, its fixed twin {TWINS[name]} {twin['seconds']:.1f} s: "
+                         f"{own / twin['seconds']:.2f}× the twin")
     return "\n".join(lines)
 
 
@@ -212,6 +227,10 @@ def main() -> int:
         row["protocol"] = protocol
         results["servers"][name] = row
         print(f"{name}: {row['seconds']:.1f} s (exit {row['exit']})", flush=True)
+        if name in TWINS:
+            twin = timed_run(harness, protocol, options, TWIN_FOLDER / TWINS[name], args.limit)
+            results.setdefault("twins", {})[name] = twin
+            print(f"  its fixed twin {TWINS[name]}: {twin['seconds']:.1f} s (exit {twin['exit']})", flush=True)
         if args.out:
             args.out.write_text(json.dumps(results, indent=1))
     print(paired_table(results) if baseline else table(results))
