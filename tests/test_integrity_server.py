@@ -311,3 +311,20 @@ def test_a_students_own_socket_py_does_not_break_their_server(harness, mode, tmp
     error = crash.report["server"]["startup_error"]
     assert crash.returncode == 3 and "IndexError" in crash.stdout, crash.stdout
     assert "runpy" not in crash.stdout and "<string>" not in crash.stdout and "runpy" not in error, crash.stdout
+
+
+def test_workers_started_from_a_submissions_folder_never_import_its_harness_package(tmp_path):
+    """SPEC §5: `harness run -n 2` from a submission's folder (how an instructor looks at one submission) starts
+    pytest-xdist workers with `python -m`/`-c`, which put the current folder first on `sys.path`: the
+    submission's own `harness/` package ran there, as root and outside the sandbox (blind 14, finding 1)."""
+    folder = tmp_path / "alice"
+    (folder / "harness").mkdir(parents=True)
+    marker = tmp_path / "imported"
+    (folder / "harness" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('the submission ran')\n")
+    shutil.copy(REFERENCE / "tcp_echo.py", folder / "server.py")
+    console_script = Path(sys.executable).with_name("harness")
+    run = subprocess.run([str(console_script), "run", *FALLBACK, "-n", "2", "--suite", "echo", *FAST,
+                          "server.py", "{port}"], cwd=folder, capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL)
+    assert not marker.exists(), marker.read_text()
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -29,11 +29,18 @@ from harness.protocolfile.derive import protocol_independent, register
 from harness.protocolfile.doubts import doubts
 from harness.protocolfile.engine import Answers, ConversationRun
 from harness.protocolfile.loader import load_protocol_file
-from harness.protocolfile.model import CLOSE, SOLO_LABEL, Conversation, ProtocolFile, Step
+from harness.protocolfile.model import (
+    CLOSE,
+    SOLO_LABEL,
+    Conversation,
+    ProtocolFile,
+    Step,
+)
 from harness.protocolfile.reference import ReferenceUnavailable, reference_argv
 from harness.protocolfile.wire_hints import OTHER_ORDER
 from harness.server.launcher import Endpoint, ServerProcess, ServerSpec
 from harness.suitenames import selected_suites
+from harness.system.python_path import harness_python
 
 #: Each conversation runs three times on one reference instance: again as c00 (can it be rerun? is an
 #: @reference answer stable in time?), then as c01 (does an @reference answer depend on the label?).
@@ -196,7 +203,7 @@ def unstable_answers(name: str, recordings: list[Answers]) -> list[str]:
 def run_derived(protocol: ProtocolFile, argv: list[str], reply_timeout: float | None) -> int:
     with tempfile.TemporaryDirectory(prefix="harness-protocol-check-") as folder:
         report = Path(folder) / "report.json"
-        command = [sys.executable, "-m", "harness", "run", "--protocol", str(protocol.path), "--json", str(report)]
+        command = [*harness_python(protocol.path.parent), "-m", "harness", "run", "--protocol", str(protocol.path), "--json", str(report)]
         if reply_timeout:
             command += ["--reply-timeout", str(reply_timeout)]
         command += ["--", *argv]

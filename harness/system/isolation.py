@@ -28,6 +28,8 @@ import struct
 import sys
 import threading
 
+from harness.system.python_path import harness_python
+
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
@@ -148,7 +150,7 @@ def interfaces() -> list[str]:
 
 def worker_python() -> str:
     """The `python=` of an xdist popen spec that starts the worker in its own namespace."""
-    return shlex.join([sys.executable, "-m", "harness.system.isolation"])
+    return shlex.join([*harness_python(), "-m", "harness.system.isolation"])
 
 
 def main() -> None:
@@ -157,7 +159,7 @@ def main() -> None:
         enter()
     except OSError as error:
         print(f"note: network isolation unavailable ({error}); this worker shares the host's network", file=sys.stderr)
-    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+    os.execv(sys.executable, [*harness_python(), *sys.argv[1:]])
 
 
 if __name__ == "__main__":

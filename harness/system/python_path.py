@@ -14,8 +14,10 @@ and judged everywhere is still `python -u server.py ARGS`.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from pathlib import Path
 
 #: One line, no path separator in it (the sandbox rewrites arguments that name files).
 SHIM = ("import os, runpy, sys; sys.argv = sys.argv[1:]; "
@@ -46,3 +48,18 @@ def as_typed(command_line: str) -> str:
     """A process's command line (words joined by spaces) as the user typed it: `python -u server.py ARGS`
     for a server launched through the shim."""
     return command_line.replace(f" -P -c {SHIM} ", " ", 1)
+
+
+def harness_python(cwd: str | os.PathLike | None = None) -> list[str]:
+    """The interpreter for the harness's own Python children (pytest-xdist workers, `protocol check`'s run).
+
+    Rule (SPEC §5): `python -m`/`-c` put the current folder first on `sys.path`, so run from a
+    submission's folder they would import its `harness/` package, as root and outside the sandbox.
+    `-P` keeps that folder off the path; only the harness's own checkout, run without being
+    installed, needs it there (and is then what runs anyway)."""
+    own_root = Path(__file__).resolve().parents[2]
+    try:
+        folder = Path(cwd if cwd is not None else os.getcwd()).resolve()
+    except OSError:  # the current folder was removed: nothing there to import
+        folder = None
+    return [sys.executable] if folder == own_root else [sys.executable, "-P"]
