@@ -9,6 +9,7 @@ import re
 import socket
 import struct
 import sys
+import threading
 
 import pytest
 
@@ -519,3 +520,17 @@ def test_an_argument_too_long_for_a_file_name_is_passed_as_it_is(tmp_path):
     long = "x" * 300
     assert rewrite_argv(["python3", "server.py", long], tmp_path, tmp_path, copy) == \
         ["python3", str(copy / "server.py"), long]
+
+
+def test_an_executable_fifo_as_the_server_is_not_read(tmp_path):
+    """Reading the `#!` line of a FIFO blocked the harness before any server or watchdog ran (blind 14)."""
+    fifo = tmp_path / "server"
+    os.mkfifo(fifo)
+    fifo.chmod(0o755)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (resolve(str(fifo), ["{port}"]), done.set()), daemon=True)
+    thread.start()
+    thread.join(5)
+    if not done.is_set():  # unblock the stuck open() before failing, so the test process can end
+        open(fifo, "wb").close()
+    assert done.is_set(), "resolve() blocked on the FIFO"

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.system.safe_files import read_capped
 
 
 def server_file(command: list[str]) -> str | None:
@@ -122,9 +123,8 @@ def check_shebang(path: Path) -> None:
     """Raise ConfigError if the script's `#!` line names an interpreter this machine cannot run: the server
     would die at once with exit 127 and "No such file or directory", which names neither the line nor the
     interpreter. A `#!` line ending in \r (saved with Windows line endings) asks for 'python3\r'."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(256)
+    try:  # the submission's file: never through a link, never blocking on a FIFO (blind 14: a hang)
+        head = read_capped(path, 256)
     except OSError:
         return
     if not head.startswith(b"#!"):
