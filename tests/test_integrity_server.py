@@ -328,3 +328,18 @@ def test_workers_started_from_a_submissions_folder_never_import_its_harness_pack
                          stdin=subprocess.DEVNULL)
     assert not marker.exists(), marker.read_text()
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@ROOT
+@MODES
+def test_a_servers_output_and_its_tcp_file_copy_are_closed_to_other_servers(harness, mode):
+    """SPEC §5, guarantee 2 (blind 14): in the fallback every server sees the others' folders in /proc, and read a
+    classmate's captured output (0644 files) and, under tcp-file, their source (the served copy was opened 0755).
+    (A fallback server whose Python is out of other users' reach keeps CAP_DAC_READ_SEARCH and reads past any
+    mode, as the README's table says: there only the modes themselves are checked.)"""
+    run = harness(*flags(mode), "--protocol", "tcp-file", "-k", "text_file", *FAST,
+                  server("hostile_peeks_at_captures.py"))
+    got = line_after(run, "GOT ")
+    assert int(got["copy_mode"], 8) & 0o077 == 0, got
+    if mode == "sandboxed" or reachable_by_others(sys.executable):
+        assert not any(value.startswith("READ") for value in got.values()), got

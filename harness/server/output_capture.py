@@ -24,7 +24,9 @@ class CapturedStream:
         self.path = path
         self.file_cap = file_cap
         self.total = 0
-        self._file = open(path, "wb")
+        # Only the harness writes and reads it (the server writes into a pipe): no other user may read a
+        # student's output, which may hold what their server was sent or what it knows (blind 14).
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "wb")
         self._tail = bytearray()
         self._lock = threading.Lock()
 
@@ -52,7 +54,7 @@ class OutputCapture:
     """Owns the read ends of the server's stdout and stderr pipes."""
 
     def __init__(self, directory: Path, file_cap: int = 8 * 1024 * 1024) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the sandbox opens it for traversal only
         self.streams: dict[int, CapturedStream] = {}
         self.write_fds: list[int] = []
         self._selector = selectors.DefaultSelector()

@@ -112,7 +112,11 @@ class ServedFiles:
         """Fill `served` (default `instance_dir/served`) with every file; put the
         secret in its parent, outside it. Everything is readable by the server,
         which may run as another user: the traversal check needs the secret
-        really reachable, so that only the server's own rule keeps it out."""
+        really reachable, so that only the server's own rule keeps it out.
+        A scratch copy given as `served` keeps its mode (0700, the server's
+        own): opened to all, another student's server could read the source
+        in it (blind 14)."""
+        own_folder = served is None  # else the server's scratch copy: its owner and 0700 stay (SPEC §5, guarantees 2 and 3)
         served = served or instance_dir / "served"
         served.mkdir(parents=True, exist_ok=True)
         big = self._big()
@@ -126,7 +130,8 @@ class ServedFiles:
                 os.link(big, self.BIG_NAME, dst_dir_fd=folder, follow_symlinks=False)
             except OSError:
                 create_new(folder, self.BIG_NAME, big.read_bytes())
-            os.fchmod(folder, 0o755)
+            if own_folder:
+                os.fchmod(folder, 0o755)
         finally:
             os.close(folder)
         secret = served.parent / self.SECRET_NAME  # the instance's own folder: the harness's, never the server's
