@@ -52,6 +52,17 @@ class CheckNotRun(HarnessError):
     ends as an error, never as the student's failure."""
 
 
+class HarnessFault(CheckNotRun):
+    """The harness's own machine let it down (its disk is full, say, when another submission filled it): no
+    verdict on the server comes of it, and the run ends as the harness's error (exit 4), never as the
+    student's failure (blind 14: a classmate's full disk cost an honest server 40 points)."""
+
+    PREFIX = "the harness could not run this check: "
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.PREFIX + reason)
+
+
 class CheckFailed(AssertionError):
     """The server broke the protocol. Carries the evidence for the report.
 

@@ -394,6 +394,8 @@ def run_pytest(pytest_args: list[str], args: argparse.Namespace, server_argv: li
         return ExitCode.USAGE  # said above: a report asked for is missing (its path could not be written)
     if code == pytest.ExitCode.INTERNAL_ERROR and not state.server.startup_error:
         return ExitCode.INTERNAL
+    if state.report is not None and state.report.harness_error:
+        return ExitCode.INTERNAL  # (pytest's own 4 below means a usage error)
     if code == pytest.ExitCode.USAGE_ERROR:
         return ExitCode.USAGE  # (pytest's 4 is our "a bug in the harness"): e.g. a -k expression it cannot read
     return code

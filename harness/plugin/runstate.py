@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from harness.errors import ExitCode
+from harness.errors import ExitCode, HarnessFault
 from harness.plugin.terminal_ui import TerminalUI
 from harness.results.report import CheckResult, Report, ServerInfo
 from harness.settings import Settings
@@ -82,6 +82,8 @@ class RunState:
             duration_s=time.monotonic() - self.started,
             interrupted=self.interrupted,
             notes=list(self.notes),
+            harness_error=any((result.message or "").startswith(HarnessFault.PREFIX)
+                              for result in self.results.values()),
         )
 
     def exit_status(self, report: Report, pytest_status: int) -> int:
@@ -90,6 +92,8 @@ class RunState:
         summary = report.summary()
         if self.interrupted and not self.stuck:
             return int(ExitCode.INTERRUPTED)
+        if report.harness_error:
+            return int(ExitCode.INTERNAL)
         if self.server.startup_error and not any(r.outcome == "passed" for r in report.checks):
             return int(ExitCode.START)
         if summary["failed"] or summary["errors"]:

@@ -50,6 +50,9 @@ def overall_output(report: Report, grade: Grade) -> str:
         output = next((r.server_output for r in report.checks if r.server_output), None)
         if output:
             lines += ["Its output:", output]
+    elif report.harness_error:
+        lines += ["", "The autograder could not run some checks, through no fault of your server's (see them "
+                      "below): ask for them to be graded again."]
     if report.interrupted:
         lines += ["", "Grading was stopped before every check ran; checks that did not run score 0."]
     return "\n".join(lines)

@@ -152,7 +152,7 @@ class ServerProcess:
         if spec.sandbox is not None:
             try:
                 prepared = spec.sandbox.prepare(self.workdir, argv, spec.cwd)
-            except ServerStartError:
+            except BaseException:  # refused, or the harness's disk is full: no descriptor of ours stays open
                 self.output.close_write_ends()
                 self.output.close()
                 raise

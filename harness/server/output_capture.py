@@ -33,9 +33,12 @@ class CapturedStream:
     def feed(self, data: bytes) -> None:
         with self._lock:
             room = self.file_cap - self.total
-            if room > 0:
-                self._file.write(data[:room])
-                self._file.flush()
+            if room > 0 and not self._file.closed:
+                try:
+                    self._file.write(data[:room])
+                    self._file.flush()
+                except OSError:  # its disk is full (a server may fill it): the tail in memory still holds
+                    self._give_up_file()
             self.total += len(data)
             self._tail += data
             if len(self._tail) > 2 * TAIL_BYTES:
@@ -45,9 +48,15 @@ class CapturedStream:
         with self._lock:
             return bytes(self._tail[-limit:])
 
+    def _give_up_file(self) -> None:
+        try:
+            self._file.close()
+        except OSError:  # what was buffered cannot be written either
+            pass
+
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            self._give_up_file()
 
 
 class OutputCapture:

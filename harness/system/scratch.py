@@ -30,6 +30,7 @@ Rules:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -38,6 +39,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import HarnessFault
 from harness.system.safe_files import remove_tree
 from harness.terminal import safe_line
 
@@ -172,8 +174,11 @@ def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] |
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             copy_file(copy_plan.source / name, target)
-        except OSError:
-            continue
+        except OSError as error:
+            if error.errno in NO_ROOM:  # a partial copy would be judged as the student's server
+                raise HarnessFault(f"no room left to copy the submission into {destination.parent} "
+                                   f"({error.strerror}): free space where TMPDIR points") from None
+            continue  # the file changed or vanished since it was planned
     for name in copy_plan.links:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +189,9 @@ def materialize(copy_plan: CopyPlan, destination: Path, owner: tuple[int, int] |
     if owner is not None:
         _chown_tree(destination, owner)
 
+
+#: Errors that say the harness's disk, not the submission, is at fault.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 #: Mode bits a copied file keeps: never setuid, setgid or sticky.
 KEPT_MODE = 0o777
