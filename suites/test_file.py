@@ -18,12 +18,23 @@ import selectors
 
 from harness.checks import check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
+from harness.clients.crowd import (
+    accept_queue_of,
+    connect_while_accepting,
+    fewer_connected,
+)
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
 from harness.evidence.bytesdiff import describe_mismatch
-from harness.protocols.filetransfer import ProtocolViolation, Reply, ReplyParser, header_problems, request
+from harness.protocols.filetransfer import (
+    ProtocolViolation,
+    Reply,
+    ReplyParser,
+    header_problems,
+    request,
+)
+from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint
 from harness.server.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
 from harness.settings import Settings
@@ -303,3 +314,17 @@ def test_slow_reader_does_not_stall(endpoint, settings, served_files):
                    "hello.txt", served_files, "another client's get hello.txt")
     finally:
         slow.conn.abort()  # an RST frees the server's blocked send at once
+
+
+@check("concurrency::idle_without_busy_loop", protocols=FILE, description=IDLE_DESCRIPTION,
+       expectation=IDLE_EXPECTATION)
+def test_idle_without_busy_loop(fresh_server, settings, served_files):
+    """Three clients each download a file and close, then nobody talks: a server that never checks for
+    recv() returning b'' spins on the closed connection (blind 13)."""
+    instance = fresh_server()
+    for index in range(3):
+        try:
+            download(instance.endpoint, settings, served_files, "hello.txt", f"client {index + 1} of 3")
+        except CheckFailed:  # conversation::'s finding, not a busy loop
+            break
+    require_idle(instance, "after three clients downloaded a file and left")

@@ -14,14 +14,24 @@ from __future__ import annotations
 
 from harness.checks import INFORMATIONAL, check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of, connect_while_accepting, fewer_connected
+from harness.clients.crowd import (
+    accept_queue_of,
+    connect_while_accepting,
+    fewer_connected,
+)
 from harness.clients.reply_reader import ReplyReader
 from harness.clients.udp import SOCKETSERVER_MAX_PACKET, UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.evidence.hints import greeting_mode_hint
-from harness.protocols.hello import DIALECTS, LINE, coalesced_reply_candidates, reply_for
+from harness.protocols.hello import (
+    DIALECTS,
+    LINE,
+    coalesced_reply_candidates,
+    reply_for,
+)
+from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint
 from harness.server.serverkind import READ_CALL, language_of
 from harness.settings import Settings
@@ -372,3 +382,34 @@ def test_exit_ends_only_its_client_tcp(server, endpoint, settings):
             newcomer.greeting()
             newcomer.ask("Sarah", "a new client, after another one sent exit")
 
+
+
+@check("concurrency::idle_without_busy_loop", protocols=TCP, description=IDLE_DESCRIPTION,
+       expectation=IDLE_EXPECTATION)
+def test_idle_without_busy_loop_tcp(fresh_server, settings):
+    """Three clients greeted and answered, then gone without exit (a client may vanish: the server sees recv()
+    return b''), then nobody talks: a server that never checks for b'' spins on it (blind 13)."""
+    instance = fresh_server()
+    answered = True
+    for _ in range(3):  # after a client got no answer, the next ones do not wait out the same silence
+        with HelloClient(instance.endpoint, settings) as client:
+            if answered:
+                try:
+                    client.greeting()
+                    client.ask("Michael", "a client that then leaves without exit")
+                except CheckFailed:  # a wrong conversation is conversation::'s finding, not a busy loop
+                    answered = False
+    require_idle(instance, "after three clients were answered and left without sending exit")
+
+
+@check("concurrency::idle_without_busy_loop", protocols=UDP, description=IDLE_DESCRIPTION,
+       expectation=IDLE_EXPECTATION)
+def test_idle_without_busy_loop_udp(fresh_server, settings):
+    instance = fresh_server()
+    with UdpClient(instance.endpoint, settings.reply_timeout) as client:
+        for name in SEED_NAMES:
+            try:
+                udp_expect(client, name.encode(), f"the reply to {name!r}")
+            except CheckFailed:  # conversation::'s finding, not a busy loop
+                break
+    require_idle(instance, "after three names were answered", datagrams=True)

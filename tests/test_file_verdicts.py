@@ -21,6 +21,7 @@ CHECKS = {
     "conversation::missing_file", "conversation::path_traversal", "conversation::several_downloads",
     "framing::pipelined_requests", "framing::split_request",
     "concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall",
+    "concurrency::idle_without_busy_loop",
 }
 
 
@@ -39,6 +40,7 @@ BUGGY = [
     ("file_blocking_send.py", {"concurrency::slow_reader_does_not_stall"}),
     ("file_one_request.py", {"conversation::empty_file", "conversation::missing_file", "conversation::several_downloads",
                              "framing::pipelined_requests"}),
+    ("file_spins_on_eof.py", {"concurrency::idle_without_busy_loop"}),
 ]
 
 

@@ -13,10 +13,11 @@ TCP_LINE = {
     "conversation::greeting", "conversation::hello_reply", "conversation::non_ascii_name", "conversation::empty_name", "conversation::long_name",
     "conversation::exit_closes_connection", "framing::coalesced_lines", "framing::split_line",
     "concurrency::simultaneous_greetings", "concurrency::exit_ends_only_its_client",
+    "concurrency::idle_without_busy_loop",
 }
 TCP_UNFRAMED_REQUIRED = TCP_LINE - {"conversation::empty_name", "framing::coalesced_lines", "framing::split_line"}
 UDP = {"conversation::hello_reply", "conversation::non_ascii_name", "conversation::empty_name", "conversation::long_name",
-       "concurrency::simultaneous_greetings"}
+       "concurrency::simultaneous_greetings", "concurrency::idle_without_busy_loop"}
 
 
 def test_reference_tcp_hello_passes_every_line_mode_check(harness):
@@ -55,6 +56,8 @@ BUGGY = [
     ("tcp_hello_one_at_a_time.py", "tcp-hello",
      {"concurrency::simultaneous_greetings", "concurrency::exit_ends_only_its_client"}),
     ("udp_hello_stop_on_empty.py", "udp-hello", {"conversation::empty_name"}),
+    ("tcp_hello_spins_on_eof.py", "tcp-hello", {"concurrency::idle_without_busy_loop"}),
+    ("udp_hello_polls.py", "udp-hello", {"concurrency::idle_without_busy_loop"}),
 ]
 
 

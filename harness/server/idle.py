@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.deadline import Deadline, poll_until
+from harness.errors import CheckFailed
+from harness.server.serverkind import END_OF_INPUT, language_of
 
 if TYPE_CHECKING:
     from harness.server.launcher import ServerProcess
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
 #: The idle window, and the CPU time a server may use in it.
 IDLE_WINDOW = 1.0
 IDLE_CPU_LIMIT = 0.1
+
+#: concurrency::idle_without_busy_loop, as `harness list` shows it (one check id in every protocol).
+IDLE_DESCRIPTION = (f"three clients are served and leave (UDP: three datagrams are answered); then nobody talks "
+                    f"to the server for {IDLE_WINDOW:g} s")
+IDLE_EXPECTATION = (f"the server (children included) uses at most {IDLE_CPU_LIMIT:g} CPU seconds in that second, "
+                    "or in the next one (no loop spinning on recv() returning b'', no busy polling)")
 
 
 def busy_while_idle(instance: ServerProcess) -> str:
@@ -36,3 +44,21 @@ def busy_while_idle(instance: ServerProcess) -> str:
         if not over:
             return ""
     return " and then ".join(f"{cpu:.2f} CPU seconds in {wall:.2f} s" for cpu, wall in samples)
+
+
+def require_idle(instance: ServerProcess, situation: str, datagrams: bool = False) -> None:
+    """concurrency::idle_without_busy_loop's verdict, in every protocol: over the limit in two windows in a row
+    fails, naming the usual cause: a TCP loop that never sees recv() return b'', a UDP loop that polls."""
+    used = busy_while_idle(instance)
+    if not used:
+        return
+    if datagrams:  # no connection ends in UDP: a busy UDP server polls
+        cause = ("it asks its socket for datagrams again and again (a non-blocking recvfrom() in a loop, or a "
+                 "timeout of 0): wait in a blocking recvfrom() or select(), never in a polling loop")
+    else:
+        cause = (f"{END_OF_INPUT[language_of(instance.spec.argv)]}: break out of the loop and close the socket; "
+                 "wait in a blocking accept()/recv()/select(), never in a polling loop")
+    raise CheckFailed(
+        f"the server used {used} with no client talking to it ({situation}; limit {IDLE_CPU_LIMIT:g} CPU "
+        f"seconds per {IDLE_WINDOW:g} s): a loop keeps running without work — {cause}"
+    )
