@@ -222,3 +222,15 @@ def test_a_server_that_closes_after_one_recv_is_told_to_read_in_a_loop(harness):
     silent = harness("--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
                      server("tcp_upper.py"), "{port}")
     assert "earlier message" not in silent.check("echo::single_message")["message"]
+
+
+def test_a_udp_reply_cut_by_strip_is_named_not_blamed_on_the_receive_buffer(harness):
+    """A UDP reply that is a start of the datagram was always put down to a small recvfrom() buffer, a
+    strip() or strlen() included (blind 13); the receive-buffer hint stays for a real recvfrom(1024)."""
+    stripped = udp_echo_run(harness, server("udp_strips.py"))
+    message = stripped.check("echo::single_message")["message"]
+    assert "strip()" in message and "receive buffer" not in message, message
+    truncated = harness("--protocol", "udp-echo", "--check", "echo::edge_sizes", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                        server("udp_truncate_1024.py"), "{port}")
+    cut = truncated.check("echo::edge_sizes")["message"]
+    assert "receive buffer" in cut and "recvfrom(65535)" in cut and "strip()" not in cut, cut

@@ -31,7 +31,7 @@ from harness.clients.patience import LATE_WINDOW, PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
-from harness.evidence.bytesdiff import describe_mismatch
+from harness.evidence.bytesdiff import classic_mistake, describe_mismatch
 from harness.server.launcher import Endpoint
 
 #: socketserver.UDPServer.max_packet_size: a UDP reply cut to exactly this is that default.
@@ -300,7 +300,10 @@ class UdpClient:
         if reply is None:
             raise self.no_reply(datagram, datagram, context)
         if reply != datagram:
-            if datagram.startswith(reply):
+            mistake = classic_mistake(datagram, reply) if datagram.startswith(reply) or reply.startswith(datagram) else ""
+            if mistake:  # strip(), strlen() or an added newline cut or grew it, not a small receive buffer (blind 13)
+                summary = f"the reply differs from the {len(datagram)}-byte datagram sent{mistake}"
+            elif datagram.startswith(reply):
                 summary = (
                     f"the reply was cut to {len(reply)} of {len(datagram)} bytes: is the server's receive buffer "
                     f"only {len(reply)} bytes? recvfrom(n) silently drops the rest of a longer datagram: receive "
