@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import selectors
+import time
 
 from harness.checks import check
 from harness.clients.connection import TcpConnection
@@ -23,6 +24,7 @@ from harness.clients.crowd import (
     connect_while_accepting,
     fewer_connected,
 )
+from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
@@ -104,9 +106,14 @@ class FileClient:
         with selectors.DefaultSelector() as sel:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while not self.parser.done:
-                if not sel.select(self.timeout):
+                wait = PATIENCE.wait(self.timeout)  # cut once this server was silent a whole timeout
+                started = time.monotonic()
+                if not sel.select(wait):
+                    PATIENCE.silence(wait, self.timeout)
                     self.conn.wire.silence()
-                    raise self.stalled(context, f"no more bytes arrived within {self.timeout:g} s")
+                    raise self.stalled(context, f"no more bytes arrived within {wait:g} s"
+                                       + PATIENCE.why_short(wait, self.timeout))
+                PATIENCE.heard(time.monotonic() - started)
                 self.step(context)
         assert self.parser.reply is not None
         return self.parser.reply
@@ -278,11 +285,14 @@ def test_concurrent_downloads(server, endpoint, settings, served_files):
             for sock in pending:
                 sel.register(sock, selectors.EVENT_READ)
             while pending:
-                events = sel.select(settings.reply_timeout)
+                wait = PATIENCE.wait(settings.reply_timeout)
+                events = sel.select(wait)
                 if not events:
+                    PATIENCE.silence(wait, settings.reply_timeout)
                     waiting = ", ".join(str(i + 1) for i in sorted(pending.values()))
                     raise CheckFailed(f"clients {waiting} of {PARTS} (all connected at once) received nothing for "
-                                      f"{settings.reply_timeout:g} s: is the server serving one client at a time?")
+                                      f"{wait:g} s{PATIENCE.why_short(wait, settings.reply_timeout)}: is the server "
+                                      "serving one client at a time?")
                 for key, _ in events:
                     index = pending[key.fileobj]
                     if clients[index].step(f"client {index + 1} of {PARTS}"):
@@ -307,8 +317,11 @@ def test_slow_reader_does_not_stall(endpoint, settings, served_files):
         slow.send(request(ServedFiles.BIG_NAME))
         with selectors.DefaultSelector() as sel:  # wait until the server is busy sending to the slow client
             sel.register(slow.conn.sock, selectors.EVENT_READ)
-            if not sel.select(settings.reply_timeout):
-                raise CheckFailed(f"get big.bin: nothing arrived within {settings.reply_timeout:g} s")
+            wait = PATIENCE.wait(settings.reply_timeout)
+            if not sel.select(wait):
+                PATIENCE.silence(wait, settings.reply_timeout)
+                raise CheckFailed(f"get big.bin: nothing arrived within {wait:g} s"
+                                  + PATIENCE.why_short(wait, settings.reply_timeout))
         with FileClient(endpoint, settings) as other:
             verify(other.get("hello.txt", "another client's get hello.txt, while a client does not read its big.bin"),
                    "hello.txt", served_files, "another client's get hello.txt")

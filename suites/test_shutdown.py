@@ -65,7 +65,9 @@ def opening_messages(settings: Settings) -> tuple[bytes, bytes]:
         header = struct.Struct(settings.length_format)
         return header.pack(5) + b"hello", header.pack(100) + b"0123456789"
     if settings.protocol == "tcp-file":
-        return b"get no-such-file-before-shutdown\n", b"get half-a-na"
+        # The most basic request: a server silent on a missing file is conversation::missing_file's finding,
+        # and must not cost a whole reply timeout in every shutdown check (blind 13).
+        return b"get hello.txt\n", b"get half-a-na"
     return b"hello before shutdown\n", b"half a messa"
 
 

@@ -153,3 +153,14 @@ def test_an_echo_server_checked_as_tcp_file_is_told_so(harness):
     other = harness("--protocol", "tcp-file", "--check", "conversation::binary_file", "--reply-timeout",
                     TEST_REPLY_TIMEOUT, server("file_text_mode.py"), "{port}")
     assert "echo server" not in other.check("conversation::binary_file")["message"]
+
+
+def test_a_silent_file_server_costs_one_whole_reply_timeout_not_one_per_check(harness):
+    """SPEC §7: the same silence is waited in full once; tcp-file waited the whole reply timeout in every
+    check (blind 13: 38.9 s against the reference's 4 s)."""
+    run = harness("--protocol", "tcp-file", "--suite", "conversation", "--reply-timeout", "2",
+                  server("file_waits_for_crlf.py"), "{port}")
+    checks = run.report["checks"]
+    assert all(c["outcome"] == "failed" for c in checks), run.stdout
+    assert sum(c["duration_s"] >= 1.9 for c in checks) == 1, [(c["id"], c["duration_s"]) for c in checks]
+    assert "not the full 2 s" in checks[1]["message"], checks[1]["message"]
