@@ -38,7 +38,7 @@ from harness.protocols.filetransfer import (
 )
 from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint
-from harness.server.served_files import KEEP_LIMIT, PARTS, ServedFiles, served_directory
+from harness.server.served_files import KEEP_LIMIT, PARTS, SPACED_NAME, ServedFiles, served_directory
 from harness.settings import Settings
 
 FILE = ("tcp-file",)
@@ -181,10 +181,18 @@ def test_large_file(endpoint, settings, served_files):
 
 
 @check("conversation::non_ascii_file_name", protocols=FILE,
-       description="download a file whose name is not ASCII (报告-ü.txt)",
-       expectation="the name travels as UTF-8 and the file comes back whole")
+       description=f"download files whose names are not plain ASCII words: 报告-ü.txt, then {SPACED_NAME!r}",
+       expectation="the name travels as UTF-8, is the whole rest of the request line (spaces included), "
+                   "and the file comes back whole")
 def test_non_ascii_file_name(endpoint, settings, served_files):
     download(endpoint, settings, served_files, "报告-ü.txt", "get 报告-ü.txt")
+    try:
+        download(endpoint, settings, served_files, SPACED_NAME, f"get {SPACED_NAME}")
+    except CheckFailed as failure:
+        if "error header" in str(failure):  # blind 13: request.split() cannot name it
+            failure.with_hint(f"\nhint: {SPACED_NAME!r} exists: a name may hold spaces, since NAME is the whole rest "
+                              "of the line after 'get ' — take line[4:] (or split(' ', 1)), not line.split()")
+        raise
 
 
 @check("conversation::missing_file", protocols=FILE,

@@ -41,6 +41,7 @@ BUGGY = [
     ("file_one_request.py", {"conversation::empty_file", "conversation::missing_file", "conversation::several_downloads",
                              "framing::pipelined_requests"}),
     ("file_spins_on_eof.py", {"concurrency::idle_without_busy_loop"}),
+    ("file_split_request.py", {"conversation::non_ascii_file_name"}),
 ]
 
 
@@ -164,3 +165,10 @@ def test_a_silent_file_server_costs_one_whole_reply_timeout_not_one_per_check(ha
     assert all(c["outcome"] == "failed" for c in checks), run.stdout
     assert sum(c["duration_s"] >= 1.9 for c in checks) == 1, [(c["id"], c["duration_s"]) for c in checks]
     assert "not the full 2 s" in checks[1]["message"], checks[1]["message"]
+
+
+def test_a_request_parsed_with_split_is_told_that_names_may_hold_spaces(harness):
+    run = harness("--protocol", "tcp-file", "--check", "conversation::non_ascii_file_name", "--reply-timeout",
+                  TEST_REPLY_TIMEOUT, server("file_split_request.py"), "{port}")
+    message = run.check("conversation::non_ascii_file_name")["message"]
+    assert "my notes.txt" in message and "not line.split()" in message, message

@@ -58,6 +58,10 @@ def _binary() -> bytes:
     return bytes(range(256)) * 4 + b"\r\n\r\x00\n" + random.Random(4).randbytes(64 * 1024)
 
 
+#: A served file whose name holds a space (a request parsed with split() cannot name it).
+SPACED_NAME = "my notes.txt"
+
+
 def small_contents() -> dict[str, bytes]:
     """Every served file but the big one: name -> bytes."""
     files = {
@@ -65,6 +69,7 @@ def small_contents() -> dict[str, bytes]:
         "data.bin": _binary(),
         "empty.txt": b"",
         "报告-ü.txt": "非 ASCII 文件名: the name is UTF-8.\n".encode("utf-8"),
+        SPACED_NAME: b"A name may hold spaces: NAME is the rest of the request line.\n",
     }
     for index in range(PARTS):  # printable text: only the binary checks test binary safety
         files[f"part-{index}.txt"] = random.Random(1000 + index).randbytes(PART_SIZE).translate(TEXT_TABLE)
