@@ -30,6 +30,7 @@ from harness.errors import CheckFailed
 from harness.evidence import wirelog
 from harness.evidence.bytesdiff import describe_mismatch
 from harness.protocols.filetransfer import (
+    MAX_HEADER,
     ProtocolViolation,
     Reply,
     ReplyParser,
@@ -38,11 +39,19 @@ from harness.protocols.filetransfer import (
 )
 from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint
-from harness.server.served_files import KEEP_LIMIT, PARTS, SPACED_NAME, ServedFiles, served_directory
+from harness.server.served_files import (
+    KEEP_LIMIT,
+    PARTS,
+    SPACED_NAME,
+    ServedFiles,
+    served_directory,
+)
 from harness.settings import Settings
 
 FILE = ("tcp-file",)
 CHUNK = 256 * 1024
+#: The bytes of a reply's start kept to explain a broken one, and the most stray bytes looked past.
+HEAD, STRAY_LIMIT = 64, 8
 
 
 class FileClient:
@@ -52,6 +61,8 @@ class FileClient:
         self.timeout = settings.reply_timeout
         self.conn = TcpConnection(endpoint, Deadline(settings.reply_timeout))
         self.leftover = b""
+        self.head = bytearray()  # the current reply's first bytes (HEAD), to explain a broken one
+        self.after_reply = False  # the current reply began with bytes left over from the previous one
         self.parser: ReplyParser | None = None
         self.sent = b""  # the last request, to tell an echo of it
 
@@ -69,10 +80,15 @@ class FileClient:
         self.send(request(name))
         return self.receive(context or f"the reply to get {name!r}")
 
-    def start(self) -> None:
+    def start(self, context: str = "") -> None:
         """Begin parsing the next reply (with any bytes already received)."""
         self.parser = ReplyParser(keep=KEEP_LIMIT)
-        self.leftover = self.parser.feed(self.leftover)
+        self.head = bytearray(self.leftover[:HEAD])  # (a previous reply's stray bytes show here)
+        self.after_reply = bool(self.leftover)
+        try:
+            self.leftover = self.parser.feed(self.leftover)
+        except ProtocolViolation as violation:
+            raise self.violation(context or "the next reply", violation, self.leftover) from None
 
     def step(self, context: str) -> bool:
         """Read what is available now into the current reply; True once it is complete."""
@@ -89,15 +105,31 @@ class FileClient:
             wire.event(wirelog.SERVER_FIN)
             raise self.stalled(context, "the server closed the connection")
         wire.got(chunk)
+        self.head += chunk[: HEAD - len(self.head)]
         try:
             self.leftover = self.parser.feed(chunk)
         except ProtocolViolation as violation:
-            echoed = self.sent and chunk[: len(self.sent)] == self.sent[: len(chunk)]
+            raise self.violation(context, violation, chunk) from None
+        return self.parser.done
+
+    def violation(self, context: str, violation: ProtocolViolation, chunk: bytes) -> CheckFailed:
+        """The failure for a reply that breaks the format, with what the bytes point to."""
+        echoed = self.sent and chunk[: len(self.sent)] == self.sent[: len(chunk)]
+        stray = stray_bytes(bytes(self.head))
+        if echoed:
             hint = ("\nhint: the server sent back the request itself: is it an echo server? A tcp-file server "
                     "answers get NAME with a 4-byte length, a JSON header and the file; check an echo server "
-                    "with --protocol tcp-echo") if echoed else ""
-            raise CheckFailed(f"{context}: {violation}{hint}", received=chunk[:512]) from None
-        return self.parser.done
+                    "with --protocol tcp-echo")
+        elif stray:  # the format is right but for them: the parser's guess (byte order) would mislead
+            where = "after the previous reply's body" if self.after_reply else "before the reply"
+            return CheckFailed(
+                f"{context}: the server sent {len(stray)} byte(s) more than the protocol has, {stray!r}, {where}: "
+                "read as the next reply's length, they break it (the length and the header after them look right)"
+                "\nhint: does the server send a newline (print(), + '\\n') after each file? A reply is exactly "
+                "the 4-byte length, the header and the body, nothing more", received=bytes(self.head))
+        else:
+            hint = ""
+        return CheckFailed(f"{context}: {violation}{hint}", received=bytes(self.head) or chunk[:512])
 
     def receive(self, context: str) -> Reply:
         """The whole next reply; fails if no byte arrives for the reply timeout."""
@@ -126,6 +158,17 @@ class FileClient:
             state = f"the header {json.dumps(parser.reply.header, ensure_ascii=False)} arrived, then " \
                     f"{parser.reply.size:,} of {parser.reply.header.get('size', 0):,} body bytes"
         return CheckFailed(f"{context}: {state} ({reason})")
+
+
+def stray_bytes(head: bytes) -> bytes:
+    """The few bytes before what looks like a right reply (a length a header may have, then '{'), if any:
+    a newline a server adds after each body is read as the next reply's length (blind 13: 0a 00 00 00
+    was called a byte-order mistake)."""
+    for skip in range(1, STRAY_LIMIT + 1):
+        piece = head[skip: skip + 5]
+        if len(piece) == 5 and piece[4:] == b"{" and int.from_bytes(piece[:4], "big") <= MAX_HEADER:
+            return head[:skip]
+    return b""
 
 
 def verify(reply: Reply, name: str, served: ServedFiles, context: str) -> None:

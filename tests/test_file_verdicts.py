@@ -172,3 +172,16 @@ def test_a_request_parsed_with_split_is_told_that_names_may_hold_spaces(harness)
                   TEST_REPLY_TIMEOUT, server("file_split_request.py"), "{port}")
     message = run.check("conversation::non_ascii_file_name")["message"]
     assert "my notes.txt" in message and "not line.split()" in message, message
+
+
+def test_a_newline_after_each_body_is_named_not_taken_for_a_byte_order_mistake(harness):
+    """The next reply's length read as 0a 00 00 00 was put down to byte order (blind 13, F4)."""
+    run = harness("--protocol", "tcp-file", "--check", "conversation::empty_file", "--check",
+                  "conversation::several_downloads", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("file_newline_after_body.py"), "{port}")
+    assert run.ids_with("failed") == {"conversation::empty_file", "conversation::several_downloads"}, run.stdout
+    message = run.check("conversation::empty_file")["message"]
+    assert "1 byte(s) more than the protocol has, b'\\n', after the previous reply's body" in message, message
+    assert "byte order" not in message, message
+    correct = harness("--protocol", "tcp-file", "--check", "conversation::empty_file", reference("tcp_file.py"), "{port}")
+    assert correct.returncode == 0, correct.stdout
