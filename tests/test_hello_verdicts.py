@@ -214,3 +214,17 @@ def test_a_node_server_is_told_of_data_events_not_recv(harness):
     message = run.check("framing::coalesced_lines")["message"]
     assert "the server answers each 'data' event as if it were one line" in message, message
     assert "recv()" not in message, message
+
+
+def test_a_line_greeting_without_its_newline_is_told_to_add_it_not_to_change_mode(harness):
+    """b'Welcome!' (the line mode's text) lacks only its \\n: --hello-mode unframed would fail it everywhere
+    (blind 13, F7); the seed's b'Welcome' keeps the unframed-mode hint."""
+    def greeting_message(name: str) -> str:
+        run = harness("--protocol", "tcp-hello", "--check", "conversation::greeting", "--reply-timeout",
+                      TEST_REPLY_TIMEOUT, server(name), "{port}")
+        return run.check("conversation::greeting")["message"]
+
+    missing = greeting_message("tcp_hello_greeting_without_newline.py")
+    assert "send b'Welcome!\\n'" in missing and "--hello-mode" not in missing, missing
+    seed = greeting_message("seed_001_tcp_hello.py")
+    assert "--hello-mode unframed" in seed and "send b'Welcome!" not in seed, seed

@@ -20,6 +20,7 @@ import re
 import struct
 
 from harness.evidence.bytesdiff import NUL_HINT
+from harness.protocols.hello import LINE
 
 #: The first words of the byte-order hint (harness.evidence.framing_failures writes it).
 BYTE_ORDER_HINT = "hint: this frame's header"
@@ -116,6 +117,9 @@ def greeting_mode_hint(received: bytes, unframed: bool) -> str:
     greeted with a whole line."""
     if not received:
         return ""
+    if not unframed and received.rstrip(b"\r") == LINE.greeting.rstrip(b"\n"):  # only its \n is missing
+        return ("\nhint: the greeting is the line mode's b'Welcome!' without its line ending: send b'Welcome!\\n' "
+                "(a line ends in \\n; the client waits for it before anything else)")
     if not unframed and b"\n" not in received:
         return ("\nhint: the greeting has no line ending: a server written like the seed (one message per send(), "
                 "no delimiter) is checked with --hello-mode unframed")
