@@ -23,7 +23,7 @@ import pytest
 from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
 from test_hostile import processes_with
 
-from harness.system import bwrap, memcg
+from harness.system import bwrap, cpucg, memcg
 from harness.system.sandbox import reachable_by_others
 
 SANDBOX_MISSING = "HARNESS_TEST_NO_BWRAP asks for the fallback" if FALLBACK else bwrap.unavailable_reason()
@@ -343,3 +343,22 @@ def test_a_servers_output_and_its_tcp_file_copy_are_closed_to_other_servers(harn
     assert int(got["copy_mode"], 8) & 0o077 == 0, got
     if mode == "sandboxed" or reachable_by_others(sys.executable):
         assert not any(value.startswith("READ") for value in got.values()), got
+
+
+CPUCG_MISSING = cpucg.unavailable_reason()
+
+
+@pytest.mark.skipif(CPUCG_MISSING is not None, reason=f"no cpu cgroup here: {CPUCG_MISSING}")
+@MODES
+def test_a_server_and_all_it_forks_weigh_one_cpu_share(harness, mode):
+    """Blind 14: 120 spinners forked in sessions of their own weighed 120 jobs, and a classmate's server graded
+    beside them did not start in time. Each instance runs in a cpu cgroup of its own (v1), or in its memory
+    cgroup where that has the cpu controller (v2); it is gone with the instance."""
+    run = harness(*flags(mode), "-k", "single_message", *FAST, server("hostile_reports_cgroups.py"))
+    groups = line_after(run, "CGROUPS ")
+    if mode == "fallback" and not cpucg.memory_cgroup_shares_cpu():  # (the sandbox's cgroup namespace hides paths)
+        cpu = next(path for controllers, path in groups.items() if "cpu" in controllers.split(","))
+        assert f"/{memcg.PREFIX}{run.pid}-" in cpu, groups
+    folder = memcg.own_folder("cpu")
+    if folder is not None and folder[1] == 1:
+        assert not [name for name in os.listdir(folder[0]) if name.startswith(f"{memcg.PREFIX}{run.pid}-")]

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from harness.errors import ExitCode
-from harness.system import bwrap, isolation, memcg
+from harness.system import bwrap, cpucg, isolation, memcg
 from harness.system.sandbox import CAP_SETGID, CAP_SETUID, has_capabilities, pick_uid
 
 #: Guarantee number (SPEC §5) -> its short name.
@@ -67,6 +67,7 @@ def facts() -> dict[str, Any]:
         "network_problem": isolation.unavailable_reason(),
         "uid_switch": uid_switch,
         "memcg_problem": memcg.unavailable_reason(),
+        "cpucg_problem": cpucg.unavailable_reason(),
     }
 
 
@@ -106,6 +107,7 @@ def report(f: dict[str, Any]) -> str:
         "limits (per server process)",
         *limit_lines(),
         f"  {memcg.describe(f.get('memcg_problem'))}",
+        f"  {cpucg.describe(f.get('cpucg_problem'))}",
         "",
         f"mode: {chosen}",
     ]

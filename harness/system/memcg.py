@@ -43,8 +43,8 @@ PREFIX = "harness-"
 REMOVE_WITHIN = 2.0
 
 
-class MemoryCgroup:
-    """One instance's memory cgroup (v1 or v2) at `path`."""
+class Cgroup:
+    """One instance's cgroup (v1 or v2) at `path`: joined before the server runs, removed after it."""
 
     def __init__(self, path: Path, version: int) -> None:
         self.path = path
@@ -68,21 +68,6 @@ class MemoryCgroup:
 
         return run
 
-    def oom_kills(self) -> int:
-        """How many tasks of this cgroup its OOM killer ended (the last count, once removed)."""
-        if self.removed:
-            return self._last_oom_kills
-        name = "memory.events" if self.version == 2 else "memory.oom_control"
-        try:
-            text = (self.path / name).read_text()
-        except OSError:
-            return self._last_oom_kills
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip().isdigit():
-                self._last_oom_kills = int(value)
-        return self._last_oom_kills
-
     def pids(self) -> list[int]:
         try:
             return [int(word) for word in (self.path / "cgroup.procs").read_text().split()]
@@ -93,7 +78,7 @@ class MemoryCgroup:
         """Kill what is left in it and remove it; True if it is gone. Never raises."""
         if self.removed:
             return True
-        self.oom_kills()
+        self.before_removal()
         deadline = time.monotonic() + within
         delay = 0.002
         while True:
@@ -116,6 +101,31 @@ class MemoryCgroup:
         self.removed = True
         return True
 
+    def before_removal(self) -> None:
+        """What to read from the cgroup while it still exists."""
+
+
+class MemoryCgroup(Cgroup):
+    """One instance's memory cgroup: its limit, and whether its OOM killer struck."""
+
+    def before_removal(self) -> None:
+        self.oom_kills()
+
+    def oom_kills(self) -> int:
+        """How many tasks of this cgroup its OOM killer ended (the last count, once removed)."""
+        if self.removed:
+            return self._last_oom_kills
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            text = (self.path / name).read_text()
+        except OSError:
+            return self._last_oom_kills
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                self._last_oom_kills = int(value)
+        return self._last_oom_kills
+
 
 def create(limit_mib: int) -> MemoryCgroup | None:
     """A new memory cgroup limited to `limit_mib` MiB (swap included), or None where none can be made."""
@@ -123,7 +133,7 @@ def create(limit_mib: int) -> MemoryCgroup | None:
     if parent is None:
         return None
     folder, version = parent
-    _remove_stale(folder)
+    remove_stale(folder)
     path = folder / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"  # no counter: the server reads its cgroup
     try:
         os.mkdir(path, 0o755)
@@ -153,9 +163,14 @@ def _set_limit(cgroup: MemoryCgroup, limit: int) -> None:
         memsw.write_text(str(limit))
 
 
-@functools.lru_cache(maxsize=1)
 def own_memory_folder() -> tuple[Path, int] | None:
     """The harness's own memory cgroup folder and its version (2 first), if one is mounted."""
+    return own_folder("memory")
+
+
+@functools.lru_cache(maxsize=4)
+def own_folder(controller: str) -> tuple[Path, int] | None:
+    """The harness's own cgroup folder where `controller` is enabled, and its version (2 first)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -169,7 +184,7 @@ def own_memory_folder() -> tuple[Path, int] | None:
         controllers, _, path = rest.partition(":")
         if number == "0" and controllers == "":
             paths["2"] = path
-        elif "memory" in controllers.split(","):
+        elif controller in controllers.split(","):
             paths["1"] = path
     for line in mounts:
         fields = line.split()
@@ -181,7 +196,7 @@ def own_memory_folder() -> tuple[Path, int] | None:
         if fstype == "cgroup2" and "2" in paths:
             folder = _below(mountpoint, root, paths["2"])
             try:
-                enabled = "memory" in (Path(folder) / "cgroup.controllers").read_text().split()
+                enabled = controller in (Path(folder) / "cgroup.controllers").read_text().split()
             except OSError:
                 enabled = False
             if folder is not None and enabled:
@@ -191,7 +206,7 @@ def own_memory_folder() -> tuple[Path, int] | None:
             continue
         fields = line.split()
         after = line.split(" - ", 1)[1].split()
-        if after[0] == "cgroup" and "1" in paths and len(after) > 2 and "memory" in after[2].split(","):
+        if after[0] == "cgroup" and "1" in paths and len(after) > 2 and controller in after[2].split(","):
             folder = _below(fields[4], fields[3], paths["1"])
             if folder is not None and os.path.isdir(folder):
                 return Path(folder), 1
@@ -232,7 +247,7 @@ def describe(reason: str | None) -> str:
             f"per server, below {folder})")
 
 
-def _remove_stale(folder: Path) -> None:
+def remove_stale(folder: Path) -> None:
     """Remove cgroups left by harnesses that no longer run (empty ones only)."""
     try:
         names = [entry.name for entry in os.scandir(folder) if entry.name.startswith(PREFIX)]

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import ServerStartError
-from harness.system import bwrap, isolation, memcg, processes, scratch, sysvipc
+from harness.system import bwrap, cpucg, isolation, memcg, processes, scratch, sysvipc
 from harness.system import limits as limits_module
 from harness.system.limits import Limits
 from harness.system.python_path import standard_library_first
@@ -91,6 +91,8 @@ class Sandbox:
     _plans: dict[str, scratch.CopyPlan] = field(default_factory=dict)
     _uids: dict[str, int] = field(default_factory=dict)
     _cgroups: dict[str, memcg.MemoryCgroup] = field(default_factory=dict)
+    #: A cpu cgroup per instance where one is needed and can be made (harness.system.cpucg).
+    _cpu_groups: dict[str, memcg.Cgroup] = field(default_factory=dict)
 
     def prepare(self, workdir: Path, argv: list[str], cwd: str | None) -> Prepared:
         base = Path(cwd) if cwd else Path.cwd()
@@ -140,20 +142,29 @@ class Sandbox:
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
 
     def _in_memory_cgroup(self, workdir: Path, set_limits: Callable[[], None]) -> Callable[[], None]:
-        """`set_limits`, after joining a new memory cgroup for this instance (where one can be made)."""
-        if not self.use_memcg or self.limits.memory_mib is None:
+        """`set_limits`, after joining a new memory cgroup and a new cpu cgroup for this instance (where
+        they can be made: harness.system.memcg, harness.system.cpucg)."""
+        joins = []
+        cpu_group = cpucg.create() if self.use_memcg else None
+        old_cpu = self._cpu_groups.pop(str(workdir), None)
+        if old_cpu is not None:
+            old_cpu.remove()
+        if cpu_group is not None:
+            self._cpu_groups[str(workdir)] = cpu_group
+            joins.append(cpu_group.join())
+        cgroup = memcg.create(self.limits.memory_mib) if self.use_memcg and self.limits.memory_mib else None
+        if cgroup is not None:
+            old = self._cgroups.pop(str(workdir), None)
+            if old is not None:
+                old.remove()
+            self._cgroups[str(workdir)] = cgroup
+            joins.append(cgroup.join())
+        if not joins:
             return set_limits
-        cgroup = memcg.create(self.limits.memory_mib)
-        if cgroup is None:
-            return set_limits
-        old = self._cgroups.pop(str(workdir), None)
-        if old is not None:
-            old.remove()
-        self._cgroups[str(workdir)] = cgroup
-        join = cgroup.join()
 
         def preexec() -> None:
-            join()
+            for join in joins:
+                join()
             set_limits()
 
         return preexec
@@ -206,6 +217,9 @@ class Sandbox:
         cgroup = self._cgroups.get(str(workdir))
         if cgroup is not None:
             cgroup.remove()  # kept: its OOM count still explains the exit
+        cpu_group = self._cpu_groups.pop(str(workdir), None)
+        if cpu_group is not None:
+            cpu_group.remove()
         scratch.remove(workdir / "submission")
 
     def preflight(self, argv: list[str]) -> list[str]:
