@@ -101,6 +101,7 @@ BUGGY: list[tuple[str, str, tuple[str, ...]]] = [
     ("udp_replies_from_other_port.py", "udp-echo", ()),
     ("udp_silent.py", "udp-echo", ()),
     ("udp_strips.py", "udp-echo", ()),
+    ("udp_answers_twice.py", "udp-echo", ()),
     ("udp_stop_on_empty.py", "udp-echo", ()),
     ("udp_truncate_1024.py", "udp-echo", ()),
     ("udp_upper.py", "udp-echo", ()),

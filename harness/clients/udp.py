@@ -103,6 +103,8 @@ class UdpClient:
         self.wire = wirelog.connection("udp", label)  # None: "client N"
         #: The server's port answered with ICMP port unreachable: nothing is bound there any more.
         self.port_closed = False
+        #: The last datagram echoed right, sent once: a reply equal to it later is a second answer to it.
+        self.echoed_once: bytes | None = None
         self.wire.connected(self.sock.getsockname()[1])
 
     def __enter__(self) -> UdpClient:
@@ -188,7 +190,9 @@ class UdpClient:
         `tries` sends, all within the reply timeout (see `retry_offsets`)."""
         self.drain_copies()
         self.send(datagram)
-        return self.await_reply(datagram, time.monotonic(), self.tries)
+        reply = self.await_reply(datagram, time.monotonic(), self.tries)
+        self.echoed_once = datagram if reply == datagram and self.last_sends == 1 else None
+        return reply
 
     def await_reply(self, datagram: bytes, first_sent: float, tries: int, timeout: float | None = None) -> bytes | None:
         """The reply to `datagram`, sent once at `first_sent` (time.monotonic()) and again
@@ -295,13 +299,18 @@ class UdpClient:
         return None
 
     def expect_echo(self, datagram: bytes, context: str = "") -> None:
+        previous = self.echoed_once
         reply = self.exchange(datagram)
         prefix = f"{context}: " if context else ""
         if reply is None:
             raise self.no_reply(datagram, datagram, context)
         if reply != datagram:
             mistake = classic_mistake(datagram, reply) if datagram.startswith(reply) or reply.startswith(datagram) else ""
-            if mistake:  # strip(), strlen() or an added newline cut or grew it, not a small receive buffer (blind 13)
+            if reply == previous:  # blind 13: two sendto() per datagram shifted every later reply
+                summary = (f"the reply is the previous datagram's echo ({len(reply)} bytes) once more: the server "
+                           "answers a datagram more than once (a second sendto()?), so every later reply is one "
+                           "behind; send exactly one reply per datagram received")
+            elif mistake:  # strip(), strlen() or an added newline cut or grew it, not a small receive buffer (blind 13)
                 summary = f"the reply differs from the {len(datagram)}-byte datagram sent{mistake}"
             elif datagram.startswith(reply):
                 summary = (
