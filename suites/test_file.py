@@ -63,6 +63,7 @@ class FileClient:
         self.leftover = b""
         self.head = bytearray()  # the current reply's first bytes (HEAD), to explain a broken one
         self.after_reply = False  # the current reply began with bytes left over from the previous one
+        self.answered = 0  # replies received whole on this connection
         self.parser: ReplyParser | None = None
         self.sent = b""  # the last request, to tell an echo of it
 
@@ -148,6 +149,7 @@ class FileClient:
                 PATIENCE.heard(time.monotonic() - started)
                 self.step(context)
         assert self.parser.reply is not None
+        self.answered += 1
         return self.parser.reply
 
     def stalled(self, context: str, reason: str) -> CheckFailed:
@@ -157,7 +159,12 @@ class FileClient:
         else:
             state = f"the header {json.dumps(parser.reply.header, ensure_ascii=False)} arrived, then " \
                     f"{parser.reply.size:,} of {parser.reply.header.get('size', 0):,} body bytes"
-        return CheckFailed(f"{context}: {state} ({reason})")
+        failure = CheckFailed(f"{context}: {state} ({reason})")
+        if self.answered and not self.head and reason.endswith("closed the connection"):  # blind 13, F13
+            failure.with_hint(f"\nhint: the server answered {self.answered} request(s) on this connection, then "
+                              "closed it: the connection stays open after a reply, for the next request, until "
+                              "the client closes it (a loop over requests, not one request per connection)")
+        return failure
 
 
 def stray_bytes(head: bytes) -> bytes:

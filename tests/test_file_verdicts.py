@@ -185,3 +185,15 @@ def test_a_newline_after_each_body_is_named_not_taken_for_a_byte_order_mistake(h
     assert "byte order" not in message, message
     correct = harness("--protocol", "tcp-file", "--check", "conversation::empty_file", reference("tcp_file.py"), "{port}")
     assert correct.returncode == 0, correct.stdout
+
+
+def test_a_server_closing_after_one_reply_is_told_to_keep_the_connection_open(harness):
+    """Blind 13, F13: "no complete header arrived (the server closed the connection)" did not say when."""
+    run = harness("--protocol", "tcp-file", "--check", "conversation::empty_file", "--check",
+                  "conversation::path_traversal", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("file_one_request.py"), "{port}")
+    message = run.check("conversation::empty_file")["message"]
+    assert "answered 1 request(s) on this connection, then closed it" in message, message
+    refuses = harness("--protocol", "tcp-file", "--check", "conversation::path_traversal", "--reply-timeout",
+                      TEST_REPLY_TIMEOUT, server("file_missing_closes.py"), "{port}")
+    assert "then closed it" not in (refuses.check("conversation::path_traversal").get("message") or ""), refuses.stdout
