@@ -248,3 +248,19 @@ def test_a_udp_server_answering_each_datagram_twice_is_told_so(harness):
     assert "answers a datagram more than once" in many.check("echo::many_round_trips")["message"]
     correct = udp_echo_run(harness, reference("udp_echo.py"))
     assert correct.returncode == 0 and "more than once" not in correct.stdout, correct.stdout
+
+
+def test_bytes_decoded_as_text_are_named_by_the_replacement_character(harness):
+    """Node's buf.toString() (or decode(errors='replace')) turns bytes that are not UTF-8 into U+FFFD; the
+    message said only that the reply differs (blind 13, F11)."""
+    from harness.evidence.bytesdiff import REPLACEMENT_HINT
+
+    assert classic_mistake(b"ab\x80cd", b"ab\xef\xbf\xbdcd") == REPLACEMENT_HINT
+    assert classic_mistake(b"a\xef\xbf\xbd\x80",
+                           b"a\xef\xbf\xbd\xef\xbf\xbd") != REPLACEMENT_HINT  # the message had one itself
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    run = harness("--protocol", "udp-echo", "--check", "echo::binary_bytes", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--", "node", server("udp_echo_tostring.js"), "{port}")
+    message = run.check("echo::binary_bytes")["message"]
+    assert "U+FFFD" in message and "toString()" in message, message

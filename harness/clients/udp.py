@@ -31,7 +31,7 @@ from harness.clients.patience import LATE_WINDOW, PATIENCE
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
-from harness.evidence.bytesdiff import classic_mistake, describe_mismatch
+from harness.evidence.bytesdiff import GAP_HINT, classic_mistake, describe_mismatch
 from harness.server.launcher import Endpoint
 
 #: socketserver.UDPServer.max_packet_size: a UDP reply cut to exactly this is that default.
@@ -305,7 +305,9 @@ class UdpClient:
         if reply is None:
             raise self.no_reply(datagram, datagram, context)
         if reply != datagram:
-            mistake = classic_mistake(datagram, reply) if datagram.startswith(reply) or reply.startswith(datagram) else ""
+            mistake = classic_mistake(datagram, reply)
+            if mistake.startswith(GAP_HINT):  # a datagram is sent whole or not at all: no partial send()
+                mistake = ""
             if reply == previous:  # blind 13: two sendto() per datagram shifted every later reply
                 summary = (f"the reply is the previous datagram's echo ({len(reply)} bytes) once more: the server "
                            "answers a datagram more than once (a second sendto()?), so every later reply is one "

@@ -85,6 +85,15 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
 NUL_HINT = "hint: the message has a NUL (0x00) byte"
 #: How many bytes after a difference must be found later in the payload to call it a gap (not chance).
 GAP_WINDOW = 16
+#: The first words of the hint for a gap in a stream's echo (a partial send(); never a datagram's).
+GAP_HINT = "\nhint: the echo skips bytes"
+#: U+FFFD as UTF-8: what a decoder puts for bytes that are not UTF-8.
+REPLACEMENT = "\ufffd".encode()
+#: The echo holds U+FFFD where the message had bytes that are not UTF-8 (blind 13: Node's toString()).
+REPLACEMENT_HINT = ("\nhint: the echo has ef bf bd (U+FFFD, the replacement character) where the message had bytes "
+                    "that are not UTF-8: the server decoded the bytes as text (Node's buf.toString(), Python's "
+                    "decode(errors='replace'), a text-mode stream) and encoded them again. Echo the bytes as they "
+                    "came (a Buffer, bytes), never as text")
 
 
 #: What Python's bytes.strip() removes (and str.strip(), for these bytes).
@@ -104,6 +113,8 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
         return ("\nhint: the server greets, or answers 'Hello, …': is it a greeting server? Check it with "
                 "--protocol tcp-hello (or udp-hello); this run checks an echo server (--protocol tcp-echo)")
+    if received.startswith(REPLACEMENT, offset) and REPLACEMENT not in payload:
+        return REPLACEMENT_HINT
     if payload[offset] == 0 and 0 not in received and not (offset < 4 and _is_frame(payload)):
         # A C string never holds a NUL; a cut echo mostly does. (A frame's length header starts with NULs.)
         ended = "stopped" if offset == len(received) else "skipped ahead"
@@ -119,7 +130,7 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
         return ""
     if _only_whitespace(payload[offset:resumed]):
         return STRIP_HINT
-    return (f"\nhint: the echo skips bytes {offset}..{resumed - 1} and goes on: the server lost them — most "
+    return (f"{GAP_HINT} {offset}..{resumed - 1} and goes on: the server lost them — most "
             "often a send() that wrote only part of its buffer (it returns how many bytes it took): use sendall(); "
             "else received bytes thrown away")
 
