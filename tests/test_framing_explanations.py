@@ -105,3 +105,16 @@ def test_a_length_read_in_the_other_byte_order_is_recognised_in_the_server_outpu
     for output, suite, fmt in (("frame too big: 19", "framing", "!I"), ("frame too big: 3187671040", "framing", "!I"),
                                ("port 318767104", "shutdown", "!I"), ("frame too big: 318767104", "framing", None)):
         assert revise(message, output, suite, length_format=fmt) == message, (output, suite, fmt)
+
+
+def test_pieces_of_a_payload_answered_as_frames_get_the_recv_hint():
+    """recv(n) taken for the whole payload: each piece comes back as a frame of its own (blind 13, F12)."""
+    payloads = [b"one byte per segment"]
+    sizes = [4 + len(payloads[0])]
+    pieces = CODEC.encode(b"o") + CODEC.encode(b"e b")  # the rest of a payload read as a header skips bytes
+    failure = frames_failure(CODEC, payloads, one_byte_per_segment(sum(sizes)), pieces, "the server closed the connection")
+    assert "hint: the server answered pieces of a payload as frames of their own" in failure.message
+    other = CODEC.encode(b"o") + CODEC.encode(b"xyz")  # not the payload's bytes: no such evidence
+    assert "answered pieces" not in frames_failure(CODEC, payloads, one_byte_per_segment(sum(sizes)), other, "").message
+    short = CODEC.encode(b"hello") + CODEC.encode(b"wor")  # frames before came back right; one short one
+    assert "answered pieces" not in frames_failure(CODEC, PAYLOADS, header_split(SIZES, 4, 2), short, "").message

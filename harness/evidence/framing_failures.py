@@ -17,7 +17,7 @@ from typing import Protocol
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import describe_mismatch, first_difference, readable
 from harness.evidence.hints import byte_order_hint
-from harness.protocols.framing import FrameCodec, locate, summarize
+from harness.protocols.framing import FrameCodec, FrameError, locate, summarize
 
 #: How harness.clients.connection words a reply timeout (as opposed to a close or a reset).
 STALLED = "no more bytes arrived"
@@ -31,6 +31,33 @@ class SentPlan(Protocol):
     def describe_pieces(self, start: int, end: int) -> str: ...
 
     def segments(self, stream: bytes) -> list[bytes]: ...
+
+
+#: The replies are frames of the pieces a payload arrived in (blind 13, F12: recv(n) taken as the whole payload).
+PIECES_HINT = ("hint: the server answered pieces of a payload as frames of their own, with the bytes in order: it "
+               "takes what one recv(n) returned for the whole payload, but recv(n) may return fewer than n bytes "
+               "when the payload arrives in pieces: read in a loop until the header's n bytes have come")
+
+
+def pieces_as_frames(codec: FrameCodec, payloads: list[bytes], received: bytes) -> bool:
+    """Whether what came back is several frames, the first a proper start of the first payload, and each
+    later one found further on in what was sent (the rest of a payload read as headers skips bytes)."""
+    try:
+        frames = codec.decoder().feed(received)
+    except FrameError as error:
+        frames = error.complete
+    if len(frames) < 2 or not payloads or not 0 < len(frames[0]) < len(payloads[0]):
+        return False
+    sent = b"".join(payloads)
+    if not sent.startswith(frames[0]):
+        return False
+    at = len(frames[0])
+    for frame in frames[1:]:
+        found = sent.find(frame, at)
+        if not frame or found < 0:
+            return False
+        at = found + len(frame)
+    return True
 
 
 def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, received: bytes, end_reason: str,
@@ -66,6 +93,8 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
     stalled = end_reason.startswith(STALLED)
     if swapped != header and ((stalled and not received) or received[start : start + len(header)] == swapped):
         lines.append(byte_order_hint(codec.length_format, len(payload)))
+    elif pieces_as_frames(codec, payloads[where.frame:], received[start:]):  # (the frames before came back right)
+        lines.append(PIECES_HINT)
     if hint:
         lines.append(hint)
     if seed is not None:
