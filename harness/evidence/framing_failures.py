@@ -7,7 +7,8 @@ Rules:
   back: no sockets, so every explanation is tested without a server
   (tests/test_framing_explanations.py).
 - A hint appears only when its evidence is there: the byte-order hint when the
-  server was silent after a header, or echoed the header reversed.
+  server was silent after a header, or echoed the header reversed; the recv(n)
+  hint when the replies are frames of a payload's pieces, in order.
 """
 
 from __future__ import annotations
