@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, TEST_REPLY_TIMEOUT, reference, server
@@ -264,3 +265,16 @@ def test_bytes_decoded_as_text_are_named_by_the_replacement_character(harness):
                   "--", "node", server("udp_echo_tostring.js"), "{port}")
     message = run.check("echo::binary_bytes")["message"]
     assert "U+FFFD" in message and "toString()" in message, message
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="asyncio answers an empty datagram from Python 3.13 on")
+def test_an_asyncio_udp_server_is_told_why_it_cannot_answer_an_empty_datagram(harness):
+    """Blind 13, F10: the warning gave an asyncio server no way to find the cause; a server that ignores empty
+    datagrams on purpose is not told about asyncio."""
+    def empty_message(name: str) -> str:
+        run = harness("--protocol", "udp-echo", "--check", "echo::empty_datagram_answered", "--reply-timeout",
+                      TEST_REPLY_TIMEOUT, server(name), "{port}")
+        return run.check("echo::empty_datagram_answered")["message"]
+
+    assert "asyncio's DatagramTransport" in empty_message("udp_echo_asyncio.py")
+    assert "asyncio" not in empty_message("udp_ignores_empty.py")
