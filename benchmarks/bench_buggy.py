@@ -42,6 +42,7 @@ BUGGY: list[tuple[str, str, tuple[str, ...]]] = [
     ("conc_framed_blocking_read.py", "tcp-framed", ()),
     ("conc_framed_iterative.py", "tcp-framed", ()),
     ("conc_framed_shared_buffer.py", "tcp-framed", ()),
+    ("conc_framed_global_buffer.py", "tcp-framed", ()),
     ("conc_exits_after_n.py", "tcp-echo", ()),
     ("conc_iterative.py", "tcp-echo", ()),
     ("conc_pool_of_two.py", "tcp-echo", ()),

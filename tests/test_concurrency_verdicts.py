@@ -117,6 +117,7 @@ BUGGY = [
      {"concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block"}),
     ("conc_framed_blocking_read.py", "tcp-framed", {"concurrency::stalled_client_does_not_block"}),
     ("conc_framed_shared_buffer.py", "tcp-framed", {"concurrency::simultaneous_clients"}),
+    ("conc_framed_global_buffer.py", "tcp-framed", {"concurrency::stalled_client_does_not_block"}),
 ]
 
 
@@ -393,3 +394,12 @@ def test_a_slow_serial_udp_server_is_told_why_the_crowd_outran_it(harness):
                    "concurrency::simultaneous_clients", server("conc_udp_first_client.py"), "{port}")
     assert fast.outcomes() == {"concurrency::simultaneous_clients": "failed"}
     assert "replies took up to" not in fast.check("concurrency::simultaneous_clients")["message"]
+
+
+def test_cross_talk_in_the_stalled_client_check_is_named(harness):
+    """The second client got the stalled first client's bytes, and was told only that its echo differs
+    (blind 13, F9)."""
+    run = harness("--protocol", "tcp-framed", "--check", "concurrency::stalled_client_does_not_block",
+                  "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_global_buffer.py"), "{port}")
+    message = run.check("concurrency::stalled_client_does_not_block")["message"]
+    assert "received bytes the first client sent" in message and "one per connection" in message, message
