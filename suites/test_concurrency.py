@@ -29,6 +29,15 @@ from harness.checks import check
 from harness.clients.connection import TcpConnection
 from harness.clients.crowd import accept_queue_of, run_tcp_crowd
 from harness.clients.patience import PATIENCE
+from harness.clients.sequential import (
+    FD_TOLERANCE,
+    LEAK_DESCRIPTION,
+    LEAK_EXPECTATION,
+    LEAK_SAMPLE,
+    MIN_SEQUENTIAL,
+    SEQUENTIAL_BUDGET,
+    SEQUENTIAL_CONNECTIONS,
+)
 from harness.clients.udp_crowd import run_udp_crowd
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
@@ -60,18 +69,10 @@ DEFAULT_SEED = 4
 #: Clients that sit connected and idle while the next one is served: 4 catches a pool of up to 4
 #: workers, and a default ThreadPoolExecutor (at least 5 workers on any machine) still passes.
 IDLE_CLIENTS = 4
-#: Sequential connections of the descriptor-leak check.
-SEQUENTIAL_CONNECTIONS = 500
-#: A slow server gets as many of them as fit in this time (each is still judged), but
-#: never fewer than MIN_SEQUENTIAL: three times the tolerance, so one leak per connection shows.
-SEQUENTIAL_BUDGET = 5.0
-#: Descriptors the server may hold above its baseline after them (a few
-#: connections still being torn down, a lazily opened log file).
-FD_TOLERANCE = 10
-MIN_SEQUENTIAL = 3 * FD_TOLERANCE
-#: Every this many sequential connections, a server over its tolerance is given its settle time there and
-#: then: one that stays over it has shown its leak, and is judged without the rest of the 500.
-LEAK_SAMPLE = FD_TOLERANCE
+# The descriptor-leak check's numbers (harness.clients.sequential): 500 sequential connections; a slow server
+# gets as many as fit in 5 s, never fewer than three times the tolerance of 10 descriptors (so one leak per
+# connection shows); every 10 connections a server over its tolerance is given its settle time, and one that
+# stays over it is judged without the rest.
 #: How long a client reads an inexact echo from a server that does not close at its half-close.
 LOOSE_READ_S = 0.05
 
@@ -282,12 +283,8 @@ def _died_of_reset(instance: ServerProcess) -> CheckFailed:
     )
 
 
-@check("concurrency::no_descriptor_leak", protocols=STREAMS,
-       description=f"{SEQUENTIAL_CONNECTIONS} connections one after another (as many as fit in "
-                   f"{SEQUENTIAL_BUDGET:g} s, at least {MIN_SEQUENTIAL}), each sending one message and closing "
-                   "(an exact echo is echo::'s business)",
-       expectation=f"the server's open descriptors (children included) return to within {FD_TOLERANCE} of "
-                   "the count before them")
+@check("concurrency::no_descriptor_leak", protocols=STREAMS, description=LEAK_DESCRIPTION,
+       expectation=LEAK_EXPECTATION)
 def test_no_descriptor_leak_tcp(fresh_server, settings):
     instance = fresh_server()
     endpoint = instance.endpoint

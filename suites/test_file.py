@@ -25,6 +25,11 @@ from harness.clients.crowd import (
     fewer_connected,
 )
 from harness.clients.patience import PATIENCE
+from harness.clients.sequential import (
+    LEAK_DESCRIPTION,
+    LEAK_EXPECTATION,
+    require_no_leak,
+)
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
@@ -74,7 +79,10 @@ class FileClient:
         self.conn.close()
 
     def send(self, data: bytes) -> None:
-        self.conn.send_all(data, Deadline(self.timeout))
+        try:
+            self.conn.send_all(data, Deadline(self.timeout))
+        except CheckFailed as failure:  # (a server that closed after its reply may reset the next request)
+            raise self.closed_after_reply(failure) from None
         self.sent = data
 
     def get(self, name: str, context: str = "") -> Reply:
@@ -160,7 +168,12 @@ class FileClient:
             state = f"the header {json.dumps(parser.reply.header, ensure_ascii=False)} arrived, then " \
                     f"{parser.reply.size:,} of {parser.reply.header.get('size', 0):,} body bytes"
         failure = CheckFailed(f"{context}: {state} ({reason})")
-        if self.answered and not self.head and reason.endswith("closed the connection"):  # blind 13, F13
+        return self.closed_after_reply(failure) if not self.head else failure
+
+    def closed_after_reply(self, failure: CheckFailed) -> CheckFailed:
+        """`failure`, with a hint when the server closed (or reset) the connection after a whole reply."""
+        if self.answered and ("closed the connection" in failure.message or "reset" in failure.message
+                              or "Broken pipe" in failure.message):  # blind 13, F13
             failure.with_hint(f"\nhint: the server answered {self.answered} request(s) on this connection, then "
                               "closed it: the connection stays open after a reply, for the next request, until "
                               "the client closes it (a loop over requests, not one request per connection)")
@@ -399,3 +412,11 @@ def test_idle_without_busy_loop(fresh_server, settings, served_files):
         except CheckFailed:  # conversation::'s finding, not a busy loop
             break
     require_idle(instance, "after three clients downloaded a file and left")
+
+
+@check("concurrency::no_descriptor_leak", protocols=FILE, description=LEAK_DESCRIPTION, expectation=LEAK_EXPECTATION)
+def test_no_descriptor_leak(fresh_server, settings, served_files):
+    """Clients that download a file one after another, each then gone (blind 13)."""
+    instance = fresh_server()
+    require_no_leak(instance, settings.reply_timeout,
+                    lambda who: download(instance.endpoint, settings, served_files, "hello.txt", who))

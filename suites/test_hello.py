@@ -21,6 +21,11 @@ from harness.clients.crowd import (
 )
 from harness.clients.patience import PATIENCE
 from harness.clients.reply_reader import ReplyReader
+from harness.clients.sequential import (
+    LEAK_DESCRIPTION,
+    LEAK_EXPECTATION,
+    require_no_leak,
+)
 from harness.clients.udp import SOCKETSERVER_MAX_PACKET, UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
@@ -414,3 +419,16 @@ def test_idle_without_busy_loop_udp(fresh_server, settings):
             except CheckFailed:  # conversation::'s finding, not a busy loop
                 break
     require_idle(instance, "after three names were answered", datagrams=True)
+
+
+@check("concurrency::no_descriptor_leak", protocols=TCP, description=LEAK_DESCRIPTION, expectation=LEAK_EXPECTATION)
+def test_no_descriptor_leak_tcp(fresh_server, settings):
+    """Clients greeted and answered one after another, each then gone without exit (blind 13)."""
+    instance = fresh_server()
+
+    def converse(who: str) -> None:
+        with HelloClient(instance.endpoint, settings) as client:
+            client.greeting()
+            client.ask("Michael", who)
+
+    require_no_leak(instance, settings.reply_timeout, converse)

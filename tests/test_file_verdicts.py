@@ -21,7 +21,7 @@ CHECKS = {
     "conversation::missing_file", "conversation::path_traversal", "conversation::several_downloads",
     "framing::pipelined_requests", "framing::split_request",
     "concurrency::concurrent_downloads", "concurrency::slow_reader_does_not_stall",
-    "concurrency::idle_without_busy_loop",
+    "concurrency::idle_without_busy_loop", "concurrency::no_descriptor_leak",
 }
 
 
@@ -40,7 +40,8 @@ BUGGY = [
     ("file_blocking_send.py", {"concurrency::slow_reader_does_not_stall"}),
     ("file_one_request.py", {"conversation::empty_file", "conversation::missing_file", "conversation::several_downloads",
                              "framing::pipelined_requests"}),
-    ("file_spins_on_eof.py", {"concurrency::idle_without_busy_loop"}),
+    ("file_spins_on_eof.py", {"concurrency::idle_without_busy_loop", "concurrency::no_descriptor_leak"}),
+    ("file_keeps_connections.py", {"concurrency::no_descriptor_leak"}),
     ("file_split_request.py", {"conversation::non_ascii_file_name"}),
 ]
 
