@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from harness.checks import check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of, run_tcp_crowd
+from harness.clients.crowd import accept_queue_of, read_by_server, run_tcp_crowd
 from harness.clients.patience import PATIENCE
 from harness.clients.sequential import (
     FD_TOLERANCE,
@@ -37,6 +37,7 @@ from harness.clients.sequential import (
     MIN_SEQUENTIAL,
     SEQUENTIAL_BUDGET,
     SEQUENTIAL_CONNECTIONS,
+    wait_closed,
 )
 from harness.clients.udp_crowd import run_udp_crowd
 from harness.deadline import Deadline, paced_count, poll_until
@@ -200,6 +201,8 @@ def test_stalled_client_does_not_block_tcp(fresh_server, settings):
     first_half, second_half = whole[:-len(b"dle of a word\n")], whole[-len(b"dle of a word\n"):]
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as stalled:
         stalled.send_all(first_half, Deadline(settings.reply_timeout))
+        # Stalled mid-message means the server has its half (a loaded machine may not have read it yet).
+        poll_until(lambda: read_by_server(instance, stalled), Deadline(settings.reply_timeout))
         with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as second:
             message = wire(settings, b"second client: am I served while the first one is stalled mid-message?\n")
             started = time.monotonic()
@@ -292,7 +295,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
     clients = SequentialClients(endpoint, settings)
     clients.warm_up()  # lazily opened resources belong to the baseline
     if clients.wait_for_close:  # (one that kept the warm-up's connection open will not close it now)
-        _wait_closed(instance, settings)
+        wait_closed(instance, settings.reply_timeout)
     before = probe.open_fds(instance.pids())
     limit = before + FD_TOLERANCE
     started = Deadline(SEQUENTIAL_BUDGET)
@@ -458,14 +461,6 @@ def _settle(clients: SequentialClients, settings: Settings) -> float:
 def _returns_within(instance: ServerProcess, limit: int, settle: float) -> bool:
     """Whether the server's open descriptors come down to `limit` within `settle` s."""
     return bool(poll_until(lambda: instance.probe.open_fds(instance.pids()) <= limit, Deadline(settle)))
-
-
-def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
-    """Let the server finish closing connections the clients closed (bounded;
-    a server that never closes them is the leak check's finding, not an error here)."""
-    port = instance.endpoint.port
-    poll_until(lambda: not any(s.state == "CLOSE_WAIT" for s in instance.probe.tcp_sockets_on_port(port)),
-               Deadline(settings.reply_timeout))
 
 
 @check("concurrency::idle_without_busy_loop", protocols=STREAMS, description=IDLE_DESCRIPTION,

@@ -147,14 +147,10 @@ class FileClient:
         with selectors.DefaultSelector() as sel:
             sel.register(self.conn.sock, selectors.EVENT_READ)
             while not self.parser.done:
-                wait = PATIENCE.wait(self.timeout)  # cut once this server was silent a whole timeout
-                started = time.monotonic()
-                if not sel.select(wait):
-                    PATIENCE.silence(wait, self.timeout)
+                events, waited = patient_select(sel, self.timeout)
+                if not events:
                     self.conn.wire.silence()
-                    raise self.stalled(context, f"no more bytes arrived within {wait:g} s"
-                                       + PATIENCE.why_short(wait, self.timeout))
-                PATIENCE.heard(time.monotonic() - started)
+                    raise self.stalled(context, f"no more bytes arrived within {waited}")
                 self.step(context)
         assert self.parser.reply is not None
         self.answered += 1
@@ -178,6 +174,20 @@ class FileClient:
                               "closed it: the connection stays open after a reply, for the next request, until "
                               "the client closes it (a loop over requests, not one request per connection)")
         return failure
+
+
+def patient_select(sel: selectors.BaseSelector, timeout: float) -> tuple[list, str]:
+    """`sel.select()` for at most `timeout`, cut once this server was silent for a whole timeout
+    (harness.clients.patience), teaching the run's patience what it saw; when nothing became ready,
+    also how long it waited, as a failure says it ("2 s", or "0.5 s (not the full 2 s: …)")."""
+    wait = PATIENCE.wait(timeout)
+    started = time.monotonic()
+    events = sel.select(wait)
+    if not events:
+        PATIENCE.silence(wait, timeout)
+        return events, f"{wait:g} s" + PATIENCE.why_short(wait, timeout)
+    PATIENCE.heard(time.monotonic() - started)
+    return events, ""
 
 
 def stray_bytes(head: bytes) -> bytes:
@@ -356,14 +366,11 @@ def test_concurrent_downloads(server, endpoint, settings, served_files):
             for sock in pending:
                 sel.register(sock, selectors.EVENT_READ)
             while pending:
-                wait = PATIENCE.wait(settings.reply_timeout)
-                events = sel.select(wait)
+                events, waited = patient_select(sel, settings.reply_timeout)
                 if not events:
-                    PATIENCE.silence(wait, settings.reply_timeout)
                     waiting = ", ".join(str(i + 1) for i in sorted(pending.values()))
                     raise CheckFailed(f"clients {waiting} of {PARTS} (all connected at once) received nothing for "
-                                      f"{wait:g} s{PATIENCE.why_short(wait, settings.reply_timeout)}: is the server "
-                                      "serving one client at a time?")
+                                      f"{waited}: is the server serving one client at a time?")
                 for key, _ in events:
                     index = pending[key.fileobj]
                     if clients[index].step(f"client {index + 1} of {PARTS}"):
@@ -388,11 +395,9 @@ def test_slow_reader_does_not_stall(endpoint, settings, served_files):
         slow.send(request(ServedFiles.BIG_NAME))
         with selectors.DefaultSelector() as sel:  # wait until the server is busy sending to the slow client
             sel.register(slow.conn.sock, selectors.EVENT_READ)
-            wait = PATIENCE.wait(settings.reply_timeout)
-            if not sel.select(wait):
-                PATIENCE.silence(wait, settings.reply_timeout)
-                raise CheckFailed(f"get big.bin: nothing arrived within {wait:g} s"
-                                  + PATIENCE.why_short(wait, settings.reply_timeout))
+            events, waited = patient_select(sel, settings.reply_timeout)
+            if not events:
+                raise CheckFailed(f"get big.bin: nothing arrived within {waited}")
         with FileClient(endpoint, settings) as other:
             verify(other.get("hello.txt", "another client's get hello.txt, while a client does not read its big.bin"),
                    "hello.txt", served_files, "another client's get hello.txt")

@@ -24,8 +24,9 @@ import pytest
 
 from harness.checks import PROTOCOL_FILE, check
 from harness.clients.connection import TcpConnection
-from harness.clients.crowd import accept_queue_of
+from harness.clients.crowd import accept_queue_of, read_by_server
 from harness.clients.patience import PATIENCE
+from harness.clients.sequential import wait_closed
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.protocolfile import load_protocol_file
@@ -246,19 +247,6 @@ def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]
         failures[index] = CheckFailed(f"conversation {run.conversation.name!r}: {error!r}")
 
 
-def read_by_server(instance: ServerProcess, client: TcpConnection) -> bool:
-    """Whether the server has read every byte `client` sent (its side of the connection has none waiting).
-
-    Rule: the idle and stalled checks wait (at most a reply timeout) until the server has accepted the
-    blocking client and read what it sent, then send. (Comparing the accept queue's QueueState with 0 was
-    never true: every server, a correct one too, waited the whole reply timeout here, twice per run.)"""
-    port = client.sock.getsockname()[1]
-    for sock in instance.probe.tcp_sockets_on_port(instance.endpoint.port):
-        if sock.remote_port == port:
-            return sock.rqueue == 0
-    return True  # no such socket: the server has closed it (whatever it read)
-
-
 @check("concurrency::idle_client_does_not_block", protocols=PF, when=tcp_only)
 def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
@@ -403,7 +391,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
     protocol = protocol_of(settings)
     probe = instance.probe
     run_alone_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
-    _wait_closed(instance, settings)
+    wait_closed(instance, settings.reply_timeout)
     before = probe.open_fds(instance.pids())
     runs = sequential_runs(protocol)
     budget = Deadline(SEQUENTIAL_BUDGET)
@@ -427,12 +415,6 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
             f"{protocol.exchange.name!r} (one connection after another) and {after} after them "
             f"(tolerance +{FD_TOLERANCE}): close each accepted socket when its client leaves (recv() returned b'')")
     require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
-
-
-def _wait_closed(instance: ServerProcess, settings: Settings) -> None:
-    port = instance.endpoint.port
-    poll_until(lambda: not any(s.state == "CLOSE_WAIT" for s in instance.probe.tcp_sockets_on_port(port)),
-               Deadline(settings.reply_timeout))
 
 
 @check("concurrency::idle_without_busy_loop", protocols=PF)

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from harness.clients.connection import closing, recv_and_ack
+from harness.clients.connection import TcpConnection, closing, recv_and_ack
 from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
@@ -342,3 +342,16 @@ def run_tcp_crowd(endpoint: Endpoint, conversations: list[Conversation], reply_t
         crowd.sel.close()
         crowd.result.elapsed = time.monotonic() - started
     return crowd.result
+
+
+def read_by_server(instance: ServerProcess, client: TcpConnection) -> bool:
+    """Whether the server has read every byte `client` sent (its side of the connection has none waiting).
+
+    Rule: the idle and stalled checks wait (at most a reply timeout) until the server has accepted the
+    blocking client and read what it sent, then send. (Comparing the accept queue's QueueState with 0 was
+    never true: every server, a correct one too, waited the whole reply timeout here, twice per run.)"""
+    port = client.sock.getsockname()[1]
+    for sock in instance.probe.tcp_sockets_on_port(instance.endpoint.port):
+        if sock.remote_port == port:
+            return sock.rqueue == 0
+    return True  # no such socket: the server has closed it (whatever it read)

@@ -19,17 +19,9 @@ caps it, so a correct server still uses every idle core.
 from __future__ import annotations
 
 import functools
-import os
-import secrets
 import sys
 
-from harness.system.memcg import (
-    PREFIX,
-    Cgroup,
-    own_folder,
-    own_memory_folder,
-    remove_stale,
-)
+from harness.system.memcg import Cgroup, new_folder, own_folder, own_memory_folder
 
 
 def memory_cgroup_shares_cpu() -> bool:
@@ -50,14 +42,8 @@ def create() -> Cgroup | None:
     parent = own_folder("cpu")
     if parent is None or parent[1] != 1:
         return None
-    folder = parent[0]
-    remove_stale(folder)
-    path = folder / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        os.mkdir(path, 0o755)
-    except OSError:
-        return None
-    return Cgroup(path, 1)
+    path = new_folder(parent[0])
+    return Cgroup(path, 1) if path is not None else None
 
 
 @functools.lru_cache(maxsize=1)

@@ -133,11 +133,8 @@ def create(limit_mib: int) -> MemoryCgroup | None:
     if parent is None:
         return None
     folder, version = parent
-    remove_stale(folder)
-    path = folder / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"  # no counter: the server reads its cgroup
-    try:
-        os.mkdir(path, 0o755)
-    except OSError:
+    path = new_folder(folder)
+    if path is None:
         return None
     cgroup = MemoryCgroup(path, version)
     try:
@@ -146,6 +143,17 @@ def create(limit_mib: int) -> MemoryCgroup | None:
         cgroup.remove(within=0.2)
         return None
     return cgroup
+
+
+def new_folder(parent: Path) -> Path | None:
+    """A fresh instance's cgroup folder below `parent` (stale ones of dead harnesses removed first), or None."""
+    remove_stale(parent)
+    path = parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"  # no counter: the server reads its cgroup
+    try:
+        os.mkdir(path, 0o755)
+    except OSError:
+        return None
+    return path
 
 
 def _set_limit(cgroup: MemoryCgroup, limit: int) -> None:

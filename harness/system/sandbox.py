@@ -122,7 +122,7 @@ class Sandbox:
         if self.sandboxed() and uid is None:  # not root: bwrap and the sandbox's init run as the user too
             tasks += 2
         table = limits_module.clamp(limits_module.rlimits(self.limits, tasks))
-        set_limits = self._in_memory_cgroup(workdir, limits_module.setter(table))
+        set_limits = self._in_cgroups(workdir, limits_module.setter(table))
         if uid is not None:
             _open_path_for_others(workdir)
         if self.sandboxed() and self.scratch:
@@ -141,24 +141,14 @@ class Sandbox:
                    "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *_pdeathsig(setpriv), "--"]
         return Prepared(wrapper + argv, run_cwd, set_limits, uid)
 
-    def _in_memory_cgroup(self, workdir: Path, set_limits: Callable[[], None]) -> Callable[[], None]:
-        """`set_limits`, after joining a new memory cgroup and a new cpu cgroup for this instance (where
-        they can be made: harness.system.memcg, harness.system.cpucg)."""
-        joins = []
-        cpu_group = cpucg.create() if self.use_memcg else None
-        old_cpu = self._cpu_groups.pop(str(workdir), None)
-        if old_cpu is not None:
-            old_cpu.remove()
-        if cpu_group is not None:
-            self._cpu_groups[str(workdir)] = cpu_group
-            joins.append(cpu_group.join())
-        cgroup = memcg.create(self.limits.memory_mib) if self.use_memcg and self.limits.memory_mib else None
-        if cgroup is not None:
-            old = self._cgroups.pop(str(workdir), None)
-            if old is not None:
-                old.remove()
-            self._cgroups[str(workdir)] = cgroup
-            joins.append(cgroup.join())
+    def _in_cgroups(self, workdir: Path, set_limits: Callable[[], None]) -> Callable[[], None]:
+        """`set_limits`, after joining a new cpu cgroup and a new memory cgroup for this instance (where
+        they can be made: harness.system.cpucg, harness.system.memcg)."""
+        if not self.use_memcg:
+            return set_limits
+        memory = memcg.create(self.limits.memory_mib) if self.limits.memory_mib else None
+        joins = [join for join in (_keep(self._cpu_groups, workdir, cpucg.create()),
+                                   _keep(self._cgroups, workdir, memory)) if join is not None]
         if not joins:
             return set_limits
 
@@ -390,6 +380,17 @@ def reachable_by_others(program: str) -> bool:
     except OSError:
         return False
     return bool(mode & stat.S_IXOTH and mode & stat.S_IROTH)
+
+
+def _keep(groups: dict[str, Any], workdir: Path, group: memcg.Cgroup | None) -> Callable[[], None] | None:
+    """Keep `group` as the instance's (the one it replaces removed); the preexec function that joins it."""
+    if group is None:
+        return None
+    old = groups.pop(str(workdir), None)
+    if old is not None:
+        old.remove()
+    groups[str(workdir)] = group
+    return group.join()
 
 
 def _open_path_for_others(workdir: Path) -> None:
