@@ -85,7 +85,7 @@ def test_activity_tells_a_resting_process_from_a_running_one(probe, code, restin
     try:
         child.stdout.readline()
         samples = []
-        for _ in range(3):
+        for _ in range(6):  # (a loaded machine may still run the sleeper's print for the first samples)
             samples.append(probe.activity([child.pid]))
             time.sleep(QUIET_S)
         assert any(b.quiet_since(a) for a, b in zip(samples, samples[1:])) == resting, samples
