@@ -27,7 +27,9 @@ from typing import Callable
 import pytest
 
 from harness.checks import check
+from harness.clients import order_probe
 from harness.clients.connection import TcpConnection
+from harness.clients.patience import PATIENCE
 from harness.clients.segmentation import (
     Plan,
     coalesced,
@@ -39,7 +41,7 @@ from harness.clients.segmentation import (
 from harness.deadline import Deadline, paced_count
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
-from harness.evidence.framing_failures import frames_failure, stream_failure
+from harness.evidence.framing_failures import STALLED, frames_failure, stream_failure
 from harness.protocols.framing import FrameCodec
 from harness.settings import Settings
 
@@ -123,7 +125,14 @@ def expect_frames(conn: TcpConnection, settings: Settings, payloads: list[bytes]
     plan = cut(encoded_sizes(codec, payloads))
     received, end_reason = send_and_read(conn, stream, plan, settings)
     if received != stream:
-        raise frames_failure(codec, payloads, plan, received, end_reason, context, seed, hint)
+        either_order = None
+        silent = not received and end_reason.startswith(STALLED)
+        if silent:
+            conn.close()  # (a server serving one client at a time answers the probe only then)
+            either_order = order_probe.answers_either_order(conn.endpoint, codec, settings.reply_timeout)
+            if either_order is False or (either_order is None and not PATIENCE.answered_before):
+                hint = ""  # advice about these frames is no evidence when the server answers no frame at all
+        raise frames_failure(codec, payloads, plan, received, end_reason, context, seed, hint, either_order)
 
 
 def expect_stream(conn: TcpConnection, settings: Settings, messages: list[bytes], plan: Plan) -> None:

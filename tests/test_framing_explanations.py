@@ -4,7 +4,7 @@ it was cut and what came back: tested here without a server."""
 from __future__ import annotations
 
 from harness.clients.segmentation import coalesced, header_split, one_byte_per_segment
-from harness.evidence.framing_failures import frames_failure, stream_failure
+from harness.evidence.framing_failures import frames_failure, probe_length, stream_failure
 from harness.protocols.framing import FrameCodec
 
 CODEC = FrameCodec()
@@ -37,6 +37,25 @@ def test_a_silent_server_gets_the_byte_order_hint():
     failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), b"", "no more bytes arrived within 2 s")
     assert "hint: this frame's header 00 00 00 05 means 5 in '!I' but 83886080 in the other byte order" \
         in failure.message
+
+
+def test_a_server_silent_after_a_header_that_reads_the_same_both_ways_is_not_told_about_byte_order():
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), b"", "no more bytes arrived within 2 s",
+                             either_order=False)
+    assert "other byte order" not in failure.message
+    assert ("hint: the server did not answer a 65,792-byte frame either, whose header 00 01 01 00 means 65,792 in "
+            "either byte order, so the byte order is not the problem: check that it reads a 4-byte header ('!I')"
+            in failure.message)
+    answered = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), b"", "no more bytes arrived within 2 s",
+                              either_order=True)
+    assert "means 5 in '!I' but 83886080 in the other byte order" in answered.message
+
+
+def test_the_byte_order_probe_fits_only_headers_with_a_palindromic_length():
+    assert probe_length(CODEC) == 65792 and CODEC.header(65792) == b"\x00\x01\x01\x00"
+    assert probe_length(FrameCodec("<H")) == 257
+    assert probe_length(FrameCodec("!Q")) is None  # no small length reads the same both ways
+    assert probe_length(FrameCodec("!I", max_frame=1000)) is None  # a frame the run may not send
 
 
 def test_a_reply_header_in_the_other_byte_order_gets_the_hint():

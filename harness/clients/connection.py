@@ -31,11 +31,16 @@ from harness.errors import CheckFailed
 from harness.evidence import wirelog
 from harness.evidence.bytesdiff import echo_mismatch, echo_only_at_eof
 from harness.server.launcher import Endpoint
+from harness.system import sockdiag
 
 EXTRA_CAP = 64 * 1024
 #: `TcpConnection.exchange`'s end reason when its `until` deadline passed before the reply was whole.
 OUT_OF_TIME = "out of time"
 CHUNK = 64 * 1024
+#: How many silences one exchange forgives a server that is still reading what was sent, after a payload
+#: of more than BIG_PAYLOAD bytes (a smaller one the server reads at once or not at all).
+MAX_READING_LOOKS = 20
+BIG_PAYLOAD = 256 * 1024
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
@@ -196,8 +201,9 @@ class TcpConnection:
         """Send `payload` while reading the reply; return (up to `owed` bytes, by default len(payload),
         why it ended early).
 
-        The server is "prompt" if some progress (bytes sent or received) is
-        made every `idle_timeout` seconds, however large the payload. Stops
+        The server is "prompt" if some progress (bytes sent or received, or
+        the server reading the last of a big payload) is made every
+        `idle_timeout` seconds, however large the payload. Stops
         early, returning what arrived, on EOF or a stall, so the caller can
         compare and explain; with `expected`, also at the first chunk that
         differs from it (a wrong echo of 16 MiB is wrong in its first bytes);
@@ -211,6 +217,7 @@ class TcpConnection:
         wait = PATIENCE.wait(idle_timeout)
         quiet_since = time.monotonic()
         self.silent_after_sending = False
+        reading: list[int] = []  # the server's unread bytes, as seen at each silence after everything was sent
         with selectors.DefaultSelector() as sel:
             sel.register(self.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
             while len(received) < owed:
@@ -221,6 +228,8 @@ class TcpConnection:
                 if not events and until is not None and until.expired():
                     end_reason = OUT_OF_TIME
                     break
+                if not events and not view and self._server_still_reading(reading):
+                    continue  # the server is still reading what was sent: progress, not silence
                 if not events:
                     PATIENCE.silence(wait, idle_timeout)
                     self.wire.silence()
@@ -242,6 +251,8 @@ class TcpConnection:
                         break
                     if not view:
                         sel.modify(self.sock, selectors.EVENT_READ)
+                        if len(payload) > BIG_PAYLOAD:
+                            self._server_still_reading(reading)  # where the server's reading stands now
                 if mask & selectors.EVENT_READ:
                     try:
                         chunk = recv_and_ack(self.sock, CHUNK)
@@ -263,6 +274,18 @@ class TcpConnection:
                     if wanted is not None and chunk != wanted[len(received) - len(chunk): len(received)]:
                         break  # wrong already: the caller shows where
         return bytes(received), end_reason
+
+    def _server_still_reading(self, seen: list[int]) -> bool:
+        """Whether the server has read some of what was sent since the last look (`seen`, updated): the
+        server's end of this connection holds fewer unread bytes. A server that copies a 16 MiB frame
+        slowly (`data += chunk`) is busy, not silent, while it reads the last megabytes (a cut wait after an
+        earlier silence failed such a server's max_size_frame). Only after a payload too big for the socket
+        buffers (the first look is when the last byte was sent); bounded: it must read on at every look."""
+        unread = sockdiag.unread(self.endpoint.port, self.local_port)
+        if unread is None or len(seen) >= MAX_READING_LOOKS or (seen and seen[-1] == 0):
+            return False
+        seen.append(unread)
+        return len(seen) > 1 and unread < seen[-2]  # (once all is read: one more wait, for the reply)
 
     def expect_echo(self, payload: bytes, idle_timeout: float, context: str = "") -> None:
         """Send `payload` and require the identical bytes back, with no stall over `idle_timeout`."""

@@ -7,7 +7,9 @@ Rules:
   back: no sockets, so every explanation is tested without a server
   (tests/test_framing_explanations.py).
 - A hint appears only when its evidence is there: the byte-order hint when the
-  server was silent after a header, or echoed the header reversed; the recv(n)
+  server was silent after a header (unless it was silent after a header that
+  reads the same in both orders too: `harness.clients.order_probe`), or echoed
+  the header reversed; the recv(n)
   hint when the replies are frames of a payload's pieces, in order.
 """
 
@@ -40,6 +42,30 @@ PIECES_HINT = ("hint: the server answered pieces of a payload as frames of their
                "when the payload arrives in pieces: read in a loop until the header's n bytes have come")
 
 
+#: For each header size, the smallest non-zero length whose header bytes are a palindrome (the same in
+#: either byte order). Zero is not used: a classic zero-length bug (`if not payload: break`) would hide
+#: the byte order.
+PALINDROMIC_LENGTHS = {2: 0x0101, 4: 0x00010100}
+
+
+def probe_length(codec: FrameCodec) -> int | None:
+    """The palindromic length this codec's header can probe with, or None (no such length fits)."""
+    length = PALINDROMIC_LENGTHS.get(codec.header_size)
+    if length is None or length > codec.largest:
+        return None
+    return length
+
+
+def not_the_byte_order_hint(codec: FrameCodec) -> str:
+    """Said when the server left the palindromic frame unanswered too: the byte order is not the cause."""
+    length = probe_length(codec)
+    header = codec.header(length or 0).hex(" ")
+    return (f"hint: the server did not answer a {length:,}-byte frame either, whose header {header} means "
+            f"{length:,} in either byte order, so the byte order is not the problem: check that it reads a "
+            f"{codec.header_size}-byte header ({codec.length_format!r}), then exactly that many payload bytes, and "
+            "answers each frame as soon as it has read it (not when the client closes)")
+
+
 def pieces_as_frames(codec: FrameCodec, payloads: list[bytes], received: bytes) -> bool:
     """Whether what came back is several frames, the first a proper start of the first payload, and each
     later one found further on in what was sent (the rest of a payload read as headers skips bytes)."""
@@ -62,8 +88,11 @@ def pieces_as_frames(codec: FrameCodec, payloads: list[bytes], received: bytes) 
 
 
 def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, received: bytes, end_reason: str,
-                   context: str = "", seed: int | None = None, hint: str = "") -> CheckFailed:
-    """Which frame, how it was segmented, what came back, the first differing byte."""
+                   context: str = "", seed: int | None = None, hint: str = "",
+                   either_order: bool | None = None) -> CheckFailed:
+    """Which frame, how it was segmented, what came back, the first differing byte. `either_order`: whether
+    the server answered a frame whose header reads the same in both byte orders (None: not probed); a server
+    silent after a header is told about byte order unless it did not."""
     stream = b"".join(codec.encode(p) for p in payloads)
     offset = first_difference(stream, received)
     assert offset is not None, "frames_failure called for a correct reply"
@@ -92,7 +121,10 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
     header = codec.header(len(payload))
     swapped = header[::-1]
     stalled = end_reason.startswith(STALLED)
-    if swapped != header and ((stalled and not received) or received[start : start + len(header)] == swapped):
+    silent = stalled and not received
+    if silent and either_order is False:
+        lines.append(not_the_byte_order_hint(codec))
+    elif swapped != header and (silent or received[start : start + len(header)] == swapped):
         lines.append(byte_order_hint(codec.length_format, len(payload)))
     elif pieces_as_frames(codec, payloads[where.frame:], received[start:]):  # (the frames before came back right)
         lines.append(PIECES_HINT)

@@ -52,23 +52,23 @@ class ProcessTree:
     def adopt(self, root: int, init: int | None = None, uid: int | None = None) -> None:
         """The server's own process, just started (`init`: its sandbox's init; `uid`: its own uid)."""
         self.root, self.init, self.uid = root, init, uid
-        self.remember([root])
+        self.remember([root] if init is None else [root, init])
 
     def pids(self, with_token: bool = False) -> list[int]:
         """The server's live process tree (`with_token`: also every process holding its token)."""
         if self.root is None:
             return []
         # Processes seen before are roots too: a daemon that double-forked and
-        # called setsid is in neither the parent chain nor the session.
-        roots = [self.root] + [
-            pid for pid, started in self.known_pids.items()
-            if pid != self.root and started is not None and self.probe.start_time(pid) == started
-        ]
-        if self.init is not None:
-            roots.append(self.init)
-        elif self.uid is not None:
+        # called setsid is in neither the parent chain nor the session. Each only
+        # while it is the process seen (its start time): the server's own process
+        # and its sandbox's init included, whose pids the system gives out again
+        # once they end (on a busy grader, within seconds: a stale root's new
+        # owner, and its children, were ended with this server).
+        roots = [pid for pid, started in self.known_pids.items()
+                 if started is not None and self.probe.start_time(pid) == started]
+        if self.init is None and self.uid is not None:
             roots += processes.live_children_of_user(os.getpid(), self.uid)
-        pids = [pid for pid in self.probe.tree(roots, self.token if with_token else None) if pid != self.init]
+        pids = [pid for pid in self.probe.tree(roots, self.token if with_token else None, self.root) if pid != self.init]
         self.remember(pids)
         return pids
 

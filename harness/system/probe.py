@@ -55,11 +55,13 @@ class SystemProbe(Protocol):
     #: (`harness.system.acceptqueue`, from sock_diag)? Else crowds pace blind.
     reads_accept_queue: bool
 
-    def tree(self, roots: list[int], token: str | None = None) -> list[int]:
+    def tree(self, roots: list[int], token: str | None = None, session: int | None = None) -> list[int]:
         """The live roots and all their live descendants (and token holders).
 
-        `roots[0]` is the server's own pid, a session leader: processes in its
-        session belong to it too."""
+        `session`: the server's session id (its own pid, a session leader): our own
+        children in that session (orphans of the server, re-parented to us, a
+        subreaper) belong to it too. Only ours: once the server's process is
+        gone, its pid, and so a session id, may be another program's."""
 
     def bound_sockets(self, pids: list[int], transport: str) -> list[SocketInfo]:
         """Sockets owned by `pids`: TCP in LISTEN state, or bound UDP sockets."""
@@ -151,17 +153,18 @@ class LinuxProbe:
                 continue
         return result
 
-    def tree(self, roots: list[int], token: str | None = None) -> list[int]:
+    def tree(self, roots: list[int], token: str | None = None, session: int | None = None) -> list[int]:
         # Walking children from the roots costs what the tree costs; a scan of
         # every process (needed for the token) costs what the machine costs.
         me = os.getpid()
         own_children = self._children(me)
         if own_children is None or token:
-            return self._tree_by_scan(roots, token)
+            return self._tree_by_scan(roots, token, session)
         # Orphans re-parent to us (we are a subreaper); those still in the
         # server's session (its session id is its pid) are the server's.
         stack = [pid for pid in roots if self._stat(pid)]
-        stack += [pid for pid in own_children if (info := self._stat(pid)) and info.session == roots[0]]
+        if session is not None:
+            stack += [pid for pid in own_children if (info := self._stat(pid)) and info.session == session]
         found: list[int] = []
         seen: set[int] = set()
         while stack:
@@ -173,7 +176,7 @@ class LinuxProbe:
             stack.extend(self._children(pid) or [])
         return found
 
-    def _tree_by_scan(self, roots: list[int], token: str | None) -> list[int]:
+    def _tree_by_scan(self, roots: list[int], token: str | None, session: int | None) -> list[int]:
         processes = self._all()
         children: dict[int, list[int]] = {}
         for info in processes.values():
@@ -181,7 +184,9 @@ class LinuxProbe:
         found: list[int] = []
         seen: set[int] = set()
         stack = [pid for pid in roots if pid in processes]
-        stack += [p.pid for p in processes.values() if p.session == roots[0]]
+        if session is not None:
+            me = os.getpid()
+            stack += [p.pid for p in processes.values() if p.session == session and p.ppid == me]
         if token:
             holders = set(processes_with_env(TOKEN_VARIABLE, token))
             stack += [pid for pid in processes if pid in holders]
@@ -285,7 +290,7 @@ class PsutilProbe:
 
         self._psutil = psutil
 
-    def tree(self, roots: list[int], token: str | None = None) -> list[int]:
+    def tree(self, roots: list[int], token: str | None = None, session: int | None = None) -> list[int]:
         psutil = self._psutil
         found: list[int] = []
         for root_pid in roots:

@@ -117,6 +117,23 @@ def listening_tcp() -> list[SocketInfo]:
     return dump("tcp", 1 << TCP_LISTEN)
 
 
+#: Connection states in which a server may still be reading what its client sent (either end may have half-closed).
+READING_STATES = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 8)  # ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT
+
+
+def unread(server_port: int, client_port: int) -> int | None:
+    """Bytes a client sent that the server has not read yet: its socket's receive queue plus what still
+    waits in the client's send queue (on loopback it moves over as the server's window opens). None if
+    the server's end is not found (closed) or sock_diag is not available."""
+    try:
+        sockets = dump("tcp", READING_STATES)
+    except (OSError, AttributeError):
+        return None
+    server = [s.rqueue for s in sockets if s.local_port == server_port and s.remote_port == client_port]
+    client = [s.wqueue for s in sockets if s.local_port == client_port and s.remote_port == server_port]
+    return server[0] + sum(client) if server else None
+
+
 def available() -> bool:
     try:
         dump("tcp", 1 << TCP_LISTEN)
