@@ -51,6 +51,7 @@ from harness.evidence.blocking import (
 )
 from harness.evidence.bytesdiff import echo_mismatch
 from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
+from harness.server.descriptors import held_descriptors
 from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint, ServerProcess
 from harness.server.reaping import require_reaped
@@ -241,12 +242,11 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
     instance = fresh_server()
     endpoint = instance.endpoint
     payload = wire(settings, bytes(range(256)) * 256)
-    probe = instance.probe
     # A server that answers no client at all, even before any reset, is echo::'s finding: here only
     # whether it survives the reset can be judged (it stays up and takes connections).
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as before:
         answers, _ = answer_to(before, wire(settings, b"a client before the reset\n"), settings)
-    descriptors = probe.open_fds(instance.pids())
+    descriptors = held_descriptors(instance)
     vanishing = TcpConnection(endpoint, Deadline(settings.reply_timeout))
     try:
         vanishing.send_all(payload, Deadline(settings.reply_timeout))
@@ -258,7 +258,7 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
         vanishing.abort()
     # The next clients come once the server has dealt with the reset (closed that socket, or died);
     # a server that never closes sockets is not waited for longer than the reply timeout.
-    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    poll_until(lambda: held_descriptors(instance) <= descriptors, Deadline(settings.reply_timeout))
     try:
         for client in ("next", "one more"):
             with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
@@ -296,7 +296,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
     clients.warm_up()  # lazily opened resources belong to the baseline
     if clients.wait_for_close:  # (one that kept the warm-up's connection open will not close it now)
         wait_closed(instance, settings.reply_timeout)
-    before = probe.open_fds(instance.pids())
+    before = held_descriptors(instance)
     limit = before + FD_TOLERANCE
     started = Deadline(SEQUENTIAL_BUDGET)
     made, spent = 0, 0.0
@@ -308,7 +308,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
         if made % 50 == 0:
             instance.reap_orphans()  # a forking server's dead grandchildren, re-parented to us
             require_reaped(instance, f"{made} sequential connections")  # before the process limit ends it
-        if made % LEAK_SAMPLE == 0 and made < SEQUENTIAL_CONNECTIONS and probe.open_fds(instance.pids()) > limit:
+        if made % LEAK_SAMPLE == 0 and made < SEQUENTIAL_CONNECTIONS and held_descriptors(instance) > limit:
             within = _returns_within(instance, limit, _settle(clients, settings))
             if not within:
                 break  # the leak is plain already: the connections left would only repeat it
@@ -320,7 +320,7 @@ def test_no_descriptor_leak_tcp(fresh_server, settings):
     settle = _settle(clients, settings)
     if within:
         within = _returns_within(instance, limit, settle)
-    after = probe.open_fds(instance.pids())
+    after = held_descriptors(instance)
     if not within:
         waiting = sum(1 for s in probe.tcp_sockets_on_port(endpoint.port) if s.state == "CLOSE_WAIT")
         hint = (f"; {waiting} of its sockets are connections the client already closed (CLOSE_WAIT)"
@@ -460,7 +460,7 @@ def _settle(clients: SequentialClients, settings: Settings) -> float:
 
 def _returns_within(instance: ServerProcess, limit: int, settle: float) -> bool:
     """Whether the server's open descriptors come down to `limit` within `settle` s."""
-    return bool(poll_until(lambda: instance.probe.open_fds(instance.pids()) <= limit, Deadline(settle)))
+    return bool(poll_until(lambda: held_descriptors(instance) <= limit, Deadline(settle)))
 
 
 @check("concurrency::idle_without_busy_loop", protocols=STREAMS, description=IDLE_DESCRIPTION,

@@ -46,6 +46,7 @@ from harness.protocolfile.first_exchange import first_send, half_message
 from harness.protocolfile.model import EXPECT, MATCH, SOLO_LABEL, Conversation, ProtocolFile, label_for
 from harness.protocolfile.plans import Segmentation
 from harness.protocolfile.reference import answers_for
+from harness.server.descriptors import held_descriptors
 from harness.server.idle import IDLE_CPU_LIMIT, IDLE_WINDOW, busy_while_idle
 from harness.server.launcher import ServerProcess
 from harness.server.reaping import require_reaped
@@ -295,7 +296,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     protocol = protocol_of(settings)
     probe = instance.probe
     run_alone_first(request, settings, protocol, instance.endpoint)
-    descriptors = probe.open_fds(instance.pids())
+    descriptors = held_descriptors(instance)
     vanishing = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
                                 label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
     try:
@@ -306,7 +307,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
             if client.conn is not None and not client.closed:
                 client.conn.abort()
                 client.closed = True
-    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(settings.reply_timeout))
+    poll_until(lambda: held_descriptors(instance) <= descriptors, Deadline(settings.reply_timeout))
     # Served once after the reset, before the next client: a death is then the reset's, whenever it came.
     _serves_after(request, settings, protocol, instance, "after a client vanished with a reset (RST)", _died_of_reset)
     # A client that leaves before its reply: the server's writes meet a connection the client's kernel
@@ -333,7 +334,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
                                for s in probe.tcp_sockets_on_port(instance.endpoint.port)),
                Deadline(PATIENCE.close_wait(settings.reply_timeout)))
     # ... and closed it (a write error, the end read) or died of it: a dead server then serves no one.
-    poll_until(lambda: probe.open_fds(instance.pids()) <= descriptors, Deadline(PATIENCE.close_wait(settings.reply_timeout)))
+    poll_until(lambda: held_descriptors(instance) <= descriptors, Deadline(PATIENCE.close_wait(settings.reply_timeout)))
     _serves_after(request, settings, protocol, instance, "after a client left before reading its reply",
                   _died_of_leaving)
 
@@ -389,10 +390,9 @@ def _died_of_leaving(instance: ServerProcess) -> CheckFailed:
 def test_no_descriptor_leak_pf(fresh_server, settings, request):
     instance = fresh_server()
     protocol = protocol_of(settings)
-    probe = instance.probe
     run_alone_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
     wait_closed(instance, settings.reply_timeout)
-    before = probe.open_fds(instance.pids())
+    before = held_descriptors(instance)
     runs = sequential_runs(protocol)
     budget = Deadline(SEQUENTIAL_BUDGET)
     made = 0
@@ -407,8 +407,8 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
             instance.reap_orphans()
             require_reaped(instance, f"{made} runs of the conversation {protocol.exchange.name!r}")
     limit = before + FD_TOLERANCE
-    within = poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settings.reply_timeout))
-    after = probe.open_fds(instance.pids())
+    within = poll_until(lambda: held_descriptors(instance) <= limit, Deadline(settings.reply_timeout))
+    after = held_descriptors(instance)
     if not within:
         raise CheckFailed(
             f"the server held {before} open descriptors before {made} runs of the conversation "

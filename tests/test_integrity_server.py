@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FALLBACK, REFERENCE, TEST_REPLY_TIMEOUT, server
+from conftest import ROOT as REPOSITORY
 from test_hostile import processes_with
 
 from harness.system import bwrap, cpucg, memcg
@@ -374,3 +375,29 @@ def test_a_busy_loop_in_processes_that_replace_each_other_still_counts_for_the_i
                   server("hostile_relay_spinner.py"), "{port}")
     assert run.outcomes() == {"concurrency::idle_without_busy_loop": "failed"}, run.stdout
     assert "CPU seconds" in run.check("concurrency::idle_without_busy_loop")["message"]
+
+
+@MODES
+def test_connections_parked_in_flight_over_a_unix_socket_still_count_as_a_leak(harness, mode):
+    """Blind 16, S4: each finished connection's descriptor is sent over a UNIX socket pair that is never
+    read, and closed: in no descriptor table, yet open (CLOSE_WAIT on the server's port)."""
+    run = harness(*flags(mode), "--check", "concurrency::no_descriptor_leak", *FAST,
+                  server("hostile_parks_connections.py"), "{port}")
+    assert run.outcomes() == {"concurrency::no_descriptor_leak": "failed"}, run.stdout
+    assert "(CLOSE_WAIT)" in run.check("concurrency::no_descriptor_leak")["message"]
+    reference = harness(*flags(mode), "--check", "concurrency::no_descriptor_leak", *FAST,
+                        str(REFERENCE / "tcp_echo.py"), "{port}")
+    assert reference.outcomes() == {"concurrency::no_descriptor_leak": "passed"}, reference.stdout
+
+
+@pytest.mark.skipif(bool(FALLBACK), reason="the fallback shares the machine's network: other listeners are there")
+def test_the_reference_server_is_gone_before_the_server_under_test_starts(harness):
+    """Blind 16, S1: the @reference answers were recorded while the student's server ran in the same network,
+    which found the reference's port and asked it for the answer it never implemented (73 -> 100 points).
+    They are recorded first, and the reference stopped, before any server under test starts."""
+    kv = REPOSITORY / "examples" / "protocols" / "kv" / "kv.toml"
+    run = harness("--protocol", str(kv), "-k", "unknown_key or set_then_get", *FAST,
+                  server("hostile_watches_for_the_reference.py"), "{port}")
+    assert "ANOTHER LISTENER" not in run.stdout, run.stdout
+    assert run.check("conversation::set_then_get")["outcome"] == "passed", run.stdout
+    assert run.check("conversation::unknown_key")["outcome"] == "failed", run.stdout  # it has no HELP

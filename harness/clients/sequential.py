@@ -19,6 +19,7 @@ from harness.clients.connection import TcpConnection
 from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
+from harness.server.descriptors import held_descriptors
 from harness.server.launcher import ServerProcess
 from harness.server.reaping import require_reaped
 
@@ -57,7 +58,6 @@ def wait_closed(instance: ServerProcess, timeout: float) -> None:
 
 def require_no_leak(instance: ServerProcess, reply_timeout: float, converse: Callable[[str], None]) -> None:
     """Fail if the server keeps descriptors of the clients that came and went (see the module's rule)."""
-    probe = instance.probe
     warm_up = Deadline(reply_timeout)
     try:
         converse("the warm-up client")
@@ -71,11 +71,11 @@ def require_no_leak(instance: ServerProcess, reply_timeout: float, converse: Cal
     client = come_and_go if slow else converse
     settle = PATIENCE.close_wait(reply_timeout)
     wait_closed(instance, min(0.1, settle))  # until the server has closed the warm-up's connection
-    before = probe.open_fds(instance.pids())
+    before = held_descriptors(instance)
     limit = before + FD_TOLERANCE
 
     def back_within_limit() -> bool:
-        return bool(poll_until(lambda: probe.open_fds(instance.pids()) <= limit, Deadline(settle)))
+        return bool(poll_until(lambda: held_descriptors(instance) <= limit, Deadline(settle)))
 
     started, made, within = Deadline(SEQUENTIAL_BUDGET), 0, True
     for index in paced_count(SEQUENTIAL_CONNECTIONS, MIN_SEQUENTIAL, SEQUENTIAL_BUDGET):
@@ -87,7 +87,7 @@ def require_no_leak(instance: ServerProcess, reply_timeout: float, converse: Cal
         if made % 50 == 0:
             instance.reap_orphans()
             require_reaped(instance, f"{made} sequential clients")
-        if made % LEAK_SAMPLE == 0 and made < SEQUENTIAL_CONNECTIONS and probe.open_fds(instance.pids()) > limit:
+        if made % LEAK_SAMPLE == 0 and made < SEQUENTIAL_CONNECTIONS and held_descriptors(instance) > limit:
             within = back_within_limit()
             if not within:
                 break
@@ -95,7 +95,7 @@ def require_no_leak(instance: ServerProcess, reply_timeout: float, converse: Cal
     if within:
         within = back_within_limit()
     if not within:
-        after = probe.open_fds(instance.pids())
+        after = held_descriptors(instance)
         stopped = (f"; the check stopped at {made} of its {SEQUENTIAL_CONNECTIONS} clients: the leak was plain"
                    if made < SEQUENTIAL_CONNECTIONS and spent < SEQUENTIAL_BUDGET else "")
         raise CheckFailed(

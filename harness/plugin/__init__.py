@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import CheckNotRun, ConfigError
 from harness.plugin import confinement
 from harness.plugin.collector import ResultCollector
 from harness.plugin.fixtures import (  # noqa: F401  fixtures and hooks pytest finds on this module
@@ -49,6 +49,8 @@ from harness.plugin.options import pytest_addoption, pytest_collection_modifyite
 from harness.plugin.runstate import STATE, RunState
 from harness.plugin.terminal_ui import TerminalUI, pytest_report_teststatus  # noqa: F401  hook
 from harness.plugin.verdicts import plain_report_for_protocol_failures, pytest_runtest_makereport  # noqa: F401  hooks
+from harness.protocolfile import load_protocol_file
+from harness.protocolfile.reference import answers_for
 from harness.protocols import PROTOCOLS
 from harness.server.command import server_argv
 from harness.server.launcher import ServerSpec
@@ -114,3 +116,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(POOL, None)
     if pool is not None:
         pool.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """A protocol file's @reference answers are recorded before the first server under test starts, and
+    the reference stopped: a student's server that found the reference's port asked it for the answers it
+    never implemented, and scored 100 instead of 73 (blind 16, S1); one that wrote into the reference's
+    state while it was recorded blamed its own failures on the protocol file."""
+    config = session.config
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or not session.items or settings.protocol in PROTOCOLS:
+        return
+    if config.pluginmanager.has_plugin("dsession"):  # the xdist controller: its workers record their own
+        return
+    protocol = load_protocol_file(settings.protocol)
+    try:
+        answers_for(protocol, config.stash[POOL].spec, settings.reply_timeout)
+    except CheckNotRun:
+        pass  # remembered: each check that needs the answers ends as an error, and says why
