@@ -10,11 +10,10 @@ refers to is counted too (one held open by a descriptor is counted once, as that
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from harness.system import sockdiag
-from harness.system.probe import proc_entries
+from harness.system.probe import socket_inodes
 
 if TYPE_CHECKING:
     from harness.server.launcher import ServerProcess
@@ -34,16 +33,5 @@ def held_descriptors(instance: ServerProcess) -> int:
         return count
     if not waiting:
         return count
-    return count + len(set(waiting) - _socket_inodes(pids))
+    return count + len(set(waiting) - socket_inodes(pids))
 
-
-def _socket_inodes(pids: list[int]) -> set[int]:
-    inodes: set[int] = set()
-    for path in proc_entries(pids, "fd"):
-        try:
-            target = os.readlink(path)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes

@@ -102,6 +102,19 @@ def proc_entries(pids: list[int], folder: str) -> Iterator[str]:
             yield f"/proc/{pid}/{folder}/{name}"
 
 
+def socket_inodes(pids: list[int]) -> set[int]:
+    """The inodes of the sockets `pids` have open (from /proc/PID/fd)."""
+    inodes: set[int] = set()
+    for path in proc_entries(pids, "fd"):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
 class LinuxProbe:
     name = "linux"
     reads_accept_queue = True
@@ -199,19 +212,8 @@ class LinuxProbe:
             stack.extend(children.get(pid, []))
         return found
 
-    def _socket_inodes(self, pids: list[int]) -> set[int]:
-        inodes: set[int] = set()
-        for path in proc_entries(pids, "fd"):
-            try:
-                target = os.readlink(path)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(int(target[8:-1]))
-        return inodes
-
     def bound_sockets(self, pids: list[int], transport: str) -> list[SocketInfo]:
-        inodes = self._socket_inodes(pids)
+        inodes = socket_inodes(pids)
         if not inodes:
             return []
         if transport == "tcp":
