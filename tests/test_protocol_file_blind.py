@@ -201,11 +201,11 @@ def test_a_conversation_known_to_fail_as_written_is_not_run_again_by_its_framing
     # The seed greets without a line ending: each run of the conversation waits a whole reply timeout (1 s) for
     # the rest of the line. A framing check now waits for it once (its cut run), not twice (2.0 s before).
     seed = harness("--protocol", str(ROOT / "examples" / "protocols" / "hello" / "hello.toml"), "--reply-timeout",
-                   TEST_REPLY_TIMEOUT, "--check", "conversation::greeting", "--check", "framing::greeting.*",
+                   TEST_REPLY_TIMEOUT, "--check", "conversation::hello_reply", "--check", "framing::hello_reply.*",
                    server("seed_001_tcp_hello.py"), "{port}")
     assert set(seed.outcomes().values()) == {"failed"}, seed.stdout
     for plan in ("coalesced", "bytewise", "random"):
-        framing = seed.check(f"framing::greeting.{plan}")
+        framing = seed.check(f"framing::hello_reply.{plan}")
         assert "fails as written too" in framing["message"], framing["message"]
         assert framing["duration_s"] < 1.7 * float(TEST_REPLY_TIMEOUT), framing["duration_s"]
 
@@ -314,3 +314,17 @@ def test_udp_shutdown_checks_do_not_say_clients_are_connected():
                             capture_output=True, text=True, timeout=60)
     assert "shutdown::sigint_with_clients" in result.stdout
     assert "clients are connected" not in result.stdout
+
+
+def test_the_framing_rerun_starts_after_the_failed_attempt_has_left(harness):
+    """Blind 15: the rerun as written began while the cut attempt's client still held a lock (its connection
+    open), got BUSY, and told a recv-as-message server that the cuts were not the cause, quoting the cut
+    attempt's step."""
+    args = ("--protocol", str(BLIND / "lock.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", "framing::*")
+    good = harness(*args, str(BLIND / "lock_ref.py"), "{port}")
+    assert good.outcomes() == {"framing::hold.bytewise": "passed", "framing::hold.random": "passed"}, good.stdout
+    bad = harness(*args, str(BLIND / "lock_bug_recv_after_first.py"), "{port}")
+    for plan in ("bytewise", "random"):
+        message = bad.check(f"framing::hold.{plan}")["message"]
+        assert message.startswith("the server fails when a message arrives"), message
+        assert "Keep receiving until the line ending has arrived — conversation 'hold', step 4:" in message

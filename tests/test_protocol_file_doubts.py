@@ -33,18 +33,25 @@ def test_waits_of_minutes_and_byte_like_escapes_are_noted(tmp_path):
         "write 2",
         "conversation 'ff', step 3: 'expect-nothing' = 300 is in seconds (5.0 minutes): if you meant "
         "milliseconds, write 0.3"]
+    assert found[3].startswith("pipelining = true, but no conversation has a client send twice before it waits, so "
+                               "no framing::NAME.coalesced check is derived")
     assert "\\u00ff in text steps are sent and expected as utf-8: \\u00ff is the two bytes c3 bf, not the byte ff" \
-        in found[3]
-    assert len(found) == 4
+        in found[4]
+    assert len(found) == 5
 
 
 def test_the_file_as_meant_gets_no_note(tmp_path):
     assert doubts_of(tmp_path, MEANT) == []
 
 
+def test_nothing_to_coalesce_is_noted_only_with_pipelining(tmp_path):
+    assert not any("pipelining" in doubt for doubt in doubts_of(tmp_path, TRAPS.replace(HEAD, HEAD + "pipelining = false\n")))
+
+
 def test_an_escape_in_a_latin1_file_is_one_byte_as_written(tmp_path):
     assert doubts_of(tmp_path, TRAPS.replace("reply-timeout = 500", 'encoding = "latin-1"')
-                     .replace("2000", "2").replace("300", "0.3")) == []
+                     .replace("2000", "2").replace("300", "0.3")
+                     .replace("\n[[conversation]]", "\npipelining = false\n[[conversation]]")) == []
 
 
 def test_protocol_check_prints_the_notes_and_still_accepts_the_file(tmp_path):

@@ -71,6 +71,11 @@ BAD_FILES = [
      ["conversation 'two words'", "not a valid conversation name", "ASCII letters, digits, '_' and '-'"]),
     ("conversation name with a dot", GOOD_HEAD + '[[conversation]]\nname = "a.b"\nsteps = [{ send = "x" }]\n',
      ["not a valid conversation name"]),
+    ("an encoding that writes a byte-order mark before every piece",
+     'name = "p"\ntransport = "tcp"\nframing = "line"\nencoding = "utf-16"\n' + ONE_CONVERSATION,
+     ["key 'encoding'", "'utf-16' writes a byte-order mark before every piece", "'utf-16-be'"]),
+    ("a codec that is not a text encoding", 'name = "p"\ntransport = "tcp"\nframing = "line"\nencoding = "rot13"\n'
+     + ONE_CONVERSATION, ["key 'encoding'", "unknown text encoding 'rot13'"]),
     ("a key from another tool", GOOD_HEAD + '[[conversation]]\nname = "c1"\nsteps = [{ send = "A" }, '
      '{ expect-regex = "B.*" }]\n', ["unknown key 'expect-regex' (did you mean 'expect-match'?)"]),
 ]
@@ -137,3 +142,36 @@ def test_a_line_ending_with_literal_backslashes_is_refused_and_names_are_underst
         text = head + f"line-ending = {written}\n" + ONE_CONVERSATION
         protocol = load_protocol_file(write(tmp_path, text, f"proto{index}.toml"))
         assert protocol.line_ending == meant, written
+
+
+def derived_ids(tmp_path: Path, head: str, steps: str, clients: str = "") -> set[str]:
+    from harness.protocolfile.derive import derived_checks
+
+    text = head + f'[[conversation]]\nname = "c1"\n{clients}steps = [{steps}]\n'
+    protocol = load_protocol_file(write(tmp_path, text, f"proto{abs(hash(text))}.toml"))  # (cached per path)
+    return {check.id for check in derived_checks(protocol)}
+
+
+TWO_IN_A_ROW = '{ send = "A" }, { expect = "1" }, { send = "B" }, { expect = "2" }'
+TAKING_TURNS = ('{ client = "x", send = "A" }, { client = "x", expect = "1" }, '
+                '{ client = "y", send = "B" }, { client = "y", expect = "2" }')
+
+
+def test_coalesced_is_derived_only_where_a_client_sends_twice_before_it_waits(tmp_path):
+    """Blind 15: where nothing can coalesce, `.coalesced` equalled the as-written run and gave a recv(1024)
+    server points for the very bug it is named after."""
+    framings = ("framing::c1.bytewise", "framing::c1.random")
+    assert derived_ids(tmp_path, GOOD_HEAD, TWO_IN_A_ROW) == {"conversation::c1", "framing::c1.coalesced", *framings}
+    assert derived_ids(tmp_path, GOOD_HEAD, '{ send = "A" }, { expect = "1" }') == {"conversation::c1", *framings}
+    assert derived_ids(tmp_path, GOOD_HEAD, TAKING_TURNS, 'clients = ["x", "y"]\n') == {"conversation::c1", *framings}
+    # A barrier between two sends of one client ends the stretch as well.
+    assert "framing::c1.coalesced" not in derived_ids(
+        tmp_path, GOOD_HEAD, '{ send = "A" }, { expect-nothing = 0.1 }, { send = "B" }, { expect = "2" }')
+    unframed = 'name = "p"\ntransport = "tcp"\nframing = "none"\n'
+    assert derived_ids(tmp_path, unframed, TWO_IN_A_ROW) == {"conversation::c1", "framing::c1.coalesced"}
+    assert derived_ids(tmp_path, unframed, '{ send = "A" }, { expect = "1" }') == {"conversation::c1"}
+
+
+def test_a_conversation_without_a_send_has_no_framing_checks(tmp_path):
+    """Nothing to cut: its framing checks would be the as-written run again, points for nothing."""
+    assert derived_ids(tmp_path, GOOD_HEAD, '{ expect = "Welcome!" }') == {"conversation::c1"}

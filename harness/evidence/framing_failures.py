@@ -56,10 +56,10 @@ def probe_length(codec: FrameCodec) -> int | None:
     return length
 
 
-def not_the_byte_order_hint(codec: FrameCodec) -> str:
-    """Said when the server left the palindromic frame unanswered too: the byte order is not the cause."""
-    length = probe_length(codec)
-    header = codec.header(length or 0).hex(" ")
+def not_the_byte_order_hint(codec: FrameCodec, length: int) -> str:
+    """Said when the server left the palindromic `length`-byte frame unanswered too: the byte order is not
+    the cause."""
+    header = codec.header(length).hex(" ")
     return (f"hint: the server did not answer a {length:,}-byte frame either, whose header {header} means "
             f"{length:,} in either byte order, so the byte order is not the problem: check that it reads a "
             f"{codec.header_size}-byte header ({codec.length_format!r}), then exactly that many payload bytes, and "
@@ -122,8 +122,9 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
     swapped = header[::-1]
     stalled = end_reason.startswith(STALLED)
     silent = stalled and not received
-    if silent and either_order is False:
-        lines.append(not_the_byte_order_hint(codec))
+    probed = probe_length(codec)
+    if silent and either_order is False and probed is not None:
+        lines.append(not_the_byte_order_hint(codec, probed))
     elif swapped != header and (silent or received[start : start + len(header)] == swapped):
         lines.append(byte_order_hint(codec.length_format, len(payload)))
     elif pieces_as_frames(codec, payloads[where.frame:], received[start:]):  # (the frames before came back right)

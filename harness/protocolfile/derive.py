@@ -1,8 +1,9 @@
 """The checks derived from a protocol file (SPEC §6): ids, descriptions, expectations, tiers.
 
 For each conversation NAME: `conversation::NAME` (as written);
-`framing::NAME.coalesced` (only with `pipelining`), `framing::NAME.bytewise`,
-`framing::NAME.random` — none for `datagram`, and for `none` only the
+`framing::NAME.coalesced` (only with `pipelining`, and only where a stretch
+holds two sends), `framing::NAME.bytewise`, `framing::NAME.random` — none for
+`datagram` or for a conversation without a send, and for `none` only the
 coalesced one, as an informational demonstration. Then
 `concurrency::simultaneous_conversations` (copies of the required
 conversations only), the protocol-independent concurrency checks run with
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from harness.checks import CATALOGUE, INFORMATIONAL, PROTOCOL_FILE, Check
 from harness.protocolfile.model import SEND, Conversation, ProtocolFile
-from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM, WRITTEN
+from harness.protocolfile.plans import BYTEWISE, COALESCED, RANDOM, WRITTEN, stretches
 
 SIMULTANEOUS = "concurrency::simultaneous_conversations"
 #: The descriptor-leak check runs the first required conversation until it has made this many connections
@@ -58,12 +59,21 @@ def describe(conversation: Conversation) -> str:
     return f"{about} ({steps} step{'s' * (steps != 1)}, {sends} send{'s' * (sends != 1)}{clients})"
 
 
-def framing_plans(protocol: ProtocolFile) -> list[str]:
-    if protocol.framing == "datagram":
+def coalesces(conversation: Conversation) -> bool:
+    """Whether the coalesced plan changes anything: some stretch holds two sends of its client (blind 15: a
+    conversation whose clients alternate, or that sends once, earned `.coalesced` points for a recv(1024)
+    server, the very bug the check is named after)."""
+    return any(sum(step.kind == SEND for step in stretch) > 1 for stretch in stretches(conversation.steps))
+
+
+def framing_plans(protocol: ProtocolFile, conversation: Conversation) -> list[str]:
+    """A conversation that sends nothing has nothing to cut: its framing checks would repeat it as written."""
+    if protocol.framing == "datagram" or not any(step.kind == SEND for step in conversation.steps):
         return []
+    coalesced = [COALESCED] if coalesces(conversation) else []
     if protocol.framing == "none":
-        return [COALESCED]
-    return ([COALESCED] if protocol.pipelining else []) + [BYTEWISE, RANDOM]
+        return coalesced
+    return (coalesced if protocol.pipelining else []) + [BYTEWISE, RANDOM]
 
 
 PLAN_TEXT = {
@@ -81,7 +91,7 @@ def derived_checks(protocol: ProtocolFile) -> list[DerivedCheck]:
         checks.append(DerivedCheck(f"conversation::{conversation.name}", "conversation", conversation.name, WRITTEN,
                                    base + ", each send one write", expectation_of(conversation), conversation.tier))
     for conversation in protocol.conversations:
-        for plan in framing_plans(protocol):
+        for plan in framing_plans(protocol, conversation):
             informational = protocol.framing == "none"
             expectation = ("informational: shows what the server answered when sends coalesce; without framing no "
                            "server can tell the messages apart" if informational else

@@ -3,6 +3,8 @@ instructor rarely means. They are printed as notes, never refused: a file that m
 
 - A wait in seconds of a minute or more (`reply-timeout = 500`, `timeout = 2000`, `expect-nothing = 300`) was
   most likely written in milliseconds; a student's server would get minutes to answer.
+- `pipelining = true` where no conversation has a client send twice before it waits: no
+  `framing::NAME.coalesced` check is derived, which the instructor may have counted on.
 - A `\\u0080`…`\\u00ff` escape in a text step of a utf-8 file is sent as two bytes (`\\u00ff` → c3 bf); whoever
   writes such an escape usually means the single byte, which is `send-hex`/`expect-hex`.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from harness.protocolfile.derive import coalesces
 from harness.protocolfile.model import EXPECT, NOTHING, SEND, ProtocolFile
 
 #: A wait at least this long (seconds) is noted as probably meant in milliseconds.
@@ -29,6 +32,11 @@ def doubts(protocol: ProtocolFile, source: str) -> list[str]:
             found.append(_long_wait(f"{where}: 'timeout'", step.timeout))
             if step.kind == NOTHING:
                 found.append(_long_wait(f"{where}: 'expect-nothing'", step.seconds))
+    if protocol.pipelining and protocol.framing not in ("none", "datagram") and not any(
+            coalesces(conversation) for conversation in protocol.conversations):
+        found.append("pipelining = true, but no conversation has a client send twice before it waits, so no "
+                     "framing::NAME.coalesced check is derived: to test sends that arrive together, write one "
+                     "where a client sends two messages in a row")
     found += _byte_like_escapes(protocol, source)
     return [doubt for doubt in found if doubt]
 

@@ -172,8 +172,12 @@ class _Loader:
         encoding = self.text_key(data, "encoding", "utf-8")
         try:
             codecs.lookup(encoding)
+            one, two = "a".encode(encoding), "aa".encode(encoding)
         except LookupError:
-            raise self.fail(f"key 'encoding': unknown encoding {encoding!r}") from None
+            raise self.fail(f"key 'encoding': unknown text encoding {encoding!r} (e.g. 'utf-8', 'latin-1', 'ascii')") from None
+        if len(two) != 2 * len(one):  # each piece would start with a byte-order mark (blind 15)
+            raise self.fail(f"key 'encoding': {encoding!r} writes a byte-order mark before every piece of text "
+                            f"({one.hex(' ')} for 'a'): name the byte order, e.g. 'utf-16-be' or 'utf-16-le'")
         length_format = self.text_key(data, "length-format", "!I")
         self.check_length_format(length_format)
         pipelining = data.get("pipelining", True)
