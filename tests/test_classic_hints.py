@@ -278,3 +278,32 @@ def test_an_asyncio_udp_server_is_told_why_it_cannot_answer_an_empty_datagram(ha
 
     assert "asyncio's DatagramTransport" in empty_message("udp_echo_asyncio.py")
     assert "asyncio" not in empty_message("udp_ignores_empty.py")
+
+
+def test_no_byte_order_hint_once_the_server_answered_a_frame_in_this_run(harness):
+    """Blind 15: a one-client-at-a-time server's concurrency failures led with "the server seems to read the
+    length in the other byte order", though it had answered '!H' frames alone moments before."""
+    toml = str(PROTOCOLS / "tlv_big_endian.toml")
+    args = ("--protocol", toml, "--suite", "concurrency", "--reply-timeout", TEST_REPLY_TIMEOUT)
+    serial = harness(*args, server("tlv_one_at_a_time.py"), "{port}")
+    failed = serial.ids_with("failed")
+    assert {"concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block"} <= failed
+    for check_id in failed:
+        assert "other byte order" not in serial.check(check_id)["message"], serial.stdout
+    assert "serve one client at a time" in serial.check("concurrency::idle_client_does_not_block")["message"]
+    correct = harness(*args, server("tlv_echo.py"), "{port}")
+    assert correct.ids_with("failed") == set(), correct.stdout
+
+
+def test_an_answered_frame_proves_the_byte_order(monkeypatch):
+    from harness.protocolfile import wire_hints
+
+    monkeypatch.setattr(wire_hints, "ORDER_PROVEN", set())
+    wire = Wire(_Protocol("length"))  # type: ignore[arg-type]
+    frame = wire.encode(b"abc")
+    wire_hints.note_answered(wire, wire.encode(b"x" * 257))  # 01 01: reads the same either way, proves nothing
+    assert "768 in the other byte order" in expect_hint(wire, frame, frame, b"", stream_open=True)
+    wire_hints.note_answered(wire, frame)
+    assert expect_hint(wire, frame, frame, b"", stream_open=True) == ""
+    # What the reply's own header shows is still said.
+    assert "only in the other byte order" in expect_hint(wire, frame, frame, b"\x03\x00abc", stream_open=True)

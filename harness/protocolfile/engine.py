@@ -54,7 +54,7 @@ from harness.protocolfile.model import (
 )
 from harness.protocolfile.plans import COALESCED, Segmentation, stretches
 from harness.protocolfile.wire import Received, StreamReader, Wire
-from harness.protocolfile.wire_hints import expect_hint
+from harness.protocolfile.wire_hints import expect_hint, note_answered
 from harness.server.launcher import Endpoint
 
 UDP_SENDS = 3
@@ -274,7 +274,9 @@ class ConversationRun:
             # marker counts back from the stream's end).
             failure.trailing = len(client.reader.pending) if client.reader is not None else 0
             raise failure
-        if step.reference and self.record is not None:
+        if self.record is None:  # (the reference's answers prove nothing about the server under test)
+            note_answered(self.wire, client.last_data)
+        elif step.reference:
             self.record[(self.conversation.name, step.number)] = got.message
 
     def cut_request(self, step: Step, message: bytes, expected: bytes) -> tuple[Step, str] | None:
