@@ -129,12 +129,14 @@ class Paired:
 
 
 def measure_pairs(measure: Callable[[Endpoint, str], Any], server: ServerProcess, reference: ServerProcess,
-                  ratio: Callable[[Any, Any], float], settings: Settings, pairs: int = PAIRS) -> Paired:
+                  ratio: Callable[[Any, Any], float], settings: Settings, inform: Callable[..., None],
+                  pairs: int = PAIRS) -> Paired:
     """Measure reference and server in adjacent pairs (R S, S R, R S, ...); the
     ratio is the median of the pairs' ratios. Both sides of a pair see nearly
     the same background load, and the median drops the pair a burst of it hit.
-    A stall of the server under test is the check's finding; of the
-    reference, a harness error."""
+    A stall (or a garbled echo) of the server under test is the check's
+    finding, a failure when the speed is graded; of the reference, a harness
+    error."""
     result = Paired([], [], [])
     for index in range(pairs):
         order = [("reference", reference, REFERENCE_LENGTH_FORMAT), ("server", server, settings.length_format)]
@@ -143,10 +145,12 @@ def measure_pairs(measure: Callable[[Endpoint, str], Any], server: ServerProcess
             assert instance.endpoint is not None
             try:
                 pair[role] = measure(instance.endpoint, fmt)
-            except (loadgen.Stalled, OSError) as problem:
+            except (loadgen.Stalled, loadgen.Garbled, OSError) as problem:
                 if role == "reference":
                     raise RuntimeError(f"the bundled reference server stalled: {problem}") from None
-                raise CheckFailed(f"the server could not be measured: {problem}") from None
+                message = f"the server could not be measured: {problem}"
+                inform(message, graded=settings.speed_min_ratio is not None)
+                raise CheckFailed(message) from None
         result.server.append(pair["server"])
         result.reference.append(pair["reference"])
         result.ratios.append(ratio(pair["server"], pair["reference"]))
@@ -175,7 +179,8 @@ def test_throughput(server, reference, settings, inform, apart):
         return loadgen.tcp_throughput(target, unit(settings, fmt, PAYLOAD) * 8, settings.speed_duration, WARMUP,
                                       settings.reply_timeout)
 
-    paired = measure_pairs(measure, server, reference, lambda s, r: s.mb_s / r.mb_s if r.mb_s else 0.0, settings)
+    paired = measure_pairs(measure, server, reference, lambda s, r: s.mb_s / r.mb_s if r.mb_s else 0.0, settings,
+                           inform)
     mb_s, ref_mb_s = paired.median("server", lambda r: r.mb_s), paired.median("reference", lambda r: r.mb_s)
     cpu = paired.median("server", lambda r: r.cpu_share)
     judge(inform, settings,
@@ -204,7 +209,7 @@ def test_latency(server, reference, settings, inform, clients, apart):
 
     pairs = max(PAIRS, min(MAX_PAIRS, round(PAIRS * settings.speed_duration / LATENCY_WINDOW)))
     try:
-        paired = measure_pairs(measure, server, reference, ratio, settings, pairs=pairs)
+        paired = measure_pairs(measure, server, reference, ratio, settings, inform, pairs=pairs)
     finally:
         for crowd in crowds.values():
             crowd.close()
@@ -240,9 +245,9 @@ def test_udp_rate(server, reference, settings, inform, apart):
     def top(target: Endpoint, fmt: str) -> loadgen.UdpStep:
         return loadgen.udp_rate(target, UDP_LOADS[-1], settings.speed_duration, drain=0.1)
 
-    table = measure_pairs(sweep, server, reference, lambda s, r: 1.0, settings, pairs=1)
+    table = measure_pairs(sweep, server, reference, lambda s, r: 1.0, settings, inform, pairs=1)
     paired = measure_pairs(top, server, reference,
-                           lambda s, r: s.reply_rate / r.reply_rate if r.reply_rate else 0.0, settings)
+                           lambda s, r: s.reply_rate / r.reply_rate if r.reply_rate else 0.0, settings, inform)
     steps = [{"offered": s.offered, "reply_rate": round(s.reply_rate), "loss": round(s.loss, 4),
               "reference_reply_rate": round(r.reply_rate), "reference_loss": round(r.loss, 4)}
              for s, r in zip(table.server[0], table.reference[0])]

@@ -92,3 +92,75 @@ def test_an_assignment_file_can_grade_speed_and_fill_a_leaderboard(harness, tmp_
     board = json.loads(gradescope.read_text())["leaderboard"]
     assert [entry["name"] for entry in board] == ["Throughput (MB/s)", "Throughput vs reference"]
     assert board[1]["value"] < 0.5
+
+
+def test_junk_is_not_throughput(harness):
+    """Blind 16: a server that streamed junk at the load generator (reading and dropping what it was sent)
+    measured 0.85× the reference instead of its real 0.35×; only the echo counts now."""
+    run = harness("--suite", "speed", *FAST, "--speed-min-ratio", "0.01", "-k", "throughput",
+                  server("hostile_speed_junk.py"), "{port}")
+    result = run.check("speed::throughput")
+    assert result["outcome"] == "failed", run.stdout
+    assert result["message"].startswith("the server could not be measured: the echo differs from what was sent "
+                                        "within stream bytes 0–64"), result["message"]
+
+
+class _Replier:
+    """A loopback server thread answering every request with `reply(data)` (a list of datagrams / one reply)."""
+
+    def __init__(self, kind: int, reply) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, kind)
+        self.sock.bind(("127.0.0.1", 0))
+        self.reply = reply
+        if kind == socket.SOCK_STREAM:
+            self.sock.listen(4)
+        threading.Thread(target=self.serve_udp if kind == socket.SOCK_DGRAM else self.serve_tcp, daemon=True).start()
+
+    @property
+    def endpoint(self):
+        import socket
+
+        from harness.server.launcher import Endpoint
+
+        return Endpoint("127.0.0.1", self.sock.getsockname()[1], socket.AF_INET, "assigned", "loopback")
+
+    def serve_udp(self) -> None:
+        while True:
+            data, address = self.sock.recvfrom(65536)
+            for answer in self.reply(data):
+                self.sock.sendto(answer, address)
+
+    def serve_tcp(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(self.reply(data))
+
+
+def test_a_datagram_answered_three_times_counts_once_and_junk_not_at_all():
+    import socket
+
+    from harness.clients import loadgen
+
+    echo = loadgen.udp_rate(_Replier(socket.SOCK_DGRAM, lambda d: [d]).endpoint, 1000, 0.2, drain=0.2)
+    assert echo.received == echo.sent > 0
+    thrice = loadgen.udp_rate(_Replier(socket.SOCK_DGRAM, lambda d: [d] * 3).endpoint, 1000, 0.2, drain=0.2)
+    assert 0 < thrice.received <= thrice.sent
+    with pytest.raises(loadgen.Garbled, match="a reply is not a datagram that was sent"):
+        loadgen.udp_rate(_Replier(socket.SOCK_DGRAM, lambda d: [b"x" * len(d)]).endpoint, 1000, 0.2, drain=0.2)
+
+
+def test_a_round_trip_counts_only_with_the_message_itself():
+    import socket
+
+    from harness.clients import loadgen
+
+    message = bytes(range(32))
+    with loadgen.ClosedLoopClients(_Replier(socket.SOCK_STREAM, lambda d: d).endpoint, message, 1, 2.0) as crowd:
+        assert crowd.measure(0.1).samples
+    with loadgen.ClosedLoopClients(_Replier(socket.SOCK_STREAM, lambda d: b"\0" * len(d)).endpoint, message, 1,
+                                   2.0) as crowd, pytest.raises(loadgen.Garbled, match="a reply differs"):
+        crowd.measure(0.1)

@@ -12,6 +12,13 @@ Rules (no pytest here):
   with `Stalled` (the caller explains it); nothing blocks forever.
 - Figures are plain numbers; judging them (ratios to the reference server,
   thresholds) is the suite's business.
+- Only the echo counts (blind 16: a server that sent junk, or more than it
+  was sent, looked fast). TCP: no more bytes may come back than were sent,
+  and the first and last EDGE bytes of every read must be the stream's bytes
+  at that place (cheap, and a reply out of step is caught at once; a full
+  compare would make the generator the bottleneck). Round trips: the whole
+  reply. UDP: every datagram carries its number; a reply counts once, and
+  only if it is a datagram that was sent.
 """
 
 from __future__ import annotations
@@ -32,10 +39,39 @@ DRAIN_LIMIT = 1.0
 #: flight could not be drained in DRAIN_LIMIT anyway.
 CLOSE_WAIT = 0.5
 HOPELESS_DRAIN = 0.05
+#: Bytes compared at each end of every read of the throughput echo.
+EDGE = 64
 
 
 class Stalled(Exception):
     """The server stopped making progress (nothing moved for `idle_timeout`)."""
+
+
+class Garbled(Exception):
+    """What came back is not the echo of what was sent: no figure is measured on it."""
+
+
+class StreamEcho:
+    """The echo of `unit` sent over and over: where each read must fall in it (see the module's rule)."""
+
+    def __init__(self, unit: bytes) -> None:
+        self.period = len(unit)
+        self.pattern = unit * (EDGE // len(unit) + 2)  # any EDGE bytes from any place, unwrapped
+        self.received = 0
+
+    def take(self, data: bytearray, count: int, sent: int) -> None:
+        if self.received + count > sent:
+            raise Garbled(f"{self.received + count:,} bytes came back, but only {sent:,} were sent: the server "
+                          "sends more than the echo")
+        for start in {0, max(0, count - EDGE)}:
+            size = min(EDGE, count - start)
+            at = (self.received + start) % self.period
+            if data[start:start + size] != self.pattern[at:at + size]:
+                where = self.received + start
+                raise Garbled(f"the echo differs from what was sent within stream bytes {where:,}–{where + size:,} "
+                              f"(received {bytes(data[start:start + min(size, 16)])!r}…, expected "
+                              f"{self.pattern[at:at + min(size, 16)]!r}…)")
+        self.received += count
 
 
 @dataclass
@@ -152,6 +188,7 @@ def tcp_throughput(endpoint: Endpoint, stream_unit: bytes, duration: float, warm
     """
     sock = _connect(endpoint, idle_timeout)
     unit = memoryview(stream_unit)
+    echo = StreamEcho(stream_unit)
     offset = 0
     buffer = bytearray(RECV_BUFFER)
     received = 0
@@ -191,6 +228,7 @@ def tcp_throughput(endpoint: Endpoint, stream_unit: bytes, duration: float, warm
                             continue
                         if not count:
                             raise Stalled(f"the server closed the connection after {received:,} bytes")
+                        echo.take(buffer, count, sent_total)
                         received += count
                         last_progress = now
         seconds = time.monotonic() - window_start
@@ -284,6 +322,10 @@ class ClosedLoopClients:
                     continue
                 if not count:
                     raise Stalled("the server closed a connection")
+                at = size - client.pending
+                if self.buffer[:count] != message[at:at + count]:
+                    raise Garbled(f"a reply differs from the message sent: received {bytes(self.buffer[:count])!r} "
+                                  f"at its byte {at}, expected {message[at:at + count]!r}")
                 client.pending -= count
                 if client.pending:
                     continue
@@ -309,16 +351,21 @@ def tcp_latency(endpoint: Endpoint, message: bytes, clients: int, duration: floa
         return crowd.measure(duration, warmup)
 
 
+#: Bytes of a speed datagram's number (big-endian), then padding.
+NUMBER = 8
+
+
 def udp_rate(endpoint: Endpoint, offered: int, duration: float, size: int = 64, drain: float = 0.2) -> UdpStep:
     """Offer `offered` datagrams/s of `size` bytes for `duration` s, paced in 1 ms
-    slots; count the replies (until `drain` s after the last send)."""
+    slots; count the replies (until `drain` s after the last send), each datagram's once."""
     sock = socket.socket(endpoint.family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.connect(endpoint.address)
     sock.setblocking(False)
-    datagram = b"s" * size
+    padding = b"s" * (size - NUMBER)
     buffer = bytearray(65536)
     sent = received = 0
+    answered = bytearray(int(duration * offered) + 1)
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(sock, selectors.EVENT_READ)
@@ -331,15 +378,20 @@ def udp_rate(endpoint: Endpoint, offered: int, duration: float, size: int = 64, 
                     burst = 0
                     while sent < due and burst < 512:
                         try:
-                            sock.send(datagram)
+                            sock.send(sent.to_bytes(NUMBER, "big") + padding)
                         except (BlockingIOError, ConnectionRefusedError):
                             break
                         sent += 1
                         burst += 1
                 while True:
                     try:
-                        if sock.recv_into(buffer):
-                            received += 1
+                        count = sock.recv_into(buffer)
+                        number = int.from_bytes(buffer[:NUMBER], "big")
+                        if count != size or number >= sent or buffer[NUMBER:count] != padding:
+                            raise Garbled(f"a reply is not a datagram that was sent: {bytes(buffer[:min(count, 24)])!r}"
+                                          f" ({count} bytes)")
+                        received += not answered[number]
+                        answered[number] = 1
                     except (BlockingIOError, ConnectionRefusedError):
                         break
                 wait = 0.001 if now < end else end + drain - now
