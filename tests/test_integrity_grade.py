@@ -221,3 +221,24 @@ def test_grades_are_written_for_their_owner_only(tmp_path):
     assert {p.name for p in written} >= {"gradebook.csv", "a_good.json", "a_good.log", "a_good.html", "b_none.json"}
     for path in written:
         assert stat_module.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_submission_linking_to_a_classmates_folder_is_not_graded_on_the_classmates_code(tmp_path):
+    """Blind 18 A1: with `command = ["src/server.py", …]`, a submission holding only `src -> ../bob/src` scored
+    full marks on bob's code (root copied it, even out of a 0700 folder). The start is refused, saying why."""
+    submissions = tmp_path / "submissions"
+    (submissions / "bob" / "src").mkdir(parents=True)
+    (submissions / "bob" / "src" / "server.py").write_bytes((REFERENCE / "tcp_echo.py").read_bytes())
+    (submissions / "alice").mkdir()
+    (submissions / "alice" / "src").symlink_to(Path("..", "bob", "src"))
+    # A link inside the submission is its own business: carol's server.py links to her src/main.py.
+    (submissions / "carol" / "src").mkdir(parents=True)
+    (submissions / "carol" / "src" / "main.py").write_bytes((REFERENCE / "tcp_echo.py").read_bytes())
+    (submissions / "carol" / "src" / "server.py").symlink_to("main.py")
+    completed, _ = grade(tmp_path, "--config", "harness.toml", str(submissions),
+                         config=CONFIG.replace('["server.py"', '["src/server.py"'))
+    book = gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert book["bob"]["score"] == "90" and book["carol"]["score"] == "90", completed.stdout + completed.stderr
+    assert book["alice"]["score"] == "0" and book["alice"]["status"] == "startup error", book["alice"]
+    report = json.loads((tmp_path / "grades" / "alice.json").read_text())
+    assert "src is a symbolic link to ../bob/src, outside the submission folder" in json.dumps(report), report

@@ -103,8 +103,12 @@ class Sandbox:
         elif as_root:
             self._note(NO_UID)
         run_cwd: str | None = cwd
+        source, first = scratch.submission_folder(argv, base)
+        refusal = scratch.leaves_folder(first, base)
+        if refusal:
+            self._uids.pop(str(workdir), None)
+            raise ServerStartError(refusal)
         if self.scratch:
-            source, first = scratch.submission_folder(argv, base)
             plan = self._plans.get(str(source))
             if plan is None:
                 plan = self._plans[str(source)] = scratch.plan(source, first)

@@ -21,6 +21,10 @@ Rules:
   else of the folder) is copied: a server living in a shared folder such as
   /tmp must not receive other users' files (the copy is the server's own).
 - Symlinks are copied as symlinks (they resolve with the server's own rights).
+- The server's file, when named inside the working folder, must really be
+  there: a link on its way that leads out of the folder refuses the start
+  (`leaves_folder`; blind 18: a submission holding only `src -> ../bob/src`
+  was graded on bob's code, and root copied it, even from a 0700 folder).
 - The copy is made in a folder only the harness can reach (0700, its own),
   files opened without following links and created afresh (`O_EXCL`),
   setuid/setgid bits dropped; only then is the tree given to the server's uid
@@ -93,6 +97,26 @@ PROJECT_FILES = ("package.json", "Makefile", "makefile", "Cargo.toml", "go.mod",
                  "Gemfile", "pyproject.toml", "setup.py", "deno.json")
 
 
+def leaves_folder(file: Path | None, cwd: Path) -> str:
+    """Why the server's `file`, named inside the working folder `cwd`, is not the folder's own (a link on its
+    way leads out of it), or "". A file named outside it (an absolute path, `../`) is as the command says."""
+    folder = Path(os.path.abspath(cwd))
+    if file is None or not file.is_relative_to(folder):
+        return ""
+    real_folder, real = os.path.realpath(folder), os.path.realpath(file)
+    if os.path.commonpath([real, real_folder]) == real_folder:
+        return ""
+    step = folder
+    for name in file.relative_to(folder).parts:
+        step = step / name
+        if step.is_symlink():
+            shown = safe_line(str(step.relative_to(folder)))
+            return (f"{shown} is a symbolic link to {safe_line(os.readlink(step))}, outside the submission folder "
+                    f"{safe_line(str(folder))}: the server's file must be the submission's own (copy it in instead "
+                    "of linking to it)")
+    return ""
+
+
 def uses_folder(argv: list[str], folder: Path) -> bool:
     """Does a command with no file argument use `folder`, its working directory?"""
     for arg in argv[1:]:
@@ -118,8 +142,11 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
             result.refused = (f"the server's file {first.name} is {size / (1 << 20):,.0f} MiB, over the copy's bound of "
                               f"{max_bytes // (1 << 20)} MiB: it is not copied and the server is not started")
             return result
-        result.files.append(first.name)
-        result.bytes += size
+        if first.is_symlink():  # to a file of the folder (leaves_folder): copied as the link it is
+            result.links.append(first.name)
+        else:
+            result.files.append(first.name)
+            result.bytes += size
     queue: deque[str] = deque([""])
     while queue:
         relative = queue.popleft()
