@@ -33,10 +33,12 @@ IDLE_EXPECTATION = (f"the server (children included) uses at most {IDLE_CPU_LIMI
 
 
 class CpuMeter:
-    """CPU seconds the server's processes used since the meter started, its tree found again at every
-    look: a process born meanwhile counts from its birth, one that ended counts what it was last seen
-    using (blind 16: a spinner that replaced itself every 0.25 s was never counted by a list of pids
-    taken once)."""
+    """CPU seconds the server's processes used since the meter started, its tree found again at every look:
+    a process born meanwhile counts from its birth, one that ended counts what it was last seen using (blind
+    16: a spinner that replaced itself every 0.25 s was never in a list of pids taken once). Each process
+    counts with its children's time, reaped or zombie (`tree_cpu_seconds`): a child born, spinning and
+    reaped between two looks counts in its parent (blind 18), and a child that ended before the window and
+    is reaped in it does not count as new."""
 
     def __init__(self, instance: ServerProcess) -> None:
         self.instance = instance
@@ -48,7 +50,7 @@ class CpuMeter:
         probe = self.instance.probe
         for pid in self.instance.pids():
             key = (pid, probe.start_time(pid))
-            cpu = probe.cpu_seconds([pid])
+            cpu = probe.tree_cpu_seconds([pid])
             self.base.setdefault(key, cpu if first else 0.0)
             self.latest[key] = max(cpu, self.latest.get(key, 0.0))
 
