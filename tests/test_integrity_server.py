@@ -403,3 +403,16 @@ def test_the_reference_server_is_gone_before_the_server_under_test_starts(harnes
     assert "ANOTHER LISTENER" not in run.stdout, run.stdout
     assert run.check("conversation::set_then_get")["outcome"] == "passed", run.stdout
     assert run.check("conversation::unknown_key")["outcome"] == "failed", run.stdout  # it has no HELP
+
+
+@MODES
+def test_a_survivor_that_forks_its_successor_and_exits_at_once_still_fails_the_shutdown_checks(harness, mode):
+    """Blind 18, A5: after the signal a chain of processes, each forking the next and exiting at once, lived
+    on; one scan of /proc that found none of them was enough to pass. The sandbox's init (it runs while any
+    process of its namespace does) and the instance's cgroups (the kernel's list) decide now."""
+    if mode == "fallback" and os.geteuid() != 0:
+        pytest.skip("only a root fallback gives the server cgroups of its own")
+    run = harness(*flags(mode), "--check", "shutdown::sigterm_idle", *FAST, server("hostile_flicker_survivor.py"),
+                  "{port}")
+    assert run.outcomes() == {"shutdown::sigterm_idle": "failed"}, run.stdout
+    assert "still ran" in run.check("shutdown::sigterm_idle")["message"]

@@ -306,6 +306,17 @@ class ServerProcess:
         """The server's live process tree."""
         return self.tree.pids(with_token) if self.process is not None else []
 
+    def gone(self) -> bool:
+        """Whether nothing of the server runs any more. A scan of /proc is not atomic (blind 18: a survivor
+        that forks its successor and exits at once was missed by one scan), so the kernel's own records
+        decide where there are any: the sandbox's init runs while any process of its namespace does, and the
+        instance's cgroups list all of its processes (zombies are not running)."""
+        if self.pids(with_token=True) or self.tree.sandbox_alive():
+            return False
+        listing = getattr(self.spec.sandbox, "cgroup_members", None)
+        members = listing(self.workdir) if listing is not None else None
+        return not any(self.probe.start_time(pid) is not None for pid in members or ())
+
     def unreaped_children(self) -> list[int]:
         """Children of the server's processes that ended and were never waited for (zombies)."""
         return processes.zombies_of(self.pids()) if self.process is not None else []

@@ -72,6 +72,12 @@ class ProcessTree:
         self.remember(pids)
         return pids
 
+    def sandbox_alive(self) -> bool:
+        """Whether the sandbox's init still runs: it waits until no process of its namespace is left, so
+        while it runs, something of the server does (whatever a scan of /proc saw)."""
+        started = self.known_pids.get(self.init) if self.init is not None else None
+        return started is not None and self.probe.start_time(self.init) == started
+
     def remember(self, pids: list[int]) -> None:
         for pid in pids:
             if pid not in self.known_pids:

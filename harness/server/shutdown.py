@@ -209,7 +209,7 @@ def shut_down(server: ServerProcess, sig: signal.Signals, timeout: float,
         server.send_signal(sig, group=True)
         server_seconds = server.wait_exit(deadline)
         exit = server.exit_description()
-    gone = poll_until(lambda: not server.pids(with_token=True), deadline, **POLL)
+    gone = poll_until(server.gone, deadline, **POLL)
     tree_seconds = deadline.elapsed() if gone else None
     survivors = () if gone else tuple(
         Survivor(p, server.probe.command_line(p)) for p in sorted(server.pids(with_token=True))

@@ -191,6 +191,15 @@ class Sandbox:
         return Prepared(argv, cwd, set_limits, uid, wrap=wrap, pass_fds=(write_end, env_fd), adopt=adopt,
                         abandon=abandon)
 
+    def cgroup_members(self, workdir: Path) -> list[int] | None:
+        """The processes in the instance's cgroups (zombies included), or None where it has none. The
+        kernel's list: a process that forks its successor and exits at once is never missing from it."""
+        groups = [group for group in (self._cgroups.get(str(workdir)), self._cpu_groups.get(str(workdir)))
+                  if group is not None]
+        if not groups:
+            return None
+        return sorted({pid for group in groups for pid in group.pids()})
+
     def uid_for(self, workdir: Path) -> int | None:
         """The unprivileged uid the server of `workdir` runs as, if it was dropped to one."""
         return self._uids.get(str(workdir))
