@@ -9,6 +9,7 @@ client or on an empty datagram.
 from __future__ import annotations
 
 import random
+import socket
 import sys
 import time
 
@@ -41,7 +42,9 @@ LATE_READER_STALL = 0.2
 LATE_READER_PAUSE = 0.3
 #: ... how long the client sends unread at most (s), and how long it then reads (s): a slow server is judged
 #: on what comes back in that time (at 0.1 s per read, 16 MiB would take half a minute).
-LATE_READER_FILL = 1.0
+LATE_READER_FILL = 3.0
+#: ... and the client's receive buffer (bytes): far less than the payload, whatever the system's autotuning.
+LATE_READER_RCVBUF = 256 * 1024
 LATE_READER_BUDGET = 3.0
 
 
@@ -103,7 +106,10 @@ def test_large_payload_tcp(endpoint, settings):
 def test_client_reads_late_tcp(endpoint, settings):
     payload = pattern(LATE_READER_MIB << 20)
     with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
-        filling = Deadline(min(settings.reply_timeout, LATE_READER_FILL))
+        # A receive buffer of its own size: autotuned (up to 32 MiB on Linux), it could take the whole echo, no
+        # send of the server's would ever wait, and a send() that drops the rest passed (CI, a loaded machine).
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, LATE_READER_RCVBUF)
+        filling = Deadline(LATE_READER_FILL)  # (it ends at the stall, at once on an idle machine)
         sent = conn.send_until_blocked(payload, LATE_READER_STALL, filling)
         time.sleep(LATE_READER_PAUSE)
         received, end_reason = conn.exchange(payload[sent:], settings.reply_timeout, owed=len(payload),
