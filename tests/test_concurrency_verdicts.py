@@ -299,6 +299,15 @@ def test_busy_loop_shows_cpu_seconds_used_while_idle(harness):
     assert "b''" in message
 
 
+def test_a_one_off_burst_after_the_clients_left_is_not_a_busy_loop(harness):
+    """Blind 17: a JVM compiling after start-up spent 0.2 CPU s in 0.4 s; two fractions of a window, each just
+    over the limit, failed `java Server.java` in 5 of 12 runs. Whole windows judge it (a spinner is still
+    caught, above)."""
+    run = harness("--check", "concurrency::idle_without_busy_loop", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("tcp_echo_burst_after_clients.py"), "{port}")
+    assert run.outcomes() == {"concurrency::idle_without_busy_loop": "passed"}, run.stdout
+
+
 def test_crash_on_reset_reports_the_exit_and_the_traceback(harness):
     run = harness("--suite", "concurrency", "-k", "abrupt", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("conc_crash_on_reset.py"), "{port}")
