@@ -240,3 +240,34 @@ def test_a_memory_cgroup_left_by_a_killed_harness_is_removed_by_the_next():
     finally:
         if stale.exists():
             stale.rmdir()
+
+
+def test_commands_that_name_their_folder_or_a_file_in_it_without_its_ending_get_it_copied(tmp_path):
+    """Blind 17: `java -cp . EchoServer`, `java EchoServer` and `python3 -m pkg.main` started in an empty
+    folder (nothing named a file of the current directory) and could not find their class or module."""
+    (tmp_path / "EchoServer.class").write_bytes(b"\xca\xfe\xba\xbe")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "main.py").write_text("")
+    for argv in (["java", "-cp", ".", "Other"], ["java", "EchoServer", "{port}"], ["python3", "-m", "pkg.main"],
+                 ["java", "-cp", "./lib:.", "Other"]):
+        assert scratch.submission_folder(argv, tmp_path) == (tmp_path, None), argv
+    assert scratch.submission_folder(["python3", "-m", "http.server", "{port}"], tmp_path) == (None, None)
+
+
+def test_a_server_file_in_a_projects_subfolder_gets_the_whole_project_copied_its_folder_first(tmp_path):
+    """Blind 17: `node src/server.js` from a project's top read ../config.json, which was not copied."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "server.js").write_text("require('../config.json')")
+    (tmp_path / "src" / "util.js").write_text("")
+    (tmp_path / "config.json").write_text("{}")
+    argv = ["node", "src/server.js", "{port}"]
+    assert scratch.submission_folder(argv, tmp_path) == (tmp_path / "src", tmp_path / "src" / "server.js")
+    (tmp_path / "package.json").write_text("{}")
+    source, first = scratch.submission_folder(argv, tmp_path)
+    assert (source, first) == (tmp_path, tmp_path / "src" / "server.js")
+    plan = scratch.plan(source, first)
+    assert plan.files[:2] == ["src/server.js", "src/util.js"] and "config.json" in plan.files, plan.files
+    copy = tmp_path.parent / f"{tmp_path.name}-copy"
+    scratch.materialize(plan, copy)
+    assert (copy / "config.json").exists() and (copy / "src" / "server.js").exists()
+    assert scratch.rewrite_argv(argv, tmp_path, source, copy) == ["node", str(copy / "src" / "server.js"), "{port}"]

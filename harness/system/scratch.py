@@ -2,10 +2,14 @@
 
 Rules:
 - The submission folder is the folder of the server's file (the first argument
-  that names an existing file outside the system's directories), or the current
-  directory when no argument names one but the command uses it: a word of its
-  arguments names something in it (`-- sh -c 'python3 server.py'`), or it is a
-  project (`package.json` for `npm start`, a Makefile). A command that names
+  that names an existing file outside the system's directories) — the current
+  directory instead when that file lies below it and it is a project (a project
+  file, or a repository's top: `node src/server.js` reads `../config.json`) —,
+  or the current directory when no argument names a file but the command uses
+  it: a word of its arguments names it (`java -cp . Main`) or something in it,
+  maybe without its ending (`java Main`, `python3 -m pkg.main`,
+  `-- sh -c 'python3 server.py'`), or it is a project (`package.json` for
+  `npm start`, a Makefile). A command that names
   nothing of the current directory (`-- ncat -l {port} -e /bin/cat`, run from
   a big folder) gets an empty scratch folder: nothing is copied.
 - The server runs with the copy as its working directory, and arguments that
@@ -87,9 +91,17 @@ def submission_folder(argv: list[str], cwd: Path) -> tuple[Path | None, Path | N
         absolute = Path(os.path.abspath(path))
         if str(absolute).startswith(SYSTEM_PREFIXES):
             continue
+        folder = Path(os.path.abspath(cwd))
+        if absolute.parent != folder and absolute.is_relative_to(folder) and is_project(folder):
+            return folder, absolute  # `node src/server.js` from the project: src/ reads ../config.json (blind 17)
         return absolute.parent, absolute
     folder = Path(os.path.abspath(cwd))
     return (folder if uses_folder(argv, folder) else None), None
+
+
+def is_project(folder: Path) -> bool:
+    """A folder a command runs from as a whole: it has a project file, or it is a repository's top."""
+    return any(os.path.lexists(folder / name) for name in (*PROJECT_FILES, ".git"))
 
 
 #: Files that make a folder a project a command runs from without naming a file (`npm start`, `make run`).
@@ -117,16 +129,27 @@ def leaves_folder(file: Path | None, cwd: Path) -> str:
     return ""
 
 
+#: Endings a command may leave out when it names a file: `java EchoServer` (.class), `python3 -m echomod` (.py).
+IMPLIED_ENDINGS = ("", ".py", ".class", ".java", ".jar", ".js", ".mjs", ".cjs", ".rb", ".pl", ".php", ".lua", ".tcl")
+
+
 def uses_folder(argv: list[str], folder: Path) -> bool:
-    """Does a command with no file argument use `folder`, its working directory?"""
+    """Does a command with no file argument use `folder`, its working directory? A word names it (`.` in
+    `java -cp . Main`), or something in it, maybe without its ending or as a dotted module (`pkg.main`)."""
     for arg in argv[1:]:
-        for word in re.split(r"""[\s'"=;&|<>()]+""", arg):
+        for word in re.split(r"""[\s'"=;&|<>():]+""", arg):
             if not word or word.startswith("-") or "{" in word or "$" in word:
                 continue
             path = Path(os.path.abspath(Path(folder, word)))
-            if path != folder and path.is_relative_to(folder) and os.path.lexists(path):
+            if path == folder:
                 return True
-    return any(os.path.lexists(folder / name) for name in PROJECT_FILES)
+            names = [word, word.split(".")[0]] if "." in word.strip(".") else [word]
+            for name in names:
+                path = Path(os.path.abspath(Path(folder, name)))
+                if path != folder and path.is_relative_to(folder) and any(
+                        os.path.lexists(f"{path}{ending}") for ending in IMPLIED_ENDINGS):
+                    return True
+    return is_project(folder)
 
 
 def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FILES,
@@ -136,6 +159,7 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
         return CopyPlan(Path(os.devnull))
     result = CopyPlan(source)
     owner = (first or source).stat().st_uid
+    first_name = os.path.relpath(first, source) if first is not None else None
     if first is not None:
         size = first.stat().st_size
         if size > max_bytes:  # a sparse file costs nothing on disk and its size in the copy
@@ -143,11 +167,14 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
                               f"{max_bytes // (1 << 20)} MiB: it is not copied and the server is not started")
             return result
         if first.is_symlink():  # to a file of the folder (leaves_folder): copied as the link it is
-            result.links.append(first.name)
+            result.links.append(first_name)
         else:
-            result.files.append(first.name)
+            result.files.append(first_name)
             result.bytes += size
-    queue: deque[str] = deque([""])
+    # The server's own folder first (in a project, its subfolder), then the rest breadth-first.
+    own = os.path.dirname(first_name) if first_name else ""
+    queue: deque[str] = deque(dict.fromkeys([own, ""]))
+    seen = set(queue)
     while queue:
         relative = queue.popleft()
         try:
@@ -157,7 +184,7 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
         subdirs = []
         for entry in entries:
             name = os.path.join(relative, entry.name) if relative else entry.name
-            if first is not None and name == first.name:
+            if name == first_name:
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
@@ -185,6 +212,9 @@ def plan(source: Path | None, first: Path | None = None, max_files: int = MAX_FI
                 result.truncated = (f"the copy of {safe_line(str(source))} stopped at {MAX_DIRS} folders; first "
                                     f"folder left out: {safe_line(name)}")
                 return result
+            if name in seen:
+                continue
+            seen.add(name)
             result.dirs.append(name)
             queue.append(name)
     return result
