@@ -242,3 +242,20 @@ def test_a_submission_linking_to_a_classmates_folder_is_not_graded_on_the_classm
     assert book["alice"]["score"] == "0" and book["alice"]["status"] == "startup error", book["alice"]
     report = json.loads((tmp_path / "grades" / "alice.json").read_text())
     assert "src is a symbolic link to ../bob/src, outside the submission folder" in json.dumps(report), report
+
+
+def test_undecodable_names_cost_no_one_a_gradebook_or_a_report(tmp_path):
+    """Blind 18 A3/A4: a file name that is not UTF-8 in a submission without server.py, or a submission folder
+    so named, crashed `harness grade` while it wrote the gradebook (nobody got one); the name reached it as a
+    lone surrogate that the UTF-8 writer refused. Names are shown with the byte escaped."""
+    submissions = make_submissions(tmp_path, {"alice": REFERENCE / "tcp_echo.py", "zed": None})
+    (submissions / "zed").joinpath(os.fsdecode(b"my\xffserver.py")).write_text("")
+    undecodable = submissions / os.fsdecode(b"b\xffob")
+    undecodable.mkdir()
+    (undecodable / "server.py").write_bytes((REFERENCE / "tcp_echo.py").read_bytes())
+    completed, _ = grade(tmp_path, "--config", "harness.toml", str(submissions))
+    assert "Traceback" not in completed.stderr, completed.stderr
+    book = gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert book["alice"]["score"] == "90" and book["zed"]["status"] == "no server", book
+    assert "my\\xffserver.py" in book["zed"]["startup_error"], book["zed"]
+    assert {name for name in book if name not in ("alice", "zed")} == {"b\\xffob"}, book.keys()

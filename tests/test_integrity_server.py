@@ -59,6 +59,18 @@ def test_control_sequences_from_the_server_never_reach_the_terminal(harness, mod
     assert "\x1b[2K" in (run.report["checks"][0].get("server_output") or "")  # the report keeps the real text
 
 
+def test_a_lone_surrogate_from_the_server_costs_no_report(harness, tmp_path):
+    """Blind 18 A4: a tcp-file header with the JSON escape "\\ud800" was quoted in a failure; the terminal line
+    and the report could not encode it: INTERNALERROR, exit 1, no report (graded as "harness error")."""
+    html, junit = tmp_path / "r.html", tmp_path / "r.xml"
+    run = harness("--protocol", "tcp-file", "--check", "conversation::text_file", "--html", str(html),
+                  "--junit-xml", str(junit), *FAST, server("hostile_file_surrogate_header.py"), "{port}")
+    assert run.returncode == 1 and "INTERNALERROR" not in run.stdout + run.stderr, run.stdout + run.stderr
+    assert run.outcomes() == {"conversation::text_file": "failed"}
+    assert '"note": "\\ud800"' in run.stdout, run.stdout  # shown escaped
+    assert html.stat().st_size > 0 and junit.stat().st_size > 0
+
+
 @ROOT
 @MODES
 def test_links_in_a_tcp_file_submission_do_not_expose_or_change_other_files(harness, mode, tmp_path):

@@ -21,6 +21,10 @@ def _as_interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _as_interrupt)  # SIGINT raises KeyboardInterrupt already
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in a server's text is shown escaped, not fatal
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         from harness.cli.main import main as harness_main
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.system.safe_files import write_atomically
+from harness.terminal import safe_line
 
 
 @dataclass
@@ -57,15 +58,15 @@ def write_gradebook(path: Path, outcomes: list[Outcome]) -> None:
         score = o.score
         maximum = score.get("max_points") or 0
         per_suite = score.get("suites") or {}
-        row = [o.name, readable_number(score.get("points", 0)), readable_number(maximum),
+        row = [safe_line(o.name), readable_number(score.get("points", 0)), readable_number(maximum),
                f"{100 * score.get('points', 0) / maximum:.1f}" if maximum else "", o.status]
         for suite in suites:
             entry = per_suite.get(suite) or {}
             row += [readable_number(entry.get("points", "")), readable_number(entry.get("max_points", ""))]
         summary = o.summary
         row += [summary.get("passed", 0), summary.get("failed", 0), summary.get("warnings", 0), summary.get("errors", 0),
-                (o.startup_error or "").replace("\n", " ")[:500], "; ".join(o.notes), f"{o.duration_s:.1f}",
-                os.path.relpath(o.report_path, path.parent)]
+                safe_line(o.startup_error or "")[:500], safe_line("; ".join(o.notes)), f"{o.duration_s:.1f}",
+                safe_line(os.path.relpath(o.report_path, path.parent))]
         writer.writerow(row)
     # A fresh private temporary beside it (nothing planted is followed); the whole class's grades: owner only.
     write_atomically(path, text.getvalue(), mode=0o600)

@@ -37,7 +37,9 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, mode: int 
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            # (a lone surrogate — an undecodable file name, a server's "\ud800" — written as its escape, never
+            # an error that loses the report: blind 18)
+            f.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
