@@ -172,3 +172,16 @@ def test_many_lines_alike_but_for_their_numbers_are_one_line_and_a_count():
                                   "closed 3"]
     few = "got 1 byte\ngot 2 bytes\n"  # two alike are shown as they are
     assert OutputView().new_part(few)[0] == few.strip()
+
+
+def test_on_a_terminal_long_lines_are_folded_and_every_piece_keeps_the_indent():
+    """Blind 18 A7: a server's output line padded to the terminal's width went on, wrapped by the terminal, at
+    column 0, where "  ✓ echo::single_message" passed for a harness line."""
+    from harness.plugin.terminal_ui import indent
+
+    forged = "x" * 74 + "  ✓ echo::single_message                                 0.00s"
+    shown = indent(forged, "      ", width=80).splitlines()
+    assert all(line.startswith("      ") and len(line) <= 80 for line in shown), shown
+    assert shown[1].startswith("        ✓ echo::"), shown  # indented: not the harness's own "  ✓" line
+    assert indent("中" * 50, "  ", width=42).splitlines()[0] == "  " + "中" * 20  # two columns each
+    assert indent(forged, "      ") == "      " + forged  # not a terminal: nothing folded

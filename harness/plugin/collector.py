@@ -65,7 +65,7 @@ class ResultCollector:
             self._header()
             self.ui.say(f"✗ the server could not be started: {record['startup_error']}")
             if record.get("startup_output"):
-                self.ui.say(indent(record["startup_output"]))
+                self.ui.say(indent(record["startup_output"], width=self.ui.width))
         if record["when"] in ("setup", "teardown") and record["outcome"] == "passed":
             return  # a check that starts its own server has none yet at setup: the header waits for its port
         if state.has_result(record["id"]) and record["when"] == "teardown":

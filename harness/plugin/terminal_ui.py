@@ -9,12 +9,19 @@ Rules:
   sequence reaches the terminal. The same server output is shown once
   (`OutputView`).
 - pytest's banners for an early end are silenced; `end_line` says it instead.
+- On a terminal, indented blocks (a failure's explanation, the server's
+  output) are folded at its width, every piece keeping the indent: a line the
+  terminal wrapped itself would go on at column 0, where a server's output
+  padded to the width could pass for a harness line ("  ✓ echo::…", a
+  summary; blind 18).
 """
 
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
+import unicodedata
 
 import pytest
 
@@ -33,6 +40,8 @@ class TerminalUI:
         self.verbosity = verbosity
         self.active = verbosity is not None
         self.out = sys.stdout
+        #: The terminal's width, where the output is one (None: a file or a pipe, nothing is folded).
+        self.width = shutil.get_terminal_size().columns if self.out.isatty() else None
         self.header_shown = False
         #: The servers' output already shown under earlier failures (shown once).
         self.output_view = OutputView()
@@ -68,7 +77,7 @@ class TerminalUI:
                                                  result.server_output)
             explained["wire"] = (result.wire if verbosity > 0
                                  else self.output_view.timeline_once(result.wire, result.id))
-            self.say(indent(render(explained), "      "))
+            self.say(indent(render(explained), "      ", self.width))
 
     def end_line(self, session: pytest.Session, interrupted: bool, wrote_json: bool) -> None:
         """One plain line for how the run ended early, instead of pytest's banners."""
@@ -110,5 +119,28 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
-def indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
+def indent(text: str, prefix: str = "    ", width: int | None = None) -> str:
+    """`text` with `prefix` before every line; with a `width`, lines longer than it are folded, each piece
+    indented too (see the module's rule)."""
+    room = (width or 0) - len(prefix)
+    if room < MIN_FOLD:
+        return "\n".join(prefix + line for line in text.splitlines())
+    return "\n".join(prefix + piece for line in text.splitlines() for piece in fold(safe_text(line), room))
+
+
+#: Narrower than this, folding would only make a long line longer.
+MIN_FOLD = 20
+
+
+def fold(line: str, room: int) -> list[str]:
+    """`line` in pieces of at most `room` terminal columns (wide characters take two)."""
+    pieces, piece, used = [], [], 0
+    for char in line:
+        cells = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used + cells > room:
+            pieces.append("".join(piece))
+            piece, used = [], 0
+        piece.append(char)
+        used += cells
+    pieces.append("".join(piece))
+    return pieces
