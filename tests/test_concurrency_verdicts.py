@@ -308,6 +308,15 @@ def test_a_one_off_burst_after_the_clients_left_is_not_a_busy_loop(harness):
     assert run.outcomes() == {"concurrency::idle_without_busy_loop": "passed"}, run.stdout
 
 
+def test_a_launcher_that_exits_at_start_is_not_a_server_killed_by_a_reset(harness):
+    """Blind 17 F4: a daemon (double fork) or `./server &` exits at once by design; the check blamed that exit
+    on the reset while its next client was being served. The tree decides (the crash-on-reset server below
+    still fails)."""
+    run = harness("--check", "concurrency::survives_abrupt_disconnect", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("double_fork_daemon.py"), "{port}")
+    assert run.outcomes() == {"concurrency::survives_abrupt_disconnect": "passed"}, run.stdout
+
+
 def test_crash_on_reset_reports_the_exit_and_the_traceback(harness):
     run = harness("--suite", "concurrency", "-k", "abrupt", "--reply-timeout", TEST_REPLY_TIMEOUT,
                   server("conc_crash_on_reset.py"), "{port}")
