@@ -21,7 +21,7 @@ from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import echo_mismatch
-from harness.server.serverkind import language_of
+from harness.server.serverkind import CLOSE_ONE, EOF_SEEN, language_of
 from harness.system.safe_files import read_capped
 
 TCP = ("tcp-echo",)
@@ -135,8 +135,9 @@ def test_many_round_trips_tcp(endpoint, settings):
 @check("echo::half_close", protocols=TCP,
        description="the client sends, then shuts down its write side",
        expectation="the server returns what is pending, then closes the connection")
-def test_half_close_tcp(endpoint, settings):
-    with TcpConnection(endpoint, Deadline(settings.reply_timeout)) as conn:
+def test_half_close_tcp(server, settings):
+    language = language_of(server.spec.argv)
+    with TcpConnection(server.endpoint, Deadline(settings.reply_timeout)) as conn:
         message = b"last words before half-close"
         conn.send_all(message, Deadline(settings.reply_timeout))
         conn.shutdown_write()
@@ -144,9 +145,9 @@ def test_half_close_tcp(endpoint, settings):
             received = conn.recv_exactly(len(message), Deadline(settings.reply_timeout), "the pending echo")
         except CheckFailed as failure:
             if "closed the connection" in failure.message or "reset the connection" in failure.message:
-                failure.with_hint(": when recv() returns b'' the client has only stopped sending — first send "
-                                  "everything still owed to it (a selectors server: flush that connection's "
-                                  "output buffer), then close")
+                failure.with_hint(f": {EOF_SEEN[language]} the client has only stopped sending — first send "
+                                  "everything still owed to it (a server that multiplexes: flush that "
+                                  "connection's output buffer), then close")
             raise
         if received != message:
             from harness.evidence.bytesdiff import echo_mismatch
@@ -156,10 +157,9 @@ def test_half_close_tcp(endpoint, settings):
             conn.expect_eof(Deadline(settings.reply_timeout))
         except CheckFailed as failure:
             if "did not close the connection" in failure.message:
-                failure.with_hint(": when recv() returns b'' the client has finished sending — leave the read "
-                                  "loop and close that connection (conn.close(), or end the `with conn:` block; a "
-                                  "selectors server: unregister it, then close it). A loop that goes on calling "
-                                  "recv() after b'' spins, and a socket never closed is a leaked descriptor")
+                failure.with_hint(f": {EOF_SEEN[language]} the client has finished sending — leave the read "
+                                  f"loop and close that connection ({CLOSE_ONE[language]}). A loop that goes on "
+                                  "reading after the end spins, and a socket never closed is a leaked descriptor")
             raise
 
 

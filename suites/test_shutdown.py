@@ -35,6 +35,7 @@ from harness.server.launcher import ServerProcess
 from harness.server.output_capture import TRACEBACK, TracebackPrinted
 from harness.server.shutdown import ShutdownOutcome, shut_down
 from harness.server.shutdown_advice import excerpt, hint, traceback_advice
+from harness.server.serverkind import NODE, REUSE_ADDRESS, language_of
 from harness.settings import Settings
 from harness.system.python_path import without_shim_frames
 
@@ -240,8 +241,9 @@ def test_port_reusable(fresh_server, settings):
         except ServerStartError as error:
             old = f" (its old connections were still in the kernel as {', '.join(lingering)})" if lingering else ""
             in_use = "Address already in use" in error.output_tail
-            fix = ("Set SO_REUSEADDR on the listening socket before bind(): "
-                   "sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n") if in_use else ""
+            language = language_of(first.spec.argv)
+            fix = (f"Set SO_REUSEADDR on the listening socket before bind(): {REUSE_ADDRESS[language]}\n"
+                   if language != NODE else f"{REUSE_ADDRESS[language]}\n") if in_use else ""
             raise CheckFailed(
                 f"a new instance could not listen on {kind} port {port} right after the previous instance "
                 f"was stopped with clients mid-conversation{old}"

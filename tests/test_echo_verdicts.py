@@ -3,6 +3,8 @@ and each buggy server fails exactly the checks aimed at its bug."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import TEST_REPLY_TIMEOUT, reference, server
 
@@ -142,6 +144,16 @@ def test_a_server_that_never_closes_is_told_to_close_at_b_empty_in_its_first_fai
     assert "when recv() returns b'' the client has finished sending" in message and "close" in message
     good = harness("--suite", "echo", "-k", "half_close", reference("tcp_echo.py"), "{port}")
     assert good.outcomes() == {"echo::half_close": "passed"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_a_node_server_that_never_ends_is_told_in_nodes_terms(harness):
+    """Blind 17 F5: a Node (or C) server was told about recv() returning b'' and `with conn:`."""
+    run = harness("--check", "echo::half_close", "--reply-timeout", TEST_REPLY_TIMEOUT, "--", "node",
+                  server("tcp_echo_never_ends.js"))
+    message = run.check("echo::half_close")["message"]
+    assert "when the socket emits 'end' the client has finished sending" in message, message
+    assert "socket.end()" in message and "b''" not in message and "with conn" not in message, message
 
 
 def test_a_slow_serial_udp_server_is_not_buried_under_copies_of_its_retried_datagrams(harness):

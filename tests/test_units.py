@@ -534,3 +534,14 @@ def test_an_executable_fifo_as_the_server_is_not_read(tmp_path):
     if not done.is_set():  # unblock the stuck open() before failing, so the test process can end
         open(fifo, "wb").close()
     assert done.is_set(), "resolve() blocked on the FIFO"
+
+
+def test_the_reuseaddr_advice_is_in_the_servers_own_terms():
+    from harness.server.serverkind import NODE, OTHER, PYTHON
+    from harness.server.startup_advice import startup_advice
+
+    tail = "OSError: [Errno 98] Address already in use"
+    assert "sock.setsockopt(socket.SOL_SOCKET" in startup_advice(tail, language=PYTHON)
+    c_advice = startup_advice("bind: Address already in use", language=OTHER)
+    assert "setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)" in c_advice and "socket." not in c_advice
+    assert "net.Server sets SO_REUSEADDR itself" in startup_advice("Error: listen EADDRINUSE", language=NODE)

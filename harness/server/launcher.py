@@ -35,6 +35,7 @@ from harness.errors import ServerStartError
 from harness.server import readiness
 from harness.server.output_capture import OutputCapture
 from harness.server.process_tree import ProcessTree
+from harness.server.serverkind import language_of
 from harness.server.startup_advice import startup_advice
 from harness.system import processes
 from harness.system.probe import TOKEN_VARIABLE, SystemProbe, default_probe
@@ -241,7 +242,7 @@ class ServerProcess:
         uid = self.spec.sandbox.uid_for(self.workdir) if self.spec.sandbox else None
         port_given = any("{port}" in arg for arg in self.spec.argv)
         sandboxed = bool(getattr(self.spec.sandbox, "sandboxed", lambda: False)())
-        advice = startup_advice(tail, uid, port_given, sandboxed) if code else None
+        advice = startup_advice(tail, uid, port_given, sandboxed, language_of(self.spec.argv)) if code else None
         return ServerStartError(f"the server exited before it listened ({_joined(*self._describe(code))})" + (f": {advice}" if advice else ""),
                                 tail)
 

@@ -85,6 +85,24 @@ END_OF_INPUT = {
     OTHER: "when recv() (or read()) returns 0 the client has closed, and -1 is an error",
 }
 
+#: When a server learns that its client stopped sending, in the server's own terms.
+EOF_SEEN = {PYTHON: "when recv() returns b''", NODE: "when the socket emits 'end'", OTHER: "when read() returns 0"}
+
+#: How a server closes one connection, in the server's own terms.
+CLOSE_ONE = {
+    PYTHON: "conn.close(), or end the `with conn:` block; a selectors server: unregister it, then close it",
+    NODE: "socket.end() once everything owed is written",
+    OTHER: "close(fd); a select()/poll() server: take it out of the set, then close it",
+}
+
+#: How to let a restarted server bind its port at once, in the server's own terms.
+REUSE_ADDRESS = {
+    PYTHON: "sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+    NODE: "net.Server sets SO_REUSEADDR itself: the port is still held by a listener, most likely the "
+          "previous instance (or a child it started) that did not exit",
+    OTHER: "int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);",
+}
+
 #: How a forking server reaps the children it started, in the server's own terms.
 REAP_CHILDREN = {
     PYTHON: "reap them: os.waitpid(-1, os.WNOHANG) in a loop after each accept(), or "

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from harness.server.serverkind import PYTHON, REUSE_ADDRESS
+
 #: (words in the server's output, advice), first match wins.
 _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
     (
@@ -35,9 +37,8 @@ _ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 #: "Address already in use" for a server that binds the {port} of its command line: the port was free when the
 #: harness chose it, so what holds it is most likely the server's own earlier instance's connections.
 PORT_GIVEN_IN_USE = ("its port is already taken, though it was free when the harness chose it: the connections of "
-                     "its previous instance still hold it (set SO_REUSEADDR before bind(): sock.setsockopt("
-                     "socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)), or it binds the port twice (create one "
-                     "listening socket)")
+                     "its previous instance still hold it (set SO_REUSEADDR before bind(): {reuse}), or it binds "
+                     "the port twice (create one listening socket)")
 
 #: Words of a program or file that is not there (in the sandbox: outside what it shows).
 #: Shell and OS wording only: a server's own "database not found" is not about the sandbox.
@@ -54,7 +55,7 @@ def _reads_missing_argument(output_tail: str) -> bool:
 
 
 def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_given: bool = True,
-                   sandboxed: bool = False) -> str | None:
+                   sandboxed: bool = False, language: str = PYTHON) -> str | None:
     """Advice for the start-up error in a server's last output, or None.
 
     `port_given`: whether the server's command line has `{port}` (a server
@@ -73,7 +74,7 @@ def startup_advice(output_tail: str, unprivileged_uid: int | None = None, port_g
     for words, advice in _ADVICE:
         if any(word in output_tail for word in words):
             if port_given and words is _ADVICE[1][0]:  # it already binds the port it is given: no hard-coding
-                return PORT_GIVEN_IN_USE
+                return PORT_GIVEN_IN_USE.format(reuse=REUSE_ADDRESS[language])
             if unprivileged_uid is not None and words is _ADVICE[-1][0]:
                 return (f"it was refused a file or program: the harness runs as root, so the server runs as "
                         f"an unprivileged user (uid {unprivileged_uid}), and everything it runs or reads must be "
