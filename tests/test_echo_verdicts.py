@@ -188,3 +188,11 @@ def test_a_udp_server_that_takes_an_empty_datagram_for_an_end_is_told_it_is_a_me
     silent = harness("--protocol", "udp-echo", "--check", "echo::survives_empty_datagram", "--reply-timeout",
                      TEST_REPLY_TIMEOUT, server("udp_silent.py"), "{port}")  # never answers: a different bug
     assert "empty datagram, and that is a message" not in silent.check("echo::survives_empty_datagram")["message"]
+
+
+def test_replies_held_in_an_unflushed_buffer_are_named_as_a_cause(harness):
+    """Blind 17 F7: a C stdio or Perl server without flushing was told only that it reads until end of input."""
+    run = harness("--check", "echo::single_message", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("echo_buffered_writer.py"), "{port}")
+    message = run.check("echo::single_message")["message"]
+    assert "then the echo came at once" in message and "wait in an output buffer" in message, message

@@ -174,8 +174,10 @@ def echo_only_at_eof(payload: bytes, received: bytes, late: bytes, context: str,
                "once: it waits for a newline (readline(), `for line in conn.makefile()`). An echo server returns "
                "bytes as they arrive, whatever they are")
     else:
-        why = ("\nhint: the server answers only at end of input (it reads until recv() returns b''). "
-               "Send each reply as soon as its message has arrived, while the client is still connected")
+        why = ("\nhint: the server answers only at end of input: it reads until recv() returns b'' (read() returns "
+               "0), or its replies wait in an output buffer that is flushed only when the connection closes (a "
+               "stream written without flush(): Python's conn.makefile('w'), C's FILE* from fdopen(), Perl without "
+               "$| = 1). Send each reply as soon as its message has arrived, while the client is still connected")
     return CheckFailed(said + why, expected=payload, received=received)
 
 
