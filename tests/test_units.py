@@ -545,3 +545,12 @@ def test_the_reuseaddr_advice_is_in_the_servers_own_terms():
     c_advice = startup_advice("bind: Address already in use", language=OTHER)
     assert "setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)" in c_advice and "socket." not in c_advice
     assert "net.Server sets SO_REUSEADDR itself" in startup_advice("Error: listen EADDRINUSE", language=NODE)
+
+
+def test_the_byte_order_hint_names_c_and_node_too():
+    """Blind 17 F6: a C or Node server was told only about Python's struct formats."""
+    from harness.evidence.hints import byte_order_hint
+
+    assert "(in C: htonl()/ntohl(); in Node: readUInt32BE()/writeUInt32BE())" in byte_order_hint("!I", 5)
+    assert "in Node: readUInt16LE()/writeUInt16LE()" in byte_order_hint("<H", 5)
+    assert "in C:" not in byte_order_hint("!Q", 5)  # no such call for 8 bytes

@@ -90,8 +90,19 @@ def byte_order_hint(length_format: str, length: int, evidence: str = "") -> str:
     example = "" if length_format in ("<i", "<I") else " (e.g. '<i' for the seeds' 'i')"
     return (f"{BYTE_ORDER_HINT} {header.hex(' ')} means {length} in {length_format!r} but {other} "
             f"in the other byte order{evidence} (struct's native 'i' is little-endian on x86 and ARM). Pack and "
-            f"unpack headers with {length_format!r}, or give the harness the server's format with --length-format"
-            f"{example}.")
+            f"unpack headers with {length_format!r}{_elsewhere(length_format, len(header))}, or give the harness "
+            f"the server's format with --length-format{example}.")
+
+
+def _elsewhere(length_format: str, size: int) -> str:
+    """The same byte order in C and Node (blind 17: a C server was only told about Python's struct)."""
+    big = length_format[:1] in ("!", ">")
+    if size not in (2, 4) or not (big or length_format[:1] == "<"):
+        return ""
+    bits, order = size * 8, "BE" if big else "LE"
+    c = ("htonl()/ntohl()" if size == 4 else "htons()/ntohs()") if big else \
+        "the value as it is in memory on x86 and ARM, without htonl()"
+    return f" (in C: {c}; in Node: readUInt{bits}{order}()/writeUInt{bits}{order}())"
 
 
 def swapped_length_hint(message: str, server_output: str, length_format: str) -> str:
