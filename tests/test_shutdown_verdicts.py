@@ -343,3 +343,16 @@ def test_a_traceback_check_that_cannot_hold_a_client_is_not_judged(harness):
     assert run.outcomes() == {"shutdown::no_traceback": "skipped"}, run.stdout
     assert "not judged: no client could be held mid-conversation" in run.check("shutdown::no_traceback")["message"]
 
+
+
+def test_a_server_started_in_the_background_by_a_shell_is_told_why_it_ignores_sigint(harness, tmp_path):
+    """Blind 17 F9: `./server &` in a start script: the shell started it with SIGINT ignored, and the harness
+    advised the program's own signal handling. The cause is the `&`."""
+    shutil.copy(reference("tcp_echo.py"), tmp_path / "tcp_echo.py")
+    command = f"{python_for_others()} tcp_echo.py {{port}} & echo started"
+    run = harness("--check", "shutdown::sigint_idle", "--shutdown-timeout", BUGGY_SHUTDOWN_TIMEOUT,
+                  "--", "sh", "-c", command)
+    message = run.check("shutdown::sigint_idle")["message"]
+    assert "it ignores SIGINT" in message and "a shell starts a background job" in message, message
+    done = harness("--check", "shutdown::sigint_idle", "--", "sh", "-c", command.replace(" & echo started", ""))
+    assert done.outcomes() == {"shutdown::sigint_idle": "passed"}, done.stdout

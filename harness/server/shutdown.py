@@ -99,6 +99,8 @@ class ShutdownOutcome:
             if self.ignored:
                 text = (f"{who} was still running {self.timeout:g} s after {self.signal_name} — it ignores "
                         f"{self.signal_name} (its handler is SIG_IGN), so it cannot exit on it")
+                if self.signal_name in ("SIGINT", "SIGQUIT") and (self.daemonized or self.launcher in SHELLS):
+                    text += BACKGROUND_JOB
             else:
                 text = f"{who} was still running {self.timeout:g} s after {self.signal_name} (--shutdown-timeout)"
             others = [s for s in self.survivors if s.pid != self.target_pid]
@@ -110,6 +112,14 @@ class ShutdownOutcome:
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}es" if noun.endswith("s") else f"{n} {noun}s"
 
+
+#: Shells: a job they start in the background (`cmd &`) ignores SIGINT and SIGQUIT from its start.
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
+
+#: Said of a server that ignores SIGINT under a shell (blind 17: a C server was told to fix its sigaction()).
+BACKGROUND_JOB = (" (a shell starts a background job, `./server &`, with SIGINT and SIGQUIT ignored, and the "
+                  "program keeps that: start the server in the foreground, `exec ./server \"$@\"` as the "
+                  "script's last line)")
 
 #: Programs that start a server without being it: shells, package runners, make.
 LAUNCHERS = frozenset({
