@@ -554,3 +554,15 @@ def test_the_byte_order_hint_names_c_and_node_too():
     assert "(in C: htonl()/ntohl(); in Node: readUInt32BE()/writeUInt32BE())" in byte_order_hint("!I", 5)
     assert "in Node: readUInt16LE()/writeUInt16LE()" in byte_order_hint("<H", 5)
     assert "in C:" not in byte_order_hint("!Q", 5)  # no such call for 8 bytes
+
+
+def test_grading_from_a_folder_every_sandboxed_server_sees_is_noted(capsys, tmp_path):
+    """Blind 18 A9: the sandbox shows /opt (read-only); a course kept there is readable by every server."""
+    from pathlib import Path
+
+    from harness.cli.grade_plan import warn_if_shown
+
+    warn_if_shown(("the submissions", Path("/opt/course/subs")), ("--out", tmp_path))
+    noted = capsys.readouterr().err
+    assert "note: the submissions (/opt/course/subs) lies under /opt, which every sandboxed server sees" in noted
+    assert "--out" not in noted

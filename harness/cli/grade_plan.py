@@ -13,6 +13,7 @@ Rules (see `harness.cli.grade` for the batch's own):
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from harness.cli.gradebook import Outcome
 from harness.cli.output_paths import check_writable_file, check_writable_folder
 from harness.errors import ConfigError
 from harness.settings import LONGEST_RUN
+from harness.terminal import safe_line
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -87,9 +89,24 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
     check_writable_folder("--out", out)
     if args.gradebook:
         check_writable_file("--gradebook", args.gradebook)
+    warn_if_shown(("the submissions", directory), ("the assignment", config), ("--out", out))
     private = Path(tempfile.mkdtemp(prefix=".harness-grade-", dir=out))
     return BatchPlan(directory, submissions, assignment, config.resolve(), out.resolve(), jobs, timeout,
                      private=private.resolve())
+
+
+def warn_if_shown(*places: tuple[str, Path]) -> None:
+    """A note for each place under a system folder the sandbox shows every server (read-only): a course kept
+    under /opt is readable by every student's server (blind 18)."""
+    from harness.system.bwrap import SYSTEM
+
+    for what, place in places:
+        real = os.path.realpath(place)
+        shown = next((folder for folder in SYSTEM if real == folder or real.startswith(folder + "/")), None)
+        if shown:
+            print(f"note: {what} ({safe_line(real)}) lies under {shown}, which every sandboxed server sees "
+                  f"(read-only): a student's server can read it; keep the course elsewhere (/srv, /home)",
+                  file=sys.stderr)
 
 
 def regrade_alone(outcomes: Iterable[Outcome]) -> list[str]:
