@@ -566,3 +566,12 @@ def test_grading_from_a_folder_every_sandboxed_server_sees_is_noted(capsys, tmp_
     noted = capsys.readouterr().err
     assert "note: the submissions (/opt/course/subs) lies under /opt, which every sandboxed server sees" in noted
     assert "--out" not in noted
+
+
+def test_newlines_echoed_as_crlf_are_named():
+    """Blind 17 F11: Tcl's default translation turned \\n into \\r\\n; the failure showed only the bytes."""
+    from harness.evidence.bytesdiff import classic_mistake
+
+    assert "every \\n came back as \\r\\n" in classic_mistake(b"hello, harness\n", b"hello, harness\r\n")
+    assert "every \\n came back" not in classic_mistake(b"hello\n", b"hello\n\n")  # a line ending added
+    assert "every \\n came back" not in classic_mistake(b"a\r\nb\n", b"a\r\nb\r\n")  # (it sent CR LF itself)

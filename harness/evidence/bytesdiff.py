@@ -108,6 +108,9 @@ def classic_mistake(payload: bytes, received: bytes) -> str:
     offset = first_difference(payload, received)
     if offset is None:
         return ""
+    if b"\n" in payload and b"\r\n" not in payload and received.startswith(payload.replace(b"\n", b"\r\n")[:len(received)]) \
+            and b"\r\n" in received:
+        return CRLF_HINT
     if offset >= len(payload):
         return ADDED_LINE_ENDING_HINT if _only_whitespace(received[len(payload):]) else ""
     if received.startswith((b"Welcome", b"Hello, ")) and not payload.startswith(received[:7]):
@@ -143,6 +146,11 @@ def _is_frame(data: bytes) -> bool:
 def _only_whitespace(data: bytes) -> bool:
     return bool(data) and all(byte in WHITESPACE for byte in data)
 
+
+#: Each newline came back as CR LF (blind 17: Tcl's default -translation; a text-mode stream).
+CRLF_HINT = ("\nhint: every \\n came back as \\r\\n: the server writes in text mode, translating line endings "
+             "(Tcl's default -translation: fconfigure $sock -translation binary; a Windows text stream; a CRLF "
+             "added to each line). An echo returns the bytes exactly as they came")
 
 #: The echo lacks only whitespace (the message's trailing newline, spaces at a recv()'s edges). One wording for
 #: every check (the bytes are in the dump), so that later failures refer to it.
