@@ -80,10 +80,7 @@ class SystemProbe(Protocol):
         """User + system CPU seconds summed over `pids`."""
 
     def tree_cpu_seconds(self, pids: list[int]) -> float:
-        """CPU seconds `pids` used, with their children's: those they reaped, and those not yet reaped
-        (zombies). Reaping moves a child's time from its own figure to its parent's, so the sum never drops
-        while the reaping stays in the tree (blind 18: a spinner split into 4 ms children, each reaped and
-        never seen alive; a zombie's time reaped later must not count as new)."""
+        """CPU seconds `pids` used, with their children's, reaped or zombie (`harness.system.proctimes`)."""
 
     def command_line(self, pid: int) -> str:
         """The process's command line, for messages."""
