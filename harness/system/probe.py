@@ -363,25 +363,18 @@ class PsutilProbe:
                 pass
         return total
 
-    def cpu_seconds(self, pids: list[int]) -> float:
+    def cpu_seconds(self, pids: list[int], reaped: bool = False) -> float:
         total = 0.0
         for pid in pids:
             try:
                 times = self._psutil.Process(pid).cpu_times()
-                total += times.user + times.system
+                total += times.user + times.system + (times.children_user + times.children_system) * reaped
             except self._psutil.Error:
                 pass
         return total
 
     def tree_cpu_seconds(self, pids: list[int]) -> float:  # (no zombies' times here: psutil cannot read them)
-        total = 0.0
-        for pid in pids:
-            try:
-                times = self._psutil.Process(pid).cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
-            except self._psutil.Error:
-                pass
-        return total
+        return self.cpu_seconds(pids, reaped=True)
 
     def start_time(self, pid: int) -> float | None:
         try:
