@@ -302,7 +302,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     protocol = protocol_of(settings)
     probe = instance.probe
     run_alone_first(request, settings, protocol, instance.endpoint)
-    descriptors = held_descriptors(instance)
+    descriptors = held_descriptors(instance, in_flight=False)
     vanishing = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
                                 label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
     try:
@@ -313,7 +313,7 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
             if client.conn is not None and not client.closed:
                 client.conn.abort()
                 client.closed = True
-    poll_until(lambda: held_descriptors(instance) <= descriptors, Deadline(settings.reply_timeout))
+    poll_until(lambda: held_descriptors(instance, in_flight=False) <= descriptors, Deadline(settings.reply_timeout))
     # Served once after the reset, before the next client: a death is then the reset's, whenever it came.
     _serves_after(request, settings, protocol, instance, "after a client vanished with a reset (RST)", _died_of_reset)
     # A client that leaves before its reply: the server's writes meet a connection the client's kernel
@@ -340,7 +340,8 @@ def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
                                for s in probe.tcp_sockets_on_port(instance.endpoint.port)),
                Deadline(PATIENCE.close_wait(settings.reply_timeout)))
     # ... and closed it (a write error, the end read) or died of it: a dead server then serves no one.
-    poll_until(lambda: held_descriptors(instance) <= descriptors, Deadline(PATIENCE.close_wait(settings.reply_timeout)))
+    poll_until(lambda: held_descriptors(instance, in_flight=False) <= descriptors,
+               Deadline(PATIENCE.close_wait(settings.reply_timeout)))
     _serves_after(request, settings, protocol, instance, "after a client left before reading its reply",
                   _died_of_leaving)
 

@@ -52,12 +52,13 @@ def test_the_blocking_client_checks_wait_only_until_the_server_took_that_client(
     # They waited the whole reply timeout for every server (a QueueState compared with 0); now only until the
     # server has accepted the idle/stalled client and read its bytes. The one-at-a-time server still fails both
     # (EXPECTED_FAILURES above); the correct one passes both without the wait.
+    # (A long reply timeout, so that "not the whole timeout" holds however loaded the machine is.)
     checks = ("concurrency::idle_client_does_not_block", "concurrency::stalled_client_does_not_block")
-    good = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", checks[0], "--check",
+    good = harness("--protocol", KV_FILE, "--reply-timeout", "6", "--check", checks[0], "--check",
                    checks[1], str(KV / "kv_server.py"), "{port}")
     assert good.outcomes() == {check: "passed" for check in checks}, good.stdout
     for check in checks:
-        assert good.check(check)["duration_s"] < 0.5 * float(TEST_REPLY_TIMEOUT), good.check(check)
+        assert good.check(check)["duration_s"] < 3, good.check(check)
     bad = harness("--protocol", KV_FILE, "--reply-timeout", TEST_REPLY_TIMEOUT, "--check", checks[0], "--check",
                   checks[1], server("kv_one_at_a_time.py"), "{port}")
     assert bad.outcomes() == {check: "failed" for check in checks}, bad.stdout

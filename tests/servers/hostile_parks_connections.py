@@ -3,7 +3,8 @@
 Each connection whose client left is sent over a UNIX socket pair that is never read
 (SCM_RIGHTS) and its descriptor closed: the socket lives on "in flight", in no process's
 descriptor table, in CLOSE_WAIT on the server's port. Clients pile up until the server
-runs out of descriptors.
+runs out of descriptors. With the argument `shutdown`, each connection is shut down first
+(shutdown(SHUT_RDWR)), which leaves no CLOSE_WAIT socket to show it (blind 16's own variant).
 """
 import array, os, signal, socket, sys, threading
 
@@ -18,6 +19,8 @@ def serve(conn):
     except OSError:
         pass
     try:
+        if sys.argv[2:] == ["shutdown"]:
+            conn.shutdown(socket.SHUT_RDWR)
         PARK.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [conn.fileno()]))],
                      socket.MSG_DONTWAIT)
         conn.close()  # our descriptor goes; the one in flight keeps the connection
