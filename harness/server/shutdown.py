@@ -140,7 +140,9 @@ class SignalTarget:
 def signal_target(server: ServerProcess) -> SignalTarget | None:
     """Which process is "the server" to signal; None if nothing is left."""
     assert server.process is not None
-    if server.alive():
+    # (In a sandbox, the exit status comes through its init a moment after the process is gone: a daemon's
+    # first process that has just exited is not the process to signal. CI, a loaded machine.)
+    if server.alive() and server.probe.start_time(server.process.pid) is not None:
         return _through_launcher(server) or SignalTarget(server.process.pid)
     tree = server.pids(with_token=True)
     if not tree:
