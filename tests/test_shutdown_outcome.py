@@ -112,6 +112,37 @@ def test_settle_waits_for_rest_and_gives_up_on_a_busy_server(rest, resting):
         server.stop()
 
 
+def test_settle_waits_for_a_process_born_while_it_watched(monkeypatch):
+    """A fork-per-client child born as the parent comes to rest (CI: signalled before CPython's fork
+    returned in it, the child lost the SIGINT and served on): settle waits for it to rest too."""
+    server = ServerProcess(ServerSpec(argv=(sys.executable, "-c", LISTENS + "listener.accept()", "{port}")))
+    busy = "import time\nend = time.monotonic() + 0.3\nwhile time.monotonic() < end: pass\ntime.sleep(30)"
+    child = None
+    try:
+        server.start()
+        parent = server.process.pid
+        looks = []
+
+        def pids(with_token: bool = False) -> list[int]:
+            nonlocal child
+            looks.append(time.monotonic())
+            if len(looks) == 1:
+                return [parent]
+            if child is None:  # born after the first look, while the parent rests
+                child = subprocess.Popen([sys.executable, "-c", busy])
+            return [parent, child.pid]
+
+        monkeypatch.setattr(server, "pids", pids)
+        started = time.monotonic()
+        assert settle(server, limit=3.0)
+        assert time.monotonic() - started >= 0.25  # the child's busy start counted
+    finally:
+        if child is not None:
+            child.kill()
+            child.wait(timeout=10)
+        server.stop()
+
+
 # -- telling that a server under a launcher exited ---------------------------------
 def test_a_server_reaped_by_its_launcher_before_the_harness_looks_has_exited(tmp_path):
     """The launcher (or a sandbox's init) may reap the server's process before
