@@ -270,18 +270,11 @@ def test_survives_abrupt_disconnect_tcp(fresh_server, settings):
                     raise echo_mismatch(message, received, end_reason,
                                         f"the {client} client, after a client vanished with a reset (RST)")
     except CheckFailed:
-        if poll_until(lambda: not _running(instance), Deadline(0.5)):
+        if poll_until(instance.ended, Deadline(0.5)):
             raise _died_of_reset(instance) from None
         raise
-    if not _running(instance):
+    if instance.ended():
         raise _died_of_reset(instance)
-
-
-def _running(instance: ServerProcess) -> bool:
-    """The server's process, or a process of its tree: a start script that put the server in the background
-    (`./server &`, a daemon's double fork) has exited from the start (blind 17: its exit was blamed on the
-    reset, while the next client was being served)."""
-    return instance.alive() or bool(instance.pids(with_token=True))
 
 
 def _died_of_reset(instance: ServerProcess) -> CheckFailed:

@@ -352,11 +352,11 @@ def _serves_after(request: pytest.FixtureRequest, settings: Settings, protocol: 
     try:
         run_first(request, settings, protocol, instance.endpoint)
     except CheckFailed as failure:
-        if poll_until(lambda: not instance.alive(), Deadline(0.5)):
+        if poll_until(instance.ended, Deadline(0.5)):
             raise died(instance) from None
         raise fails_while(situation, failure,
                           "Catch ConnectionResetError per connection and keep serving the others.") from None
-    if not instance.alive():
+    if instance.ended():
         raise died(instance)
 
 

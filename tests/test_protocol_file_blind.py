@@ -328,3 +328,35 @@ def test_the_framing_rerun_starts_after_the_failed_attempt_has_left(harness):
         message = bad.check(f"framing::hold.{plan}")["message"]
         assert message.startswith("the server fails when a message arrives"), message
         assert "Keep receiving until the line ending has arrived — conversation 'hold', step 4:" in message
+
+
+# -- a server that daemonizes at its start ----------------------------------------------------------
+DAEMONIZE = """import os, runpy, sys
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+HELP = '\n[[conversation]]\nname = "help"\ntier = "recommended"\nsteps = [{ send = "HELP" }, { expect = "usage" }]\n'
+
+
+def test_a_daemon_is_judged_by_its_tree_not_by_its_exited_first_process(harness, tmp_path):
+    """A double fork leaves the first process exited from the start: the reset check said the server died
+    of the reset, and a recommended reply that differed was made a failure for "the server died"."""
+    (tmp_path / "calc_ref.py").write_bytes((BLIND / "calc_ref.py").read_bytes())
+    (tmp_path / "daemon.py").write_text(DAEMONIZE)
+    protocol = tmp_path / "calc.toml"
+    protocol.write_text((BLIND / "calc.toml").read_text().replace('[reference]\ncommand = ["calc_ref.py", "{port}"]', "")
+                        + HELP)
+    checks = ("concurrency::survives_abrupt_disconnect", "conversation::help")
+    run = harness("--protocol", str(protocol), "--reply-timeout", TEST_REPLY_TIMEOUT, *_checks(checks),
+                  str(tmp_path / "daemon.py"), "calc_ref.py", "{port}")
+    assert run.outcomes() == {checks[0]: "passed", checks[1]: "warning"}, run.stdout
+    assert "exited" not in run.check(checks[1])["message"], run.check(checks[1])["message"]
+
+
+def _checks(ids: tuple[str, ...]) -> list[str]:
+    return [arg for check in ids for arg in ("--check", check)]

@@ -71,7 +71,7 @@ def render(explained: dict[str, Any]) -> str:
 
 def wire_of(log: wirelog.WireLog, error: BaseException, instance: ServerProcess | None) -> dict[str, Any]:
     """The report's wire log of a check that did not pass, with the server's exit if it was seen."""
-    if instance is not None and not instance.alive():
+    if instance is not None and instance.ended():
         wirelog.server_exited(log, instance.exit_description())
     return wirelog.snapshot(log, getattr(error, "expected", None), getattr(error, "received", None),
                             getattr(error, "connection", None), getattr(error, "trailing", 0))

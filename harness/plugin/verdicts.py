@@ -161,11 +161,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             # Give a crashing server a moment to finish dying and printing its traceback — unless the
             # check ended waiting in silence: the server has had that wait to die in.
             if not ended_in_silence(log):
-                poll_until(lambda: not instance.alive(), Deadline(0.2))
+                poll_until(instance.ended, Deadline(0.2))
+            ended = instance.ended()
             # In the shutdown suite the exit is the check's own subject, already explained.
-            if not instance.alive() and check.suite != "shutdown" and "the server exited" not in explained["message"]:
+            if ended and check.suite != "shutdown" and "the server exited" not in explained["message"]:
                 explained["message"] = with_exit(explained["message"], instance.exit_code(), *instance.exit_parts())
-            if (settings.protocol_file and not instance.alive() and check.suite != "shutdown"
+            if (settings.protocol_file and ended and check.suite != "shutdown"
                     and record["outcome"] == "warning"):
                 # A recommended answer may differ; a crash is never one (the server keeps running whatever it
                 # receives): the check fails as a required one would. (The built-in suites judge survival in

@@ -127,6 +127,8 @@ class ServerProcess:
         self.port = 0
         self.startup_s: float | None = None
         self.launched_at: float | None = None
+        #: Its first process had exited by the time it listened (a double fork, `./server &`): by design.
+        self.daemonized = False
         self._stopped = False
 
     # -- start ---------------------------------------------------------------
@@ -203,6 +205,7 @@ class ServerProcess:
         self.endpoint, listening_since = self._wait_ready(Deadline(self.spec.startup_timeout, self.launched_at),
                                                           assigned_port_grace)
         self.startup_s = listening_since - self.launched_at  # without the wait for an assigned port that never came
+        self.daemonized = not self.alive()
         return self.endpoint
 
     def _wait_ready(self, deadline: Deadline, assigned_port_grace: float) -> tuple[Endpoint, float]:
@@ -249,6 +252,11 @@ class ServerProcess:
     # -- while running -------------------------------------------------------
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def ended(self) -> bool:
+        """Whether the server has stopped running: its process exited, or, for a server that daemonized at its
+        start, its whole tree is gone (blind 17: a daemon's launcher was said to have died of a reset)."""
+        return self.gone() if self.daemonized else not self.alive()
 
     def send_signal(self, sig: int, group: bool = False) -> None:
         """Signal the server's own process (as `kill PID` does), or with `group`
