@@ -20,7 +20,8 @@ from harness.clients.patience import PATIENCE
 from harness.clients.udp import UdpClient
 from harness.deadline import Deadline, paced_count, poll_until
 from harness.errors import CheckFailed
-from harness.evidence.bytesdiff import echo_mismatch
+from harness.evidence.bytesdiff import DROPPED_SEND_HINT, echo_mismatch
+from harness.evidence.framing_failures import STALLED
 from harness.server.serverkind import CLOSE_ONE, EOF_SEEN, language_of
 from harness.system.safe_files import read_capped
 
@@ -117,8 +118,10 @@ def test_client_reads_late_tcp(endpoint, settings):
         if end_reason == OUT_OF_TIME and payload.startswith(received):
             return  # a slow server, right so far: how fast it echoes is not this check's question
         if received != payload:
+            dropped = bool(received) and payload.startswith(received) and end_reason.startswith(STALLED)
             raise echo_mismatch(payload, received, end_reason, f"{LATE_READER_MIB} MiB, read late (after "
-                                f"{sent:,} bytes sent unread and a {LATE_READER_PAUSE:g} s pause)")
+                                f"{sent:,} bytes sent unread and a {LATE_READER_PAUSE:g} s pause)",
+                                DROPPED_SEND_HINT if dropped else "")
 
 
 @check("echo::many_round_trips", protocols=TCP,

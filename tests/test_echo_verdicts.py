@@ -196,3 +196,13 @@ def test_replies_held_in_an_unflushed_buffer_are_named_as_a_cause(harness):
                   server("echo_buffered_writer.py"), "{port}")
     message = run.check("echo::single_message")["message"]
     assert "then the echo came at once" in message and "wait in an output buffer" in message, message
+
+
+def test_an_echo_that_stops_while_the_client_read_late_is_told_of_dropped_sends(harness):
+    """Blind 17 F8: the facts (how much came back) without the fix."""
+    run = harness("--check", "echo::client_reads_late", server("echo_nonblocking_drops_unsent.py"), "{port}")
+    message = run.check("echo::client_reads_late")["message"]
+    assert run.outcomes() == {"echo::client_reads_late": "failed"}, run.stdout
+    # (On a loaded machine the client may still be sending when it reads: then the echo has a gap, not an end.)
+    assert "dropped what one send() (write() in C) could not take" in message or "the echo skips bytes" in message
+    assert "use sendall()" in message, message

@@ -137,3 +137,22 @@ def test_pieces_of_a_payload_answered_as_frames_get_the_recv_hint():
     assert "answered pieces" not in frames_failure(CODEC, payloads, one_byte_per_segment(sum(sizes)), other, "").message
     short = CODEC.encode(b"hello") + CODEC.encode(b"wor")  # frames before came back right; one short one
     assert "answered pieces" not in frames_failure(CODEC, PAYLOADS, header_split(SIZES, 4, 2), short, "").message
+
+
+def test_replies_that_stop_at_a_frame_sent_with_the_one_before_get_the_buffer_hint():
+    """Blind 17 F8: a Node server that took one 'data' event for one frame answered only the first."""
+    failure = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), CODEC.encode(b"hello"), "no more bytes arrived within 2 s")
+    assert "this frame arrived in the same segment as the frame before it" in failure.message
+    assert "one 'data' event" in failure.message
+    cut_between = frames_failure(CODEC, PAYLOADS, header_split(SIZES, 4, 2), CODEC.encode(b"hello"),
+                                 "no more bytes arrived within 2 s")
+    assert "same segment" not in cut_between.message  # it came in a segment of its own: no evidence
+
+
+def test_a_frame_cut_into_pieces_where_the_replies_went_wrong_gets_the_read_loop_hint():
+    """Blind 17 F8: a C server with one read() for the header and one for the payload answered empty frames."""
+    failure = frames_failure(CODEC, PAYLOADS, one_byte_per_segment(sum(SIZES)), CODEC.encode(b"") * 3, "")
+    assert ("hint: this frame arrived in 9 pieces, and one recv(n) (read() in C) may return fewer than n bytes, "
+            "for the 4-byte header as for the payload" in failure.message)
+    whole = frames_failure(CODEC, PAYLOADS, coalesced(SIZES), CODEC.encode(b"") * 3, "")
+    assert "pieces" not in whole.message

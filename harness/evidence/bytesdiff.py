@@ -62,8 +62,8 @@ def describe_mismatch(expected: bytes, received: bytes) -> str:
     return "\n".join(lines)
 
 
-def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str) -> CheckFailed:
-    """Explain how an echo differs from what was sent."""
+def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str, hint: str = "") -> CheckFailed:
+    """Explain how an echo differs from what was sent (`hint`: the caller's, given if no classic mistake shows)."""
     prefix = f"{context}: " if context else ""
     if received and payload.startswith(received):
         summary = f"only {len(received)} of {len(payload)} bytes came back"
@@ -74,7 +74,7 @@ def echo_mismatch(payload: bytes, received: bytes, end_reason: str, context: str
     if end_reason:
         summary += f" ({end_reason})"
     return CheckFailed(
-        prefix + summary + classic_mistake(payload, received),
+        prefix + summary + (classic_mistake(payload, received) or hint),
         expected=payload,
         received=received,
         detail=describe_mismatch(payload, received) if received else "",
@@ -87,6 +87,12 @@ NUL_HINT = "hint: the message has a NUL (0x00) byte"
 GAP_WINDOW = 16
 #: The first words of the hint for a gap in a stream's echo (a partial send(); never a datagram's).
 GAP_HINT = "\nhint: the echo skips bytes"
+#: The echo stopped for good while the client was not reading (blind 17 F8: a C server that dropped what one
+#: write() on a non-blocking socket could not take).
+DROPPED_SEND_HINT = ("\nhint: the echo stopped partway and nothing more came once the client read again: the server "
+                     "most likely dropped what one send() (write() in C) could not take while the client was not "
+                     "reading (a short count, or EAGAIN on a non-blocking socket): use sendall(), or keep what is "
+                     "still owed and send it when the socket is writable again")
 #: U+FFFD as UTF-8: what a decoder puts for bytes that are not UTF-8.
 REPLACEMENT = "\ufffd".encode()
 #: The echo holds U+FFFD where the message had bytes that are not UTF-8 (blind 13: Node's toString()).

@@ -9,8 +9,10 @@ Rules:
 - A hint appears only when its evidence is there: the byte-order hint when the
   server was silent after a header (unless it was silent after a header that
   reads the same in both orders too: `harness.clients.order_probe`), or echoed
-  the header reversed; the recv(n)
-  hint when the replies are frames of a payload's pieces, in order.
+  the header reversed; the recv(n) hint when the replies are frames of a
+  payload's pieces, in order; the buffer hint when the replies stopped at a
+  frame that came in one segment with the one before; the read-in-a-loop hint
+  when the frame where they went wrong was cut into pieces.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class SentPlan(Protocol):
 
     def describe_pieces(self, start: int, end: int) -> str: ...
 
+    def pieces(self, start: int, end: int) -> list[int]: ...
+
     def segments(self, stream: bytes) -> list[bytes]: ...
 
 
@@ -40,6 +44,22 @@ class SentPlan(Protocol):
 PIECES_HINT = ("hint: the server answered pieces of a payload as frames of their own, with the bytes in order: it "
                "takes what one recv(n) returned for the whole payload, but recv(n) may return fewer than n bytes "
                "when the payload arrives in pieces: read in a loop until the header's n bytes have come")
+
+
+#: The frames before came back, then silence, and this frame came in the same segment as the one before
+#: (blind 17 F8: a Node server that took one 'data' event for one frame).
+TOGETHER_HINT = ("hint: the server answered the frames before this one, then nothing: this frame arrived in the same "
+                 "segment as the frame before it, and one recv() (in Node, one 'data' event) may hold several "
+                 "frames and part of the next: keep what follows a frame in a buffer and answer every complete "
+                 "frame in it before reading again")
+
+
+def split_hint(header_size: int, pieces: int) -> str:
+    """This frame, cut into pieces, is where the replies went wrong (blind 17 F8: a C server with one read()
+    for the header and one for the payload)."""
+    return (f"hint: this frame arrived in {pieces} pieces, and one recv(n) (read() in C) may return fewer than n "
+            f"bytes, for the {header_size}-byte header as for the payload: read in a loop until all the header's "
+            "bytes, then all the payload's, have arrived")
 
 
 #: For each header size, the smallest non-zero length whose header bytes are a palindrome (the same in
@@ -129,6 +149,10 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
         lines.append(byte_order_hint(codec.length_format, len(payload)))
     elif pieces_as_frames(codec, payloads[where.frame:], received[start:]):  # (the frames before came back right)
         lines.append(PIECES_HINT)
+    elif stalled and where.frame > 0 and offset == start == len(received) and len(plan.pieces(start - 1, start + 1)) < 2:
+        lines.append(TOGETHER_HINT)
+    elif len(plan.pieces(start, end)) > 1:
+        lines.append(split_hint(codec.header_size, len(plan.pieces(start, end))))
     if hint:
         lines.append(hint)
     if seed is not None:
