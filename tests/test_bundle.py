@@ -376,3 +376,25 @@ def test_an_install_without_a_record_of_its_files_is_refused_not_bundled_empty(t
     with pytest.raises(ConfigError, match="cannot tell which files make up the installed harness"):
         wheel_module.build_harness_wheel(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_classroom_repository_gets_the_reference_server_only_when_a_step_needs_it(tmp_path):
+    """Blind 20 F2: students read their repository; the model answer was copied into it unasked."""
+    blind = ROOT / "tests" / "protocols" / "blind"
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("calc.toml", "calc_ref.py"):  # no @reference step
+        (course / name).write_bytes((blind / name).read_bytes())
+    kv = ROOT / "examples" / "protocols" / "kv"  # HELP answers as the reference does
+    for name in ("kv.toml", "kv_server.py"):
+        (course / name).write_bytes((kv / name).read_bytes())
+    for protocol, reference, travels in (("calc.toml", "calc_ref.py", False), ("kv.toml", "kv_server.py", True)):
+        (course / "harness.toml").write_text(f'protocol = "{protocol}"\ncommand = ["server.py", "{{port}}"]\n')
+        repository = tmp_path / f"repo-{protocol}"
+        repository.mkdir()
+        built = run([str(HARNESS), "bundle", "classroom", "--config", str(course / "harness.toml"),
+                     "--dir", str(repository)])
+        assert built.returncode == 0, built.stderr
+        assert (repository / ".github" / "harness" / reference).exists() == travels, built.stdout
+        assert (repository / ".github" / "harness" / protocol).exists()
+        assert ("students can read it" in built.stdout) == travels, built.stdout

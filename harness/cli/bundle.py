@@ -35,6 +35,7 @@ from harness.cli.bundle_scripts import (
 )
 from harness.cli.wheel import build_harness_wheel, zip_entry
 from harness.errors import ConfigError, ExitCode
+from harness.protocolfile import load_protocol_file
 from harness.protocols import PROTOCOLS
 from harness.server.command import server_file
 from harness.system.safe_files import write_atomically
@@ -73,6 +74,9 @@ def bundle_command(args: argparse.Namespace) -> int:
         else:
             written = write_classroom_bundle(config, Path(args.directory))
             print(f"wrote into {args.directory}: {', '.join(written)}")
+            note = _reference_note(config)
+            if note:
+                print(note)
             print("commit them with the starter code; every push runs the checks and reports the score")
     except ConfigError as error:
         print(f"harness: error: {error}", file=sys.stderr)
@@ -83,24 +87,56 @@ def bundle_command(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def assignment_files(config: Path) -> list[PurePosixPath]:
+def _reference_note(config: Path) -> str:
+    needed, files = reference_in_classroom(config)
+    names = ", ".join(map(str, files))
+    if needed:
+        return (f"note: the reference server ({names}) is in the repository, where students can read it: an "
+                "@reference step asks it at every run (to keep it private, write those answers into the "
+                "protocol file, or grade on Gradescope, whose autograder students do not see)")
+    return f"left out: the reference server ({names}), which no step needs" if files else ""
+
+
+def assignment_files(config: Path, reference: bool = True) -> list[PurePosixPath]:
     """Every file the assignment needs, relative to the assignment's folder, the assignment first.
 
-    Besides the assignment file: a protocol file (`protocol = "kv.toml"`) and
-    the files its `[reference]` server's command names. A new key that names
-    a file belongs here."""
-    base = config.parent
+    Besides the assignment file: a protocol file (`protocol = "kv.toml"`) and,
+    with `reference`, the files its `[reference]` server's command names. A new
+    key that names a file belongs here."""
     found = [PurePosixPath(config.name)]
+    protocol_file = _protocol_file(config)
+    if protocol_file is not None:
+        found.append(protocol_file)
+        if reference:
+            found.extend(_reference_files(config, protocol_file))
+    return list(dict.fromkeys(found))
+
+
+def _protocol_file(config: Path) -> PurePosixPath | None:
     protocol = _toml(config).get("protocol")
     if isinstance(protocol, str) and protocol not in PROTOCOLS and (protocol.endswith(".toml") or "/" in protocol):
-        protocol_file = _inside(base, protocol, config, "protocol")
-        found.append(protocol_file)
-        reference = _toml(base / protocol_file).get("reference")
-        command = reference.get("command") if isinstance(reference, dict) else None
-        for argument in command if isinstance(command, list) else []:
-            if isinstance(argument, str) and "{" not in argument and (base / protocol_file.parent / argument).is_file():
-                found.append(_inside(base, str(protocol_file.parent / argument), base / protocol_file, "reference.command"))
-    return list(dict.fromkeys(found))
+        return _inside(config.parent, protocol, config, "protocol")
+    return None
+
+
+def _reference_files(config: Path, protocol_file: PurePosixPath) -> list[PurePosixPath]:
+    base = config.parent
+    reference = _toml(base / protocol_file).get("reference")
+    command = reference.get("command") if isinstance(reference, dict) else None
+    return [_inside(base, str(protocol_file.parent / argument), base / protocol_file, "reference.command")
+            for argument in (command if isinstance(command, list) else [])
+            if isinstance(argument, str) and "{" not in argument and (base / protocol_file.parent / argument).is_file()]
+
+
+def reference_in_classroom(config: Path) -> tuple[bool, list[PurePosixPath]]:
+    """Whether a student repository needs the reference server (an `@reference` step asks it at every
+    run), and its files. Students read everything in their repository: a reference that no step needs
+    stays out of it (blind 20: `bundle classroom` published the model answer)."""
+    protocol_file = _protocol_file(config)
+    if protocol_file is None:
+        return False, []
+    files = _reference_files(config, protocol_file)
+    return bool(files) and load_protocol_file(config.parent / protocol_file).uses_reference, files
 
 
 def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
@@ -125,6 +161,9 @@ def write_gradescope_bundle(config: Path, output: Path) -> list[str]:
 def write_classroom_bundle(config: Path, repository: Path) -> list[str]:
     """Write the workflow, the wheel and the assignment into a course repository; returns what was written."""
     _entry, travelling = _checked(config)
+    needed, reference = reference_in_classroom(config)
+    if not needed:
+        travelling = {name: source for name, source in travelling.items() if PurePosixPath(name) not in reference}
     if not repository.is_dir():
         raise ConfigError(f"repository folder not found: {str(repository)!r} (--dir)")
     folder = repository / CLASSROOM_FOLDER
