@@ -89,6 +89,13 @@ class CheckFailed(AssertionError):
         #: before the end of what the connection got).
         self.trailing = 0
 
+    def restated(self, message: str) -> CheckFailed:
+        """A new failure told as `message`, with this one's evidence (bytes, detail, and the connection the
+        report marks: blind 20, a framing check's mark fell on the rerun's correct reply when it was lost)."""
+        failure = CheckFailed(message, expected=self.expected, received=self.received, detail=self.detail)
+        failure.connection, failure.trailing = self.connection, self.trailing
+        return failure
+
     def with_hint(self, hint: str) -> CheckFailed:
         """This failure, its message followed by `hint` (written as it should
         read: the hint brings its own separator, ": ..." or "\\nhint: ..."); an

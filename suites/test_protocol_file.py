@@ -196,7 +196,8 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
     endpoint = instance.endpoint
     try:
         with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                             answers=answers(request, settings, protocol, conversation)) as written:
+                             answers=answers(request, settings, protocol, conversation),
+                             wire_name="run again as written") as written:
             written.run()
     except CheckFailed as as_written:  # its own step and bytes: the cut attempt's may be another step
         return fails_as_written(conversation, as_written, rerun=True)

@@ -360,3 +360,14 @@ def test_a_daemon_is_judged_by_its_tree_not_by_its_exited_first_process(harness,
 
 def _checks(ids: tuple[str, ...]) -> list[str]:
     return [arg for check in ids for arg in ("--check", check)]
+
+
+def test_a_framing_failure_is_marked_on_the_cut_attempt_not_on_the_rerun_as_written(harness):
+    """Blind 20 F1: the ✗ fell on the rerun's correct reply (the latest connection), the failure's own
+    connection lost when the message was restated."""
+    run = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, "--check",
+                  "framing::arith.coalesced", str(BLIND / "calc_bug_onerecv.py"), "{port}")
+    wire = run.check("framing::arith.coalesced")["wire"]
+    labels = {c["id"]: c["label"] for c in wire["connections"]}
+    assert labels[wire["verdict"]["conn"]] == "client 1", wire
+    assert "run again as written" in labels.values(), labels

@@ -92,8 +92,9 @@ class ConversationRun:
     def __init__(self, protocol: ProtocolFile, conversation: Conversation, endpoint: Endpoint, *,
                  reply_timeout: float, label: str = SOLO_LABEL, segmentation: Segmentation = Segmentation(),
                  answers: Answers | None = None, record: Answers | None = None,
-                 connect_timeout: float | None = None) -> None:
+                 connect_timeout: float | None = None, wire_name: str = "") -> None:
         self.protocol = protocol
+        self.wire_name = wire_name  # what the wire log calls this run's clients, e.g. "rerun as written"
         self.conversation = conversation
         self.endpoint = endpoint
         self.reply_timeout = reply_timeout
@@ -122,7 +123,8 @@ class ConversationRun:
         for client in self.clients.values():
             # In the wire log a client is named as in the file, with its copy's label in a crowd: "c04 s1", "c04"
             # ("client 1" when a one-client conversation runs alone).
-            parts = ([] if self.label == SOLO_LABEL else [self.label]) + ([client.name] if len(self.clients) > 1 else [])
+            parts = ([self.wire_name] if self.wire_name else []) + ([] if self.label == SOLO_LABEL else [self.label]) \
+                + ([client.name] if len(self.clients) > 1 else [])
             named = " ".join(parts) or None
             if self.protocol.transport == "udp":
                 client.udp = UdpClient(self.endpoint, self.reply_timeout, tries=1, label=named)

@@ -35,8 +35,7 @@ LOOP = {"line": "Keep receiving until the line ending has arrived",
 def cuts_are_the_cause(protocol: ProtocolFile, plan: str, failure: CheckFailed) -> CheckFailed:
     """The failure of a framing check whose conversation passes as written."""
     loop = LOOP.get(protocol.framing, "Keep receiving until the message is complete")
-    return CheckFailed(f"{SEGMENTATION_CAUSES[plan].format(loop=loop)} — {failure.message}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
+    return failure.restated(f"{SEGMENTATION_CAUSES[plan].format(loop=loop)} — {failure.message}")
 
 
 def fails_as_written(conversation: Conversation, failure: CheckFailed, rerun: bool = False) -> CheckFailed:
@@ -45,16 +44,14 @@ def fails_as_written(conversation: Conversation, failure: CheckFailed, rerun: bo
     why = (f"(see conversation::{conversation.name})" if not rerun else
            f"(run again as written just now; if conversation::{conversation.name} passed earlier, the server "
            "answers differently since: state left by an earlier check, or a reply that depends on timing)")
-    return CheckFailed(f"the conversation {conversation.name!r} fails as written too, so the cuts are not the "
-                       f"cause {why}: {failure.message}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
+    return failure.restated(f"the conversation {conversation.name!r} fails as written too, so the cuts are not the "
+                            f"cause {why}: {failure.message}")
 
 
 def fails_alone(conversation: Conversation, failure: CheckFailed) -> CheckFailed:
     """The failure of a concurrency check whose conversation fails even alone."""
-    return CheckFailed(f"the conversation {conversation.name!r} already fails when run alone, so this check cannot "
-                       f"tell more (see conversation::{conversation.name}): {failure.message}",
-                       expected=failure.expected, received=failure.received, detail=failure.detail)
+    return failure.restated(f"the conversation {conversation.name!r} already fails when run alone, so this check "
+                            f"cannot tell more (see conversation::{conversation.name}): {failure.message}")
 
 
 # -- concurrency:: ------------------------------------------------------------------------
@@ -109,10 +106,7 @@ def crowd_failure(runs: list[ConversationRun], failures: dict[int, CheckFailed],
         shared = (f"\nhint: conversation {run.conversation.name!r} never uses {{client}}, so its copies, which run at "
                   "once, send the same names: if the server keeps state by name (a key, a topic, a user), the "
                   "copies share it. Give each copy its own with {client} (e.g. topic-{client})")
-    crowd = CheckFailed(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}{shared}",
-                        expected=failure.expected, received=failure.received, detail=failure.detail)
-    crowd.connection, crowd.trailing = failure.connection, failure.trailing  # marked on the failing copy's own
-    return crowd
+    return failure.restated(f"{summary}; copy {run.label}: {failure.message}{foreign}{advice}{shared}")
 
 
 def fails_while(situation: str, failure: CheckFailed, advice: str) -> CheckFailed:
@@ -123,8 +117,7 @@ def fails_while(situation: str, failure: CheckFailed, advice: str) -> CheckFaile
     (run_alone_first): what the server answers depends on another or an earlier connection."""
     if failure.received and NOTHING_IN_TIME not in failure.message and "closed" not in failure.message:
         advice = DEPENDS_ON_OTHER_CONNECTIONS
-    return CheckFailed(f"{situation}: {failure.message}. {advice}", expected=failure.expected,
-                       received=failure.received, detail=failure.detail)
+    return failure.restated(f"{situation}: {failure.message}. {advice}")
 
 
 DEPENDS_ON_OTHER_CONNECTIONS = (
