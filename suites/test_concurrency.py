@@ -50,7 +50,7 @@ from harness.evidence.blocking import (
     second_client_blocked,
 )
 from harness.evidence.bytesdiff import echo_mismatch
-from harness.evidence.crosstalk import crowd_failure, limits_note, tagged_conversations
+from harness.evidence.crosstalk import crowd_failure, limits_note, serial_slowness, tagged_conversations
 from harness.server.descriptors import held_descriptors
 from harness.server.idle import IDLE_DESCRIPTION, IDLE_EXPECTATION, require_idle
 from harness.server.launcher import Endpoint, ServerProcess
@@ -156,6 +156,9 @@ def test_simultaneous_clients_tcp(fresh_server, settings):
         conversations = tagged_conversations(settings.clients, seed)
     result = run_tcp_crowd(instance.endpoint, conversations, settings.reply_timeout, connect_timeout(settings), seed,
                            unaccepted=accept_queue_of(instance))
+    slow = serial_slowness(result, "clients", settings.reply_timeout)
+    if slow is not None:
+        raise slow
     if not result.ok:
         unit = "frame" if settings.protocol in FRAMED else "message"
         note = limits_note(settings.clients, settings.process_limit, settings.memory_limit)

@@ -110,6 +110,8 @@ BUGGY = [
     ("conc_spin_on_empty.py", "tcp-echo", {"concurrency::idle_without_busy_loop", "concurrency::no_descriptor_leak"}),
     ("tcp_never_closes.py", "tcp-echo", {"concurrency::no_descriptor_leak"}),
     ("conc_reads_whole_line.py", "tcp-echo", {"concurrency::stalled_client_does_not_block"}),
+    # Blind 19: every client answered, one message at a time, 0.2 s each (time.sleep() in a coroutine).
+    ("conc_asyncio_blocking_sleep.py", "tcp-echo", {"concurrency::simultaneous_clients"}),
     ("conc_udp_first_client.py", "udp-echo", {"concurrency::simultaneous_clients"}),
     ("conc_udp_merges_datagrams.py", "udp-echo", {"concurrency::simultaneous_clients"}),
     # tcp-framed: the same checks, each message one frame.

@@ -48,6 +48,8 @@ T = TypeVar("T")
 EXTRA_CAP = 4096
 #: However the crowd progresses, a run ends after this long.
 RUN_LIMIT = 60.0
+#: A client waiting this many reply timeouts for a reply while the others are answered ends the crowd.
+OVERDUE = 2
 #: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
 BLIND_PACE = 0.005
 
@@ -88,6 +90,7 @@ class _TcpClient:
     next_message: int = 0
     outgoing: memoryview = field(default_factory=lambda: memoryview(b""))
     awaiting: int = 0  # total echo bytes that must have arrived before the next message
+    waiting_since: float | None = None  # its message is sent whole and no reply byte has come since
     done: bool = False
     wire: Any = wirelog.NO_WIRE
 
@@ -234,6 +237,20 @@ class _TcpCrowd:
                 if client.sock is not None and not client.connected and not client.done \
                         and client.connect_deadline.expired():
                     self.connect_failed(client, f"not connected within {self.connect_timeout:g} s")
+            if self.overdue():
+                return
+
+    def overdue(self) -> bool:
+        """Whether a client has waited twice the reply timeout for a reply while others were answered (a
+        server answering one message at a time, slowly: blind 19); then the run ends, with the evidence."""
+        now = time.monotonic()
+        for client in self.clients:
+            since = client.waiting_since
+            if since is not None and not client.done and now - since > OVERDUE * self.reply_timeout:
+                self.result.waited(client.conversation.client, client.next_message - 1, now - since)
+                client.wire.silence()
+                return True
+        return False
 
     def stalled(self, active: list[_TcpClient], limit: Deadline) -> None:
         result = self.result
@@ -272,6 +289,7 @@ class _TcpCrowd:
         client.outgoing = client.outgoing[sent:]
         if not client.outgoing:
             self.sel.modify(client.sock, selectors.EVENT_READ, client)
+            client.waiting_since = self.last_progress
 
     def receive_some(self, client: _TcpClient) -> None:
         number = client.conversation.client
@@ -292,6 +310,9 @@ class _TcpCrowd:
             return
         client.wire.got(chunk)
         self.last_progress = time.monotonic()
+        if client.waiting_since is not None:
+            self.result.waited(number, client.next_message - 1, self.last_progress - client.waiting_since)
+            client.waiting_since = None
         start = len(received)
         received += chunk
         if not check_prefix(self.result, number, start):

@@ -151,6 +151,13 @@ class CrowdResult:
     elapsed: float = 0.0
     #: The first client that had to wait to connect until the server accepted earlier ones.
     deferred_from: int | None = None
+    #: The longest any client waited for the first byte of a reply, once its message was sent whole; whose, which.
+    longest_wait: float = 0.0
+    longest_waiter: tuple[int, int] | None = None
+
+    def waited(self, client: int, message: int, seconds: float) -> None:
+        if seconds > self.longest_wait:
+            self.longest_wait, self.longest_waiter = seconds, (client, message)
 
     def complete(self, client: int) -> bool:
         return bytes(self.received[client]) == self.conversations[client].stream
@@ -227,6 +234,23 @@ def odd_shape(reply: bytes, expected: bytes) -> str:
 
 
 # -- telling a crowd run that went wrong -----------------------------------------
+def serial_slowness(result: CrowdResult, what: str, reply_timeout: float) -> CheckFailed | None:
+    """A client waited over twice the reply timeout while the others were answered (blind 19: an asyncio
+    server with time.sleep() in its handler answered 50 clients one message at a time, 0.2 s each, and
+    passed). Twice: a correct server on a loaded machine answers every client each round, in milliseconds."""
+    if result.longest_waiter is None or result.longest_wait <= 2 * reply_timeout:
+        return None
+    client, message = result.longest_waiter
+    waited = (f"{len(result.conversations)} {what} ran at once and client {client} waited "
+              f"{result.longest_wait:.1f} s for the reply to its message {message + 1} (the reply timeout is "
+              f"{reply_timeout:g} s) while the server answered the others")
+    return CheckFailed(
+        f"{waited}: it answers its clients one message at a time, slowly (or it lost this reply). A blocking call "
+        "where one loop serves every client makes all the others wait: time.sleep() or a blocking socket or file "
+        "call in an asyncio coroutine (use await asyncio.sleep(), and loop.run_in_executor() for blocking work), "
+        "a long computation in a selectors loop")
+
+
 def crowd_failure(result: CrowdResult, what: str, seed: int, unit: str = "message") -> CheckFailed:
     """Explain a crowd run that went wrong: who got whose bytes, who got nothing."""
     total = len(result.conversations)
