@@ -173,6 +173,11 @@ def _own_folders(program: str) -> list[str]:
     if real == os.path.realpath(sys.executable):
         folders += [sys.base_prefix, sys.prefix, os.path.dirname(os.path.abspath(sys.executable))]
     folders.append(os.path.dirname(os.path.dirname(real)))
+    # A virtualenv's python is a link to the system's: the environment is the folder of the path as named
+    # (blind 19: Twisted, gevent, trio servers run by /path/venv/bin/python could not start).
+    named_root = os.path.dirname(os.path.dirname(os.path.abspath(found)))
+    if os.path.isfile(os.path.join(named_root, "pyvenv.cfg")):
+        folders.append(named_root)
     kept: list[str] = []
     for folder in sorted({os.path.realpath(f) for f in folders} | {os.path.abspath(f) for f in folders}):
         if folder in ("/", "") or any(folder == s or folder.startswith(s + "/") for s in SYSTEM):

@@ -299,6 +299,9 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
         if index == 0 and os.sep not in arg:
             result.append(arg)
             continue
+        if index == 0 and (environment := _virtualenv_python(Path(os.path.abspath(Path(cwd, arg))), source)):
+            result.append(environment)
+            continue
         if "{" not in arg and not arg.startswith("-"):
             absolute = Path(os.path.abspath(Path(cwd, arg)))
             try:
@@ -314,6 +317,25 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
                 continue
         result.append(arg)
     return result
+
+
+def _virtualenv_python(program: Path, source: Path) -> str | None:
+    """`program` as it is named, when it is the python of a virtualenv in the submission, which is not
+    copied (blind 19: `.venv/bin/python server.py` could not start): a venv works only where it was made.
+    Only one whose python is the system's (a link into /usr...) or the harness's own: that link decides
+    which folders the sandbox shows, and a student's link must not name one of the grader's."""
+    try:
+        relative = program.relative_to(source)
+    except ValueError:
+        return None
+    if not relative.parts or relative.parts[0] not in SKIPPED_DIRS or len(relative.parts) != 3:
+        return None
+    root = source / relative.parts[0]
+    real = os.path.realpath(program)
+    trusted = real.startswith(SYSTEM_PREFIXES) or real == os.path.realpath(sys.executable)
+    if not (root / "pyvenv.cfg").is_file() or not trusted or not os.access(real, os.X_OK):
+        return None
+    return str(program)
 
 
 def remove(copy: Path) -> None:
