@@ -29,7 +29,7 @@ from harness.clients.sequential import (
 from harness.clients.udp import SOCKETSERVER_MAX_PACKET, UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
-from harness.evidence.bytesdiff import describe_mismatch
+from harness.evidence.bytesdiff import describe_mismatch, readable
 from harness.evidence.hints import greeting_mode_hint
 from harness.protocols.hello import (
     DIALECTS,
@@ -107,6 +107,15 @@ class HelloClient:
             except CheckFailed as failure:
                 failure.with_hint(greeting_mode_hint(failure.received or b"", unframed=False))
                 raise
+            # Nothing more comes before the client sends (blind 19: a greeting sent twice passed here and
+            # every later reply was blamed on the server's line reader).
+            more = self.reader.read_until(lambda got: True, settle, settle=settle, learn=False)
+            if more:
+                raise CheckFailed(f"the greeting on connect: it came, then {len(more)} more bytes before the client "
+                                  f"sent anything ({readable(more, 40)}): the server greets with exactly "
+                                  f"{readable(self.dialect.greeting)}, once, and then waits for a name",
+                                  expected=self.dialect.greeting, received=self.dialect.greeting + more,
+                                  detail=describe_mismatch(self.dialect.greeting, self.dialect.greeting + more))
         elif self.reader.read_line(timeout) is None:
             got = bytes(self.reader.pending)
             waited = f"after connecting: {self.reader.cut}" if self.reader.cut else f"within {timeout:g} s of connecting"
@@ -117,8 +126,19 @@ class HelloClient:
         self.conn.send_all(data, Deadline(self.settings.reply_timeout))
 
     def ask(self, name: str, context: str = "") -> None:
+        early = bytes(self.reader.pending)  # arrived before the request: no answer to it
         self.send(self.dialect.request(name))
-        self.reader.expect(self.dialect.reply(name), self.settings.reply_timeout, context or f"the reply to {name!r}")
+        try:
+            self.reader.expect(self.dialect.reply(name), self.settings.reply_timeout,
+                               context or f"the reply to {name!r}")
+        except CheckFailed as failure:
+            if not early:
+                raise
+            told = failure.message.split("\nhint:")[0]  # not the line reader's fault: these came unasked
+            raise failure.restated(
+                f"{told}\nhint: {len(early)} bytes ({readable(early, 40)}) had arrived before the client sent its "
+                f"request: the server sends more than the greeting on connect (the greeting twice, a prompt, a "
+                f"banner); it greets with exactly {readable(self.dialect.greeting)}, once") from None
 
 
 def tcp_long_name_size(settings: Settings) -> int:

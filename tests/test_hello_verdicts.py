@@ -230,3 +230,14 @@ def test_a_line_greeting_without_its_newline_is_told_to_add_it_not_to_change_mod
     assert "send b'Welcome!\\n'" in missing and "--hello-mode" not in missing, missing
     seed = greeting_message("seed_001_tcp_hello.py")
     assert "--hello-mode unframed" in seed and "send b'Welcome!" not in seed, seed
+
+
+def test_a_greeting_sent_twice_fails_the_greeting_check_and_is_named_in_the_replies(harness):
+    """Blind 19 F3: the second greeting passed conversation::greeting, and every later reply, a line late, was
+    blamed on the server's line reader (which was correct)."""
+    run = harness("--protocol", "tcp-hello", "--suite", "conversation", "-k", "greeting or hello_reply",
+                  server("hello_greets_twice.py"), "{port}")
+    assert run.outcomes() == {"conversation::greeting": "failed", "conversation::hello_reply": "failed"}, run.stdout
+    assert "then 9 more bytes before the client sent anything" in run.check("conversation::greeting")["message"]
+    reply = run.check("conversation::hello_reply")["message"]
+    assert "arrived before the client sent its request" in reply and "as if it were one line" not in reply, reply
