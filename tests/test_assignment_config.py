@@ -158,6 +158,11 @@ def test_a_server_missing_where_the_assignment_says_names_the_assignment(harness
     config.write_text('command = ["server.py", "{port}"]\nsuites = ["echo"]\n')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run = harness("--config", str(config), cwd=elsewhere)
-    assert run.returncode == 2
-    assert f"server not found: 'server.py' (no such file) — the command comes from `command` in {config}" in run.stderr
+    run = harness("--config", str(config), "--classroom", str(tmp_path / "c.json"), cwd=elsewhere)
+    # The submission's doing, not the assignment's (blind 20 F5: exit 2 failed the course's CI step as a bad
+    # harness.toml): the server could not be started.
+    assert run.returncode == 3, run.stderr
+    assert run.report.get("harness_error") is None
+    assert (f"the submission ({elsewhere}) cannot be started as the assignment ({config}) says, with "
+            "server.py '{port}': server not found: 'server.py' (no such file)") in run.stderr
+    assert "Why: the server could not be started" in (tmp_path / "c.json").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -276,8 +277,11 @@ def run(args: argparse.Namespace, command: list[str] | None) -> int:
             where = getattr(args, "command_from", None)
             if where is None:
                 raise
-            raise ConfigError(f"{error} — the command comes from `command` in {where}, and runs in the folder "
-                              f"harness is started from ({os.getcwd()})") from None
+            # The assignment's command is right, the submission lacks its file (or it cannot run): the server
+            # could not be started, the student's result, not a bad harness.toml (blind 20 F5: exit 2 and
+            # "harness_error" failed the course's workflow step as a configuration error).
+            return _fail_early(f"the submission ({os.getcwd()}) cannot be started as the assignment ({where}) says, "
+                               f"with {shlex.join(typed)}: {error}", ExitCode.START, args, typed)
         check_workers(args.workers)
         check_output_paths(_report_paths(args))
     except ConfigError as error:

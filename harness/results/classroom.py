@@ -26,11 +26,14 @@ def classroom_results(report: Report, grade: Grade) -> dict[str, Any]:
         ok = score.outcome in FULL_MARKS
         status = "pass" if ok else ("error" if score.outcome in ("error", "not run") else "fail")
         duration = sum(r.duration_s for r in score.results)
+        message = check_output(score) if not ok or score.outcome == "warning" else explain(None, None, "passed")
+        if score.outcome == "not run" and report.server.startup_error:  # (blind 20: said "did not run", not why)
+            message += f"\nWhy: {report.why_not_run()}"
         tests.append({
             "name": score.id,
             "status": status,
             "score": round(score.points, 4),
-            "message": check_output(score) if not ok or score.outcome == "warning" else explain(None, None, "passed"),
+            "message": message,
             "test_code": f"harness run ... -k {score.id.partition('::')[2]}  (server: {command})",
             "line_no": 0,
             "execution_time": f"{duration:.2f}s",
