@@ -178,3 +178,21 @@ def test_grade_refuses_output_paths_and_limits_it_cannot_use_before_grading_anyo
         assert completed.returncode == 2 and said in completed.stderr, (args, completed.stderr)
         assert "Traceback" not in completed.stderr
         assert not (tmp_path / "grades" / "good.json").exists(), args  # nobody was graded
+
+
+def test_a_server_file_in_a_subfolder_is_graded_there_and_a_macos_zip_folder_is_no_student(tmp_path):
+    """Blind 20 F3/F8: kvstore/server.py scored 0 ("no server") here and 100 on Gradescope, whose script
+    looks a few levels down; `__MACOSX` (every macOS unzip makes one) was graded as a student with 0."""
+    folder = make_submissions(tmp_path, {"alice": None, "bob": None})
+    (folder / "alice" / "kvstore").mkdir()
+    shutil.copy(REFERENCE / "tcp_echo.py", folder / "alice" / "kvstore" / "server.py")
+    (folder / "bob" / "deep").mkdir()
+    os.symlink(folder / "alice" / "kvstore", folder / "bob" / "linked")  # no link is followed
+    (folder / "__MACOSX" / "alice").mkdir(parents=True)
+    (folder / "__MACOSX" / "alice" / "._server.py").write_bytes(b"\x00\x05\x16\x07")
+    completed, _ = grade(tmp_path, str(folder))
+    assert completed.returncode == 0, completed.stderr
+    book = gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert set(book) == {"alice", "bob"}
+    assert float(book["alice"]["score"]) == 90 and "graded in kvstore/" in book["alice"]["notes"], book["alice"]
+    assert book["bob"]["status"] == "no server"

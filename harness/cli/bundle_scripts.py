@@ -95,7 +95,10 @@ if [ "$(id -u)" = 0 ]; then chmod -R go-rwx "$SOURCE" "$RESULTS" 2>/dev/null || 
 # and run in the folder that holds it as the assignment expects (src/server.js: above src/).
 cd "$SUBMISSION" || exit 1
 if [ -n "$ENTRY" ] && [ ! -e "$ENTRY" ]; then
-    found="$(find . -maxdepth 4 -path "*/$ENTRY" -not -path '*/.*' | sort | head -n 1)"
+    # The shallowest first, then by name (as harness grade looks); never in a macOS zip's __MACOSX.
+    found="$(find . -maxdepth 4 -path "*/$ENTRY" -not -path '*/.*' -not -path '*/__MACOSX/*' \\
+        -not -path '*/node_modules/*' | awk -F/ '{{print NF "\\t" $0}}' | LC_ALL=C sort -k1,1n -k2 \\
+        | head -n 1 | cut -f2-)"
     if [ -n "$found" ]; then cd "${{found%"/$ENTRY"}}"; fi
 fi
 

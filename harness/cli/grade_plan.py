@@ -65,7 +65,8 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
         raise ConfigError(f"{config}: key 'command' is required for grading, e.g. command = [\"server.py\", \"{{port}}\"]")
     out = Path(args.out)
     submissions = sorted(p for p in directory.iterdir()
-                         if p.is_dir() and not p.name.startswith(".") and p.resolve() != out.resolve())
+                         if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"  # (a macOS zip's)
+                         and p.resolve() != out.resolve())
     if not submissions:
         raise ConfigError(f"no submissions in {str(directory)!r}: expected one subfolder per submission")
     jobs = args.jobs if args.jobs is not None else (assignment.grade_jobs or 1)

@@ -107,6 +107,10 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
     own_report, own_log = private / "report.json", private / "run.log"
     own_html, html_path = private / "report.html", plan.out / f"{name}.html"
     marker = uuid.uuid4().hex
+    expected_file = server_file(plan.assignment.command or [])
+    folder = entry_folder(path, expected_file)
+    notes = [] if folder == path else [f"graded in {safe_line(str(folder.relative_to(path)))}/, where its "
+                                       f"{expected_file} is (as Gradescope's bundle does)"]
     command = [*isolated_harness(), "run", "--config", str(plan.config), "--json", str(own_report),
                "--html", str(own_html), "-q"]
     env = {**os.environ, MARKER_VARIABLE: marker, **run_deadline.environment(plan.timeout)}
@@ -117,7 +121,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
             if plan.stopping.is_set():
                 process = None
             else:
-                process = subprocess.Popen(command, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True,
                                            preexec_fn=run_deadline.ends_with_parent())
                 plan.running[marker] = process
@@ -146,7 +150,6 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
     # run would spend at most run_folders.STALE_BUDGET on it, and leave the rest to the one after.
     run_folders.remove_stale(tempfile.gettempdir())
     data = _read_report(own_report)
-    notes: list[str] = []
     if timed_out:
         status = "timeout"
         notes.append(f"stopped after the {plan.timeout:g} s time limit; checks that did not finish score 0")
@@ -169,8 +172,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
     remove_tree(private)
     server = data.get("server") or {}
     startup_error = server.get("startup_error")
-    expected_file = server_file(plan.assignment.command or [])
-    if expected_file and not timed_out and not (path / expected_file).exists():
+    if expected_file and not timed_out and not (folder / expected_file).exists():
         found = [safe_line(Path(entry).name) for entry in entry_points(path)]  # the submission's names
         instead = f"; it has {', '.join(found)}" if found else ""
         status, startup_error = NO_SERVER, (f"no {expected_file} in the submission (looked for "
@@ -185,6 +187,35 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
         port_in_use=_says_port_in_use(data),
     )
+
+
+#: Folders never searched for the server's file: a macOS zip's resource forks, tools' and VCS folders.
+NOT_SEARCHED = frozenset({"__MACOSX", "node_modules", "venv", "__pycache__"})
+
+
+def entry_folder(path: Path, expected_file: str | None, depth: int = 4) -> Path:
+    """The folder of the submission to run in: its top, else the first folder (in sorted order, at most
+    `depth` levels down, no link followed, no hidden folder) that holds the assignment's server file —
+    as Gradescope's run_autograder looks (blind 20: a nested server.py scored 0 here and 100 there)."""
+    if not expected_file or (path / expected_file).exists():
+        return path
+    level = [path]
+    for _ in range(depth):
+        deeper: list[Path] = []
+        for folder in level:
+            try:
+                children = sorted(e for e in folder.iterdir() if e.is_dir() and not e.is_symlink())
+            except OSError:
+                continue
+            for child in children:
+                if child.name.startswith(".") or child.name in NOT_SEARCHED:
+                    continue
+                candidate = child / expected_file
+                if candidate.is_file() and not candidate.is_symlink():
+                    return child
+                deeper.append(child)
+        level = deeper
+    return path
 
 
 def isolated_harness() -> list[str]:
