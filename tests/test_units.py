@@ -575,3 +575,13 @@ def test_newlines_echoed_as_crlf_are_named():
     assert "every \\n came back as \\r\\n" in classic_mistake(b"hello, harness\n", b"hello, harness\r\n")
     assert "every \\n came back" not in classic_mistake(b"hello\n", b"hello\n\n")  # a line ending added
     assert "every \\n came back" not in classic_mistake(b"a\r\nb\n", b"a\r\nb\r\n")  # (it sent CR LF itself)
+
+
+def test_utf8_text_beyond_ascii_is_shown_as_text_too():
+    """Blind 20 F10: a protocol's 你好 was shown only as \\xe4\\xbd\\xa0..., to students of Chinese tutorials."""
+    from harness.evidence.bytesdiff import readable
+
+    assert readable("VALUE 你好\n".encode()) == "b'VALUE \\xe4\\xbd\\xa0\\xe5\\xa5\\xbd\\n' ('VALUE 你好\\n' in UTF-8)"
+    assert readable(b"plain ascii\n") == "b'plain ascii\\n'"
+    assert readable(b"\xff\xfe") == "b'\\xff\\xfe'"  # not UTF-8: bytes only
+    assert "\\u202e" in readable("\u202eabc".encode())  # a format character stays escaped

@@ -23,12 +23,25 @@ def first_difference(expected: bytes, received: bytes) -> int | None:
 
 
 def readable(data: bytes, limit: int = 80) -> str:
-    """Text where printable, escapes otherwise; long data is elided with its length."""
+    """Text where printable, escapes otherwise; long data is elided with its length. Bytes that are
+    UTF-8 text beyond ASCII are shown as that text too (blind 20: 你好 read as \\xe4\\xbd\\xa0...)."""
     if len(data) > limit:
         head = data[: limit // 2]
         tail = data[-limit // 4 :]
         return f"{head!r}...{tail!r} ({len(data)} bytes)"
-    return repr(data)
+    return repr(data) + utf8_text(data)
+
+
+def utf8_text(data: bytes) -> str:
+    """' ('张三' in UTF-8)' for bytes beyond ASCII that decode as UTF-8, else "" (the text's own
+    repr: control and format characters stay escaped)."""
+    if data.isascii():
+        return ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    return f" ({text!r} in UTF-8)"
 
 
 def hexdump_line(data: bytes, offset: int) -> str:
