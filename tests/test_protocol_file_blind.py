@@ -371,3 +371,12 @@ def test_a_framing_failure_is_marked_on_the_cut_attempt_not_on_the_rerun_as_writ
     labels = {c["id"]: c["label"] for c in wire["connections"]}
     assert labels[wire["verdict"]["conn"]] == "client 1", wire
     assert "run again as written" in labels.values(), labels
+
+
+def test_a_server_that_closes_after_one_reply_is_told_to_keep_the_connection(harness):
+    """Blind 20 F12: "nothing arrived: the server closed the connection", and no word on the cause."""
+    run = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  "--check", "conversation::arith", str(BLIND / "calc_bug_oneshot.py"), "{port}")
+    message = run.check("conversation::arith")["message"]
+    assert "step 4: nothing arrived: the server closed the connection" in message, message
+    assert "it serves one request per connection" in message, message

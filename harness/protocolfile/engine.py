@@ -86,6 +86,15 @@ class _Client:
             self.udp.sock.close()
 
 
+#: How the stream reader words a close (harness.protocolfile.wire).
+CLOSED = "the server closed the connection"
+#: The seeds' one-shot server: it answers one request and closes (blind 20 F12: no word on it).
+ONE_REQUEST_PER_CONNECTION = (
+    "\nhint: the server closed the connection after answering this client's earlier request: it serves one "
+    "request per connection. Keep the connection open: loop, reading and answering each message, until the client "
+    "closes it (recv() returns b'')")
+
+
 class ConversationRun:
     """One run of `conversation`: connect, run its steps, close."""
 
@@ -263,6 +272,10 @@ class ConversationRun:
             if got.message is None or got.message != expected else ""
         if got.message is None:
             what = "nothing arrived" if not got.raw else f"an incomplete message arrived ({len(got.raw)} bytes)"
+            if not got.raw and client.reader is not None and client.reader.ended == CLOSED and any(
+                    s.client == client.name and s.kind in (EXPECT, MATCH) and s.number in self.done
+                    for s in self.conversation.steps):
+                hint += ONE_REQUEST_PER_CONNECTION
             raise self.failure(step, f"{what}: {got.why}{hint}", expected=expected_wire, received=got.raw)
         if step.kind == MATCH:
             self.match(step, got)
