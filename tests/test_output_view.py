@@ -185,3 +185,44 @@ def test_on_a_terminal_long_lines_are_folded_and_every_piece_keeps_the_indent():
     assert shown[1].startswith("        ✓ echo::"), shown  # indented: not the harness's own "  ✓" line
     assert indent("中" * 50, "  ", width=42).splitlines()[0] == "  " + "中" * 20  # two columns each
     assert indent(forged, "      ") == "      " + forged  # not a terminal: nothing folded
+
+
+TRIO_GROUP = """\
+  + Exception Group Traceback (most recent call last):
+  |   File "server.py", line 12, in <module>
+  |     trio.run(trio.serve_tcp, handler, int(sys.argv[1]))
+  |   File "/venv/lib/python3.11/site-packages/trio/_core/_run.py", line 1117, in __aexit__
+  |     raise combined_error_from_nursery
+  | BaseExceptionGroup: Exceptions from Trio nursery (1 sub-exception)
+  +-+---------------- 1 ----------------
+    | Traceback (most recent call last):
+    |   File "/venv/lib/python3.11/site-packages/trio/_core/_run.py", line 1672, in raise_cancel
+    |     raise KeyboardInterrupt
+    | KeyboardInterrupt
+    +------------------------------------
+"""
+
+
+def test_an_exception_group_traceback_is_one_block_not_interleaved_tracebacks():
+    """Blind 19 F5: trio's one KeyboardInterrupt in a nursery was "2 traceback(s) ... interleaved"."""
+    blocks = blocks_of("serving on 5000\n" + TRIO_GROUP)
+    assert [b.text.splitlines()[0] for b in blocks] == ["serving on 5000",
+                                                       "  + Exception Group Traceback (most recent call last):"]
+    assert "interleaved" not in "".join(b.text for b in blocks)
+
+
+def test_shutdown_traceback_advice_fits_the_traceback():
+    """Blind 19 F4/F5: asyncio.run()'s KeyboardInterrupt was told to catch CancelledError in a handler, and
+    trio's exception group to catch KeyboardInterrupt (which cannot catch a group)."""
+    from harness.server.shutdown_advice import traceback_advice
+
+    assert "except* KeyboardInterrupt" in traceback_advice(TRIO_GROUP.encode())
+    run_ended = (b"Traceback (most recent call last):\n  File \"s.py\", line 21, in main\n    await srv.serve_forever()\n"
+                 b"asyncio.exceptions.CancelledError\n\nDuring handling of the above exception, another exception "
+                 b"occurred:\n\nTraceback (most recent call last):\n  File \"s.py\", line 23, in <module>\n"
+                 b"    asyncio.run(main())\nKeyboardInterrupt\n")
+    advice = traceback_advice(run_ended)
+    assert "try: asyncio.run(main())" in advice and "connection handler" not in advice, advice
+    logged = b"Exception in callback _SelectorSocketTransport\nasyncio.exceptions.CancelledError\n"
+    assert "catch asyncio.CancelledError in the connection handler" in traceback_advice(logged)
+    assert traceback_advice(b"Traceback...\nKeyboardInterrupt\n").startswith("catch KeyboardInterrupt around")

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.evidence.exception_groups import PLACE, split_exception_groups
+
 _SCRATCH = re.compile(r"""(?:/[^\s"']*)?/harness-run-[^/\s"']+/server-[^/\s"']+/submission/""")
 _START = re.compile(r"^(Exception in thread .*|Traceback \(most recent call last\):)$")
 _CARETS = re.compile(r"^[\s^~]*[\^~][\s^~]*$")
@@ -146,6 +148,7 @@ def blocks_of(output: str) -> list[Block]:
     blocks: dict[str, Block] = {}
     garbled: list[str] = []
     current: list[str] | None = None  # the traceback being read
+    groups, output = split_exception_groups(output)  # each whole, as printed
     # Indented lines are pieces of tracebacks only in an output that has some: a
     # server's own "  listening on 5000" is a line like any other.
     # (A tail cut into a storm of tracebacks may hold neither a header nor a whole frame line, but still
@@ -172,6 +175,10 @@ def blocks_of(output: str) -> list[Block]:
         current = None
 
     for raw in output.splitlines():
+        if raw.startswith(PLACE):
+            close()
+            add(_SCRATCH.sub("", groups[int(raw[len(PLACE):])]))
+            continue
         line = _LEADING_CARETS.sub("", _SCRATCH.sub("", raw.rstrip()))
         uncareted = re.sub(r"[\^~]{2,}", " ", line).split()
         if " ".join(uncareted) != line.strip() and uncareted and all(_NAMES.fullmatch(w) for w in uncareted):

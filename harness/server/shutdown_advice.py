@@ -74,12 +74,23 @@ def hint(outcome: ShutdownOutcome, with_clients: bool, command_lines: Iterable[s
 
 def traceback_advice(printed: bytes) -> str:
     """What to change, for the traceback at hand."""
-    if b"asyncio" in printed and b"CancelledError" in printed:
+    interrupted = b"KeyboardInterrupt" in printed
+    if interrupted and b"Exception Group Traceback" in printed:  # (blind 19: trio's nursery)
+        return ("the KeyboardInterrupt came wrapped in an exception group (trio, anyio, asyncio.TaskGroup), which "
+                "`except KeyboardInterrupt` does not catch: catch it with `except* KeyboardInterrupt` (Python 3.11+) "
+                "around the call that runs the server")
+    advice = []
+    if b"asyncio" in printed and b"CancelledError" in printed and (
+            b"Exception in callback" in printed or b"Task exception was never retrieved" in printed):
         # Python 3.11's asyncio logs "Exception in callback ..." for every client
         # handler task cancelled at shutdown (3.12 no longer does).
-        return ("asyncio cancelled the client handlers still running and logged each cancellation; catch "
-                "asyncio.CancelledError in the connection handler, close the writer and return")
-    return "catch KeyboardInterrupt around the serving loop, close the sockets and exit quietly"
+        advice.append("asyncio cancelled the client handlers still running and logged each cancellation; catch "
+                      "asyncio.CancelledError in the connection handler, close the writer and return")
+    if interrupted and b"asyncio.run(" in printed:  # (blind 19: the advice above was given for this one too)
+        advice.append("Ctrl+C ended asyncio.run() with KeyboardInterrupt (the cancelled serve_forever() is part "
+                      "of its traceback): catch it where the program starts, `try: asyncio.run(main())` `except "
+                      "KeyboardInterrupt: pass`")
+    return "; and ".join(advice) or "catch KeyboardInterrupt around the serving loop, close the sockets and exit quietly"
 
 
 def excerpt(text: str, limit: int = 3000) -> str:
