@@ -154,7 +154,8 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
         status = "timeout"
         notes.append(f"stopped after the {plan.timeout:g} s time limit; checks that did not finish score 0")
     else:
-        status = STATUS_BY_EXIT.get(code, f"exit {code}")
+        # A run the batch's stop reached as it ended dies of the SIGINT (exit -2): stopped, not a code to read.
+        status = STATUS_BY_EXIT.get(code) or ("interrupted" if code < 0 and plan.stopping.is_set() else f"exit {code}")
     if data is None or "score" not in data:
         status = "timeout" if timed_out else "harness error"
         why = (f"grading stopped after the {plan.timeout:g} s time limit" if timed_out
