@@ -196,3 +196,6 @@ def test_a_server_file_in_a_subfolder_is_graded_there_and_a_macos_zip_folder_is_
     assert set(book) == {"alice", "bob"}
     assert float(book["alice"]["score"]) == 90 and "graded in kvstore/" in book["alice"]["notes"], book["alice"]
     assert book["bob"]["status"] == "no server"
+    # Blind 20 F9: the log named the reports in the batch's private folder, removed at its end.
+    log = (tmp_path / "grades" / "alice.log").read_text()
+    assert f"report: {tmp_path / 'grades' / 'alice.json'}" in log and ".harness-grade-" not in log, log[-500:]

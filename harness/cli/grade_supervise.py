@@ -164,6 +164,7 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
     for own in (own_log, own_report, own_html):  # private before they are moved where a server might look
         if own.is_file():
             os.chmod(own, PRIVATE_FILE)
+    _name_final_paths(own_log, {own_report: report_path, own_html: html_path})
     os.replace(own_log, log_path)
     os.replace(own_report, report_path)
     if own_html.is_file():
@@ -188,6 +189,29 @@ def grade_one(path: Path, plan: BatchPlan) -> Outcome | None:
         listening=server.get("listening"), duration_s=duration, report_path=report_path, notes=notes,
         port_in_use=_says_port_in_use(data),
     )
+
+
+#: The end of a run's log that names its reports ("report: PATH").
+LOG_TAIL = 4096
+
+
+def _name_final_paths(log: Path, moved: dict[Path, Path]) -> None:
+    """The log's last lines name the reports where the run wrote them, a private folder about to be removed:
+    name them where they will be (blind 20: every NAME.log pointed at deleted paths)."""
+    try:
+        with open(log, "r+b") as f:
+            start = max(0, f.seek(0, os.SEEK_END) - LOG_TAIL)
+            f.seek(start)
+            tail = f.read()
+            renamed = tail
+            for old, new in moved.items():
+                renamed = renamed.replace(os.fsencode(old), os.fsencode(new))
+            if renamed != tail:
+                f.seek(start)
+                f.truncate()
+                f.write(renamed)
+    except OSError:
+        pass
 
 
 #: Folders never searched for the server's file: a macOS zip's resource forks, tools' and VCS folders.
