@@ -338,3 +338,14 @@ def test_an_instructors_mistake_is_not_told_to_the_student_as_their_servers(harn
 def test_a_k_expression_pytest_cannot_read_is_a_usage_error(harness):
     run = harness("-k", "and or (", reference("tcp_echo.py"), "{port}")
     assert run.returncode == 2 and "Wrong expression passed to '-k'" in run.stdout + run.stderr
+
+
+def test_a_bad_assignment_file_leaves_classroom_one_entry_that_says_why(harness, tmp_path):
+    """Blind 20 F6: the default protocol's 25 checks, max score 25, and the reason nowhere."""
+    config = tmp_path / "harness.toml"
+    config.write_text('command = ["server.py", "{port}"]\nreply-timeout = "2s"\n')
+    run = harness("--config", str(config), "--classroom", str(tmp_path / "c.json"))
+    assert run.returncode == 2
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["max_score"] == 0 and [t["name"] for t in data["tests"]] == ["harness::error"]
+    assert "key 'reply-timeout': expected a number, got '2s'" in data["tests"][0]["message"]

@@ -21,6 +21,12 @@ from harness.results.report import Report
 
 def classroom_results(report: Report, grade: Grade) -> dict[str, Any]:
     command = shlex.join(report.server.command)
+    if report.harness_error and not report.checks:
+        # Nothing was graded, and the checks are not known (blind 20: a bad harness.toml listed the default
+        # protocol's 25 checks, max score 25, and said nowhere why): one entry that says why, no points.
+        return {"version": 1, "status": "error", "max_score": 0, "tests": [{
+            "name": "harness::error", "status": "error", "score": 0.0, "message": report.why_not_run(),
+            "test_code": f"harness run ...  (server: {command})", "line_no": 0, "execution_time": "0.00s"}]}
     tests = []
     for score in grade.checks:
         ok = score.outcome in FULL_MARKS
