@@ -26,7 +26,7 @@ from harness.clients.sequential import (
     LEAK_EXPECTATION,
     require_no_leak,
 )
-from harness.clients.udp import SOCKETSERVER_MAX_PACKET, UdpClient
+from harness.clients.udp import EIGHT_KIB_READERS, SOCKETSERVER_MAX_PACKET, UdpClient
 from harness.deadline import Deadline
 from harness.errors import CheckFailed
 from harness.evidence.bytesdiff import describe_mismatch, readable
@@ -175,8 +175,7 @@ def name_cut_hint(name: bytes, reply: bytes) -> str:
             f"server's receive buffer only {len(read):,} bytes? recvfrom(n) silently drops the rest of a longer "
             "datagram: read with recvfrom(65535)")
     if len(read) == SOCKETSERVER_MAX_PACKET:
-        hint += (f" (socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
-                 "max_packet_size = 65535 on the server class)")
+        hint += f" ({EIGHT_KIB_READERS})"
     return hint
 
 

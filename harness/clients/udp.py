@@ -36,6 +36,11 @@ from harness.server.launcher import Endpoint
 
 #: socketserver.UDPServer.max_packet_size: a UDP reply cut to exactly this is that default.
 SOCKETSERVER_MAX_PACKET = 8192
+#: Who reads SOCKETSERVER_MAX_PACKET bytes of a datagram unless told otherwise (blind 19: Twisted and gevent too).
+EIGHT_KIB_READERS = ("socketserver.UDPServer, Twisted's listenUDP and gevent's DatagramServer read 8192 bytes of a "
+                     "datagram by default: set max_packet_size = 65535 on a socketserver class, pass "
+                     "maxPacketSize=65535 to listenUDP; gevent's DatagramServer cannot read more (receive with "
+                     "recvfrom(65535) on a socket of your own); socat: add -b 65536")
 
 
 #: When a UDP datagram with no reply yet is sent again (seconds after the first
@@ -321,8 +326,7 @@ class UdpClient:
                     "with recvfrom(65535), as large as any datagram (the largest tested is set by --max-datagram)"
                 )
                 if len(reply) == SOCKETSERVER_MAX_PACKET:
-                    summary += (f"; socketserver.UDPServer reads {SOCKETSERVER_MAX_PACKET} bytes by default: set "
-                                "max_packet_size = 65535 on the server class (socat: add -b 65536)")
+                    summary += f"; {EIGHT_KIB_READERS}"
             else:
                 summary = f"the reply differs from the {len(datagram)}-byte datagram sent"
             raise CheckFailed(prefix + summary, expected=datagram, received=reply, detail=describe_mismatch(datagram, reply))
