@@ -246,8 +246,19 @@ def test_long_name_tcp(endpoint, settings):
     size = tcp_long_name_size(settings)
     with HelloClient(endpoint, settings) as client:
         client.greeting()
-        client.ask(long_name(size), f"the reply to a {size:,}-byte name")
+        try:
+            client.ask(long_name(size), f"the reply to a {size:,}-byte name")
+        except CheckFailed as failure:
+            if not failure.received and client.reader.closed:  # (blind 19: Twisted's LineReceiver, no word)
+                failure.with_hint(LINE_LIMIT_HINT)
+            raise
         client.ask("Short", "the reply to a short name after the long one")
+
+
+#: A long line answered by a close: a line-length limit of the server's framework.
+LINE_LIMIT_HINT = ("\nhint: the server ended the connection on a long line without answering it: a line-length limit "
+                   "(Twisted's LineReceiver.MAX_LENGTH is 16384, asyncio's StreamReader limit 65536, a fixed buffer): "
+                   "raise it to the longest line the protocol allows")
 
 
 @check("conversation::long_name", protocols=UDP)

@@ -242,3 +242,10 @@ def test_a_greeting_sent_twice_fails_the_greeting_check_and_is_named_in_the_repl
     assert "then 9 more bytes before the client sent anything" in run.check("conversation::greeting")["message"]
     reply = run.check("conversation::hello_reply")["message"]
     assert "arrived before the client sent its request" in reply and "as if it were one line" not in reply, reply
+
+
+def test_a_long_line_answered_by_a_close_is_told_of_a_line_length_limit(harness):
+    run = harness("--protocol", "tcp-hello", "--check", "conversation::long_name", server("hello_line_limit.py"),
+                  "{port}")
+    message = run.check("conversation::long_name")["message"]
+    assert "nothing arrived (the server" in message and "line-length limit" in message, message  # (closed or reset)
