@@ -423,3 +423,11 @@ def test_cross_talk_in_the_stalled_client_check_is_named(harness):
                   "--reply-timeout", TEST_REPLY_TIMEOUT, server("conc_framed_global_buffer.py"), "{port}")
     message = run.check("concurrency::stalled_client_does_not_block")["message"]
     assert "received bytes the first client sent" in message and "one per connection" in message, message
+
+
+def test_a_reports_traceback_names_the_servers_file_not_the_scratch_copy(harness):
+    """Blind 20 F11: reports and Gradescope showed the grader's /tmp/harness-run-.../submission/ paths."""
+    run = harness("--check", "concurrency::survives_abrupt_disconnect", "--reply-timeout", TEST_REPLY_TIMEOUT,
+                  server("conc_crash_on_reset.py"), "{port}")
+    output = run.check("concurrency::survives_abrupt_disconnect")["server_output"]
+    assert 'File "conc_crash_on_reset.py", line' in output and "harness-run-" not in output, output
