@@ -18,6 +18,7 @@ import random
 import socket
 import threading
 from contextlib import ExitStack, suppress
+from dataclasses import replace
 from typing import Any, Callable
 
 import pytest
@@ -119,16 +120,39 @@ def run_first(request: pytest.FixtureRequest, settings: Settings, protocol: Prot
 
 
 def run_alone_first(request: pytest.FixtureRequest, settings: Settings, protocol: ProtocolFile, endpoint: Any,
-                    conversations: tuple[Conversation, ...] | None = None) -> None:
-    """Run each conversation once alone (label c00) before a check's situation: a conversation that fails
-    even alone is its own failure (conversation::NAME tells it), and the hints of this check would not fit."""
-    for conversation in conversations or (protocol.exchange,):
+                    conversations: tuple[Conversation, ...] | None = None) -> ProtocolFile:
+    """Run the check's conversation once alone (label c00) before its situation: a conversation that fails
+    even alone is its own failure (conversation::NAME tells it), and the hints of this check would not fit.
+
+    With `conversations`, each of them must pass alone. Without, the check's conversation is the first
+    required one that passes alone: the protocol is returned with it as its exchange (blind 20: one wrong
+    reply in the first conversation failed every concurrency check, though the server served the others
+    concurrently); only when none passes does the check fail, with the first one's failure."""
+    def alone(conversation: Conversation) -> None:
+        with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
+                             answers=answers(request, settings, protocol, conversation)) as run:
+            run.run()
+
+    if conversations is not None:
+        for conversation in conversations:
+            try:
+                alone(conversation)
+            except CheckFailed as failure:
+                raise fails_alone(conversation, failure) from None
+        return protocol
+    first_failure: tuple[Conversation, CheckFailed] | None = None
+    for conversation in protocol.required:
         try:
-            with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
-                                 answers=answers(request, settings, protocol, conversation)) as run:
-                run.run()
+            alone(conversation)
         except CheckFailed as failure:
-            raise fails_alone(conversation, failure) from None
+            first_failure = first_failure or (conversation, failure)
+            continue
+        if conversation is protocol.exchange:
+            return protocol
+        return replace(protocol, conversations=(conversation, *(c for c in protocol.conversations
+                                                                if c is not conversation)))
+    assert first_failure is not None  # (a protocol file has a required conversation)
+    raise fails_alone(*first_failure)
 
 
 # -- conversation:: and framing:: ---------------------------------------------------
@@ -258,8 +282,7 @@ def _run_copy(run: ConversationRun, index: int, failures: dict[int, CheckFailed]
 @check("concurrency::idle_client_does_not_block", protocols=PF, when=tcp_only)
 def test_idle_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
-    protocol = protocol_of(settings)
-    run_alone_first(request, settings, protocol, instance.endpoint)
+    protocol = run_alone_first(request, settings, protocol_of(settings), instance.endpoint)
     unaccepted = accept_queue_of(instance)
     # One silent client, then up to IDLE_CLIENTS: a pool of a few workers is caught too (as in the built-in
     # suites), and the count at which the conversation stopped being served is the diagnosis.
@@ -281,9 +304,8 @@ def test_idle_client_does_not_block_pf(fresh_server, settings, request):
 @check("concurrency::stalled_client_does_not_block", protocols=PF, when=tcp_only)
 def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
     instance = fresh_server()
-    protocol = protocol_of(settings)
+    protocol = run_alone_first(request, settings, protocol_of(settings), instance.endpoint)
     stalled_bytes = half_message(protocol, first_send(protocol, VANISHING_LABEL))
-    run_alone_first(request, settings, protocol, instance.endpoint)
     unaccepted = accept_queue_of(instance)
     with TcpConnection(instance.endpoint, Deadline(settings.reply_timeout)) as stalled:
         stalled.send_all(stalled_bytes, Deadline(settings.reply_timeout))
@@ -300,9 +322,8 @@ def test_stalled_client_does_not_block_pf(fresh_server, settings, request):
 @check("concurrency::survives_abrupt_disconnect", protocols=PF, when=tcp_only)
 def test_survives_abrupt_disconnect_pf(fresh_server, settings, request):
     instance = fresh_server()
-    protocol = protocol_of(settings)
     probe = instance.probe
-    run_alone_first(request, settings, protocol, instance.endpoint)
+    protocol = run_alone_first(request, settings, protocol_of(settings), instance.endpoint)
     descriptors = held_descriptors(instance, in_flight=False)
     vanishing = ConversationRun(protocol, protocol.exchange, instance.endpoint, reply_timeout=settings.reply_timeout,
                                 label=VANISHING_LABEL, answers=answers(request, settings, protocol, protocol.exchange))
@@ -397,8 +418,8 @@ def _died_of_leaving(instance: ServerProcess) -> CheckFailed:
 @check("concurrency::no_descriptor_leak", protocols=PF, when=tcp_only)
 def test_no_descriptor_leak_pf(fresh_server, settings, request):
     instance = fresh_server()
-    protocol = protocol_of(settings)
-    run_alone_first(request, settings, protocol, instance.endpoint)  # warm-up: lazily opened resources are baseline
+    # (a warm-up too: lazily opened resources are baseline)
+    protocol = run_alone_first(request, settings, protocol_of(settings), instance.endpoint)
     wait_closed(instance, settings.reply_timeout)
     before = held_descriptors(instance)
     runs = sequential_runs(protocol)
@@ -428,8 +449,7 @@ def test_no_descriptor_leak_pf(fresh_server, settings, request):
 @check("concurrency::idle_without_busy_loop", protocols=PF)
 def test_idle_without_busy_loop_pf(fresh_server, settings, request):
     instance = fresh_server()
-    protocol = protocol_of(settings)
-    run_alone_first(request, settings, protocol, instance.endpoint)
+    protocol = run_alone_first(request, settings, protocol_of(settings), instance.endpoint)
     for _ in range(2):
         run_first(request, settings, protocol, instance.endpoint)
     used = busy_while_idle(instance)

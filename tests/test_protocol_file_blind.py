@@ -380,3 +380,16 @@ def test_a_server_that_closes_after_one_reply_is_told_to_keep_the_connection(har
     message = run.check("conversation::arith")["message"]
     assert "step 4: nothing arrived: the server closed the connection" in message, message
     assert "it serves one request per connection" in message, message
+
+
+def test_concurrency_checks_use_a_conversation_that_passes_alone_when_the_first_does_not(harness):
+    """Blind 20 F4: one wrong reply in the first conversation failed every concurrency check ("already fails
+    when run alone"), though the server served its other conversations concurrently."""
+    checks = ("conversation::arith", "concurrency::idle_client_does_not_block",
+              "concurrency::stalled_client_does_not_block")
+    run = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT, *_checks(checks),
+                  str(BLIND / "calc_bug_mul.py"), "{port}")
+    assert run.outcomes() == {checks[0]: "failed", checks[1]: "passed", checks[2]: "passed"}, run.stdout
+    serial = harness("--protocol", str(BLIND / "calc.toml"), "--reply-timeout", TEST_REPLY_TIMEOUT,
+                     "--check", checks[1], str(BLIND / "calc_bug_serial.py"), "{port}")
+    assert serial.outcomes() == {checks[1]: "failed"}, serial.stdout  # a one-at-a-time server still fails
