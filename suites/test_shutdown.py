@@ -37,7 +37,6 @@ from harness.server.shutdown import ShutdownOutcome, shut_down
 from harness.server.shutdown_advice import excerpt, hint, traceback_advice
 from harness.server.serverkind import NODE, REUSE_ADDRESS, language_of
 from harness.settings import Settings
-from harness.system.python_path import without_shim_frames
 
 #: Shutdown is the same for every protocol; only the opening messages differ.
 ALL = (*PROTOCOLS, PROTOCOL_FILE)
@@ -325,7 +324,7 @@ def test_no_traceback(fresh_server, settings):
         raise CheckFailed(
             "the server printed a traceback on stderr when stopped with SIGINT (Ctrl+C): " + traceback_advice(printed),
             # (from the start of its line: an exception group's is "  + Exception Group Traceback ...")
-            detail=excerpt(without_shim_frames(printed[printed.rfind(b"\n", 0, printed.find(TRACEBACK)) + 1:]
-                                               .decode("utf-8", "replace")).rstrip()),
+            detail=excerpt(server.as_printed(printed[printed.rfind(b"\n", 0, printed.find(TRACEBACK)) + 1:]
+                                             .decode("utf-8", "replace")).rstrip()),
         )
 

@@ -335,10 +335,12 @@ class ServerProcess:
         return self.tree.reap_orphans() if self.process is not None else 0
 
     def output_tail(self, limit: int = 2000) -> str:
-        """The end of its output, as under `python server.py`: no shim frames, no scratch-copy folder in paths
+        return self.as_printed(self.output.tail_text(limit)) if self.output else ""
+
+    def as_printed(self, text: str) -> str:
+        """Its output as under `python server.py`: no shim frames, no scratch-copy folder in paths
         (blind 20: reports and Gradescope showed the grader's /tmp/harness-run-... paths)."""
-        text = without_shim_frames(self.output.tail_text(limit)) if self.output else ""
-        return text.replace(f"{self.workdir}/submission/", "") if self.workdir else text
+        return without_shim_frames(text).replace(f"{self.workdir}/submission/", "")
 
     # -- stop ----------------------------------------------------------------
     def stop(self, grace: float | None = None) -> None:
