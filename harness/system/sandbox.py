@@ -52,6 +52,7 @@ from harness.system import bwrap, cpucg, isolation, memcg, processes, scratch, s
 from harness.system import limits as limits_module
 from harness.system.limits import Limits
 from harness.system.python_path import standard_library_first
+from harness.system.reach import reachable_by_others
 from harness.system.safe_files import remove_tree
 from harness.terminal import safe_text
 
@@ -134,7 +135,7 @@ class Sandbox:
         if uid is None:
             return Prepared(argv, run_cwd, set_limits)
         set_limits = sysvipc.in_own_namespace(set_limits)
-        if reachable_by_others(argv[0]):
+        if reachable_by_others(argv[0], uid):
             return Prepared(argv, run_cwd, _then_drop(set_limits, uid), uid)
         setpriv = shutil.which("setpriv")
         if setpriv is None or not has_capabilities(CAP_DAC_READ_SEARCH):
@@ -374,25 +375,6 @@ def _mapped_window(low: int, high: int) -> tuple[int, int] | None:
         if end - start > 100:
             return (start, end)
     return None
-
-
-def reachable_by_others(program: str) -> bool:
-    """Can a user with no relation to the files' owners execute `program`?"""
-    found = program if os.sep in program else shutil.which(program)
-    if not found:
-        return True  # not ours to judge: exec will report it
-    path = Path(os.path.realpath(found))
-    for parent in reversed(path.parents):
-        try:
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                return False
-        except OSError:
-            return False
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return bool(mode & stat.S_IXOTH and mode & stat.S_IROTH)
 
 
 def _keep(groups: dict[str, Any], workdir: Path, group: memcg.Cgroup | None) -> Callable[[], None] | None:
