@@ -65,3 +65,29 @@ def test_a_submissions_virtualenv_python_that_links_into_a_graders_folder_is_not
     run = harness("--check", "echo::single_message", "--", ".venv/bin/python", "server.py", "{port}", cwd=project)
     assert run.returncode == 3, run.stdout  # it cannot start: nothing of the grader's folder is shown
     assert "outside the submission folder" in run.report["server"]["startup_error"]
+
+
+def test_a_venv_made_with_the_systems_python_is_used(harness, tmp_path):
+    """Blind 22 A7: its python, a link to /usr/bin/python3, was refused as a link out of the submission."""
+    system = "/usr/bin/python3"
+    if not os.path.exists(system):
+        pytest.skip("no system python3")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "server.py").write_text(SERVER.replace(", only_in_the_venv", ""))
+    subprocess.run([system, "-m", "venv", "--without-pip", str(project / ".venv")], check=True, timeout=120)
+    run = harness("--check", "echo::single_message", "--", ".venv/bin/python", "server.py", "{port}", cwd=project)
+    assert run.outcomes() == {"echo::single_message": "passed"}, run.stdout
+
+
+def test_a_venv_that_is_a_link_to_a_classmates_is_not_shown(harness, tmp_path):
+    """Blind 22 A2: `.venv -> ../dave/.venv` showed dave's venv (his code, pip-installed) in mallory's sandbox."""
+    dave = tmp_path / "dave"
+    dave.mkdir()
+    make_venv(dave / ".venv")
+    mallory = tmp_path / "mallory"
+    mallory.mkdir()
+    os.symlink("../dave/.venv", mallory / ".venv")
+    (mallory / "server.py").write_text(SERVER)  # needs only_in_the_venv, which only dave's venv has
+    run = harness("--check", "echo::single_message", "--", ".venv/bin/python", "server.py", "{port}", cwd=mallory)
+    assert run.returncode == 3, run.stdout

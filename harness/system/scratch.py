@@ -80,7 +80,8 @@ def submission_folder(argv: list[str], cwd: Path) -> tuple[Path | None, Path | N
     for index, arg in enumerate(argv):
         if "{" in arg or arg.startswith("-"):
             continue
-        if index == 0 and (os.sep not in arg or os.path.realpath(arg) == os.path.realpath(sys.executable)):
+        if index == 0 and (os.sep not in arg or os.path.realpath(arg) == os.path.realpath(sys.executable)
+                           or is_virtualenv_python(Path(os.path.abspath(Path(cwd, arg))), Path(os.path.abspath(cwd)))):
             continue
         path = Path(cwd, arg)
         try:
@@ -321,21 +322,27 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
 
 def _virtualenv_python(program: Path, source: Path) -> str | None:
     """`program` as it is named, when it is the python of a virtualenv in the submission, which is not
-    copied (blind 19: `.venv/bin/python server.py` could not start): a venv works only where it was made.
-    Only one whose python is the system's (a link into /usr...) or the harness's own: that link decides
-    which folders the sandbox shows, and a student's link must not name one of the grader's."""
+    copied (blind 19: `.venv/bin/python server.py` could not start): a venv works only where it was made."""
+    return str(program) if is_virtualenv_python(program, source) else None
+
+
+def is_virtualenv_python(program: Path, folder: Path) -> bool:
+    """Whether `program` is FOLDER/VENV/bin/python of a virtualenv that is the folder's own: no link on the way
+    (blind 22: `.venv -> ../dave/.venv` showed a classmate's venv), and a python that is the system's or the
+    harness's own (a link into /usr...: that link decides which folders the sandbox shows, and a student's
+    must not name one of the grader's)."""
     try:
-        relative = program.relative_to(source)
+        relative = program.relative_to(folder)
     except ValueError:
-        return None
-    if not relative.parts or relative.parts[0] not in SKIPPED_DIRS or len(relative.parts) != 3:
-        return None
-    root = source / relative.parts[0]
-    real = os.path.realpath(program)
+        return False
+    if len(relative.parts) != 3 or relative.parts[0] not in SKIPPED_DIRS or relative.parts[1] != "bin":
+        return False
+    root, real = folder / relative.parts[0], os.path.realpath(program)
+    if root.is_symlink() or (root / "bin").is_symlink() \
+            or os.path.realpath(root) != os.path.join(os.path.realpath(folder), relative.parts[0]):
+        return False
     trusted = real.startswith(SYSTEM_PREFIXES) or real == os.path.realpath(sys.executable)
-    if not (root / "pyvenv.cfg").is_file() or not trusted or not os.access(real, os.X_OK):
-        return None
-    return str(program)
+    return (root / "pyvenv.cfg").is_file() and trusted and os.access(real, os.X_OK)
 
 
 def remove(copy: Path) -> None:
