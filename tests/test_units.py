@@ -566,6 +566,12 @@ def test_grading_from_a_folder_every_sandboxed_server_sees_is_noted(capsys, tmp_
     noted = capsys.readouterr().err
     assert "note: the submissions (/opt/course/subs) lies under /opt, which every sandboxed server sees" in noted
     assert "--out" not in noted
+    # Blind 22 A5: a course folder that is the harness's own virtualenv is shown to every server too.
+    from harness.system.bwrap import interpreter_folders
+
+    if interpreter_folders():
+        warn_if_shown(("the assignment", Path(interpreter_folders()[0]) / "harness.toml"))
+        assert "note: the assignment" in capsys.readouterr().err
 
 
 def test_newlines_echoed_as_crlf_are_named():

@@ -99,14 +99,17 @@ def plan_batch(args: argparse.Namespace) -> BatchPlan:
 def warn_if_shown(*places: tuple[str, Path]) -> None:
     """A note for each place under a system folder the sandbox shows every server (read-only): a course kept
     under /opt is readable by every student's server (blind 18)."""
-    from harness.system.bwrap import SYSTEM
+    from harness.system.bwrap import SYSTEM, interpreter_folders
 
+    # The system, and the folders of the harness's own interpreter (blind 22: a course folder that was the
+    # harness's virtualenv showed its harness.toml and the solution to every server).
+    visible = [*SYSTEM, *interpreter_folders()]
     for what, place in places:
         real = os.path.realpath(place)
-        shown = next((folder for folder in SYSTEM if real == folder or real.startswith(folder + "/")), None)
+        shown = next((folder for folder in visible if real == folder or real.startswith(folder + "/")), None)
         if shown:
-            print(f"note: {what} ({safe_line(real)}) lies under {shown}, which every sandboxed server sees "
-                  f"(read-only): a student's server can read it; keep the course elsewhere (/srv, /home)",
+            print(f"note: {what} ({safe_line(real)}) lies under {safe_line(shown)}, which every sandboxed server "
+                  f"sees (read-only): a student's server can read it; keep the course elsewhere (/srv, /home)",
                   file=sys.stderr)
 
 

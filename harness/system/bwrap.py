@@ -187,6 +187,11 @@ def _own_folders(program: str) -> list[str]:
     return kept
 
 
+def interpreter_folders() -> list[str]:
+    """The folders every sandboxed server sees for the harness's own interpreter (read-only)."""
+    return _own_folders(sys.executable)
+
+
 def _parents(folder: str) -> list[str]:
     parts = Path(folder).parts[1:-1]
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
