@@ -221,7 +221,7 @@ def segmentation_failure(request: pytest.FixtureRequest, settings: Settings, pro
     try:
         with ConversationRun(protocol, conversation, endpoint, reply_timeout=settings.reply_timeout,
                              answers=answers(request, settings, protocol, conversation),
-                             wire_name="run again as written") as written:
+                             wire_name="rerun") as written:
             written.run()
     except CheckFailed as as_written:  # its own step and bytes: the cut attempt's may be another step
         return fails_as_written(conversation, as_written, rerun=True)

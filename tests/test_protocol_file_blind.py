@@ -372,7 +372,7 @@ def test_a_framing_failure_is_marked_on_the_cut_attempt_not_on_the_rerun_as_writ
     wire = run.check("framing::arith.coalesced")["wire"]
     labels = {c["id"]: c["label"] for c in wire["connections"]}
     assert labels[wire["verdict"]["conn"]] == "client 1", wire
-    assert "run again as written" in labels.values(), labels
+    assert "rerun" in labels.values(), labels
 
 
 def test_a_server_that_closes_after_one_reply_is_told_to_keep_the_connection(harness):

@@ -103,7 +103,7 @@ class ConversationRun:
                  answers: Answers | None = None, record: Answers | None = None,
                  connect_timeout: float | None = None, wire_name: str = "") -> None:
         self.protocol = protocol
-        self.wire_name = wire_name  # what the wire log calls this run's clients, e.g. "rerun as written"
+        self.wire_name = wire_name  # what the wire log calls this run's clients, e.g. "rerun"
         self.conversation = conversation
         self.endpoint = endpoint
         self.reply_timeout = reply_timeout
