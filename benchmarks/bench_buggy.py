@@ -38,6 +38,7 @@ SERVERS = ROOT / "tests" / "servers"
 #: servers (containment tests) and the speed suite's slow servers (opt-in suite).
 BUGGY: list[tuple[str, str, tuple[str, ...]]] = [
     ("conc_crash_on_reset.py", "tcp-echo", ()),
+    ("conc_asyncio_blocking_sleep.py", "tcp-echo", ()),
     ("conc_fork_no_wait.py", "tcp-echo", ()),
     ("conc_framed_blocking_read.py", "tcp-framed", ()),
     ("conc_framed_iterative.py", "tcp-framed", ()),
