@@ -128,17 +128,16 @@ class HelloClient:
     def ask(self, name: str, context: str = "") -> None:
         early = bytes(self.reader.pending)  # arrived before the request: no answer to it
         self.send(self.dialect.request(name))
-        try:
+        try:  # (bytes that came unasked are not the line reader's fault)
             self.reader.expect(self.dialect.reply(name), self.settings.reply_timeout,
-                               context or f"the reply to {name!r}")
+                               context or f"the reply to {name!r}", lines_hinted=not early)
         except CheckFailed as failure:
-            if not early:
-                raise
-            told = failure.message.split("\nhint:")[0]  # not the line reader's fault: these came unasked
-            raise failure.restated(
-                f"{told}\nhint: {len(early)} bytes ({readable(early, 40)}) had arrived before the client sent its "
-                f"request: the server sends more than the greeting on connect (the greeting twice, a prompt, a "
-                f"banner); it greets with exactly {readable(self.dialect.greeting)}, once") from None
+            if early:
+                failure.with_hint(
+                    f"\nhint: {len(early)} bytes ({readable(early, 40)}) had arrived before the client sent its "
+                    f"request: the server sends more than the greeting on connect (the greeting twice, a prompt, a "
+                    f"banner); it greets with exactly {readable(self.dialect.greeting)}, once")
+            raise
 
 
 def tcp_long_name_size(settings: Settings) -> int:

@@ -39,7 +39,7 @@ from harness.clients.patience import PATIENCE
 from harness.deadline import Deadline, poll_until
 from harness.errors import CheckFailed
 from harness.evidence import wirelog
-from harness.evidence.crosstalk import Conversation, CrowdResult, check_prefix
+from harness.evidence.crosstalk import OVERDUE, Conversation, CrowdResult, check_prefix
 from harness.server.launcher import Endpoint, ServerProcess
 from harness.system.acceptqueue import WINDOW as ACCEPT_WINDOW
 from harness.system.acceptqueue import AcceptQueue, accept_queue_at, wait_for_accept_room
@@ -48,8 +48,6 @@ T = TypeVar("T")
 EXTRA_CAP = 4096
 #: However the crowd progresses, a run ends after this long.
 RUN_LIMIT = 60.0
-#: A client waiting this many reply timeouts for a reply while the others are answered ends the crowd.
-OVERDUE = 2
 #: Without a view of the accept queue (psutil platforms): the pause between batches of connects.
 BLIND_PACE = 0.005
 
@@ -241,7 +239,7 @@ class _TcpCrowd:
                 return
 
     def overdue(self) -> bool:
-        """Whether a client has waited twice the reply timeout for a reply while others were answered (a
+        """Whether a client has waited OVERDUE reply timeouts for a reply while others were answered (a
         server answering one message at a time, slowly: blind 19); then the run ends, with the evidence."""
         now = time.monotonic()
         for client in self.clients:

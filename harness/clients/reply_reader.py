@@ -77,8 +77,9 @@ class ReplyReader:
                 self.pending += chunk
                 return True
 
-    def expect(self, expected: bytes, timeout: float, context: str) -> None:
-        """Require `expected` to be the next bytes from the server within `timeout` seconds."""
+    def expect(self, expected: bytes, timeout: float, context: str, lines_hinted: bool = True) -> None:
+        """Require `expected` to be the next bytes from the server within `timeout` seconds (`lines_hinted`
+        False: a reply that differs is not blamed on the server's line reader, the caller knows better)."""
         deadline = Deadline(timeout)
         cap = len(expected) + EXTRA_CAP
         while len(self.pending) < len(expected) and expected.startswith(bytes(self.pending)):
@@ -101,7 +102,8 @@ class ReplyReader:
             while len(self.pending) < len(expected) + 64 and self._fill(evidence, cap, learn=False):
                 pass
             got = bytes(self.pending)
-            summary = "the reply differs from what the protocol requires" + lines_hint(expected, got, self.read_call)
+            summary = "the reply differs from what the protocol requires" + (
+                lines_hint(expected, got, self.read_call) if lines_hinted else "")
         raise CheckFailed(f"{context}: {summary}", expected=expected, received=got,
                           detail=describe_mismatch(expected, got) if got else "")
 

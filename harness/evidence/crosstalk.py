@@ -234,11 +234,17 @@ def odd_shape(reply: bytes, expected: bytes) -> str:
 
 
 # -- telling a crowd run that went wrong -----------------------------------------
+#: A client waiting this many reply timeouts for a reply while the others are answered: a failure (and the
+#: crowd's end, harness.clients.crowd). Twice: a correct server on a loaded machine answers every client each
+#: round, in milliseconds.
+OVERDUE = 2
+
+
 def serial_slowness(result: CrowdResult, what: str, reply_timeout: float) -> CheckFailed | None:
-    """A client waited over twice the reply timeout while the others were answered (blind 19: an asyncio
+    """A client waited over OVERDUE reply timeouts while the others were answered (blind 19: an asyncio
     server with time.sleep() in its handler answered 50 clients one message at a time, 0.2 s each, and
-    passed). Twice: a correct server on a loaded machine answers every client each round, in milliseconds."""
-    if result.longest_waiter is None or result.longest_wait <= 2 * reply_timeout:
+    passed)."""
+    if result.longest_waiter is None or result.longest_wait <= OVERDUE * reply_timeout:
         return None
     client, message = result.longest_waiter
     waited = (f"{len(result.conversations)} {what} ran at once and client {client} waited "

@@ -151,8 +151,8 @@ def frames_failure(codec: FrameCodec, payloads: list[bytes], plan: SentPlan, rec
         lines.append(PIECES_HINT)
     elif stalled and where.frame > 0 and offset == start == len(received) and len(plan.pieces(start - 1, start + 1)) < 2:
         lines.append(TOGETHER_HINT)
-    elif len(plan.pieces(start, end)) > 1:
-        lines.append(split_hint(codec.header_size, len(plan.pieces(start, end))))
+    elif (pieces := len(plan.pieces(start, end))) > 1:
+        lines.append(split_hint(codec.header_size, pieces))
     if hint:
         lines.append(hint)
     if seed is not None:

@@ -53,7 +53,7 @@ from harness.protocolfile.model import (
     pattern_shown,
 )
 from harness.protocolfile.plans import COALESCED, Segmentation, stretches
-from harness.protocolfile.wire import Received, StreamReader, Wire
+from harness.protocolfile.wire import CLOSED, Received, StreamReader, Wire
 from harness.protocolfile.wire_hints import expect_hint, note_answered
 from harness.server.launcher import Endpoint
 
@@ -86,8 +86,6 @@ class _Client:
             self.udp.sock.close()
 
 
-#: How the stream reader words a close (harness.protocolfile.wire).
-CLOSED = "the server closed the connection"
 #: The seeds' one-shot server: it answers one request and closes (blind 20 F12: no word on it).
 ONE_REQUEST_PER_CONNECTION = (
     "\nhint: the server closed the connection after answering this client's earlier request: it serves one "

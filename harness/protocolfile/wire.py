@@ -43,6 +43,10 @@ EXTRA = 64 * 1024
 CHUNK = 64 * 1024
 
 
+#: Why a stream ended when the server closed it (also matched on: harness.protocolfile.engine).
+CLOSED = "the server closed the connection"
+
+
 class Wire:
     """The framing of one protocol file."""
 
@@ -123,7 +127,7 @@ class StreamReader:
                     return False
                 if not chunk:
                     self.conn.wire.event(wirelog.SERVER_FIN)
-                    self.ended = "the server closed the connection"
+                    self.ended = CLOSED
                     return False
                 self.conn.wire.got(chunk)
                 contact.replied()

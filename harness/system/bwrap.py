@@ -215,7 +215,7 @@ def command(bwrap: str, workdir: Path, copy: Path | None, argv: list[str], uid: 
     args += ["--proc", "/proc", "--dev", "/dev"]
     for temporary in ("/tmp", "/var/tmp", "/dev/shm"):  # sticky and writable by all, as on any system
         args += [*size, "--perms", "1777", "--tmpfs", temporary]
-    own = _own_folders(sys.executable)  # the init's interpreter
+    own = interpreter_folders()  # the init's interpreter
     binds = own + [f for f in _own_folders(argv[0]) if f not in own] + ([str(workdir)] if str(workdir) != "/" else [])
     made: set[str] = set()
     for folder in binds:

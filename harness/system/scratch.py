@@ -300,8 +300,8 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
         if index == 0 and os.sep not in arg:
             result.append(arg)
             continue
-        if index == 0 and (environment := _virtualenv_python(Path(os.path.abspath(Path(cwd, arg))), source)):
-            result.append(environment)
+        if index == 0 and is_virtualenv_python(program := Path(os.path.abspath(Path(cwd, arg))), source):
+            result.append(str(program))  # a venv of the submission, not copied: it works only where it was made
             continue
         if "{" not in arg and not arg.startswith("-"):
             absolute = Path(os.path.abspath(Path(cwd, arg)))
@@ -320,14 +320,9 @@ def rewrite_argv(argv: list[str], cwd: Path, source: Path | None, copy: Path) ->
     return result
 
 
-def _virtualenv_python(program: Path, source: Path) -> str | None:
-    """`program` as it is named, when it is the python of a virtualenv in the submission, which is not
-    copied (blind 19: `.venv/bin/python server.py` could not start): a venv works only where it was made."""
-    return str(program) if is_virtualenv_python(program, source) else None
-
-
 def is_virtualenv_python(program: Path, folder: Path) -> bool:
-    """Whether `program` is FOLDER/VENV/bin/python of a virtualenv that is the folder's own: no link on the way
+    """Whether `program` is FOLDER/VENV/bin/python of a virtualenv that is the folder's own (not copied: blind
+    19, `.venv/bin/python server.py` could not start; it is run where it was made): no link on the way
     (blind 22: `.venv -> ../dave/.venv` showed a classmate's venv), and a python that is the system's or the
     harness's own (a link into /usr...: that link decides which folders the sandbox shows, and a student's
     must not name one of the grader's)."""
